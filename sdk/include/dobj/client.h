@@ -1,0 +1,117 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * dobj/client.h - calling objects from a client process.
+ *
+ * A dobj_client is one nng req socket dialled to a dobjd; it is thread-safe and carries any
+ * number of concurrent calls (each on its own nng context). A stub names one object
+ * (class and id); stubs are plain values, cheap to make and to copy.
+ *
+ * Calls are never retried blindly: a call whose request may have reached the server and
+ * whose reply was lost fails with DOBJ_UNAVAILABLE or DOBJ_DEADLINE_EXCEEDED, and the
+ * caller decides.
+ */
+#ifndef DOBJ_CLIENT_H
+#define DOBJ_CLIENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <dobj/err.h>
+#include <dobj/id.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define DOBJ_CLASS_NAME_MAX 127 /* bytes, without the NUL */
+#define DOBJ_DEFAULT_TIMEOUT_MS 30000
+
+typedef struct dobj_client dobj_client;
+
+/* dobj_client_opts: how to reach the server. Zeroed fields take their defaults. */
+typedef struct dobj_client_opts {
+	const char *url;        /* required: tcp://host:port, ipc:///path, tls+tcp://... */
+	int default_timeout_ms; /* per-call deadline when a call gives none; 0 = 30000 */
+} dobj_client_opts;
+
+/* dobj_client_open dials opts->url and returns a client in *out. The dial is asynchronous:
+ * a server that is not up yet is retried in the background, and calls made meanwhile wait
+ * until their deadline. DOBJ_INVALID_ARGUMENT for a missing or malformed URL.
+ * Free with dobj_client_close(). */
+DOBJ_API dobj_err dobj_client_open(dobj_client **out, const dobj_client_opts *opts);
+
+/* dobj_client_close cancels every call in flight (their callbacks run with DOBJ_CANCELLED),
+ * waits for those callbacks to return, and frees c. NULL is allowed. Never call it from a
+ * call's callback. */
+DOBJ_API void dobj_client_close(dobj_client *c);
+
+/* dobj_stub: one object, addressed by class and id. A plain value: copy it freely. The
+ * client it names must outlive its use. */
+typedef struct dobj_stub {
+	dobj_client *client;
+	char class_name[DOBJ_CLASS_NAME_MAX + 1];
+	dobj_id id;
+} dobj_stub;
+
+/* dobj_stub_from_id makes a stub for (class_name, *id). DOBJ_INVALID_ARGUMENT if the class
+ * name is empty or longer than DOBJ_CLASS_NAME_MAX. */
+DOBJ_API dobj_err dobj_stub_from_id(dobj_client *c, const char *class_name, const dobj_id *id,
+                                    dobj_stub *out);
+
+/* dobj_stub_from_name makes a stub for the object named `name` (idFromName). */
+DOBJ_API dobj_err dobj_stub_from_name(dobj_client *c, const char *class_name, const char *name,
+                                      dobj_stub *out);
+
+/* dobj_singleton is dobj_stub_from_name under the seed's name: the same name always
+ * reaches the same object. */
+DOBJ_API dobj_err dobj_singleton(dobj_client *c, const char *class_name, const char *name,
+                                 dobj_stub *out);
+
+/* dobj_stub_unique makes a stub for a new object with a random id (newUniqueId). */
+DOBJ_API dobj_err dobj_stub_unique(dobj_client *c, const char *class_name, dobj_stub *out);
+
+/* dobj_stub_from_string makes a stub from a 64-character hex id (idFromString); bad hex is
+ * DOBJ_INVALID_ARGUMENT. */
+DOBJ_API dobj_err dobj_stub_from_string(dobj_client *c, const char *class_name, const char *hex,
+                                        dobj_stub *out);
+
+/* dobj_reply: the outcome of one call. On DOBJ_OK, data/len hold the method's encoded result
+ * (possibly empty); otherwise message says what went wrong (never NULL). */
+typedef struct dobj_reply {
+	dobj_err status;
+	char *message;
+	uint8_t *data;
+	size_t len;
+} dobj_reply;
+
+/* dobj_reply_fini frees what r holds (not r itself) and zeroes it. NULL is allowed. */
+DOBJ_API void dobj_reply_fini(dobj_reply *r);
+
+/* dobj_call_opts: per-call settings; NULL means the client's defaults. */
+typedef struct dobj_call_opts {
+	int timeout_ms; /* deadline from now, carried to the server; 0 = client default */
+} dobj_call_opts;
+
+/* dobj_call calls `method` on the stub's object with the encoded argument arg[0..len) and
+ * waits for the reply. Returns reply->status; *reply is always filled and must be released
+ * with dobj_reply_fini(). Transport failures are reported as DOBJ_UNAVAILABLE (could not
+ * send), DOBJ_DEADLINE_EXCEEDED (no reply in time) or DOBJ_CANCELLED (client closed). */
+DOBJ_API dobj_err dobj_call(const dobj_stub *s, const char *method, const void *arg, size_t len,
+                            const dobj_call_opts *opts, dobj_reply *reply);
+
+/* dobj_call_cb: runs exactly once per started asynchronous call, on one of nng's threads.
+ * `reply` is owned by the library and valid until the callback returns; the callback may
+ * take reply->data or reply->message by setting the field to NULL. It must not block for
+ * long and must not call dobj_client_close(). */
+typedef void (*dobj_call_cb)(void *cbarg, dobj_reply *reply);
+
+/* dobj_call_async starts a call and returns at once. DOBJ_OK means cb will run exactly once;
+ * any other return means the call was not started and cb will not run. */
+DOBJ_API dobj_err dobj_call_async(const dobj_stub *s, const char *method, const void *arg,
+                                  size_t len, const dobj_call_opts *opts, dobj_call_cb cb,
+                                  void *cbarg);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* DOBJ_CLIENT_H */

@@ -1,0 +1,13 @@
+/* SPDX-License-Identifier: MIT */
+/* dobj/dobj.h - everything a dobj user includes: errors, ids, the client, the object side. */
+#ifndef DOBJ_DOBJ_H
+#define DOBJ_DOBJ_H
+
+#include <dobj/client.h>
+#include <dobj/err.h>
+#include <dobj/id.h>
+#include <dobj/object.h>
+#include <dobj/storage.h>
+#include <dobj/version.h>
+
+#endif /* DOBJ_DOBJ_H */

@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * dobj/server.h - running a dobj server: the stock dobjd, or a user's own binary.
+ *
+ * A server listens on one nng URL, owns N shard threads and one PostgreSQL connection per
+ * shard, and runs the registered classes. dobj_server_main() is the whole of dobjd's main():
+ * a user's server binary is a main.c that passes its classes to it.
+ */
+#ifndef DOBJ_SERVER_H
+#define DOBJ_SERVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <dobj/err.h>
+#include <dobj/object.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* dobj_limits: storage limits enforced on every call; zero fields take the defaults. */
+typedef struct dobj_limits {
+	size_t key_max;   /* bytes per key; default 2048 */
+	size_t value_max; /* bytes per value; default 131072 */
+	size_t many_max;  /* keys per get_many/put_many/delete_many; default 128 */
+} dobj_limits;
+
+#define DOBJ_DEFAULT_KEY_MAX 2048
+#define DOBJ_DEFAULT_VALUE_MAX (128 * 1024)
+#define DOBJ_DEFAULT_MANY_MAX 128
+
+/* dobj_server_opts: zeroed fields take the defaults in brackets. */
+typedef struct dobj_server_opts {
+	const char *listen_url;   /* [tcp://127.0.0.1:7700] */
+	const char *database_url; /* libpq connection string or URI; required */
+	unsigned shards;          /* shard threads [one per core] */
+	dobj_limits limits;
+	size_t cache_objects;     /* live objects kept per server [100000] */
+	int idle_timeout_ms;      /* an idle object is evicted after this [300000] */
+	size_t load_all_max_keys; /* activation loads all keys of objects up to this size [1000] */
+	unsigned max_batch;       /* turns committed together at most [512] */
+	unsigned contexts;        /* concurrent requests the listener accepts [1024] */
+	int64_t clock_offset_ms;  /* the server clock runs this far ahead (tests, drills) [0] */
+} dobj_server_opts;
+
+typedef struct dobj_server dobj_server;
+
+/* dobj_server_open checks the options, connects each shard to PostgreSQL, verifies that the
+ * schema is current, and returns a server that is not yet listening. On failure *out is NULL
+ * and errbuf (if not NULL) holds the reason. Free with dobj_server_close(). */
+DOBJ_API dobj_err dobj_server_open(dobj_server **out, const dobj_server_opts *opts, char *errbuf,
+                                   size_t errlen);
+
+/* dobj_server_register makes class cls callable. cls must stay valid for the server's life.
+ * DOBJ_ALREADY_EXISTS if a class of that name is registered; only before dobj_server_start. */
+DOBJ_API dobj_err dobj_server_register(dobj_server *s, const dobj_class *cls);
+
+/* dobj_server_start starts the shards and the listener. */
+DOBJ_API dobj_err dobj_server_start(dobj_server *s, char *errbuf, size_t errlen);
+
+/* dobj_server_stop stops accepting calls, finishes and commits the turns under way, sends
+ * their replies and joins the threads. Idempotent; never call it from a handler. */
+DOBJ_API void dobj_server_stop(dobj_server *s);
+
+/* dobj_server_close stops the server if needed and frees it. NULL is allowed. */
+DOBJ_API void dobj_server_close(dobj_server *s);
+
+/* dobj_server_main is a complete dobjd: it parses argv (`dobjd --help` lists the flags;
+ * `dobjd migrate [status]` manages the schema), registers the n classes, serves until
+ * SIGTERM or SIGINT, and returns the process exit status. */
+DOBJ_API int dobj_server_main(int argc, char **argv, const dobj_class *const *classes, size_t n);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* DOBJ_SERVER_H */
