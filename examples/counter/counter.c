@@ -1,0 +1,3 @@
+// SPDX-License-Identifier: MIT
+// counter.c - placeholder until the example lands.
+typedef int counter_placeholder;

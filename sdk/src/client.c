@@ -1,0 +1,3 @@
+// SPDX-License-Identifier: MIT
+// client.c - placeholder until the client lands.
+typedef int dobj_client_placeholder;
