@@ -1,0 +1,2 @@
+# Empty compiler generated dependencies file for dobj_examples_protos.
+# This may be replaced when dependencies are built.

@@ -1,0 +1,3 @@
+// SPDX-License-Identifier: MIT
+// fixture.c - placeholder until the fixtures land.
+typedef int fixture_placeholder;
