@@ -15,7 +15,19 @@ endif()
 # SERVER_SRCS at server/CMakeLists.txt:12 (file)
 file(GLOB NEW_GLOB LIST_DIRECTORIES true "/work/main/server/*.c")
 set(OLD_GLOB
+  "/work/main/server/arena.c"
+  "/work/main/server/clock.c"
+  "/work/main/server/ctx.c"
   "/work/main/server/dobjd.c"
+  "/work/main/server/listener.c"
+  "/work/main/server/log.c"
+  "/work/main/server/main.c"
+  "/work/main/server/object.c"
+  "/work/main/server/pgstore.c"
+  "/work/main/server/registry.c"
+  "/work/main/server/server.c"
+  "/work/main/server/shard.c"
+  "/work/main/server/storage.c"
   )
 if(NOT "${NEW_GLOB}" STREQUAL "${OLD_GLOB}")
   message("-- GLOB mismatch!")

@@ -74,10 +74,178 @@ server/migrations_builtin.c: /work/main/cmake/DobjMigrations.cmake
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --blue --bold --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_1) "embedding migrations"
 	cd /work/main/build/server && /usr/bin/cmake -DMIGRATIONS_DIR=/work/main/migrations -DOUT=/work/main/build/server/migrations_builtin.c -P /work/main/cmake/DobjMigrations.cmake
 
+server/CMakeFiles/dobj_server_lib.dir/arena.c.o: server/CMakeFiles/dobj_server_lib.dir/flags.make
+server/CMakeFiles/dobj_server_lib.dir/arena.c.o: /work/main/server/arena.c
+server/CMakeFiles/dobj_server_lib.dir/arena.c.o: server/CMakeFiles/dobj_server_lib.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_2) "Building C object server/CMakeFiles/dobj_server_lib.dir/arena.c.o"
+	cd /work/main/build/server && /usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT server/CMakeFiles/dobj_server_lib.dir/arena.c.o -MF CMakeFiles/dobj_server_lib.dir/arena.c.o.d -o CMakeFiles/dobj_server_lib.dir/arena.c.o -c /work/main/server/arena.c
+
+server/CMakeFiles/dobj_server_lib.dir/arena.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/dobj_server_lib.dir/arena.c.i"
+	cd /work/main/build/server && /usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/server/arena.c > CMakeFiles/dobj_server_lib.dir/arena.c.i
+
+server/CMakeFiles/dobj_server_lib.dir/arena.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/dobj_server_lib.dir/arena.c.s"
+	cd /work/main/build/server && /usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/server/arena.c -o CMakeFiles/dobj_server_lib.dir/arena.c.s
+
+server/CMakeFiles/dobj_server_lib.dir/clock.c.o: server/CMakeFiles/dobj_server_lib.dir/flags.make
+server/CMakeFiles/dobj_server_lib.dir/clock.c.o: /work/main/server/clock.c
+server/CMakeFiles/dobj_server_lib.dir/clock.c.o: server/CMakeFiles/dobj_server_lib.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_3) "Building C object server/CMakeFiles/dobj_server_lib.dir/clock.c.o"
+	cd /work/main/build/server && /usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT server/CMakeFiles/dobj_server_lib.dir/clock.c.o -MF CMakeFiles/dobj_server_lib.dir/clock.c.o.d -o CMakeFiles/dobj_server_lib.dir/clock.c.o -c /work/main/server/clock.c
+
+server/CMakeFiles/dobj_server_lib.dir/clock.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/dobj_server_lib.dir/clock.c.i"
+	cd /work/main/build/server && /usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/server/clock.c > CMakeFiles/dobj_server_lib.dir/clock.c.i
+
+server/CMakeFiles/dobj_server_lib.dir/clock.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/dobj_server_lib.dir/clock.c.s"
+	cd /work/main/build/server && /usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/server/clock.c -o CMakeFiles/dobj_server_lib.dir/clock.c.s
+
+server/CMakeFiles/dobj_server_lib.dir/ctx.c.o: server/CMakeFiles/dobj_server_lib.dir/flags.make
+server/CMakeFiles/dobj_server_lib.dir/ctx.c.o: /work/main/server/ctx.c
+server/CMakeFiles/dobj_server_lib.dir/ctx.c.o: server/CMakeFiles/dobj_server_lib.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_4) "Building C object server/CMakeFiles/dobj_server_lib.dir/ctx.c.o"
+	cd /work/main/build/server && /usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT server/CMakeFiles/dobj_server_lib.dir/ctx.c.o -MF CMakeFiles/dobj_server_lib.dir/ctx.c.o.d -o CMakeFiles/dobj_server_lib.dir/ctx.c.o -c /work/main/server/ctx.c
+
+server/CMakeFiles/dobj_server_lib.dir/ctx.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/dobj_server_lib.dir/ctx.c.i"
+	cd /work/main/build/server && /usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/server/ctx.c > CMakeFiles/dobj_server_lib.dir/ctx.c.i
+
+server/CMakeFiles/dobj_server_lib.dir/ctx.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/dobj_server_lib.dir/ctx.c.s"
+	cd /work/main/build/server && /usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/server/ctx.c -o CMakeFiles/dobj_server_lib.dir/ctx.c.s
+
+server/CMakeFiles/dobj_server_lib.dir/listener.c.o: server/CMakeFiles/dobj_server_lib.dir/flags.make
+server/CMakeFiles/dobj_server_lib.dir/listener.c.o: /work/main/server/listener.c
+server/CMakeFiles/dobj_server_lib.dir/listener.c.o: server/CMakeFiles/dobj_server_lib.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_5) "Building C object server/CMakeFiles/dobj_server_lib.dir/listener.c.o"
+	cd /work/main/build/server && /usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT server/CMakeFiles/dobj_server_lib.dir/listener.c.o -MF CMakeFiles/dobj_server_lib.dir/listener.c.o.d -o CMakeFiles/dobj_server_lib.dir/listener.c.o -c /work/main/server/listener.c
+
+server/CMakeFiles/dobj_server_lib.dir/listener.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/dobj_server_lib.dir/listener.c.i"
+	cd /work/main/build/server && /usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/server/listener.c > CMakeFiles/dobj_server_lib.dir/listener.c.i
+
+server/CMakeFiles/dobj_server_lib.dir/listener.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/dobj_server_lib.dir/listener.c.s"
+	cd /work/main/build/server && /usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/server/listener.c -o CMakeFiles/dobj_server_lib.dir/listener.c.s
+
+server/CMakeFiles/dobj_server_lib.dir/log.c.o: server/CMakeFiles/dobj_server_lib.dir/flags.make
+server/CMakeFiles/dobj_server_lib.dir/log.c.o: /work/main/server/log.c
+server/CMakeFiles/dobj_server_lib.dir/log.c.o: server/CMakeFiles/dobj_server_lib.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_6) "Building C object server/CMakeFiles/dobj_server_lib.dir/log.c.o"
+	cd /work/main/build/server && /usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT server/CMakeFiles/dobj_server_lib.dir/log.c.o -MF CMakeFiles/dobj_server_lib.dir/log.c.o.d -o CMakeFiles/dobj_server_lib.dir/log.c.o -c /work/main/server/log.c
+
+server/CMakeFiles/dobj_server_lib.dir/log.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/dobj_server_lib.dir/log.c.i"
+	cd /work/main/build/server && /usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/server/log.c > CMakeFiles/dobj_server_lib.dir/log.c.i
+
+server/CMakeFiles/dobj_server_lib.dir/log.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/dobj_server_lib.dir/log.c.s"
+	cd /work/main/build/server && /usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/server/log.c -o CMakeFiles/dobj_server_lib.dir/log.c.s
+
+server/CMakeFiles/dobj_server_lib.dir/main.c.o: server/CMakeFiles/dobj_server_lib.dir/flags.make
+server/CMakeFiles/dobj_server_lib.dir/main.c.o: /work/main/server/main.c
+server/CMakeFiles/dobj_server_lib.dir/main.c.o: server/CMakeFiles/dobj_server_lib.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_7) "Building C object server/CMakeFiles/dobj_server_lib.dir/main.c.o"
+	cd /work/main/build/server && /usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT server/CMakeFiles/dobj_server_lib.dir/main.c.o -MF CMakeFiles/dobj_server_lib.dir/main.c.o.d -o CMakeFiles/dobj_server_lib.dir/main.c.o -c /work/main/server/main.c
+
+server/CMakeFiles/dobj_server_lib.dir/main.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/dobj_server_lib.dir/main.c.i"
+	cd /work/main/build/server && /usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/server/main.c > CMakeFiles/dobj_server_lib.dir/main.c.i
+
+server/CMakeFiles/dobj_server_lib.dir/main.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/dobj_server_lib.dir/main.c.s"
+	cd /work/main/build/server && /usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/server/main.c -o CMakeFiles/dobj_server_lib.dir/main.c.s
+
+server/CMakeFiles/dobj_server_lib.dir/object.c.o: server/CMakeFiles/dobj_server_lib.dir/flags.make
+server/CMakeFiles/dobj_server_lib.dir/object.c.o: /work/main/server/object.c
+server/CMakeFiles/dobj_server_lib.dir/object.c.o: server/CMakeFiles/dobj_server_lib.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_8) "Building C object server/CMakeFiles/dobj_server_lib.dir/object.c.o"
+	cd /work/main/build/server && /usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT server/CMakeFiles/dobj_server_lib.dir/object.c.o -MF CMakeFiles/dobj_server_lib.dir/object.c.o.d -o CMakeFiles/dobj_server_lib.dir/object.c.o -c /work/main/server/object.c
+
+server/CMakeFiles/dobj_server_lib.dir/object.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/dobj_server_lib.dir/object.c.i"
+	cd /work/main/build/server && /usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/server/object.c > CMakeFiles/dobj_server_lib.dir/object.c.i
+
+server/CMakeFiles/dobj_server_lib.dir/object.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/dobj_server_lib.dir/object.c.s"
+	cd /work/main/build/server && /usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/server/object.c -o CMakeFiles/dobj_server_lib.dir/object.c.s
+
+server/CMakeFiles/dobj_server_lib.dir/pgstore.c.o: server/CMakeFiles/dobj_server_lib.dir/flags.make
+server/CMakeFiles/dobj_server_lib.dir/pgstore.c.o: /work/main/server/pgstore.c
+server/CMakeFiles/dobj_server_lib.dir/pgstore.c.o: server/CMakeFiles/dobj_server_lib.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_9) "Building C object server/CMakeFiles/dobj_server_lib.dir/pgstore.c.o"
+	cd /work/main/build/server && /usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT server/CMakeFiles/dobj_server_lib.dir/pgstore.c.o -MF CMakeFiles/dobj_server_lib.dir/pgstore.c.o.d -o CMakeFiles/dobj_server_lib.dir/pgstore.c.o -c /work/main/server/pgstore.c
+
+server/CMakeFiles/dobj_server_lib.dir/pgstore.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/dobj_server_lib.dir/pgstore.c.i"
+	cd /work/main/build/server && /usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/server/pgstore.c > CMakeFiles/dobj_server_lib.dir/pgstore.c.i
+
+server/CMakeFiles/dobj_server_lib.dir/pgstore.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/dobj_server_lib.dir/pgstore.c.s"
+	cd /work/main/build/server && /usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/server/pgstore.c -o CMakeFiles/dobj_server_lib.dir/pgstore.c.s
+
+server/CMakeFiles/dobj_server_lib.dir/registry.c.o: server/CMakeFiles/dobj_server_lib.dir/flags.make
+server/CMakeFiles/dobj_server_lib.dir/registry.c.o: /work/main/server/registry.c
+server/CMakeFiles/dobj_server_lib.dir/registry.c.o: server/CMakeFiles/dobj_server_lib.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_10) "Building C object server/CMakeFiles/dobj_server_lib.dir/registry.c.o"
+	cd /work/main/build/server && /usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT server/CMakeFiles/dobj_server_lib.dir/registry.c.o -MF CMakeFiles/dobj_server_lib.dir/registry.c.o.d -o CMakeFiles/dobj_server_lib.dir/registry.c.o -c /work/main/server/registry.c
+
+server/CMakeFiles/dobj_server_lib.dir/registry.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/dobj_server_lib.dir/registry.c.i"
+	cd /work/main/build/server && /usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/server/registry.c > CMakeFiles/dobj_server_lib.dir/registry.c.i
+
+server/CMakeFiles/dobj_server_lib.dir/registry.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/dobj_server_lib.dir/registry.c.s"
+	cd /work/main/build/server && /usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/server/registry.c -o CMakeFiles/dobj_server_lib.dir/registry.c.s
+
+server/CMakeFiles/dobj_server_lib.dir/server.c.o: server/CMakeFiles/dobj_server_lib.dir/flags.make
+server/CMakeFiles/dobj_server_lib.dir/server.c.o: /work/main/server/server.c
+server/CMakeFiles/dobj_server_lib.dir/server.c.o: server/CMakeFiles/dobj_server_lib.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_11) "Building C object server/CMakeFiles/dobj_server_lib.dir/server.c.o"
+	cd /work/main/build/server && /usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT server/CMakeFiles/dobj_server_lib.dir/server.c.o -MF CMakeFiles/dobj_server_lib.dir/server.c.o.d -o CMakeFiles/dobj_server_lib.dir/server.c.o -c /work/main/server/server.c
+
+server/CMakeFiles/dobj_server_lib.dir/server.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/dobj_server_lib.dir/server.c.i"
+	cd /work/main/build/server && /usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/server/server.c > CMakeFiles/dobj_server_lib.dir/server.c.i
+
+server/CMakeFiles/dobj_server_lib.dir/server.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/dobj_server_lib.dir/server.c.s"
+	cd /work/main/build/server && /usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/server/server.c -o CMakeFiles/dobj_server_lib.dir/server.c.s
+
+server/CMakeFiles/dobj_server_lib.dir/shard.c.o: server/CMakeFiles/dobj_server_lib.dir/flags.make
+server/CMakeFiles/dobj_server_lib.dir/shard.c.o: /work/main/server/shard.c
+server/CMakeFiles/dobj_server_lib.dir/shard.c.o: server/CMakeFiles/dobj_server_lib.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_12) "Building C object server/CMakeFiles/dobj_server_lib.dir/shard.c.o"
+	cd /work/main/build/server && /usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT server/CMakeFiles/dobj_server_lib.dir/shard.c.o -MF CMakeFiles/dobj_server_lib.dir/shard.c.o.d -o CMakeFiles/dobj_server_lib.dir/shard.c.o -c /work/main/server/shard.c
+
+server/CMakeFiles/dobj_server_lib.dir/shard.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/dobj_server_lib.dir/shard.c.i"
+	cd /work/main/build/server && /usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/server/shard.c > CMakeFiles/dobj_server_lib.dir/shard.c.i
+
+server/CMakeFiles/dobj_server_lib.dir/shard.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/dobj_server_lib.dir/shard.c.s"
+	cd /work/main/build/server && /usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/server/shard.c -o CMakeFiles/dobj_server_lib.dir/shard.c.s
+
+server/CMakeFiles/dobj_server_lib.dir/storage.c.o: server/CMakeFiles/dobj_server_lib.dir/flags.make
+server/CMakeFiles/dobj_server_lib.dir/storage.c.o: /work/main/server/storage.c
+server/CMakeFiles/dobj_server_lib.dir/storage.c.o: server/CMakeFiles/dobj_server_lib.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_13) "Building C object server/CMakeFiles/dobj_server_lib.dir/storage.c.o"
+	cd /work/main/build/server && /usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT server/CMakeFiles/dobj_server_lib.dir/storage.c.o -MF CMakeFiles/dobj_server_lib.dir/storage.c.o.d -o CMakeFiles/dobj_server_lib.dir/storage.c.o -c /work/main/server/storage.c
+
+server/CMakeFiles/dobj_server_lib.dir/storage.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/dobj_server_lib.dir/storage.c.i"
+	cd /work/main/build/server && /usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/server/storage.c > CMakeFiles/dobj_server_lib.dir/storage.c.i
+
+server/CMakeFiles/dobj_server_lib.dir/storage.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/dobj_server_lib.dir/storage.c.s"
+	cd /work/main/build/server && /usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/server/storage.c -o CMakeFiles/dobj_server_lib.dir/storage.c.s
+
 server/CMakeFiles/dobj_server_lib.dir/migrations_builtin.c.o: server/CMakeFiles/dobj_server_lib.dir/flags.make
 server/CMakeFiles/dobj_server_lib.dir/migrations_builtin.c.o: server/migrations_builtin.c
 server/CMakeFiles/dobj_server_lib.dir/migrations_builtin.c.o: server/CMakeFiles/dobj_server_lib.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_2) "Building C object server/CMakeFiles/dobj_server_lib.dir/migrations_builtin.c.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_14) "Building C object server/CMakeFiles/dobj_server_lib.dir/migrations_builtin.c.o"
 	cd /work/main/build/server && /usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT server/CMakeFiles/dobj_server_lib.dir/migrations_builtin.c.o -MF CMakeFiles/dobj_server_lib.dir/migrations_builtin.c.o.d -o CMakeFiles/dobj_server_lib.dir/migrations_builtin.c.o -c /work/main/build/server/migrations_builtin.c
 
 server/CMakeFiles/dobj_server_lib.dir/migrations_builtin.c.i: cmake_force
@@ -90,15 +258,39 @@ server/CMakeFiles/dobj_server_lib.dir/migrations_builtin.c.s: cmake_force
 
 # Object files for target dobj_server_lib
 dobj_server_lib_OBJECTS = \
+"CMakeFiles/dobj_server_lib.dir/arena.c.o" \
+"CMakeFiles/dobj_server_lib.dir/clock.c.o" \
+"CMakeFiles/dobj_server_lib.dir/ctx.c.o" \
+"CMakeFiles/dobj_server_lib.dir/listener.c.o" \
+"CMakeFiles/dobj_server_lib.dir/log.c.o" \
+"CMakeFiles/dobj_server_lib.dir/main.c.o" \
+"CMakeFiles/dobj_server_lib.dir/object.c.o" \
+"CMakeFiles/dobj_server_lib.dir/pgstore.c.o" \
+"CMakeFiles/dobj_server_lib.dir/registry.c.o" \
+"CMakeFiles/dobj_server_lib.dir/server.c.o" \
+"CMakeFiles/dobj_server_lib.dir/shard.c.o" \
+"CMakeFiles/dobj_server_lib.dir/storage.c.o" \
 "CMakeFiles/dobj_server_lib.dir/migrations_builtin.c.o"
 
 # External object files for target dobj_server_lib
 dobj_server_lib_EXTERNAL_OBJECTS =
 
+server/libdobjserver.a: server/CMakeFiles/dobj_server_lib.dir/arena.c.o
+server/libdobjserver.a: server/CMakeFiles/dobj_server_lib.dir/clock.c.o
+server/libdobjserver.a: server/CMakeFiles/dobj_server_lib.dir/ctx.c.o
+server/libdobjserver.a: server/CMakeFiles/dobj_server_lib.dir/listener.c.o
+server/libdobjserver.a: server/CMakeFiles/dobj_server_lib.dir/log.c.o
+server/libdobjserver.a: server/CMakeFiles/dobj_server_lib.dir/main.c.o
+server/libdobjserver.a: server/CMakeFiles/dobj_server_lib.dir/object.c.o
+server/libdobjserver.a: server/CMakeFiles/dobj_server_lib.dir/pgstore.c.o
+server/libdobjserver.a: server/CMakeFiles/dobj_server_lib.dir/registry.c.o
+server/libdobjserver.a: server/CMakeFiles/dobj_server_lib.dir/server.c.o
+server/libdobjserver.a: server/CMakeFiles/dobj_server_lib.dir/shard.c.o
+server/libdobjserver.a: server/CMakeFiles/dobj_server_lib.dir/storage.c.o
 server/libdobjserver.a: server/CMakeFiles/dobj_server_lib.dir/migrations_builtin.c.o
 server/libdobjserver.a: server/CMakeFiles/dobj_server_lib.dir/build.make
 server/libdobjserver.a: server/CMakeFiles/dobj_server_lib.dir/link.txt
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --bold --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_3) "Linking C static library libdobjserver.a"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --bold --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_15) "Linking C static library libdobjserver.a"
 	cd /work/main/build/server && $(CMAKE_COMMAND) -P CMakeFiles/dobj_server_lib.dir/cmake_clean_target.cmake
 	cd /work/main/build/server && $(CMAKE_COMMAND) -E cmake_link_script CMakeFiles/dobj_server_lib.dir/link.txt --verbose=$(VERBOSE)
 

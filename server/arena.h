@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: MIT */
+/* arena.h - a bump allocator whose memory dies all at once (one per request, like a
+ * PostgreSQL memory context). Also serves protobuf-c as a ProtobufCAllocator. */
+#ifndef DOBJ_SERVER_ARENA_H
+#define DOBJ_SERVER_ARENA_H
+
+#include <stddef.h>
+
+#include <protobuf-c/protobuf-c.h>
+
+typedef struct dobj__arena_chunk dobj__arena_chunk;
+
+/* dobj__arena: zero-initialise, or call dobj__arena_init. Not thread-safe. */
+typedef struct dobj__arena {
+	dobj__arena_chunk *head; /* newest chunk first */
+	size_t used;             /* bytes used in head */
+	size_t total;            /* bytes held by all chunks */
+	ProtobufCAllocator pb;   /* protobuf-c allocator drawing from this arena */
+} dobj__arena;
+
+void dobj__arena_init(dobj__arena *a);
+
+/* dobj__arena_alloc returns size bytes aligned to max_align_t; NULL when out of memory. */
+void *dobj__arena_alloc(dobj__arena *a, size_t size);
+
+/* dobj__arena_strdup copies s (len bytes, then a NUL) into the arena. */
+char *dobj__arena_strndup(dobj__arena *a, const char *s, size_t len);
+
+/* dobj__arena_reset frees everything allocated, keeping the first chunk for reuse. */
+void dobj__arena_reset(dobj__arena *a);
+
+/* dobj__arena_pb returns a protobuf-c allocator over a (valid while a lives). */
+ProtobufCAllocator *dobj__arena_pb(dobj__arena *a);
+
+/* dobj__arena_fini frees all memory. */
+void dobj__arena_fini(dobj__arena *a);
+
+#endif /* DOBJ_SERVER_ARENA_H */

@@ -1,0 +1,36 @@
+// SPDX-License-Identifier: MIT
+// clock.c - the server clock: every "now" the server and its objects see comes from here.
+
+#include <stdatomic.h>
+#include <time.h>
+
+#include "clock.h"
+
+static _Atomic int64_t clock_offset_ms;
+
+static int64_t
+clock_read(clockid_t id)
+{
+	struct timespec ts;
+
+	clock_gettime(id, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t
+dobj__clock_now_ms(void)
+{
+	return clock_read(CLOCK_REALTIME) + atomic_load(&clock_offset_ms);
+}
+
+void
+dobj__clock_advance(int64_t delta_ms)
+{
+	atomic_fetch_add(&clock_offset_ms, delta_ms);
+}
+
+int64_t
+dobj__clock_mono_ms(void)
+{
+	return clock_read(CLOCK_MONOTONIC);
+}

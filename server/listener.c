@@ -1,0 +1,259 @@
+// SPDX-License-Identifier: MIT
+// listener.c - the server's nng rep0 socket and its receive contexts. Each context loops
+// recv -> decode -> (answer at once | route to a shard) -> send -> recv. Decoding draws from
+// the context's arena, which the call carries to its shard and which dies after the send.
+// Callbacks run on nng's threads; a context is only ever touched by one of them at a time.
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <nng/nng.h>
+#include <nng/protocol/reqrep0/rep.h>
+
+#include "clock.h"
+#include "dobj/wire.pb-c.h"
+#include "listener.h"
+#include "log.h"
+
+#define MAX_REQUEST_BYTES (4u << 20)
+
+typedef struct lctx {
+	dobj__call call; /* first: dobj__call_send finds the context from the call */
+	dobj__listener *l;
+	nng_ctx ctx;
+	nng_aio *aio;
+	bool sending;
+} lctx;
+
+struct dobj__listener {
+	nng_socket sock;
+	bool open;
+	const dobj__registry *reg;
+	dobj__shard *const *shards;
+	unsigned nshards;
+	lctx *ctxs;
+	unsigned nctxs;
+	atomic_bool draining;
+};
+
+static void lctx_cb(void *arg);
+
+void
+dobj__call_answer(dobj__call *c, dobj_err status, const char *message, const dobj_bytes *result)
+{
+	Dobj__Wire__Response resp = DOBJ__WIRE__RESPONSE__INIT;
+	size_t len;
+
+	if (c->reply != NULL) {
+		nng_msg_free(c->reply);
+		c->reply = NULL;
+	}
+	resp.request_id = c->request_id;
+	resp.status = (uint32_t)status;
+	resp.message = (char *)(message ? message : "");
+	if (result != NULL && result->len > 0) {
+		resp.payload.data = (uint8_t *)result->data;
+		resp.payload.len = result->len;
+	}
+	len = dobj__wire__response__get_packed_size(&resp);
+	if (nng_msg_alloc(&c->reply, len) != 0) {
+		c->reply = NULL; /* dobj__call_send sends an empty reply the client rejects */
+		return;
+	}
+	dobj__wire__response__pack(&resp, nng_msg_body(c->reply));
+}
+
+void
+dobj__call_send(dobj__call *c)
+{
+	lctx *lc = (lctx *)c;
+	nng_msg *m = c->reply;
+
+	c->reply = NULL;
+	if (m == NULL && nng_msg_alloc(&m, 0) != 0) {
+		/* Nothing to send: give the context back to receiving. The client times out. */
+		lc->sending = false;
+		dobj__arena_reset(&c->arena);
+		nng_ctx_recv(lc->ctx, lc->aio);
+		return;
+	}
+	lc->sending = true;
+	nng_aio_set_msg(lc->aio, m);
+	nng_ctx_send(lc->ctx, lc->aio);
+}
+
+/* route decodes and checks one request; it either submits the call to its shard or answers
+ * it at once. */
+static void
+route(lctx *lc, nng_msg *msg)
+{
+	dobj__listener *l = lc->l;
+	dobj__call *c = &lc->call;
+	Dobj__Wire__Request *req;
+	char errmsg[256];
+	size_t len = nng_msg_len(msg);
+
+	c->request_id = 0;
+	c->obj = NULL;
+	req = dobj__wire__request__unpack(dobj__arena_pb(&c->arena), len, nng_msg_body(msg));
+	nng_msg_free(msg);
+	if (req == NULL) {
+		snprintf(errmsg, sizeof(errmsg),
+		         "malformed request: %zu bytes that are not a dobj.wire.Request", len);
+		dobj__call_answer(c, DOBJ_INVALID_ARGUMENT, errmsg, NULL);
+		goto answer;
+	}
+	c->request_id = req->request_id;
+	if (atomic_load(&l->draining)) {
+		dobj__call_answer(c, DOBJ_UNAVAILABLE, "server is shutting down", NULL);
+		goto answer;
+	}
+	if (req->class_name[0] == '\0' || req->method[0] == '\0') {
+		dobj__call_answer(c, DOBJ_INVALID_ARGUMENT, "request must name a class and a method",
+		                  NULL);
+		goto answer;
+	}
+	if ((c->cls = dobj__registry_find(l->reg, req->class_name, strlen(req->class_name))) ==
+	    NULL) {
+		snprintf(errmsg, sizeof(errmsg), "unknown class \"%.64s\"", req->class_name);
+		dobj__call_answer(c, DOBJ_NOT_FOUND, errmsg, NULL);
+		goto answer;
+	}
+	if ((c->method = dobj__registry_method(c->cls, req->method, strlen(req->method))) == NULL) {
+		snprintf(errmsg, sizeof(errmsg), "class %s has no method \"%.64s\"", c->cls->cls->name,
+		         req->method);
+		dobj__call_answer(c, DOBJ_UNIMPLEMENTED, errmsg, NULL);
+		goto answer;
+	}
+	if (req->id.len == DOBJ_ID_SIZE) {
+		memcpy(c->id.bytes, req->id.data, DOBJ_ID_SIZE);
+	} else if (req->id.len != 0) {
+		snprintf(errmsg, sizeof(errmsg), "object id must be %d bytes, got %zu", DOBJ_ID_SIZE,
+		         req->id.len);
+		dobj__call_answer(c, DOBJ_INVALID_ARGUMENT, errmsg, NULL);
+		goto answer;
+	} else if (req->name[0] != '\0') {
+		dobj_id_from_name(c->cls->cls->name, req->name, &c->id);
+	} else {
+		dobj__call_answer(c, DOBJ_INVALID_ARGUMENT, "request names no object: give an id or a name",
+		                  NULL);
+		goto answer;
+	}
+	c->arg.data = req->payload.data;
+	c->arg.len = req->payload.len;
+	c->deadline_mono_ms = req->timeout_ms ? dobj__clock_mono_ms() + req->timeout_ms : 0;
+	dobj__shard_submit(l->shards[dobj_id_shard(&c->id, l->nshards)], c);
+	return;
+answer:
+	dobj__call_send(c);
+}
+
+static void
+lctx_cb(void *arg)
+{
+	lctx *lc = arg;
+	int rv = nng_aio_result(lc->aio);
+
+	if (lc->sending) {
+		lc->sending = false;
+		if (rv != 0)
+			nng_msg_free(nng_aio_get_msg(lc->aio));
+		dobj__arena_reset(&lc->call.arena);
+		nng_ctx_recv(lc->ctx, lc->aio);
+		return;
+	}
+	if (rv == NNG_ECLOSED || rv == NNG_ECANCELED)
+		return;
+	if (rv != 0) {
+		dobj__log_warn("receive failed: %s", nng_strerror(rv));
+		nng_ctx_recv(lc->ctx, lc->aio);
+		return;
+	}
+	route(lc, nng_aio_get_msg(lc->aio));
+}
+
+dobj_err
+dobj__listener_open(dobj__listener **out, const dobj__registry *reg, dobj__shard *const *shards,
+                    unsigned nshards, unsigned ncontexts, char *err, size_t errlen)
+{
+	dobj__listener *l = calloc(1, sizeof(*l));
+	int rv;
+
+	*out = NULL;
+	if (l == NULL || (l->ctxs = calloc(ncontexts, sizeof(lctx))) == NULL) {
+		free(l);
+		snprintf(err, errlen, "out of memory");
+		return DOBJ_RESOURCE_EXHAUSTED;
+	}
+	l->reg = reg;
+	l->shards = shards;
+	l->nshards = nshards;
+	if ((rv = nng_rep0_open(&l->sock)) != 0) {
+		snprintf(err, errlen, "could not open rep socket: %s", nng_strerror(rv));
+		free(l->ctxs);
+		free(l);
+		return DOBJ_INTERNAL;
+	}
+	l->open = true;
+	nng_socket_set_size(l->sock, NNG_OPT_RECVMAXSZ, MAX_REQUEST_BYTES);
+	for (unsigned i = 0; i < ncontexts; i++) {
+		lctx *lc = &l->ctxs[i];
+		lc->l = l;
+		dobj__arena_init(&lc->call.arena);
+		if ((rv = nng_aio_alloc(&lc->aio, lctx_cb, lc)) != 0 ||
+		    (rv = nng_ctx_open(&lc->ctx, l->sock)) != 0) {
+			snprintf(err, errlen, "could not open receive context %u: %s", i, nng_strerror(rv));
+			l->nctxs = i + 1;
+			dobj__listener_close(l);
+			return DOBJ_INTERNAL;
+		}
+		l->nctxs = i + 1;
+	}
+	*out = l;
+	return DOBJ_OK;
+}
+
+dobj_err
+dobj__listener_start(dobj__listener *l, const char *url, char *err, size_t errlen)
+{
+	int rv = nng_listen(l->sock, url, NULL, 0);
+
+	if (rv != 0) {
+		snprintf(err, errlen, "could not listen on %s: %s", url, nng_strerror(rv));
+		return rv == NNG_EADDRINVAL || rv == NNG_ENOTSUP ? DOBJ_INVALID_ARGUMENT
+		                                                   : DOBJ_UNAVAILABLE;
+	}
+	for (unsigned i = 0; i < l->nctxs; i++)
+		nng_ctx_recv(l->ctxs[i].ctx, l->ctxs[i].aio);
+	return DOBJ_OK;
+}
+
+void
+dobj__listener_drain(dobj__listener *l)
+{
+	atomic_store(&l->draining, true);
+}
+
+void
+dobj__listener_close(dobj__listener *l)
+{
+	if (l == NULL)
+		return;
+	if (l->open)
+		nng_close(l->sock);
+	for (unsigned i = 0; i < l->nctxs; i++) {
+		lctx *lc = &l->ctxs[i];
+		if (lc->aio != NULL) {
+			nng_aio_stop(lc->aio);
+			nng_aio_free(lc->aio);
+		}
+		if (lc->call.reply != NULL)
+			nng_msg_free(lc->call.reply);
+		dobj__arena_fini(&lc->call.arena);
+	}
+	free(l->ctxs);
+	free(l);
+}

@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: MIT */
+/* listener.h - the nng rep socket: receives and decodes requests on many contexts at once,
+ * answers bad ones itself, routes good ones to the shard that owns their object, and sends
+ * the replies the shards release. */
+#ifndef DOBJ_SERVER_LISTENER_H
+#define DOBJ_SERVER_LISTENER_H
+
+#include <stddef.h>
+
+#include <dobj/err.h>
+
+#include "registry.h"
+#include "shard.h"
+
+typedef struct dobj__listener dobj__listener;
+
+/* dobj__listener_open prepares ncontexts receive contexts; nothing is received until
+ * dobj__listener_start. registry and shards must outlive the listener. */
+dobj_err dobj__listener_open(dobj__listener **out, const dobj__registry *reg,
+                             dobj__shard *const *shards, unsigned nshards, unsigned ncontexts,
+                             char *err, size_t errlen);
+
+/* dobj__listener_start listens on url (tcp://, ipc://, tls+tcp://) and starts receiving. */
+dobj_err dobj__listener_start(dobj__listener *l, const char *url, char *err, size_t errlen);
+
+/* dobj__listener_drain answers every new request UNAVAILABLE from now on. */
+void dobj__listener_drain(dobj__listener *l);
+
+/* dobj__listener_close closes the socket, waits for every context and frees l. Call it
+ * after the shards have stopped. NULL is allowed. */
+void dobj__listener_close(dobj__listener *l);
+
+#endif /* DOBJ_SERVER_LISTENER_H */

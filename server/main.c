@@ -1,0 +1,336 @@
+// SPDX-License-Identifier: MIT
+// main.c - dobj_server_main(): dobjd's command line. Every flag also comes from a DOBJ_*
+// environment variable (flags win); `migrate` and `migrate status` manage the schema;
+// serving runs until SIGTERM or SIGINT.
+
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libpq-fe.h>
+
+#include <dobj/server.h>
+#include <dobj/version.h>
+
+#include "log.h"
+#include "migrate.h"
+
+enum opt_type { OPT_STR, OPT_COUNT, OPT_INT64 };
+
+typedef struct opt {
+	const char *flag;
+	const char *env;
+	enum opt_type type;
+	const char *def;
+	const char *help;
+	const char *value; /* after parsing: flag, else environment, else def (may be NULL) */
+} opt;
+
+enum {
+	O_LISTEN,
+	O_DATABASE_URL,
+	O_SHARDS,
+	O_CACHE_OBJECTS,
+	O_IDLE_TIMEOUT_MS,
+	O_LOAD_ALL_MAX_KEYS,
+	O_MAX_BATCH,
+	O_CONTEXTS,
+	O_KEY_MAX,
+	O_VALUE_MAX,
+	O_MANY_MAX,
+	O_CLOCK_OFFSET,
+	O_LOG_LEVEL,
+	O_MIGRATIONS_DIR,
+	O_COUNT
+};
+
+static opt opts[O_COUNT] = {
+    [O_LISTEN] = {"--listen", "DOBJ_LISTEN", OPT_STR, "tcp://127.0.0.1:7700",
+                  "nng URL to serve on (tcp://, ipc://, tls+tcp://)"},
+    [O_DATABASE_URL] = {"--database-url", "DOBJ_DATABASE_URL", OPT_STR, NULL,
+                        "PostgreSQL connection string or URI (required)"},
+    [O_SHARDS] = {"--shards", "DOBJ_SHARDS", OPT_COUNT, "0", "shard threads; 0 = one per core"},
+    [O_CACHE_OBJECTS] = {"--cache-objects", "DOBJ_CACHE_OBJECTS", OPT_COUNT, "100000",
+                         "live objects kept in memory"},
+    [O_IDLE_TIMEOUT_MS] = {"--idle-timeout-ms", "DOBJ_IDLE_TIMEOUT_MS", OPT_COUNT, "300000",
+                           "evict an object idle for this long"},
+    [O_LOAD_ALL_MAX_KEYS] = {"--load-all-max-keys", "DOBJ_LOAD_ALL_MAX_KEYS", OPT_COUNT, "1000",
+                             "activation loads every key of objects up to this many keys"},
+    [O_MAX_BATCH] = {"--max-batch", "DOBJ_MAX_BATCH", OPT_COUNT, "512",
+                     "turns committed in one transaction at most"},
+    [O_CONTEXTS] = {"--contexts", "DOBJ_CONTEXTS", OPT_COUNT, "1024",
+                    "requests received concurrently"},
+    [O_KEY_MAX] = {"--key-max", "DOBJ_KEY_MAX", OPT_COUNT, "2048", "largest key, bytes"},
+    [O_VALUE_MAX] = {"--value-max", "DOBJ_VALUE_MAX", OPT_COUNT, "131072",
+                     "largest value, bytes"},
+    [O_MANY_MAX] = {"--many-max", "DOBJ_MANY_MAX", OPT_COUNT, "128",
+                    "keys per get_many/put_many/delete_many"},
+    [O_CLOCK_OFFSET] = {"--clock-offset", "DOBJ_CLOCK_OFFSET", OPT_INT64, "0",
+                        "run the server clock this many seconds ahead (tests and drills only)"},
+    [O_LOG_LEVEL] = {"--log-level", "DOBJ_LOG_LEVEL", OPT_STR, "info",
+                     "debug, info, warn or error"},
+    [O_MIGRATIONS_DIR] = {"--migrations-dir", "DOBJ_MIGRATIONS_DIR", OPT_STR, NULL,
+                          "migrate: read NNNN_*.sql from here instead of the built-in set"},
+};
+
+static void
+usage(FILE *f)
+{
+	fprintf(f, "usage: dobjd [serve] [flags]       serve the built-in classes\n"
+	           "       dobjd migrate [flags]       apply pending schema migrations\n"
+	           "       dobjd migrate status        list migrations and their state\n"
+	           "       dobjd --version | --help\n\nflags (each also from its environment "
+	           "variable):\n");
+	for (int i = 0; i < O_COUNT; i++)
+		fprintf(f, "  %-22s %-24s %s%s%s%s\n", opts[i].flag, opts[i].env, opts[i].help,
+		        opts[i].def ? " [default: " : "", opts[i].def ? opts[i].def : "",
+		        opts[i].def ? "]" : "");
+}
+
+/* parse_count parses a non-negative decimal that fits in max. */
+static int
+parse_count(const char *s, unsigned long long max, unsigned long long *out)
+{
+	char *end;
+	unsigned long long v;
+
+	if (s == NULL || *s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static int
+parse_int64(const char *s, int64_t *out)
+{
+	char *end;
+	long long v;
+
+	if (s == NULL || *s == '\0')
+		return -1;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno != 0 || *end != '\0')
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* parse_args fills opts[].value and returns the index of the first positional argument
+ * word in words[] (command words), or -1 after printing an error. */
+static int
+parse_args(int argc, char **argv, const char **words, int maxwords, int *nwords)
+{
+	*nwords = 0;
+	for (int i = 0; i < O_COUNT; i++) {
+		const char *e = getenv(opts[i].env);
+		opts[i].value = e && *e ? e : opts[i].def;
+	}
+	for (int a = 1; a < argc; a++) {
+		const char *arg = argv[a], *eq = strchr(arg, '=');
+		size_t flen = eq ? (size_t)(eq - arg) : strlen(arg);
+		int i;
+
+		if (strncmp(arg, "--", 2) != 0) {
+			if (*nwords == maxwords) {
+				fprintf(stderr, "dobjd: unexpected argument \"%s\"\n", arg);
+				return -1;
+			}
+			words[(*nwords)++] = arg;
+			continue;
+		}
+		for (i = 0; i < O_COUNT; i++)
+			if (strlen(opts[i].flag) == flen && strncmp(opts[i].flag, arg, flen) == 0)
+				break;
+		if (i == O_COUNT) {
+			fprintf(stderr, "dobjd: unknown flag \"%s\" (see dobjd --help)\n", arg);
+			return -1;
+		}
+		if (eq) {
+			opts[i].value = eq + 1;
+		} else if (a + 1 < argc) {
+			opts[i].value = argv[++a];
+		} else {
+			fprintf(stderr, "dobjd: %s needs a value\n", opts[i].flag);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int
+count_opt(int i, unsigned long long max, unsigned long long *out)
+{
+	if (parse_count(opts[i].value, max, out) != 0) {
+		fprintf(stderr,
+		        "dobjd: invalid value for %s: \"%s\" (expected an integer from 0 to %llu)\n",
+		        opts[i].flag, opts[i].value ? opts[i].value : "", max);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+run_migrate(bool status)
+{
+	const char *dsn = opts[O_DATABASE_URL].value;
+	char err[1024];
+	PGconn *conn;
+	dobj_err rc;
+
+	if (dsn == NULL) {
+		fprintf(stderr, "dobjd: no database URL: give --database-url or DOBJ_DATABASE_URL\n");
+		return 2;
+	}
+	conn = PQconnectdb(dsn);
+	if (PQstatus(conn) != CONNECTION_OK) {
+		fprintf(stderr, "dobjd: could not connect to PostgreSQL: %s", PQerrorMessage(conn));
+		PQfinish(conn);
+		return 1;
+	}
+	PQsetNoticeProcessor(conn, NULL, NULL);
+	if (status)
+		rc = dobj__migrate_status(conn, opts[O_MIGRATIONS_DIR].value, stdout, err, sizeof(err));
+	else
+		rc = dobj__migrate_up(conn, opts[O_MIGRATIONS_DIR].value, stdout, err, sizeof(err));
+	PQfinish(conn);
+	if (rc != DOBJ_OK) {
+		fprintf(stderr, "dobjd: migrate: %s\n", err);
+		return 1;
+	}
+	return 0;
+}
+
+static int
+build_server_opts(dobj_server_opts *so)
+{
+	unsigned long long v[O_COUNT] = {0};
+	static const int counts[] = {O_SHARDS,  O_CACHE_OBJECTS, O_IDLE_TIMEOUT_MS,
+	                             O_LOAD_ALL_MAX_KEYS, O_MAX_BATCH, O_CONTEXTS,
+	                             O_KEY_MAX, O_VALUE_MAX, O_MANY_MAX};
+	int64_t offset_s;
+	int level;
+
+	for (size_t i = 0; i < sizeof(counts) / sizeof(counts[0]); i++)
+		if (count_opt(counts[i], INT_MAX, &v[counts[i]]) != 0)
+			return -1;
+	if (v[O_SHARDS] > 1024 || v[O_CONTEXTS] == 0 || v[O_CONTEXTS] > 65536 ||
+	    v[O_MAX_BATCH] == 0 || v[O_KEY_MAX] == 0 || v[O_VALUE_MAX] == 0 || v[O_MANY_MAX] == 0 ||
+	    v[O_CACHE_OBJECTS] == 0 || v[O_IDLE_TIMEOUT_MS] == 0 || v[O_LOAD_ALL_MAX_KEYS] == 0) {
+		fprintf(stderr, "dobjd: --shards must be at most 1024, --contexts from 1 to 65536, and "
+		                "the other counts at least 1\n");
+		return -1;
+	}
+	if (parse_int64(opts[O_CLOCK_OFFSET].value, &offset_s) != 0 || offset_s > 100LL * 365 * 86400 ||
+	    offset_s < -100LL * 365 * 86400) {
+		fprintf(stderr, "dobjd: invalid value for --clock-offset: \"%s\" (expected seconds)\n",
+		        opts[O_CLOCK_OFFSET].value);
+		return -1;
+	}
+	if ((level = dobj__log_parse_level(opts[O_LOG_LEVEL].value)) < 0) {
+		fprintf(stderr, "dobjd: invalid value for --log-level: \"%s\"\n",
+		        opts[O_LOG_LEVEL].value);
+		return -1;
+	}
+	dobj__log_set_level((dobj__log_level)level);
+	memset(so, 0, sizeof(*so));
+	so->listen_url = opts[O_LISTEN].value;
+	so->database_url = opts[O_DATABASE_URL].value;
+	so->shards = (unsigned)v[O_SHARDS];
+	so->cache_objects = v[O_CACHE_OBJECTS];
+	so->idle_timeout_ms = (int)v[O_IDLE_TIMEOUT_MS];
+	so->load_all_max_keys = v[O_LOAD_ALL_MAX_KEYS];
+	so->max_batch = (unsigned)v[O_MAX_BATCH];
+	so->contexts = (unsigned)v[O_CONTEXTS];
+	so->limits.key_max = v[O_KEY_MAX];
+	so->limits.value_max = v[O_VALUE_MAX];
+	so->limits.many_max = v[O_MANY_MAX];
+	so->clock_offset_ms = offset_s * 1000;
+	return 0;
+}
+
+static int
+run_serve(const dobj_class *const *classes, size_t n)
+{
+	dobj_server_opts so;
+	dobj_server *srv;
+	char err[1024];
+	sigset_t set;
+	int sig = 0;
+
+	if (build_server_opts(&so) != 0)
+		return 2;
+	/* Block the stop signals before any thread starts, so that only sigwait sees them. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (dobj_server_open(&srv, &so, err, sizeof(err)) != DOBJ_OK) {
+		dobj__log_error("%s", err);
+		return 1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		dobj_err rc = dobj_server_register(srv, classes[i]);
+		if (rc != DOBJ_OK) {
+			dobj__log_error("could not register class %s: %s",
+			                classes[i] && classes[i]->name ? classes[i]->name : "(null)",
+			                dobj_err_str(rc));
+			dobj_server_close(srv);
+			return 1;
+		}
+	}
+	if (dobj_server_start(srv, err, sizeof(err)) != DOBJ_OK) {
+		dobj__log_error("%s", err);
+		dobj_server_close(srv);
+		return 1;
+	}
+	sigwait(&set, &sig);
+	dobj__log_info("received %s: finishing turns under way, then exiting",
+	               sig == SIGTERM ? "SIGTERM" : "SIGINT");
+	dobj_server_close(srv);
+	dobj__log_info("stopped");
+	return 0;
+}
+
+int
+dobj_server_main(int argc, char **argv, const dobj_class *const *classes, size_t n)
+{
+	const char *words[2];
+	int nwords;
+
+	for (int a = 1; a < argc; a++) {
+		if (strcmp(argv[a], "--help") == 0 || strcmp(argv[a], "-h") == 0) {
+			usage(stdout);
+			return 0;
+		}
+		if (strcmp(argv[a], "--version") == 0) {
+			printf("dobjd %s\n", DOBJ_VERSION_STRING);
+			return 0;
+		}
+	}
+	if (parse_args(argc, argv, words, 2, &nwords) != 0)
+		return 2;
+	if (nwords == 0 || (nwords == 1 && strcmp(words[0], "serve") == 0))
+		return run_serve(classes, n);
+	if (strcmp(words[0], "migrate") == 0) {
+		if (nwords == 1)
+			return run_migrate(false);
+		if (strcmp(words[1], "status") == 0)
+			return run_migrate(true);
+	}
+	fprintf(stderr, "dobjd: unknown command \"%s%s%s\" (see dobjd --help)\n", words[0],
+	        nwords > 1 ? " " : "", nwords > 1 ? words[1] : "");
+	return 2;
+}

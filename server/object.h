@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * object.h - a live object's cached storage, and the undo log that makes a turn atomic.
+ *
+ * An object holds its keys in one array sorted by key bytes. An entry is either a value or a
+ * tombstone (a key known to have no value). `complete` says whether the array holds every
+ * key (then a missing key has no value) or only those fetched so far (then a missing key
+ * must be read from PostgreSQL). Writes replace entries in place and mark them dirty; the
+ * shard writes dirty entries at its next commit. Each write also records the entry it
+ * replaced in the turn's undo log, so a failed turn or transaction puts everything back.
+ */
+#ifndef DOBJ_SERVER_OBJECT_H
+#define DOBJ_SERVER_OBJECT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <dobj/id.h>
+
+#include "arena.h"
+
+struct dobj__class_reg;
+
+/* dobj__entry: one key. key and val share one allocation owned by the entry. */
+typedef struct dobj__entry {
+	char *key;    /* NUL-terminated; klen bytes before the NUL */
+	uint8_t *val; /* vlen bytes; meaningless for a tombstone */
+	uint32_t klen;
+	uint32_t vlen;
+	bool present; /* false: tombstone */
+	bool dirty;   /* changed since the last commit */
+} dobj__entry;
+
+typedef struct dobj__object {
+	const struct dobj__class_reg *cls;
+	dobj_id id;
+	dobj__entry *entries; /* sorted by key bytes */
+	size_t n, cap;
+	size_t bytes;    /* memory held by entries, for the cache's accounting */
+	bool complete;   /* every key is in entries */
+	bool cleared;    /* delete_all since the last commit: delete every stored row first */
+	bool persisted;  /* the dobj_objects row is known to exist */
+	bool in_batch;   /* on the shard's list of objects to commit */
+	size_t ndirty;   /* dirty entries (plus 1 while cleared) */
+	int64_t last_used_ms;
+	/* links owned by the shard */
+	struct dobj__object *hnext;
+	struct dobj__object *lru_prev, *lru_next;
+	struct dobj__object *batch_next;
+} dobj__object;
+
+/* dobj__undo: the turn's undo log. One object per turn; reused across turns. */
+typedef struct dobj__undo_rec dobj__undo_rec;
+typedef struct dobj__undo {
+	dobj__undo_rec *recs;
+	size_t n, cap;
+} dobj__undo;
+
+/* dobj__object_new returns an empty, incomplete object; NULL when out of memory. */
+dobj__object *dobj__object_new(const struct dobj__class_reg *cls, const dobj_id *id);
+
+/* dobj__object_free frees o and all its entries. NULL is allowed. */
+void dobj__object_free(dobj__object *o);
+
+/* dobj__object_find looks key up: true and *idx = its index when present in entries
+ * (value or tombstone), else false and *idx = where it would be inserted. */
+bool dobj__object_find(const dobj__object *o, const char *key, size_t *idx);
+
+/* dobj__object_lower_bound returns the index of the first key >= key (strictly > with
+ * after=true). */
+size_t dobj__object_lower_bound(const dobj__object *o, const char *key, bool after);
+
+/* dobj__object_cache inserts a clean entry read from PostgreSQL (val NULL: tombstone) at idx
+ * (from dobj__object_find). Not undone by rollback: it reflects committed state. */
+int dobj__object_cache(dobj__object *o, size_t idx, const char *key, size_t klen,
+                       const void *val, size_t vlen, bool present);
+
+/* dobj__object_put sets key to val (a tombstone when present is false), recording the old
+ * entry in undo. Returns 0, or -1 when out of memory (nothing changed). */
+int dobj__object_put(dobj__object *o, dobj__undo *undo, const char *key, size_t klen,
+                     const void *val, size_t vlen, bool present);
+
+/* dobj__object_clear removes every key (delete_all), recording the old state in undo. */
+int dobj__object_clear(dobj__object *o, dobj__undo *undo);
+
+/* dobj__object_committed: the dirty entries are now durable. Clears dirty marks and drops
+ * tombstones that a complete object no longer needs. */
+void dobj__object_committed(dobj__object *o);
+
+/* dobj__undo_mark returns the current position, for dobj__undo_rollback. */
+size_t dobj__undo_mark(const dobj__undo *undo);
+
+/* dobj__undo_rollback undoes every change recorded after mark, newest first. */
+void dobj__undo_rollback(dobj__undo *undo, dobj__object *o, size_t mark);
+
+/* dobj__undo_discard keeps the changes and frees what they replaced (end of a turn). */
+void dobj__undo_discard(dobj__undo *undo);
+
+/* dobj__undo_fini frees the log itself. */
+void dobj__undo_fini(dobj__undo *undo);
+
+#endif /* DOBJ_SERVER_OBJECT_H */

@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * pgstore.h - a shard's PostgreSQL connection: loading objects, reading keys that are not
+ * cached, and committing a batch of turns as one transaction (libpq pipeline mode, one
+ * multi-row statement per kind of change, prepared once per connection).
+ */
+#ifndef DOBJ_SERVER_PGSTORE_H
+#define DOBJ_SERVER_PGSTORE_H
+
+#include <stddef.h>
+
+#include <dobj/err.h>
+#include <dobj/storage.h>
+
+#include "object.h"
+
+typedef struct dobj__pg dobj__pg;
+
+/* dobj__pg_open connects to dsn and prepares the statements. The connection is made lazily
+ * again after a failure (see dobj__pg_ensure). */
+dobj_err dobj__pg_open(dobj__pg **out, const char *dsn, char *err, size_t errlen);
+
+void dobj__pg_close(dobj__pg *pg);
+
+/* dobj__pg_ensure reconnects a broken connection. DOBJ_UNAVAILABLE when it cannot. */
+dobj_err dobj__pg_ensure(dobj__pg *pg, char *err, size_t errlen);
+
+/* dobj__pg_load reads up to max_keys + 1 keys of o (a new, empty object); o becomes
+ * complete when it has at most max_keys. */
+dobj_err dobj__pg_load(dobj__pg *pg, dobj__object *o, size_t max_keys, char *err, size_t errlen);
+
+/* dobj__pg_fetch_key caches the committed value (or absence) of key in o, which must not
+ * hold key yet. */
+dobj_err dobj__pg_fetch_key(dobj__pg *pg, dobj__object *o, const char *key, char *err,
+                            size_t errlen);
+
+/* dobj__pg_fetch_range caches up to limit (0: all) committed keys of o matching the list
+ * options, in list order; keys o already holds are left as they are. lo/lo_after is the
+ * effective lower bound. */
+dobj_err dobj__pg_fetch_range(dobj__pg *pg, dobj__object *o, const char *lo, bool lo_after,
+                              const char *end, const char *prefix, bool reverse, size_t limit,
+                              char *err, size_t errlen);
+
+/* dobj__pg_commit writes the dirty state of every object on the batch list (linked by
+ * batch_next) in one transaction and returns once COMMIT is durable. On failure nothing of
+ * the batch is assumed written (the caller reloads the objects) and err says why. */
+dobj_err dobj__pg_commit(dobj__pg *pg, dobj__object *batch, size_t nturns, char *err,
+                         size_t errlen);
+
+#endif /* DOBJ_SERVER_PGSTORE_H */

@@ -1,0 +1,67 @@
+// SPDX-License-Identifier: MIT
+// registry.c - registered classes and their method tables. Linear lookups: a server runs a
+// handful of classes, each with a handful of methods.
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "registry.h"
+
+static int
+name_is(const char *a, const char *b, size_t blen)
+{
+	return strncmp(a, b, blen) == 0 && a[blen] == '\0';
+}
+
+dobj_err
+dobj__registry_add(dobj__registry *r, const dobj_class *cls)
+{
+	dobj__class_reg *p;
+
+	if (cls == NULL || cls->name == NULL || cls->name[0] == '\0' ||
+	    (cls->nmethods > 0 && cls->methods == NULL))
+		return DOBJ_INVALID_ARGUMENT;
+	for (size_t i = 0; i < cls->nmethods; i++) {
+		const dobj_method *m = &cls->methods[i];
+		if (m->name == NULL || m->name[0] == '\0' || m->fn == NULL)
+			return DOBJ_INVALID_ARGUMENT;
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(cls->methods[j].name, m->name) == 0)
+				return DOBJ_INVALID_ARGUMENT;
+	}
+	if (dobj__registry_find(r, cls->name, strlen(cls->name)) != NULL)
+		return DOBJ_ALREADY_EXISTS;
+	if ((p = realloc(r->classes, (r->n + 1) * sizeof(*p))) == NULL)
+		return DOBJ_RESOURCE_EXHAUSTED;
+	r->classes = p;
+	r->classes[r->n].cls = cls;
+	r->classes[r->n].index = r->n;
+	r->n++;
+	return DOBJ_OK;
+}
+
+const dobj__class_reg *
+dobj__registry_find(const dobj__registry *r, const char *name, size_t len)
+{
+	for (size_t i = 0; i < r->n; i++)
+		if (name_is(r->classes[i].cls->name, name, len))
+			return &r->classes[i];
+	return NULL;
+}
+
+const dobj_method *
+dobj__registry_method(const dobj__class_reg *c, const char *name, size_t len)
+{
+	for (size_t i = 0; i < c->cls->nmethods; i++)
+		if (name_is(c->cls->methods[i].name, name, len))
+			return &c->cls->methods[i];
+	return NULL;
+}
+
+void
+dobj__registry_fini(dobj__registry *r)
+{
+	free(r->classes);
+	r->classes = NULL;
+	r->n = 0;
+}

@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: MIT */
+/* registry.h - the classes a server runs, looked up by name. Filled before the server
+ * starts, read-only afterwards (so readers take no lock). */
+#ifndef DOBJ_SERVER_REGISTRY_H
+#define DOBJ_SERVER_REGISTRY_H
+
+#include <stddef.h>
+
+#include <dobj/object.h>
+
+typedef struct dobj__class_reg {
+	const dobj_class *cls;
+	size_t index;
+} dobj__class_reg;
+
+typedef struct dobj__registry {
+	dobj__class_reg *classes;
+	size_t n;
+} dobj__registry;
+
+/* dobj__registry_add registers cls. DOBJ_ALREADY_EXISTS for a duplicate name,
+ * DOBJ_INVALID_ARGUMENT for a class without a name or with a method without name or fn or
+ * with two methods of one name. */
+dobj_err dobj__registry_add(dobj__registry *r, const dobj_class *cls);
+
+/* dobj__registry_find returns the class named name (len bytes), or NULL. */
+const dobj__class_reg *dobj__registry_find(const dobj__registry *r, const char *name, size_t len);
+
+/* dobj__registry_method returns the method named name (len bytes) of c, or NULL. */
+const dobj_method *dobj__registry_method(const dobj__class_reg *c, const char *name, size_t len);
+
+void dobj__registry_fini(dobj__registry *r);
+
+#endif /* DOBJ_SERVER_REGISTRY_H */

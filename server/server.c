@@ -1,0 +1,187 @@
+// SPDX-License-Identifier: MIT
+// server.c - a dobj server's life cycle: options and defaults, the schema check, shards and
+// listener started and stopped in order. Serving itself happens in shard.c and listener.c.
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <libpq-fe.h>
+
+#include <dobj/server.h>
+
+#include "clock.h"
+#include "listener.h"
+#include "log.h"
+#include "migrate.h"
+#include "registry.h"
+#include "shard.h"
+
+struct dobj_server {
+	dobj_server_opts opts;
+	char *listen_url;
+	char *database_url;
+	dobj__shard_cfg cfg;
+	dobj__registry reg;
+	dobj__shard **shards;
+	unsigned nshards;
+	dobj__listener *listener;
+	bool started, stopped;
+};
+
+static void
+set_err(char *err, size_t errlen, const char *msg)
+{
+	if (err != NULL && errlen > 0)
+		snprintf(err, errlen, "%s", msg);
+}
+
+/* check_schema refuses a database whose schema this build does not match. */
+static dobj_err
+check_schema(const char *dsn, char *err, size_t errlen)
+{
+	PGconn *conn = PQconnectdb(dsn);
+	char msg[512];
+	dobj_err rc;
+
+	if (PQstatus(conn) != CONNECTION_OK) {
+		snprintf(msg, sizeof(msg), "could not connect to PostgreSQL: %s", PQerrorMessage(conn));
+		for (size_t n = strlen(msg); n > 0 && msg[n - 1] == '\n'; n--)
+			msg[n - 1] = '\0';
+		PQfinish(conn);
+		set_err(err, errlen, msg);
+		return DOBJ_UNAVAILABLE;
+	}
+	rc = dobj__migrate_check(conn, msg, sizeof(msg));
+	PQfinish(conn);
+	if (rc != DOBJ_OK)
+		set_err(err, errlen, msg);
+	return rc;
+}
+
+dobj_err
+dobj_server_open(dobj_server **out, const dobj_server_opts *opts, char *err, size_t errlen)
+{
+	dobj_server *s;
+	char msg[512];
+	dobj_err rc;
+	long ncpu;
+
+	*out = NULL;
+	if (opts == NULL || opts->database_url == NULL || opts->database_url[0] == '\0') {
+		set_err(err, errlen, "no database URL: give --database-url or DOBJ_DATABASE_URL");
+		return DOBJ_INVALID_ARGUMENT;
+	}
+	if ((s = calloc(1, sizeof(*s))) == NULL) {
+		set_err(err, errlen, "out of memory");
+		return DOBJ_RESOURCE_EXHAUSTED;
+	}
+	s->opts = *opts;
+	s->listen_url = strdup(opts->listen_url ? opts->listen_url : "tcp://127.0.0.1:7700");
+	s->database_url = strdup(opts->database_url);
+	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	s->nshards = opts->shards ? opts->shards : (unsigned)(ncpu > 0 ? ncpu : 1);
+	s->cfg.database_url = s->database_url;
+	s->cfg.limits.key_max = opts->limits.key_max ? opts->limits.key_max : DOBJ_DEFAULT_KEY_MAX;
+	s->cfg.limits.value_max =
+	    opts->limits.value_max ? opts->limits.value_max : DOBJ_DEFAULT_VALUE_MAX;
+	s->cfg.limits.many_max = opts->limits.many_max ? opts->limits.many_max : DOBJ_DEFAULT_MANY_MAX;
+	s->cfg.cache_objects = (opts->cache_objects ? opts->cache_objects : 100000) / s->nshards;
+	if (s->cfg.cache_objects == 0)
+		s->cfg.cache_objects = 1;
+	s->cfg.idle_timeout_ms = opts->idle_timeout_ms ? opts->idle_timeout_ms : 300000;
+	s->cfg.load_all_max_keys = opts->load_all_max_keys ? opts->load_all_max_keys : 1000;
+	s->cfg.max_batch = opts->max_batch ? opts->max_batch : 512;
+	if (opts->clock_offset_ms != 0)
+		dobj__clock_advance(opts->clock_offset_ms);
+	if (s->listen_url == NULL || s->database_url == NULL ||
+	    (s->shards = calloc(s->nshards, sizeof(*s->shards))) == NULL) {
+		dobj_server_close(s);
+		set_err(err, errlen, "out of memory");
+		return DOBJ_RESOURCE_EXHAUSTED;
+	}
+	if ((rc = check_schema(s->database_url, err, errlen)) != DOBJ_OK) {
+		dobj_server_close(s);
+		return rc;
+	}
+	for (unsigned i = 0; i < s->nshards; i++) {
+		if ((rc = dobj__shard_open(&s->shards[i], i, &s->cfg, msg, sizeof(msg))) != DOBJ_OK) {
+			set_err(err, errlen, msg);
+			dobj_server_close(s);
+			return rc;
+		}
+	}
+	*out = s;
+	return DOBJ_OK;
+}
+
+dobj_err
+dobj_server_register(dobj_server *s, const dobj_class *cls)
+{
+	if (s->started)
+		return DOBJ_FAILED_PRECONDITION;
+	return dobj__registry_add(&s->reg, cls);
+}
+
+dobj_err
+dobj_server_start(dobj_server *s, char *err, size_t errlen)
+{
+	char msg[512];
+	dobj_err rc;
+
+	if (s->started) {
+		set_err(err, errlen, "server already started");
+		return DOBJ_FAILED_PRECONDITION;
+	}
+	rc = dobj__listener_open(&s->listener, &s->reg, s->shards, s->nshards,
+	                         s->opts.contexts ? s->opts.contexts : 1024, msg, sizeof(msg));
+	if (rc != DOBJ_OK) {
+		set_err(err, errlen, msg);
+		return rc;
+	}
+	for (unsigned i = 0; i < s->nshards; i++) {
+		if ((rc = dobj__shard_start(s->shards[i])) != DOBJ_OK) {
+			set_err(err, errlen, "could not start shard thread");
+			return rc;
+		}
+	}
+	s->started = true;
+	if ((rc = dobj__listener_start(s->listener, s->listen_url, msg, sizeof(msg))) != DOBJ_OK) {
+		set_err(err, errlen, msg);
+		return rc;
+	}
+	dobj__log_info("listening on %s with %u shards, %zu classes", s->listen_url, s->nshards,
+	               s->reg.n);
+	return DOBJ_OK;
+}
+
+void
+dobj_server_stop(dobj_server *s)
+{
+	if (s == NULL || s->stopped)
+		return;
+	s->stopped = true;
+	if (s->listener != NULL)
+		dobj__listener_drain(s->listener);
+	for (unsigned i = 0; i < s->nshards; i++)
+		if (s->shards[i] != NULL)
+			dobj__shard_stop(s->shards[i]);
+	dobj__listener_close(s->listener);
+	s->listener = NULL;
+}
+
+void
+dobj_server_close(dobj_server *s)
+{
+	if (s == NULL)
+		return;
+	dobj_server_stop(s);
+	for (unsigned i = 0; s->shards != NULL && i < s->nshards; i++)
+		dobj__shard_close(s->shards[i]);
+	free(s->shards);
+	dobj__registry_fini(&s->reg);
+	free(s->listen_url);
+	free(s->database_url);
+	free(s);
+}

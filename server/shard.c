@@ -1,0 +1,432 @@
+// SPDX-License-Identifier: MIT
+// shard.c - a shard thread: the live-object map with its LRU, the turn loop, and the group
+// commit that holds replies until their writes are durable (the output gate).
+//
+// Threads: the queue (qhead, qtail, qlen, stopping) is shared with the listener's threads
+// under `mu`; everything else belongs to the shard thread alone. No other lock is taken
+// while `mu` is held.
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+#include "ctx.h"
+#include "log.h"
+#include "object.h"
+#include "pgstore.h"
+#include "shard.h"
+
+struct dobj__shard {
+	unsigned index;
+	const dobj__shard_cfg *cfg;
+	pthread_t thread;
+	bool started;
+
+	pthread_mutex_t mu; /* protects qhead, qtail, qlen, stopping */
+	pthread_cond_t cv;
+	dobj__call *qhead, *qtail;
+	size_t qlen;
+	bool stopping;
+
+	/* shard thread only */
+	dobj__pg *pg;
+	dobj__object **buckets; /* chained hash of live objects */
+	size_t nbuckets, nlive;
+	dobj__object *lru_head, *lru_tail; /* most recently used first */
+	dobj__undo undo;
+
+	/* counters, read by dobj__shard_stats_get from other threads */
+	_Atomic uint64_t turns, commits, commit_failures;
+	_Atomic size_t live;
+};
+
+/* --- the live-object map ------------------------------------------------------------ */
+
+static size_t
+obj_hash(const dobj__class_reg *cls, const dobj_id *id)
+{
+	uint64_t v;
+
+	/* bytes 0..7 chose the shard; 8..15 are as random and independent of it */
+	memcpy(&v, id->bytes + 8, sizeof(v));
+	return (size_t)(v ^ (cls->index * 0x9e3779b97f4a7c15ULL));
+}
+
+static dobj__object *
+map_find(dobj__shard *s, const dobj__class_reg *cls, const dobj_id *id)
+{
+	dobj__object *o;
+
+	if (s->nbuckets == 0)
+		return NULL;
+	for (o = s->buckets[obj_hash(cls, id) & (s->nbuckets - 1)]; o != NULL; o = o->hnext)
+		if (o->cls == cls && dobj_id_equal(&o->id, id))
+			return o;
+	return NULL;
+}
+
+static int
+map_grow(dobj__shard *s)
+{
+	size_t n = s->nbuckets ? s->nbuckets * 2 : 1024;
+	dobj__object **b = calloc(n, sizeof(*b));
+
+	if (b == NULL)
+		return -1;
+	for (size_t i = 0; i < s->nbuckets; i++) {
+		dobj__object *o = s->buckets[i], *next;
+		for (; o != NULL; o = next) {
+			size_t h = obj_hash(o->cls, &o->id) & (n - 1);
+			next = o->hnext;
+			o->hnext = b[h];
+			b[h] = o;
+		}
+	}
+	free(s->buckets);
+	s->buckets = b;
+	s->nbuckets = n;
+	return 0;
+}
+
+static void
+lru_unlink(dobj__shard *s, dobj__object *o)
+{
+	if (o->lru_prev)
+		o->lru_prev->lru_next = o->lru_next;
+	else
+		s->lru_head = o->lru_next;
+	if (o->lru_next)
+		o->lru_next->lru_prev = o->lru_prev;
+	else
+		s->lru_tail = o->lru_prev;
+	o->lru_prev = o->lru_next = NULL;
+}
+
+static void
+lru_push_front(dobj__shard *s, dobj__object *o)
+{
+	o->lru_prev = NULL;
+	o->lru_next = s->lru_head;
+	if (s->lru_head)
+		s->lru_head->lru_prev = o;
+	s->lru_head = o;
+	if (s->lru_tail == NULL)
+		s->lru_tail = o;
+}
+
+static int
+map_insert(dobj__shard *s, dobj__object *o)
+{
+	size_t h;
+
+	if (s->nlive >= s->nbuckets && map_grow(s) != 0)
+		return -1;
+	h = obj_hash(o->cls, &o->id) & (s->nbuckets - 1);
+	o->hnext = s->buckets[h];
+	s->buckets[h] = o;
+	s->nlive++;
+	atomic_store(&s->live, s->nlive);
+	lru_push_front(s, o);
+	return 0;
+}
+
+static void
+map_evict(dobj__shard *s, dobj__object *o)
+{
+	dobj__object **pp = &s->buckets[obj_hash(o->cls, &o->id) & (s->nbuckets - 1)];
+
+	while (*pp != o)
+		pp = &(*pp)->hnext;
+	*pp = o->hnext;
+	lru_unlink(s, o);
+	s->nlive--;
+	atomic_store(&s->live, s->nlive);
+	dobj__object_free(o);
+}
+
+/* evict_cold drops objects beyond the cache size and objects idle for too long. Objects
+ * with uncommitted writes are never dropped (none exist between batches). */
+static void
+evict_cold(dobj__shard *s)
+{
+	int64_t idle_before = dobj__clock_mono_ms() - s->cfg->idle_timeout_ms;
+
+	while (s->lru_tail != NULL && !s->lru_tail->in_batch &&
+	       (s->nlive > s->cfg->cache_objects || s->lru_tail->last_used_ms < idle_before))
+		map_evict(s, s->lru_tail);
+}
+
+/* activate returns the live object, loading it from PostgreSQL on first use. */
+static dobj_err
+activate(dobj__shard *s, dobj__call *c, dobj__object **out, char *err, size_t errlen)
+{
+	dobj__object *o = map_find(s, c->cls, &c->id);
+	dobj_err rc;
+
+	if (o != NULL) {
+		lru_unlink(s, o);
+		lru_push_front(s, o);
+		*out = o;
+		return DOBJ_OK;
+	}
+	if ((rc = dobj__pg_ensure(s->pg, err, errlen)) != DOBJ_OK)
+		return rc;
+	if ((o = dobj__object_new(c->cls, &c->id)) == NULL) {
+		snprintf(err, errlen, "out of memory activating object");
+		return DOBJ_RESOURCE_EXHAUSTED;
+	}
+	if ((rc = dobj__pg_load(s->pg, o, s->cfg->load_all_max_keys, err, errlen)) != DOBJ_OK) {
+		dobj__object_free(o);
+		return rc;
+	}
+	if (map_insert(s, o) != 0) {
+		dobj__object_free(o);
+		snprintf(err, errlen, "out of memory activating object");
+		return DOBJ_RESOURCE_EXHAUSTED;
+	}
+	*out = o;
+	return DOBJ_OK;
+}
+
+/* --- turns and the group commit --------------------------------------------------------- */
+
+/* run_turn runs c on its object and encodes its answer; the object joins the batch if the
+ * turn left writes to commit. */
+static void
+run_turn(dobj__shard *s, dobj__call *c, dobj__object **batch)
+{
+	dobj_ctx ctx = {0};
+	dobj_bytes result = {0};
+	dobj__object *o;
+	char err[512];
+	dobj_err rc;
+
+	c->obj = NULL;
+	if (c->deadline_mono_ms != 0 && dobj__clock_mono_ms() >= c->deadline_mono_ms) {
+		dobj__call_answer(c, DOBJ_DEADLINE_EXCEEDED,
+		                  "deadline exceeded before the call ran; it was not executed", NULL);
+		return;
+	}
+	if ((rc = activate(s, c, &o, err, sizeof(err))) != DOBJ_OK) {
+		dobj__log_warn("shard %u: could not activate %s: %s", s->index, c->cls->cls->name, err);
+		dobj__call_answer(c, rc, err, NULL);
+		return;
+	}
+	c->obj = o;
+	o->last_used_ms = dobj__clock_mono_ms();
+	ctx.obj = o;
+	ctx.method = c->method->name;
+	ctx.arena = &c->arena;
+	ctx.undo = &s->undo;
+	ctx.pg = s->pg;
+	ctx.limits = &s->cfg->limits;
+
+	rc = c->method->fn(&ctx, &c->arg, &result);
+	atomic_fetch_add(&s->turns, 1);
+	if (rc != DOBJ_OK) {
+		if ((unsigned)rc >= DOBJ_ERR_COUNT)
+			rc = DOBJ_UNKNOWN;
+		dobj__undo_rollback(&s->undo, o, 0);
+		dobj__call_answer(c, rc, ctx.errmsg[0] ? ctx.errmsg : dobj_err_str(rc), NULL);
+		return;
+	}
+	if (result.len > 0 && result.data == NULL) {
+		dobj__undo_rollback(&s->undo, o, 0);
+		dobj__call_answer(c, DOBJ_INTERNAL, "handler returned a NULL result of non-zero length",
+		                  NULL);
+		return;
+	}
+	/* Encode now: the result may point at values that a later turn replaces. */
+	dobj__call_answer(c, DOBJ_OK, "", &result);
+	dobj__undo_discard(&s->undo);
+	if (o->ndirty > 0 && !o->in_batch) {
+		o->in_batch = true;
+		o->batch_next = *batch;
+		*batch = o;
+	}
+}
+
+/* commit makes the batch durable, then lets the replies go. On failure every call that ran
+ * on a batch object is answered with the error, and those objects are dropped so that their
+ * next call reloads what PostgreSQL really holds. */
+static void
+commit_and_reply(dobj__shard *s, dobj__call *calls, size_t ncalls, dobj__object *batch)
+{
+	char err[512];
+	dobj_err rc = DOBJ_OK;
+	dobj__object *o, *next;
+
+	if (batch != NULL) {
+		rc = dobj__pg_ensure(s->pg, err, sizeof(err));
+		if (rc == DOBJ_OK)
+			rc = dobj__pg_commit(s->pg, batch, ncalls, err, sizeof(err));
+		if (rc == DOBJ_OK) {
+			atomic_fetch_add(&s->commits, 1);
+		} else {
+			atomic_fetch_add(&s->commit_failures, 1);
+			dobj__log_error("shard %u: %s", s->index, err);
+		}
+	}
+	for (dobj__call *c = calls, *cn; c != NULL; c = cn) {
+		cn = c->next;
+		if (rc != DOBJ_OK && c->obj != NULL && c->obj->in_batch)
+			dobj__call_answer(c, DOBJ_UNAVAILABLE, err, NULL);
+		dobj__call_send(c);
+	}
+	for (o = batch; o != NULL; o = next) {
+		next = o->batch_next;
+		o->batch_next = NULL;
+		o->in_batch = false;
+		if (rc == DOBJ_OK)
+			dobj__object_committed(o);
+		else
+			map_evict(s, o);
+	}
+}
+
+static void *
+shard_main(void *arg)
+{
+	dobj__shard *s = arg;
+
+	for (;;) {
+		dobj__call *calls, *last, *c;
+		dobj__object *batch = NULL;
+		size_t n = 0;
+
+		pthread_mutex_lock(&s->mu);
+		while (s->qhead == NULL && !s->stopping) {
+			struct timespec ts;
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_sec += 1;
+			pthread_cond_timedwait(&s->cv, &s->mu, &ts);
+			if (s->qhead == NULL) {
+				pthread_mutex_unlock(&s->mu);
+				evict_cold(s);
+				pthread_mutex_lock(&s->mu);
+			}
+		}
+		if (s->qhead == NULL) { /* stopping, and nothing left */
+			pthread_mutex_unlock(&s->mu);
+			break;
+		}
+		calls = last = s->qhead;
+		for (n = 1; n < s->cfg->max_batch && last->next != NULL; n++)
+			last = last->next;
+		s->qhead = last->next;
+		if (s->qhead == NULL)
+			s->qtail = NULL;
+		s->qlen -= n;
+		last->next = NULL;
+		pthread_mutex_unlock(&s->mu);
+
+		for (c = calls; c != NULL; c = c->next)
+			run_turn(s, c, &batch);
+		commit_and_reply(s, calls, n, batch);
+		evict_cold(s);
+	}
+	return NULL;
+}
+
+/* --- life cycle ---------------------------------------------------------------------------- */
+
+dobj_err
+dobj__shard_open(dobj__shard **out, unsigned index, const dobj__shard_cfg *cfg, char *err,
+                 size_t errlen)
+{
+	dobj__shard *s = calloc(1, sizeof(*s));
+	dobj_err rc;
+
+	*out = NULL;
+	if (s == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return DOBJ_RESOURCE_EXHAUSTED;
+	}
+	s->index = index;
+	s->cfg = cfg;
+	pthread_mutex_init(&s->mu, NULL);
+	pthread_cond_init(&s->cv, NULL);
+	if ((rc = dobj__pg_open(&s->pg, cfg->database_url, err, errlen)) != DOBJ_OK) {
+		dobj__shard_close(s);
+		return rc;
+	}
+	*out = s;
+	return DOBJ_OK;
+}
+
+dobj_err
+dobj__shard_start(dobj__shard *s)
+{
+	if (pthread_create(&s->thread, NULL, shard_main, s) != 0)
+		return DOBJ_RESOURCE_EXHAUSTED;
+	s->started = true;
+	return DOBJ_OK;
+}
+
+void
+dobj__shard_submit(dobj__shard *s, dobj__call *c)
+{
+	bool refused;
+
+	c->next = NULL;
+	pthread_mutex_lock(&s->mu);
+	refused = s->stopping;
+	if (!refused) {
+		if (s->qtail)
+			s->qtail->next = c;
+		else
+			s->qhead = c;
+		s->qtail = c;
+		s->qlen++;
+		pthread_cond_signal(&s->cv);
+	}
+	pthread_mutex_unlock(&s->mu);
+	if (refused) {
+		dobj__call_answer(c, DOBJ_UNAVAILABLE, "server is shutting down", NULL);
+		dobj__call_send(c);
+	}
+}
+
+void
+dobj__shard_stop(dobj__shard *s)
+{
+	pthread_mutex_lock(&s->mu);
+	s->stopping = true;
+	pthread_cond_signal(&s->cv);
+	pthread_mutex_unlock(&s->mu);
+	if (s->started) {
+		pthread_join(s->thread, NULL);
+		s->started = false;
+	}
+}
+
+void
+dobj__shard_close(dobj__shard *s)
+{
+	if (s == NULL)
+		return;
+	dobj__shard_stop(s);
+	while (s->lru_head != NULL)
+		map_evict(s, s->lru_head);
+	free(s->buckets);
+	dobj__undo_fini(&s->undo);
+	dobj__pg_close(s->pg);
+	pthread_cond_destroy(&s->cv);
+	pthread_mutex_destroy(&s->mu);
+	free(s);
+}
+
+void
+dobj__shard_stats_get(dobj__shard *s, dobj__shard_stats *out)
+{
+	pthread_mutex_lock(&s->mu);
+	out->queue_depth = s->qlen;
+	pthread_mutex_unlock(&s->mu);
+	out->live_objects = atomic_load(&s->live);
+	out->turns = atomic_load(&s->turns);
+	out->commits = atomic_load(&s->commits);
+	out->commit_failures = atomic_load(&s->commit_failures);
+}
