@@ -1,0 +1,16 @@
+// SPDX-License-Identifier: MIT
+// main.c - dobjd-test: the stock server plus the test-only TestKV class. It is also the
+// smallest example of a user's own server binary.
+
+#include <dobj/server.h>
+
+#include "counter/counter.h"
+#include "testkv.h"
+
+int
+main(int argc, char **argv)
+{
+	static const dobj_class *const classes[] = {&counter_class, &testkv_class};
+
+	return dobj_server_main(argc, argv, classes, 2);
+}

@@ -1,0 +1,204 @@
+// SPDX-License-Identifier: MIT
+// testkv.c - TestKV, a class for the integration tests: its one method runs a script of
+// storage calls and reports each call's status and output. An op "fail" makes the handler
+// return an error (so the turn's writes must vanish); "txn" runs a nested body through
+// dobj_storage_transaction and can fail it; "sleep" holds the shard for a while.
+
+#include <string.h>
+#include <time.h>
+
+#include <dobj/storage.h>
+
+#include "testkv.h"
+#include "testkv.pb-c.h"
+
+typedef struct run_state {
+	dobj_ctx *ctx;
+	Dobj__Test__OpResult **results;
+	size_t n;
+	bool failed; /* an op asked the handler to fail */
+} run_state;
+
+static dobj_err run_ops(dobj_ctx *ctx, Dobj__Test__Op **ops, size_t n, Dobj__Test__OpResult ***out,
+                        size_t *nout, bool *failed);
+
+static void *
+arena(dobj_ctx *ctx, size_t size)
+{
+	void *p = dobj_ctx_alloc(ctx, size);
+	if (p != NULL)
+		memset(p, 0, size);
+	return p;
+}
+
+static Dobj__Test__Entry **
+make_entries(dobj_ctx *ctx, const dobj_kv *kv, size_t n, size_t *nout)
+{
+	Dobj__Test__Entry **e = arena(ctx, (n ? n : 1) * sizeof(*e));
+
+	for (size_t i = 0; i < n; i++) {
+		e[i] = arena(ctx, sizeof(**e));
+		dobj__test__entry__init(e[i]);
+		e[i]->key = (char *)kv[i].key;
+		e[i]->value.data = (uint8_t *)kv[i].value.data;
+		e[i]->value.len = kv[i].value.len;
+	}
+	*nout = n;
+	return e;
+}
+
+typedef struct txn_arg {
+	Dobj__Test__Op *op;
+	Dobj__Test__OpResult *res;
+} txn_arg;
+
+static dobj_err
+txn_body(dobj_ctx *ctx, void *p)
+{
+	txn_arg *t = p;
+	bool failed = false;
+	dobj_err rc = run_ops(ctx, t->op->ops, t->op->n_ops, &t->res->results, &t->res->n_results,
+	                      &failed);
+
+	if (rc != DOBJ_OK)
+		return rc;
+	if (t->op->has_fail && t->op->fail)
+		return dobj_ctx_errorf(ctx, DOBJ_ABORTED, "transaction failed on purpose");
+	return failed ? DOBJ_ABORTED : DOBJ_OK;
+}
+
+static dobj_err
+run_op(dobj_ctx *ctx, Dobj__Test__Op *op, Dobj__Test__OpResult *res, bool *failed)
+{
+	const char *k = op->kind;
+	dobj_err rc = DOBJ_OK;
+
+	if (strcmp(k, "get") == 0) {
+		dobj_bytes v;
+		rc = dobj_storage_get(ctx, op->key, &v);
+		if (rc == DOBJ_OK) {
+			res->has_value = 1;
+			res->value.data = (uint8_t *)v.data;
+			res->value.len = v.len;
+		}
+	} else if (strcmp(k, "put") == 0) {
+		rc = dobj_storage_put(ctx, op->key, op->value.data, op->value.len);
+	} else if (strcmp(k, "delete") == 0) {
+		bool existed = false;
+		rc = dobj_storage_delete(ctx, op->key, &existed);
+		res->has_count = 1;
+		res->count = existed;
+	} else if (strcmp(k, "get_many") == 0) {
+		dobj_bytes *v = arena(ctx, (op->n_keys ? op->n_keys : 1) * sizeof(*v));
+		dobj_kv *kv = arena(ctx, (op->n_keys ? op->n_keys : 1) * sizeof(*kv));
+		size_t found = 0, m = 0;
+		rc = dobj_storage_get_many(ctx, (const char *const *)op->keys, op->n_keys, v, &found);
+		for (size_t i = 0; rc == DOBJ_OK && i < op->n_keys; i++)
+			if (v[i].data != NULL)
+				kv[m++] = (dobj_kv){op->keys[i], v[i]};
+		res->entries = make_entries(ctx, kv, m, &res->n_entries);
+		res->has_count = 1;
+		res->count = found;
+	} else if (strcmp(k, "put_many") == 0) {
+		size_t n = op->n_keys;
+		dobj_kv *kv = arena(ctx, (n ? n : 1) * sizeof(*kv));
+		for (size_t i = 0; i < n; i++)
+			kv[i] = (dobj_kv){op->keys[i], {i < op->n_values ? op->values[i].data : NULL,
+			                                i < op->n_values ? op->values[i].len : 0}};
+		rc = dobj_storage_put_many(ctx, kv, n);
+	} else if (strcmp(k, "delete_many") == 0) {
+		size_t n = 0;
+		rc = dobj_storage_delete_many(ctx, (const char *const *)op->keys, op->n_keys, &n);
+		res->has_count = 1;
+		res->count = n;
+	} else if (strcmp(k, "list") == 0) {
+		dobj_list_opts lo = {op->prefix, op->start, op->start_after, op->end,
+		                     op->has_reverse && op->reverse, op->has_limit ? op->limit : 0};
+		dobj_kv *kv;
+		size_t n;
+		rc = dobj_storage_list(ctx, &lo, &kv, &n);
+		if (rc == DOBJ_OK)
+			res->entries = make_entries(ctx, kv, n, &res->n_entries);
+	} else if (strcmp(k, "delete_all") == 0) {
+		rc = dobj_storage_delete_all(ctx);
+	} else if (strcmp(k, "txn") == 0) {
+		txn_arg t = {op, res};
+		rc = dobj_storage_transaction(ctx, txn_body, &t);
+	} else if (strcmp(k, "fail") == 0) {
+		*failed = true;
+	} else if (strcmp(k, "sleep") == 0) {
+		struct timespec ts = {op->sleep_ms / 1000, (long)(op->sleep_ms % 1000) * 1000000L};
+		nanosleep(&ts, NULL);
+	} else {
+		return dobj_ctx_errorf(ctx, DOBJ_INVALID_ARGUMENT, "unknown op \"%s\"", k);
+	}
+	res->status = (uint32_t)rc;
+	if (rc != DOBJ_OK)
+		res->message = (char *)dobj_ctx_errmsg(ctx);
+	return DOBJ_OK;
+}
+
+static dobj_err
+run_ops(dobj_ctx *ctx, Dobj__Test__Op **ops, size_t n, Dobj__Test__OpResult ***out, size_t *nout,
+        bool *failed)
+{
+	Dobj__Test__OpResult **res = arena(ctx, (n ? n : 1) * sizeof(*res));
+
+	if (res == NULL)
+		return DOBJ_RESOURCE_EXHAUSTED;
+	*out = res;
+	*nout = 0;
+	for (size_t i = 0; i < n && !*failed; i++) {
+		dobj_err rc;
+		res[i] = arena(ctx, sizeof(**res));
+		dobj__test__op_result__init(res[i]);
+		if ((rc = run_op(ctx, ops[i], res[i], failed)) != DOBJ_OK)
+			return rc;
+		/* Copy the message: the next op may overwrite the context's buffer. */
+		if (res[i]->message != NULL) {
+			size_t len = strlen(res[i]->message);
+			char *m = dobj_ctx_alloc(ctx, len + 1);
+			memcpy(m, res[i]->message, len + 1);
+			res[i]->message = m;
+		}
+		*nout = i + 1;
+	}
+	return DOBJ_OK;
+}
+
+static dobj_err
+testkv_run(dobj_ctx *ctx, const dobj_bytes *arg, dobj_bytes *result)
+{
+	Dobj__Test__Script *script = dobj__test__script__unpack(NULL, arg->len, arg->data);
+	Dobj__Test__ScriptResult out = DOBJ__TEST__SCRIPT_RESULT__INIT;
+	bool failed = false;
+	dobj_err rc;
+	size_t len;
+	uint8_t *buf;
+
+	if (script == NULL)
+		return dobj_ctx_errorf(ctx, DOBJ_INVALID_ARGUMENT, "run: could not decode Script");
+	rc = run_ops(ctx, script->ops, script->n_ops, &out.results, &out.n_results, &failed);
+	if (rc == DOBJ_OK && failed)
+		rc = dobj_ctx_errorf(ctx, DOBJ_ABORTED, "script failed on purpose");
+	if (rc == DOBJ_OK) {
+		len = dobj__test__script_result__get_packed_size(&out);
+		if ((buf = dobj_ctx_alloc(ctx, len)) == NULL)
+			rc = DOBJ_RESOURCE_EXHAUSTED;
+		else
+			result->len = dobj__test__script_result__pack(&out, buf);
+		result->data = buf;
+	}
+	dobj__test__script__free_unpacked(script, NULL);
+	return rc;
+}
+
+static const dobj_method testkv_methods[] = {
+    {.name = "run", .fn = testkv_run},
+};
+
+const dobj_class testkv_class = {
+    .name = "TestKV",
+    .methods = testkv_methods,
+    .nmethods = sizeof(testkv_methods) / sizeof(testkv_methods[0]),
+};
