@@ -1,3 +1,0 @@
-file(REMOVE_RECURSE
-  "libdobj_examples_protos.a"
-)
