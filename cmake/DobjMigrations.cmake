@@ -14,7 +14,7 @@ foreach(f ${files})
   math(EXPR i "${i} + 1")
 endforeach()
 file(WRITE ${OUT}.tmp
-"/* generated from migrations/*.sql by cmake/DobjMigrations.cmake; do not edit */
+"/* generated from migrations/NNNN_name.sql by cmake/DobjMigrations.cmake; do not edit */
 #include <stddef.h>
 #include \"migrate.h\"
 
