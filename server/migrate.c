@@ -51,7 +51,7 @@ typedef struct applied {
 } applied;
 
 static const char create_table_sql[] =
-    "CREATE TABLE IF NOT EXISTS dobj_schema_migrations (\n"
+    "CREATE TABLE dobj_schema_migrations (\n"
     "    version    int PRIMARY KEY,\n"
     "    name       text NOT NULL,\n"
     "    checksum   text NOT NULL,\n"
@@ -310,6 +310,21 @@ migset_find(const migset *set, int version)
 	return NULL;
 }
 
+// migrate_table_exists sets *exists to whether dobj_schema_migrations is on the search path.
+static dobj_err
+migrate_table_exists(PGconn *conn, int *exists, char *err, size_t errlen)
+{
+	PGresult *res = PQexec(conn, "SELECT to_regclass('dobj_schema_migrations') IS NOT NULL");
+	dobj_err rv = DOBJ_OK;
+
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1 || PQnfields(res) != 1)
+		rv = migrate_pq_fail(conn, res, err, errlen, "could not look for dobj_schema_migrations");
+	else
+		*exists = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+	PQclear(res);
+	return rv;
+}
+
 // migrate_read_applied reads dobj_schema_migrations in version order into a malloc'ed array
 // (*out, free it; NULL and 0 rows when the table does not exist yet).
 static dobj_err
@@ -319,26 +334,17 @@ migrate_read_applied(PGconn *conn, applied **out, size_t *n, char *err, size_t e
 	applied *v;
 	size_t rows;
 	int exists;
+	dobj_err rv;
 
 	*out = NULL;
 	*n = 0;
-	res = PQexec(conn, "SELECT to_regclass('dobj_schema_migrations') IS NOT NULL");
-	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
-		dobj_err rv = migrate_pq_fail(conn, res, err, errlen, "could not look for dobj_schema_migrations");
-
-		PQclear(res);
+	if ((rv = migrate_table_exists(conn, &exists, err, errlen)) != DOBJ_OK || !exists)
 		return rv;
-	}
-	exists = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
-	PQclear(res);
-	if (!exists)
-		return DOBJ_OK;
 
-	res = PQexec(conn, "SELECT version, name, checksum, applied_at::text FROM dobj_schema_migrations "
+	res = PQexec(conn, "SELECT version, name, checksum, date_trunc('second', applied_at)::text FROM dobj_schema_migrations "
 	                   "ORDER BY version LIMIT 10000");
 	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQnfields(res) != 4) {
-		dobj_err rv = migrate_pq_fail(conn, res, err, errlen, "could not read dobj_schema_migrations");
-
+		rv = migrate_pq_fail(conn, res, err, errlen, "could not read dobj_schema_migrations");
 		PQclear(res);
 		return rv;
 	}
@@ -439,10 +445,14 @@ migrate_up_locked(PGconn *conn, const migset *set, FILE *out, char *err, size_t 
 {
 	applied *ap = NULL;
 	size_t nap = 0;
+	int exists = 0;
 	dobj_err rv;
 
-	if ((rv = migrate_exec(conn, create_table_sql, err, errlen,
-	                       "could not create dobj_schema_migrations")) != DOBJ_OK)
+	// Under the lock, so no other run creates it between the look and the create.
+	if ((rv = migrate_table_exists(conn, &exists, err, errlen)) != DOBJ_OK)
+		return rv;
+	if (!exists && (rv = migrate_exec(conn, create_table_sql, err, errlen,
+	                                  "could not create dobj_schema_migrations")) != DOBJ_OK)
 		return rv;
 	if ((rv = migrate_read_applied(conn, &ap, &nap, err, errlen)) != DOBJ_OK)
 		return rv;
