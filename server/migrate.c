@@ -76,6 +76,7 @@ static dobj_err
 migrate_pq_fail(PGconn *conn, PGresult *res, char *err, size_t errlen, const char *what)
 {
 	const char *msg = NULL;
+	dobj_err code;
 	size_t len;
 
 	if (res != NULL)
@@ -89,8 +90,8 @@ migrate_pq_fail(PGconn *conn, PGresult *res, char *err, size_t errlen, const cha
 		msg = "unknown error";
 		len = strlen(msg);
 	}
-	return migrate_fail(err, errlen, PQstatus(conn) == CONNECTION_OK ? DOBJ_INTERNAL : DOBJ_UNAVAILABLE,
-	                    "%s: %.*s", what, (int)len, msg);
+	code = PQstatus(conn) == CONNECTION_OK ? DOBJ_INTERNAL : DOBJ_UNAVAILABLE;
+	return migrate_fail(err, errlen, code, "%s: %.*s", what, (int)len, msg);
 }
 
 // migrate_exec runs sql that returns no rows; what names the operation in the message.
@@ -341,8 +342,8 @@ migrate_read_applied(PGconn *conn, applied **out, size_t *n, char *err, size_t e
 	if ((rv = migrate_table_exists(conn, &exists, err, errlen)) != DOBJ_OK || !exists)
 		return rv;
 
-	res = PQexec(conn, "SELECT version, name, checksum, date_trunc('second', applied_at)::text FROM dobj_schema_migrations "
-	                   "ORDER BY version LIMIT 10000");
+	res = PQexec(conn, "SELECT version, name, checksum, date_trunc('second', applied_at)::text "
+	                   "FROM dobj_schema_migrations ORDER BY version LIMIT 10000");
 	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQnfields(res) != 4) {
 		rv = migrate_pq_fail(conn, res, err, errlen, "could not read dobj_schema_migrations");
 		PQclear(res);
@@ -420,6 +421,14 @@ migrate_apply(PGconn *conn, const mig *m, char *err, size_t errlen)
 		return rv;
 	if ((rv = migrate_exec(conn, m->sql, err, errlen, what)) != DOBJ_OK)
 		goto rollback;
+	// A file that ends the transaction itself would split it from its bookkeeping row.
+	if (PQtransactionStatus(conn) != PQTRANS_INTRANS) {
+		rv = migrate_fail(err, errlen, DOBJ_INVALID_ARGUMENT,
+		                  "%s: it ends its transaction itself (COMMIT or ROLLBACK); "
+		                  "dobjd runs each migration in a transaction of its own",
+		                  what);
+		goto rollback;
+	}
 	snprintf(version, sizeof(version), "%d", m->version);
 	params[0] = version;
 	params[1] = m->name;
@@ -436,7 +445,8 @@ migrate_apply(PGconn *conn, const mig *m, char *err, size_t errlen)
 	return migrate_exec(conn, "COMMIT", err, errlen, what);
 
 rollback:
-	PQclear(PQexec(conn, "ROLLBACK"));
+	if (PQtransactionStatus(conn) != PQTRANS_IDLE)
+		PQclear(PQexec(conn, "ROLLBACK"));
 	return rv;
 }
 

@@ -261,6 +261,18 @@ Test(migrate, failing_migration_rolls_back_and_releases_the_lock)
 	PQfinish(conn);
 }
 
+Test(migrate, a_file_that_commits_itself_is_refused)
+{
+	PGconn *conn = connect_db();
+	char err[512];
+
+	write_file("0001_commits.sql", "CREATE TABLE t1 (x int);\nCOMMIT;\n");
+	free(run_up(conn, mig_dir(), DOBJ_INVALID_ARGUMENT, err, sizeof(err)));
+	cr_expect_not_null(strstr(err, "0001_commits.sql: it ends its transaction itself"), "%s", err);
+	cr_expect_eq(count_applied(), 0);
+	PQfinish(conn);
+}
+
 Test(migrate, bad_directories_are_refused)
 {
 	PGconn *conn = connect_db();
