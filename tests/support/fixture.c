@@ -287,11 +287,25 @@ fx_wait_until(pid_t pid, int64_t deadline, int *status)
 	}
 }
 
+// fx_status_str describes a wait status ("exit status 3", "signal 9").
+static const char *
+fx_status_str(int status, char *buf, size_t len)
+{
+	if (WIFEXITED(status))
+		snprintf(buf, len, "exit status %d", WEXITSTATUS(status));
+	else if (WIFSIGNALED(status))
+		snprintf(buf, len, "signal %d", WTERMSIG(status));
+	else
+		snprintf(buf, len, "wait status 0x%x", status);
+	return buf;
+}
+
 void
 fx_server_start(fx_server *s, fx_db *db, int port, const char *const *extra_args)
 {
 	static atomic_uint starts;
 	const char *argv[64];
+	char desc[64];
 	size_t argc = 0;
 	int64_t deadline;
 	int status;
@@ -348,8 +362,8 @@ fx_server_start(fx_server *s, fx_db *db, int port, const char *const *extra_args
 			fx_children_del(pid);
 			s->pid = 0;
 			fx_log_tail(s->log_path);
-			cr_assert_fail("dobjd exited during start (status 0x%x); log in %s", status,
-			               s->log_path);
+			cr_assert_fail("dobjd exited during start (%s); log in %s",
+			               fx_status_str(status, desc, sizeof(desc)), s->log_path);
 		}
 		if (fx_now_ms() >= deadline) {
 			fx_server_kill(s, SIGKILL);
@@ -388,11 +402,12 @@ void
 fx_server_stop(fx_server *s)
 {
 	int status = fx_server_kill(s, SIGTERM);
+	char desc[64];
 
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 		fx_log_tail(s->log_path);
-		cr_assert_fail("dobjd did not exit cleanly on SIGTERM (status 0x%x); log in %s",
-		               status, s->log_path);
+		cr_assert_fail("dobjd did not exit cleanly on SIGTERM (%s); log in %s",
+		               fx_status_str(status, desc, sizeof(desc)), s->log_path);
 	}
 }
 
