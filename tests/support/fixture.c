@@ -300,6 +300,14 @@ fx_status_str(int status, char *buf, size_t len)
 	return buf;
 }
 
+static const char *fx_server_binary = "dobjd";
+
+void
+fx_server_use(const char *name)
+{
+	fx_server_binary = name;
+}
+
 void
 fx_server_start(fx_server *s, fx_db *db, int port, const char *const *extra_args)
 {
@@ -321,7 +329,7 @@ fx_server_start(fx_server *s, fx_db *db, int port, const char *const *extra_args
 		snprintf(s->log_path, sizeof(s->log_path), "/tmp/dobjd-%ld-%d.log", (long)getpid(),
 		         s->port);
 
-	argv[argc++] = fx_bin("dobjd");
+	argv[argc++] = fx_bin(fx_server_binary);
 	argv[argc++] = "serve";
 	argv[argc++] = "--listen";
 	argv[argc++] = s->url;
@@ -496,7 +504,7 @@ const char *
 fx_bin(const char *name)
 {
 	static const char *const dirs[] = {"server", "examples", "tools", "tools/dobjctl",
-	                                   "tools/dobj-bench", "sdk/codegen", ""};
+	                                   "tools/dobj-bench", "sdk/codegen", "tests", ""};
 	static char path[512];
 
 	if (strcmp(name, "dobjd") == 0)

@@ -43,6 +43,10 @@ char *fx_db_query1(fx_db *db, const char *sql);
  * test after 20 s). port 0 picks a free port; a given port reuses it (restarts). */
 void fx_server_start(fx_server *s, fx_db *db, int port, const char *const *extra_args);
 
+/* fx_server_use makes later fx_server_start calls run the built binary `name` (default
+ * "dobjd"; "dobjd-test" adds the TestKV class). */
+void fx_server_use(const char *name);
+
 /* fx_server_kill sends sig to dobjd and waits for it to exit; returns its wait status. */
 int fx_server_kill(fx_server *s, int sig);
 

@@ -1,0 +1,211 @@
+// SPDX-License-Identifier: MIT
+// protocol_test.c - the wire through a real dobjd: malformed and random bytes, unknown
+// classes and methods, bad ids, and deadlines (a call whose deadline passed while it queued
+// is not run).
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include <criterion/criterion.h>
+#include <nng/nng.h>
+#include <nng/protocol/reqrep0/req.h>
+
+#include "calls.h"
+#include "dobj/wire.pb-c.h"
+#include "fixture.h"
+
+static fx_db db;
+static fx_server srv;
+
+static void
+start(const char *const *args)
+{
+	fx_db_create(&db, true);
+	fx_server_use("dobjd-test");
+	fx_server_start(&srv, &db, 0, args);
+}
+
+static void
+setup(void)
+{
+	start(NULL);
+}
+
+static void
+teardown(void)
+{
+	if (srv.pid > 0)
+		fx_server_stop(&srv);
+	fx_db_drop(&db);
+	fx_ops_free();
+}
+
+/* raw_call sends bytes on a plain req socket and decodes the Response (NULL if none). */
+static Dobj__Wire__Response *
+raw_call(nng_socket s, const void *buf, size_t len)
+{
+	nng_msg *m;
+	Dobj__Wire__Response *r;
+
+	cr_assert_eq(nng_msg_alloc(&m, len), 0);
+	memcpy(nng_msg_body(m), buf, len);
+	cr_assert_eq(nng_sendmsg(s, m, 0), 0);
+	cr_assert_eq(nng_recvmsg(s, &m, 0), 0, "no reply from dobjd");
+	r = dobj__wire__response__unpack(NULL, nng_msg_len(m), nng_msg_body(m));
+	nng_msg_free(m);
+	return r;
+}
+
+static nng_socket
+raw_socket(void)
+{
+	nng_socket s;
+
+	cr_assert_eq(nng_req0_open(&s), 0);
+	nng_socket_set_ms(s, NNG_OPT_RECVTIMEO, 10000);
+	nng_socket_set_ms(s, NNG_OPT_REQ_RESENDTIME, NNG_DURATION_INFINITE);
+	cr_assert_eq(nng_dial(s, srv.url, NULL, 0), 0);
+	return s;
+}
+
+static Dobj__Wire__Response *
+request(nng_socket s, const char *cls, const char *name, const void *id, size_t idlen,
+        const char *method)
+{
+	Dobj__Wire__Request req = DOBJ__WIRE__REQUEST__INIT;
+	uint8_t buf[512];
+
+	req.request_id = 42;
+	req.class_name = (char *)cls;
+	req.name = (char *)name;
+	req.id.data = (uint8_t *)id;
+	req.id.len = idlen;
+	req.method = (char *)method;
+	return raw_call(s, buf, dobj__wire__request__pack(&req, buf));
+}
+
+TestSuite(protocol, .init = setup, .fini = teardown, .timeout = 120);
+
+Test(protocol, random_bytes_get_error_replies_and_the_server_keeps_counting)
+{
+	nng_socket s = raw_socket();
+	dobj_client *c;
+	int64_t n;
+
+	for (int i = 0; i < 200; i++) {
+		uint8_t buf[256];
+		size_t len = (size_t)(i % 97) + 1;
+		Dobj__Wire__Response *r;
+
+		cr_assert_eq(getrandom(buf, len, 0), (ssize_t)len);
+		r = raw_call(s, buf, len);
+		cr_assert_not_null(r, "reply %d is not a Response", i);
+		cr_assert_neq(r->status, DOBJ_OK, "random request %d succeeded", i);
+		cr_assert(r->message[0] != '\0');
+		dobj__wire__response__free_unpacked(r, NULL);
+	}
+	nng_close(s);
+	c = fx_client(srv.url, 10000);
+	cr_assert_eq(fx_counter(c, "after-noise", "increment", 2, &n), DOBJ_OK);
+	cr_assert_eq(fx_counter(c, "after-noise", "increment", 3, &n), DOBJ_OK);
+	cr_assert_eq(n, 5);
+	dobj_client_close(c);
+}
+
+Test(protocol, bad_requests_get_clear_statuses)
+{
+	nng_socket s = raw_socket();
+	static const uint8_t short_id[5] = {1, 2, 3, 4, 5};
+	Dobj__Wire__Response *r;
+
+	r = raw_call(s, "\x0a\xff\xff\xff", 4); /* truncated field */
+	cr_assert_eq(r->status, DOBJ_INVALID_ARGUMENT);
+	cr_assert(strstr(r->message, "malformed request") != NULL, "%s", r->message);
+	dobj__wire__response__free_unpacked(r, NULL);
+
+	r = request(s, "NoSuchClass", "x", NULL, 0, "get");
+	cr_assert_eq(r->status, DOBJ_NOT_FOUND);
+	cr_assert_str_eq(r->message, "unknown class \"NoSuchClass\"");
+	cr_assert_eq(r->request_id, 42);
+	dobj__wire__response__free_unpacked(r, NULL);
+
+	r = request(s, "Counter", "x", NULL, 0, "explode");
+	cr_assert_eq(r->status, DOBJ_UNIMPLEMENTED);
+	cr_assert_str_eq(r->message, "class Counter has no method \"explode\"");
+	dobj__wire__response__free_unpacked(r, NULL);
+
+	r = request(s, "Counter", "", short_id, sizeof(short_id), "get");
+	cr_assert_eq(r->status, DOBJ_INVALID_ARGUMENT);
+	cr_assert_str_eq(r->message, "object id must be 32 bytes, got 5");
+	dobj__wire__response__free_unpacked(r, NULL);
+
+	r = request(s, "Counter", "", NULL, 0, "get");
+	cr_assert_eq(r->status, DOBJ_INVALID_ARGUMENT);
+	dobj__wire__response__free_unpacked(r, NULL);
+
+	r = request(s, "Counter", "x", NULL, 0, "increment"); /* empty argument: amount 0 */
+	cr_assert_eq(r->status, DOBJ_OK);
+	dobj__wire__response__free_unpacked(r, NULL);
+	nng_close(s);
+}
+
+static void *
+slow_call(void *p)
+{
+	dobj_client *c = p;
+	Dobj__Test__Op *op = fx_op("sleep", NULL, NULL);
+	Dobj__Test__ScriptResult *r;
+
+	op->has_sleep_ms = 1;
+	op->sleep_ms = 1500;
+	cr_assert_eq(fx_kv_run(c, "sleeper", &op, 1, &r, NULL, 0), DOBJ_OK);
+	dobj__test__script_result__free_unpacked(r, NULL);
+	return NULL;
+}
+
+Test(protocol, a_call_past_its_deadline_is_not_run)
+{
+	static const char *const args[] = {"--shards", "1", NULL};
+	dobj_client *c;
+	dobj_client_opts o;
+	dobj_reply rep;
+	dobj_stub stub;
+	pthread_t th;
+	Dobj__Test__Op *op;
+	Dobj__Test__ScriptResult *r;
+	Dobj__Test__Script script = DOBJ__TEST__SCRIPT__INIT;
+	uint8_t buf[128];
+	size_t len;
+	dobj_call_opts copts = {.timeout_ms = 300};
+
+	fx_server_stop(&srv);
+	fx_server_start(&srv, &db, srv.port, args);
+	o = (dobj_client_opts){.url = srv.url, .default_timeout_ms = 10000};
+	cr_assert_eq(dobj_client_open(&c, &o), DOBJ_OK);
+
+	/* hold the only shard for 1.5 s, then queue a write with a 300 ms deadline behind it */
+	cr_assert_eq(pthread_create(&th, NULL, slow_call, c), 0);
+	op = fx_op("put", "late", "1");
+	script.ops = &op;
+	script.n_ops = 1;
+	len = dobj__test__script__pack(&script, buf);
+	cr_assert_eq(dobj_singleton(c, "TestKV", "victim", &stub), DOBJ_OK);
+	{
+		/* make sure the slow call is queued first */
+		struct timespec ms = {0, 200 * 1000000L};
+		nanosleep(&ms, NULL);
+	}
+	cr_assert_eq(dobj_call(&stub, "run", buf, len, &copts, &rep), DOBJ_DEADLINE_EXCEEDED);
+	dobj_reply_fini(&rep);
+	pthread_join(th, NULL);
+
+	/* this call queues behind the late one on the same shard: when it runs, the late call
+	 * has been dequeued, and it must not have written */
+	op = fx_op("get", "late", NULL);
+	cr_assert_eq(fx_kv_run(c, "victim", &op, 1, &r, NULL, 0), DOBJ_OK);
+	cr_assert_eq(r->results[0]->status, DOBJ_NOT_FOUND, "the expired call was executed");
+	dobj__test__script_result__free_unpacked(r, NULL);
+	dobj_client_close(c);
+}

@@ -1,0 +1,345 @@
+// SPDX-License-Identifier: MIT
+// storage_test.c - every call of dobj/storage.h through a real dobjd (the TestKV class) and
+// PostgreSQL: values and deletes, list options and key byte order, limits, transactions,
+// failing handlers, and objects too big to load at once.
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <criterion/criterion.h>
+
+#include "calls.h"
+#include "fixture.h"
+
+static fx_db db;
+static fx_server srv;
+static dobj_client *cl;
+
+static void
+start(const char *const *args)
+{
+	fx_db_create(&db, true);
+	fx_server_use("dobjd-test");
+	fx_server_start(&srv, &db, 0, args);
+	cl = fx_client(srv.url, 20000);
+}
+
+static void
+setup(void)
+{
+	start(NULL);
+}
+
+static void
+teardown(void)
+{
+	dobj_client_close(cl);
+	if (srv.pid > 0)
+		fx_server_stop(&srv);
+	fx_db_drop(&db);
+	fx_ops_free();
+}
+
+TestSuite(storage, .init = setup, .fini = teardown, .timeout = 120);
+
+/* run runs ops on object `name`, asserting the call succeeds. */
+static Dobj__Test__ScriptResult *
+run(const char *name, Dobj__Test__Op **ops, size_t n)
+{
+	Dobj__Test__ScriptResult *r;
+	char msg[512] = "";
+	dobj_err rc = fx_kv_run(cl, name, ops, n, &r, msg, sizeof(msg));
+
+	cr_assert_eq(rc, DOBJ_OK, "script failed: %s: %s", dobj_err_name(rc), msg);
+	cr_assert_eq(r->n_results, n);
+	return r;
+}
+
+static Dobj__Test__Op *
+op_keys(const char *kind, const char *const *keys, size_t n)
+{
+	Dobj__Test__Op *op = fx_op(kind, NULL, NULL);
+
+	op->keys = calloc(n ? n : 1, sizeof(char *));
+	op->n_keys = n;
+	for (size_t i = 0; i < n; i++)
+		op->keys[i] = strdup(keys[i]);
+	return op;
+}
+
+/* put_all stores key=key for every key, in one turn. */
+static void
+put_all(const char *name, const char *const *keys, size_t n)
+{
+	Dobj__Test__Op *ops[64];
+
+	cr_assert_leq(n, 64);
+	for (size_t i = 0; i < n; i++)
+		ops[i] = fx_op("put", keys[i], keys[i]);
+	dobj__test__script_result__free_unpacked(run(name, ops, n), NULL);
+}
+
+static Dobj__Test__Op *
+op_list(const char *prefix, const char *start, const char *start_after, const char *end,
+        int reverse, unsigned limit)
+{
+	Dobj__Test__Op *op = fx_op("list", NULL, NULL);
+
+	op->prefix = prefix ? strdup(prefix) : NULL;
+	op->start = start ? strdup(start) : NULL;
+	op->start_after = start_after ? strdup(start_after) : NULL;
+	op->end = end ? strdup(end) : NULL;
+	op->has_reverse = reverse >= 0;
+	op->reverse = reverse > 0;
+	op->has_limit = limit > 0;
+	op->limit = limit;
+	return op;
+}
+
+/* keys_of joins a list result's keys with commas. */
+static void
+keys_of(const Dobj__Test__OpResult *r, char *buf, size_t len)
+{
+	size_t off = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < r->n_entries; i++)
+		off += (size_t)snprintf(buf + off, len - off, "%s%s", i ? "," : "", r->entries[i]->key);
+}
+
+static void
+expect_list(const char *name, Dobj__Test__Op *op, const char *want)
+{
+	Dobj__Test__ScriptResult *r = run(name, &op, 1);
+	char got[4096];
+
+	cr_assert_eq(r->results[0]->status, DOBJ_OK, "list failed: %s", r->results[0]->message);
+	keys_of(r->results[0], got, sizeof(got));
+	cr_assert_str_eq(got, want);
+	dobj__test__script_result__free_unpacked(r, NULL);
+}
+
+Test(storage, get_put_delete_report_what_they_did)
+{
+	Dobj__Test__Op *ops[] = {fx_op("get", "a", NULL),    fx_op("put", "a", "1"),
+	                         fx_op("get", "a", NULL),    fx_op("delete", "a", NULL),
+	                         fx_op("delete", "a", NULL), fx_op("get", "a", NULL),
+	                         fx_op("put", "e", "")};
+	Dobj__Test__ScriptResult *r = run("o1", ops, 7);
+
+	cr_assert_eq(r->results[0]->status, DOBJ_NOT_FOUND);
+	cr_assert_eq(r->results[1]->status, DOBJ_OK);
+	cr_assert_eq(r->results[2]->status, DOBJ_OK);
+	cr_assert_eq(r->results[2]->value.len, 1);
+	cr_assert_eq(memcmp(r->results[2]->value.data, "1", 1), 0);
+	cr_assert_eq(r->results[3]->count, 1, "first delete: key existed");
+	cr_assert_eq(r->results[4]->count, 0, "second delete: key gone");
+	cr_assert_eq(r->results[5]->status, DOBJ_NOT_FOUND);
+	dobj__test__script_result__free_unpacked(r, NULL);
+
+	/* an empty value is a value, and it is durable */
+	fx_server_stop(&srv);
+	fx_server_start(&srv, &db, srv.port, NULL);
+	ops[0] = fx_op("get", "e", NULL);
+	r = run("o1", ops, 1);
+	cr_assert_eq(r->results[0]->status, DOBJ_OK);
+	cr_assert_eq(r->results[0]->value.len, 0);
+	dobj__test__script_result__free_unpacked(r, NULL);
+}
+
+Test(storage, many_calls)
+{
+	static const char *const keys[] = {"k1", "k2", "k3"};
+	static const char *const some[] = {"k1", "nope", "k3"};
+	Dobj__Test__Op *put = op_keys("put_many", keys, 3);
+	Dobj__Test__Op *ops[3];
+	Dobj__Test__ScriptResult *r;
+
+	put->values = calloc(3, sizeof(ProtobufCBinaryData));
+	put->n_values = 3;
+	for (int i = 0; i < 3; i++) {
+		put->values[i].data = (uint8_t *)strdup(keys[i]);
+		put->values[i].len = 2;
+	}
+	ops[0] = put;
+	ops[1] = op_keys("get_many", some, 3);
+	ops[2] = op_keys("delete_many", some, 3);
+	r = run("m", ops, 3);
+	cr_assert_eq(r->results[0]->status, DOBJ_OK);
+	cr_assert_eq(r->results[1]->count, 2);
+	cr_assert_eq(r->results[1]->n_entries, 2);
+	cr_assert_str_eq(r->results[1]->entries[1]->key, "k3");
+	cr_assert_eq(r->results[2]->count, 2);
+	dobj__test__script_result__free_unpacked(r, NULL);
+	expect_list("m", op_list(NULL, NULL, NULL, NULL, -1, 0), "k2");
+}
+
+/* Keys in byte order, including non-ASCII: "B" < "a" < "aa" < "ab" < "b" < "é" < "日本". */
+static const char *const order_keys[] = {"b", "aa", "日本", "a", "é", "ab", "B", "a\x7f"};
+
+Test(storage, list_orders_keys_by_bytes)
+{
+	put_all("l", order_keys, 8);
+	expect_list("l", op_list(NULL, NULL, NULL, NULL, -1, 0), "B,a,aa,ab,a\x7f,b,é,日本");
+	expect_list("l", op_list(NULL, NULL, NULL, NULL, 1, 0), "日本,é,b,a\x7f,ab,aa,a,B");
+}
+
+Test(storage, list_options)
+{
+	put_all("l", order_keys, 8);
+	expect_list("l", op_list("a", NULL, NULL, NULL, -1, 0), "a,aa,ab,a\x7f");
+	expect_list("l", op_list("a", NULL, NULL, NULL, 1, 2), "a\x7f,ab");
+	expect_list("l", op_list(NULL, "aa", NULL, NULL, -1, 0), "aa,ab,a\x7f,b,é,日本");
+	expect_list("l", op_list(NULL, NULL, "aa", NULL, -1, 0), "ab,a\x7f,b,é,日本");
+	expect_list("l", op_list(NULL, "a", NULL, "b", -1, 0), "a,aa,ab,a\x7f");
+	expect_list("l", op_list(NULL, "a", NULL, "b", 1, 0), "a\x7f,ab,aa,a");
+	expect_list("l", op_list(NULL, NULL, NULL, NULL, -1, 3), "B,a,aa");
+	expect_list("l", op_list(NULL, NULL, NULL, NULL, 1, 3), "日本,é,b");
+	expect_list("l", op_list("a", "ab", NULL, NULL, -1, 0), "ab,a\x7f");
+	expect_list("l", op_list("zz", NULL, NULL, NULL, -1, 0), "");
+	expect_list("l", op_list(NULL, NULL, "日本", NULL, -1, 0), "");
+}
+
+Test(storage, list_rejects_start_with_start_after)
+{
+	Dobj__Test__Op *op = op_list(NULL, "a", "b", NULL, -1, 0);
+	Dobj__Test__ScriptResult *r = run("l", &op, 1);
+
+	cr_assert_eq(r->results[0]->status, DOBJ_INVALID_ARGUMENT);
+	cr_assert(strstr(r->results[0]->message, "start_after") != NULL);
+	dobj__test__script_result__free_unpacked(r, NULL);
+}
+
+Test(storage, limits_are_enforced_with_invalid_argument)
+{
+	char *longkey = malloc(2050), *bigval = malloc(128 * 1024 + 2);
+	const char *many[129];
+	Dobj__Test__Op *ops[5];
+	Dobj__Test__ScriptResult *r;
+
+	memset(longkey, 'k', 2049);
+	longkey[2049] = '\0';
+	memset(bigval, 'v', 128 * 1024 + 1);
+	bigval[128 * 1024 + 1] = '\0';
+	for (int i = 0; i < 129; i++)
+		many[i] = "x";
+	ops[0] = fx_op("put", longkey, "v");
+	ops[1] = fx_op("put", "big", bigval);
+	ops[2] = op_keys("get_many", many, 129);
+	ops[3] = fx_op("put", "bad\xff", "v");
+	longkey[2048] = '\0';
+	ops[4] = fx_op("put", longkey, "ok at the limit");
+	r = run("lim", ops, 5);
+	for (int i = 0; i < 4; i++)
+		cr_assert_eq(r->results[i]->status, DOBJ_INVALID_ARGUMENT, "op %d", i);
+	cr_assert(strstr(r->results[0]->message, "exceeds the limit of 2048 bytes") != NULL,
+	          "%s", r->results[0]->message);
+	cr_assert(strstr(r->results[1]->message, "131072") != NULL, "%s", r->results[1]->message);
+	cr_assert(strstr(r->results[2]->message, "128 keys") != NULL, "%s", r->results[2]->message);
+	cr_assert(strstr(r->results[3]->message, "UTF-8") != NULL, "%s", r->results[3]->message);
+	cr_assert_eq(r->results[4]->status, DOBJ_OK);
+	dobj__test__script_result__free_unpacked(r, NULL);
+	expect_list("lim", op_list(NULL, NULL, NULL, NULL, -1, 0) , longkey);
+	free(longkey);
+	free(bigval);
+}
+
+Test(storage, failing_handler_discards_the_turn)
+{
+	Dobj__Test__Op *ops[] = {fx_op("put", "keep", "1")};
+	Dobj__Test__Op *bad[] = {fx_op("put", "gone", "1"), fx_op("delete", "keep", NULL),
+	                         fx_op("delete_all", NULL, NULL), fx_op("fail", NULL, NULL)};
+	Dobj__Test__ScriptResult *r;
+	char msg[256];
+
+	dobj__test__script_result__free_unpacked(run("f", ops, 1), NULL);
+	cr_assert_eq(fx_kv_run(cl, "f", bad, 4, &r, msg, sizeof(msg)), DOBJ_ABORTED);
+	cr_assert_str_eq(msg, "script failed on purpose");
+	expect_list("f", op_list(NULL, NULL, NULL, NULL, -1, 0), "keep");
+	/* and nothing of it reached PostgreSQL */
+	fx_server_stop(&srv);
+	fx_server_start(&srv, &db, srv.port, NULL);
+	expect_list("f", op_list(NULL, NULL, NULL, NULL, -1, 0), "keep");
+}
+
+Test(storage, transaction_rollback_discards_exactly_its_writes)
+{
+	Dobj__Test__Op *txn = fx_op("txn", NULL, NULL), *inner = fx_op("txn", NULL, NULL);
+	Dobj__Test__Op *ops[] = {fx_op("put", "before", "1"), txn, fx_op("put", "after", "1")};
+	Dobj__Test__ScriptResult *r;
+
+	/* outer txn: put t1, then an inner txn that puts t2 and fails; the outer one keeps t1 */
+	inner->ops = calloc(2, sizeof(*inner->ops));
+	inner->ops[0] = fx_op("put", "t2", "x");
+	inner->ops[1] = fx_op("delete", "before", NULL);
+	inner->n_ops = 2;
+	inner->has_fail = 1;
+	inner->fail = 1;
+	txn->ops = calloc(2, sizeof(*txn->ops));
+	txn->ops[0] = fx_op("put", "t1", "x");
+	txn->ops[1] = inner;
+	txn->n_ops = 2;
+	r = run("t", ops, 3);
+	cr_assert_eq(r->results[1]->status, DOBJ_OK);
+	cr_assert_eq(r->results[1]->results[1]->status, DOBJ_ABORTED);
+	dobj__test__script_result__free_unpacked(r, NULL);
+	expect_list("t", op_list(NULL, NULL, NULL, NULL, -1, 0), "after,before,t1");
+
+	/* a failing outer transaction discards its nested writes too */
+	txn->has_fail = 1;
+	txn->fail = 1;
+	inner->fail = 0;
+	ops[0] = fx_op("put", "p", "1");
+	r = run("t2", ops, 3);
+	cr_assert_eq(r->results[1]->status, DOBJ_ABORTED);
+	dobj__test__script_result__free_unpacked(r, NULL);
+	fx_server_stop(&srv);
+	fx_server_start(&srv, &db, srv.port, NULL);
+	expect_list("t2", op_list(NULL, NULL, NULL, NULL, -1, 0), "after,p");
+}
+
+Test(storage, delete_all_then_put_in_one_turn)
+{
+	static const char *const keys[] = {"a", "b", "c"};
+	Dobj__Test__Op *ops[] = {fx_op("delete_all", NULL, NULL), fx_op("put", "b", "new")};
+
+	put_all("d", keys, 3);
+	dobj__test__script_result__free_unpacked(run("d", ops, 2), NULL);
+	fx_server_stop(&srv);
+	fx_server_start(&srv, &db, srv.port, NULL);
+	expect_list("d", op_list(NULL, NULL, NULL, NULL, -1, 0), "b");
+}
+
+/* An object bigger than --load-all-max-keys is loaded in part; reads and lists must still see
+ * exactly what is stored, merged with the writes not yet committed. */
+Test(storage, partially_loaded_object_reads_and_lists_correctly)
+{
+	static const char *const args[] = {"--load-all-max-keys", "3", NULL};
+	static const char *const keys[] = {"k0", "k1", "k2", "k3", "k4", "k5", "k6", "k7"};
+	Dobj__Test__Op *ops[4];
+	Dobj__Test__ScriptResult *r;
+
+	put_all("p", keys, 8);
+	fx_server_stop(&srv);
+	fx_server_start(&srv, &db, srv.port, args);
+
+	ops[0] = fx_op("delete", "k6", NULL);
+	ops[1] = fx_op("put", "k35", "new");
+	ops[2] = fx_op("get", "k7", NULL);
+	ops[3] = fx_op("get", "zz", NULL);
+	r = run("p", ops, 4);
+	cr_assert_eq(r->results[0]->count, 1);
+	cr_assert_eq(r->results[2]->status, DOBJ_OK);
+	cr_assert_eq(r->results[3]->status, DOBJ_NOT_FOUND);
+	dobj__test__script_result__free_unpacked(r, NULL);
+	expect_list("p", op_list(NULL, NULL, NULL, NULL, -1, 0), "k0,k1,k2,k3,k35,k4,k5,k7");
+	expect_list("p", op_list(NULL, NULL, NULL, NULL, 1, 3), "k7,k5,k4");
+	expect_list("p", op_list(NULL, "k3", NULL, NULL, -1, 2), "k3,k35");
+	expect_list("p", op_list("k3", NULL, NULL, NULL, -1, 0), "k3,k35");
+
+	fx_server_stop(&srv);
+	fx_server_start(&srv, &db, srv.port, args);
+	expect_list("p", op_list(NULL, NULL, "k4", NULL, -1, 0), "k5,k7");
+	expect_list("p", op_list(NULL, NULL, NULL, "k2", 1, 0), "k1,k0");
+}
