@@ -5,7 +5,12 @@
 // server's. Nothing here retries a call that may have reached the server.
 //
 // Threads and locks: any thread may call; asynchronous calls complete on nng's task threads.
-// c->mtx is the only lock of this file and is never held while nng or a user callback runs.
+// c->mtx is the only lock of this file. It is never held while a user callback runs; the only
+// nng call made under it is nng_aio_cancel(), which completes aios on nng's threads.
+//
+// Closing: nng 1.5 may crash when a context operation races nng_close(), so close never lets
+// them overlap. It cancels the calls in flight (again every CLIENT_CANCEL_RETRY_MS, for a call
+// that was between two operations), waits until none is left, and only then closes the socket.
 
 #include <inttypes.h>
 #include <pthread.h>
@@ -15,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/req.h>
@@ -26,6 +32,9 @@
 #define CLIENT_MSG_MAX (16u * 1024 * 1024) /* largest request or reply, in bytes */
 #define CLIENT_RECONN_MIN_MS 100
 #define CLIENT_RECONN_MAX_MS 2000
+#define CLIENT_CANCEL_RETRY_MS 10
+
+typedef struct client_call client_call;
 
 struct dobj_client {
 	nng_socket sock;
@@ -33,10 +42,11 @@ struct dobj_client {
 	int default_timeout_ms;
 	atomic_uint_least64_t next_request_id;
 
-	pthread_mutex_t mtx; /* protects closing and ncalls */
+	pthread_mutex_t mtx; /* protects closing, calls and ncalls */
 	pthread_cond_t idle; /* signalled when ncalls drops to 0 while closing */
 	bool closing;        /* set once by dobj_client_close; no call starts after it */
-	unsigned ncalls;     /* calls started and not yet completed (sync and async) */
+	client_call *calls;  /* the calls in flight, sync and async */
+	unsigned ncalls;     /* the length of calls */
 };
 
 /* call_phase: where an asynchronous call is in its send -> recv -> done state machine. */
@@ -45,19 +55,21 @@ typedef enum call_phase {
 	CALL_RECV,
 } call_phase;
 
-/* client_call: one asynchronous call, from dobj_call_async() to its callback. Owned by its aio
- * callback once started; freed by it after the user's callback returns. */
-typedef struct client_call {
+/* client_call: one call in flight. A synchronous call's lives on its caller's stack; an
+ * asynchronous call's is owned by its aio callback once started, and freed by it after the
+ * user's callback returns. */
+struct client_call {
 	dobj_client *client;
+	client_call *prev, *next; /* in client->calls, under client->mtx */
 	nng_ctx ctx;
-	nng_aio *aio;
+	nng_aio *aio; /* set before the call is linked; close cancels it */
 	call_phase phase;
 	uint64_t request_id;
 	int timeout_ms;
 	nng_time deadline;
-	dobj_call_cb cb;
+	dobj_call_cb cb; /* NULL for a synchronous call */
 	void *cbarg;
-} client_call;
+};
 
 /* reply_oom_message is the message of a reply whose own message could not be allocated;
  * dobj_reply_fini() knows not to free it. */
@@ -174,49 +186,79 @@ fail_sock:
 	return client_nng_err(rv);
 }
 
-/* client_hold registers a call that is about to start; false if the client is closing. */
+/* client_hold links a call that is about to start; false if the client is closing. */
 static bool
-client_hold(dobj_client *c)
+client_hold(dobj_client *c, client_call *call)
 {
 	bool ok;
 
 	pthread_mutex_lock(&c->mtx);
 	ok = !c->closing;
-	if (ok)
+	if (ok) {
+		call->prev = NULL;
+		call->next = c->calls;
+		if (c->calls != NULL)
+			c->calls->prev = call;
+		c->calls = call;
 		c->ncalls++;
+	}
 	pthread_mutex_unlock(&c->mtx);
 	return ok;
 }
 
-/* client_rele unregisters a completed call. The caller must not touch c afterwards: a closing
- * client may be freed as soon as the lock is released. */
+/* client_rele unlinks a completed call. Its context must be closed already. The caller must
+ * not touch c afterwards: a closing client may be freed as soon as the lock is released. */
 static void
-client_rele(dobj_client *c)
+client_rele(dobj_client *c, client_call *call)
 {
 	pthread_mutex_lock(&c->mtx);
+	if (call->prev != NULL)
+		call->prev->next = call->next;
+	else
+		c->calls = call->next;
+	if (call->next != NULL)
+		call->next->prev = call->prev;
 	if (--c->ncalls == 0 && c->closing)
 		pthread_cond_broadcast(&c->idle);
 	pthread_mutex_unlock(&c->mtx);
 }
 
+static bool
+client_closing(dobj_client *c)
+{
+	bool closing;
+
+	pthread_mutex_lock(&c->mtx);
+	closing = c->closing;
+	pthread_mutex_unlock(&c->mtx);
+	return closing;
+}
+
 void
 dobj_client_close(dobj_client *c)
 {
+	struct timespec until;
+
 	if (c == NULL)
 		return;
 	pthread_mutex_lock(&c->mtx);
 	c->closing = true;
+	while (c->ncalls > 0) {
+		/* Each cancelled call completes (async callbacks run with DOBJ_CANCELLED), sees
+		 * closing, starts nothing more and unlinks itself. */
+		for (client_call *call = c->calls; call != NULL; call = call->next)
+			nng_aio_cancel(call->aio);
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += CLIENT_CANCEL_RETRY_MS * 1000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&c->idle, &c->mtx, &until);
+	}
 	pthread_mutex_unlock(&c->mtx);
 
-	/* Closing the socket fails every operation on its contexts with NNG_ECLOSED, so each call
-	 * in flight completes (async callbacks run with DOBJ_CANCELLED) and releases c. */
-	nng_close(c->sock);
-
-	pthread_mutex_lock(&c->mtx);
-	while (c->ncalls > 0)
-		pthread_cond_wait(&c->idle, &c->mtx);
-	pthread_mutex_unlock(&c->mtx);
-
+	nng_close(c->sock); /* no context operation is left to race it */
 	pthread_cond_destroy(&c->idle);
 	pthread_mutex_destroy(&c->mtx);
 	free(c->url);
@@ -381,10 +423,14 @@ reply_decode(dobj_client *c, uint64_t request_id, nng_msg *msg, dobj_reply *repl
 	return err;
 }
 
-/* call_fail fills *reply for an nng error rv in a call's send (sent == false) or receive. */
+/* call_fail fills *reply for an nng error rv in a call's send (sent == false) or receive.
+ * Once the client is closing every failure is a cancellation: closing the socket closes its
+ * connections first, and their errors are only the echo of the close. */
 static dobj_err
 call_fail(dobj_client *c, int rv, bool sent, int timeout_ms, dobj_reply *reply)
 {
+	if (client_closing(c))
+		rv = NNG_ECLOSED;
 	switch (rv) {
 	case NNG_ETIMEDOUT:
 		if (!sent)
@@ -424,13 +470,10 @@ dobj_err
 dobj_call(const dobj_stub *s, const char *method, const void *arg, size_t len,
           const dobj_call_opts *opts, dobj_reply *reply)
 {
+	client_call call = {0};
 	dobj_client *c;
-	nng_ctx ctx;
-	nng_aio *aio = NULL;
 	nng_msg *msg = NULL;
-	nng_time deadline;
-	uint64_t request_id;
-	int timeout_ms, rv;
+	int rv;
 	dobj_err err;
 
 	if (reply == NULL)
@@ -438,68 +481,69 @@ dobj_call(const dobj_stub *s, const char *method, const void *arg, size_t len,
 	if ((err = call_check(s, method, arg, len, opts, reply)) != DOBJ_OK)
 		return err;
 	c = s->client;
-	timeout_ms = call_timeout(s, opts);
-	deadline = nng_clock() + (nng_time)timeout_ms;
-	if (!client_hold(c))
+	call.client = c;
+	call.timeout_ms = call_timeout(s, opts);
+	call.deadline = nng_clock() + (nng_time)call.timeout_ms;
+	if ((rv = nng_aio_alloc(&call.aio, NULL, NULL)) != 0)
+		return call_fail(c, rv, false, call.timeout_ms, reply);
+	if (!client_hold(c, &call)) {
+		nng_aio_free(call.aio);
 		return reply_errorf(reply, DOBJ_CANCELLED, "call cancelled: client closed");
+	}
 
-	request_id = atomic_fetch_add(&c->next_request_id, 1);
-	if ((err = request_encode(s, request_id, method, arg, len, timeout_ms, &msg, reply)) !=
-	    DOBJ_OK)
+	call.request_id = atomic_fetch_add(&c->next_request_id, 1);
+	if ((err = request_encode(s, call.request_id, method, arg, len, call.timeout_ms, &msg,
+	                          reply)) != DOBJ_OK)
 		goto done;
-	if ((rv = nng_ctx_open(&ctx, c->sock)) != 0) {
+	if ((rv = nng_ctx_open(&call.ctx, c->sock)) != 0) {
 		nng_msg_free(msg);
-		err = call_fail(c, rv, false, timeout_ms, reply);
+		err = call_fail(c, rv, false, call.timeout_ms, reply);
 		goto done;
 	}
-	if ((rv = nng_aio_alloc(&aio, NULL, NULL)) != 0) {
-		nng_msg_free(msg);
-		err = call_fail(c, rv, false, timeout_ms, reply);
+
+	nng_aio_set_msg(call.aio, msg);
+	nng_aio_set_timeout(call.aio, call.timeout_ms);
+	nng_ctx_send(call.ctx, call.aio);
+	nng_aio_wait(call.aio);
+	if ((rv = nng_aio_result(call.aio)) != 0) {
+		nng_msg_free(nng_aio_get_msg(call.aio));
+		err = call_fail(c, rv, false, call.timeout_ms, reply);
+		goto done_ctx;
+	}
+	if (client_closing(c)) {
+		err = call_fail(c, NNG_ECLOSED, true, call.timeout_ms, reply);
 		goto done_ctx;
 	}
 
-	nng_aio_set_msg(aio, msg);
-	nng_aio_set_timeout(aio, timeout_ms);
-	nng_ctx_send(ctx, aio);
-	nng_aio_wait(aio);
-	if ((rv = nng_aio_result(aio)) != 0) {
-		nng_msg_free(nng_aio_get_msg(aio));
-		err = call_fail(c, rv, false, timeout_ms, reply);
-		goto done_aio;
-	}
-
-	nng_aio_set_timeout(aio, remaining_ms(deadline));
-	nng_ctx_recv(ctx, aio);
-	nng_aio_wait(aio);
-	if ((rv = nng_aio_result(aio)) != 0)
-		err = call_fail(c, rv, true, timeout_ms, reply);
+	nng_aio_set_timeout(call.aio, remaining_ms(call.deadline));
+	nng_ctx_recv(call.ctx, call.aio);
+	nng_aio_wait(call.aio);
+	if ((rv = nng_aio_result(call.aio)) != 0)
+		err = call_fail(c, rv, true, call.timeout_ms, reply);
 	else
-		err = reply_decode(c, request_id, nng_aio_get_msg(aio), reply);
+		err = reply_decode(c, call.request_id, nng_aio_get_msg(call.aio), reply);
 
-done_aio:
-	nng_aio_free(aio);
 done_ctx:
-	nng_ctx_close(ctx);
+	nng_ctx_close(call.ctx);
 done:
-	client_rele(c);
+	client_rele(c, &call);
+	nng_aio_free(call.aio);
 	return err;
 }
 
 /* ---- asynchronous calls ---- */
 
-/* call_finish runs the user's callback with *reply, then frees the call and releases the
- * client. Runs on the call's aio callback (an nng task thread), so the aio is reaped. */
+/* call_finish runs the user's callback with *reply, then unlinks and frees the call. Runs on
+ * the call's aio callback (an nng task thread), so the aio is reaped, not freed. */
 static void
 call_finish(client_call *call, dobj_reply *reply)
 {
-	dobj_client *c = call->client;
-
 	call->cb(call->cbarg, reply);
 	dobj_reply_fini(reply);
 	nng_ctx_close(call->ctx);
+	client_rele(call->client, call);
 	nng_aio_reap(call->aio);
 	free(call);
-	client_rele(c);
 }
 
 /* call_cb is the aio callback of an asynchronous call: send -> recv -> done. */
@@ -520,7 +564,7 @@ call_cb(void *arg)
 			call_fail(c, rv, false, call->timeout_ms, &reply);
 			break;
 		}
-		if ((left = remaining_ms(call->deadline)) == 0) {
+		if ((left = remaining_ms(call->deadline)) == 0 || client_closing(c)) {
 			call_fail(c, NNG_ETIMEDOUT, true, call->timeout_ms, &reply);
 			break;
 		}
@@ -564,12 +608,17 @@ dobj_call_async(const dobj_stub *s, const char *method, const void *arg, size_t 
 	call->cbarg = cbarg;
 	call->timeout_ms = call_timeout(s, opts);
 	call->deadline = nng_clock() + (nng_time)call->timeout_ms;
-	call->request_id = atomic_fetch_add(&c->next_request_id, 1);
-
-	if (!client_hold(c)) {
+	if (nng_aio_alloc(&call->aio, call_cb, call) != 0) {
+		free(call);
+		return DOBJ_RESOURCE_EXHAUSTED;
+	}
+	if (!client_hold(c, call)) {
+		nng_aio_free(call->aio);
 		free(call);
 		return DOBJ_CANCELLED;
 	}
+
+	call->request_id = atomic_fetch_add(&c->next_request_id, 1);
 	if ((err = request_encode(s, call->request_id, method, arg, len, call->timeout_ms, &msg,
 	                          &reply)) != DOBJ_OK) {
 		dobj_reply_fini(&reply);
@@ -577,13 +626,7 @@ dobj_call_async(const dobj_stub *s, const char *method, const void *arg, size_t 
 	}
 	if ((rv = nng_ctx_open(&call->ctx, c->sock)) != 0) {
 		nng_msg_free(msg);
-		err = rv == NNG_ECLOSED ? DOBJ_CANCELLED : client_nng_err(rv);
-		goto fail;
-	}
-	if ((rv = nng_aio_alloc(&call->aio, call_cb, call)) != 0) {
-		nng_msg_free(msg);
-		nng_ctx_close(call->ctx);
-		err = DOBJ_RESOURCE_EXHAUSTED;
+		err = client_nng_err(rv);
 		goto fail;
 	}
 	/* From here on call_cb owns the call and completes it exactly once. */
@@ -593,7 +636,8 @@ dobj_call_async(const dobj_stub *s, const char *method, const void *arg, size_t 
 	return DOBJ_OK;
 
 fail:
+	client_rele(c, call);
+	nng_aio_free(call->aio);
 	free(call);
-	client_rele(c);
 	return err;
 }
