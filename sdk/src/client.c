@@ -1,3 +1,643 @@
 // SPDX-License-Identifier: MIT
-// client.c - placeholder until the client lands.
-typedef int dobj_client_placeholder;
+// client.c - dobj_client: one nng req0 socket, one nng context per call, the wire Request and
+// Response (protobuf-c), stubs, and the mapping of nng errors to dobj_err.
+// Dialling, reconnecting and matching replies to contexts are nng's; running the call, the
+// server's. Nothing here retries a call that may have reached the server.
+//
+// Threads and locks: any thread may call; asynchronous calls complete on nng's task threads.
+// c->mtx is the only lock of this file. It is never held while a user callback runs; the only
+// nng call made under it is nng_aio_cancel(), which completes aios on nng's threads.
+//
+// Closing: nng 1.5 may crash when a context operation races nng_close(), so close never lets
+// them overlap. It cancels the calls in flight (again every CLIENT_CANCEL_RETRY_MS, for a call
+// that was between two operations), waits until none is left, and only then closes the socket.
+
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <nng/nng.h>
+#include <nng/protocol/reqrep0/req.h>
+#include <nng/supplemental/util/platform.h>
+
+#include <dobj/client.h>
+#include <dobj/wire.pb-c.h>
+
+#define CLIENT_MSG_MAX (16u * 1024 * 1024) /* largest request or reply, in bytes */
+#define CLIENT_RECONN_MIN_MS 100
+#define CLIENT_RECONN_MAX_MS 2000
+#define CLIENT_CANCEL_RETRY_MS 10
+
+typedef struct client_call client_call;
+
+struct dobj_client {
+	nng_socket sock;
+	char *url;
+	int default_timeout_ms;
+	atomic_uint_least64_t next_request_id;
+
+	pthread_mutex_t mtx; /* protects closing, calls and ncalls */
+	pthread_cond_t idle; /* signalled when ncalls drops to 0 while closing */
+	bool closing;        /* set once by dobj_client_close; no call starts after it */
+	client_call *calls;  /* the calls in flight, sync and async */
+	unsigned ncalls;     /* the length of calls */
+};
+
+/* call_phase: where an asynchronous call is in its send -> recv -> done state machine. */
+typedef enum call_phase {
+	CALL_SEND,
+	CALL_RECV,
+} call_phase;
+
+/* client_call: one call in flight. A synchronous call's lives on its caller's stack; an
+ * asynchronous call's is owned by its aio callback once started, and freed by it after the
+ * user's callback returns. */
+struct client_call {
+	dobj_client *client;
+	client_call *prev, *next; /* in client->calls, under client->mtx */
+	nng_ctx ctx;
+	nng_aio *aio; /* set before the call is linked; close cancels it */
+	call_phase phase;
+	uint64_t request_id;
+	int timeout_ms;
+	nng_time deadline;
+	dobj_call_cb cb; /* NULL for a synchronous call */
+	void *cbarg;
+};
+
+/* reply_oom_message is the message of a reply whose own message could not be allocated;
+ * dobj_reply_fini() knows not to free it. */
+static char reply_oom_message[] = "out of memory";
+
+static void
+reply_set(dobj_reply *r, dobj_err status, char *message)
+{
+	r->status = status;
+	r->message = message;
+	r->data = NULL;
+	r->len = 0;
+}
+
+static dobj_err
+reply_errorf(dobj_reply *r, dobj_err status, const char *fmt, ...)
+{
+	va_list ap;
+	char *msg;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (msg = malloc((size_t)n + 1)) == NULL) {
+		reply_set(r, DOBJ_RESOURCE_EXHAUSTED, reply_oom_message);
+		return r->status;
+	}
+	va_start(ap, fmt);
+	vsnprintf(msg, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	reply_set(r, status, msg);
+	return status;
+}
+
+void
+dobj_reply_fini(dobj_reply *r)
+{
+	if (r == NULL)
+		return;
+	if (r->message != reply_oom_message)
+		free(r->message);
+	free(r->data);
+	memset(r, 0, sizeof(*r));
+}
+
+static bool
+class_name_valid(const char *class_name)
+{
+	return class_name != NULL && class_name[0] != '\0' &&
+	       strnlen(class_name, DOBJ_CLASS_NAME_MAX + 1) <= DOBJ_CLASS_NAME_MAX;
+}
+
+/* ---- opening and closing ---- */
+
+static dobj_err
+client_nng_err(int rv)
+{
+	switch (rv) {
+	case NNG_ENOMEM:
+		return DOBJ_RESOURCE_EXHAUSTED;
+	case NNG_EADDRINVAL:
+	case NNG_EINVAL:
+	case NNG_ENOTSUP:
+		return DOBJ_INVALID_ARGUMENT;
+	default:
+		return DOBJ_UNAVAILABLE;
+	}
+}
+
+dobj_err
+dobj_client_open(dobj_client **out, const dobj_client_opts *opts)
+{
+	dobj_client *c;
+	int rv;
+
+	if (out == NULL)
+		return DOBJ_INVALID_ARGUMENT;
+	*out = NULL;
+	if (opts == NULL || opts->url == NULL || opts->url[0] == '\0' ||
+	    opts->default_timeout_ms < 0)
+		return DOBJ_INVALID_ARGUMENT;
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return DOBJ_RESOURCE_EXHAUSTED;
+	if ((c->url = strdup(opts->url)) == NULL) {
+		free(c);
+		return DOBJ_RESOURCE_EXHAUSTED;
+	}
+	c->default_timeout_ms = opts->default_timeout_ms ? opts->default_timeout_ms
+	                                                 : DOBJ_DEFAULT_TIMEOUT_MS;
+	atomic_init(&c->next_request_id, 1);
+	pthread_mutex_init(&c->mtx, NULL);
+	pthread_cond_init(&c->idle, NULL);
+
+	if ((rv = nng_req0_open(&c->sock)) != 0)
+		goto fail_sock;
+	/* Options first: contexts copy the resend time when they are opened, pipes the limits. */
+	if ((rv = nng_socket_set_ms(c->sock, NNG_OPT_REQ_RESENDTIME, NNG_DURATION_INFINITE)) != 0 ||
+	    (rv = nng_socket_set_size(c->sock, NNG_OPT_RECVMAXSZ, CLIENT_MSG_MAX)) != 0 ||
+	    (rv = nng_socket_set_ms(c->sock, NNG_OPT_RECONNMINT, CLIENT_RECONN_MIN_MS)) != 0 ||
+	    (rv = nng_socket_set_ms(c->sock, NNG_OPT_RECONNMAXT, CLIENT_RECONN_MAX_MS)) != 0 ||
+	    (rv = nng_dial(c->sock, c->url, NULL, NNG_FLAG_NONBLOCK)) != 0)
+		goto fail;
+	*out = c;
+	return DOBJ_OK;
+
+fail:
+	nng_close(c->sock);
+fail_sock:
+	pthread_cond_destroy(&c->idle);
+	pthread_mutex_destroy(&c->mtx);
+	free(c->url);
+	free(c);
+	return client_nng_err(rv);
+}
+
+/* client_hold links a call that is about to start; false if the client is closing. */
+static bool
+client_hold(dobj_client *c, client_call *call)
+{
+	bool ok;
+
+	pthread_mutex_lock(&c->mtx);
+	ok = !c->closing;
+	if (ok) {
+		call->prev = NULL;
+		call->next = c->calls;
+		if (c->calls != NULL)
+			c->calls->prev = call;
+		c->calls = call;
+		c->ncalls++;
+	}
+	pthread_mutex_unlock(&c->mtx);
+	return ok;
+}
+
+/* client_rele unlinks a completed call. Its context must be closed already. The caller must
+ * not touch c afterwards: a closing client may be freed as soon as the lock is released. */
+static void
+client_rele(dobj_client *c, client_call *call)
+{
+	pthread_mutex_lock(&c->mtx);
+	if (call->prev != NULL)
+		call->prev->next = call->next;
+	else
+		c->calls = call->next;
+	if (call->next != NULL)
+		call->next->prev = call->prev;
+	if (--c->ncalls == 0 && c->closing)
+		pthread_cond_broadcast(&c->idle);
+	pthread_mutex_unlock(&c->mtx);
+}
+
+static bool
+client_closing(dobj_client *c)
+{
+	bool closing;
+
+	pthread_mutex_lock(&c->mtx);
+	closing = c->closing;
+	pthread_mutex_unlock(&c->mtx);
+	return closing;
+}
+
+void
+dobj_client_close(dobj_client *c)
+{
+	struct timespec until;
+
+	if (c == NULL)
+		return;
+	pthread_mutex_lock(&c->mtx);
+	c->closing = true;
+	while (c->ncalls > 0) {
+		/* Each cancelled call completes (async callbacks run with DOBJ_CANCELLED), sees
+		 * closing, starts nothing more and unlinks itself. */
+		for (client_call *call = c->calls; call != NULL; call = call->next)
+			nng_aio_cancel(call->aio);
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += CLIENT_CANCEL_RETRY_MS * 1000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&c->idle, &c->mtx, &until);
+	}
+	pthread_mutex_unlock(&c->mtx);
+
+	nng_close(c->sock); /* no context operation is left to race it */
+	pthread_cond_destroy(&c->idle);
+	pthread_mutex_destroy(&c->mtx);
+	free(c->url);
+	free(c);
+}
+
+/* ---- stubs ---- */
+
+dobj_err
+dobj_stub_from_id(dobj_client *c, const char *class_name, const dobj_id *id, dobj_stub *out)
+{
+	if (c == NULL || id == NULL || out == NULL || !class_name_valid(class_name))
+		return DOBJ_INVALID_ARGUMENT;
+	memset(out, 0, sizeof(*out));
+	out->client = c;
+	memcpy(out->class_name, class_name, strlen(class_name) + 1);
+	out->id = *id;
+	return DOBJ_OK;
+}
+
+dobj_err
+dobj_stub_from_name(dobj_client *c, const char *class_name, const char *name, dobj_stub *out)
+{
+	dobj_id id;
+	dobj_err err;
+
+	if (!class_name_valid(class_name) || name == NULL)
+		return DOBJ_INVALID_ARGUMENT;
+	if ((err = dobj_id_from_name(class_name, name, &id)) != DOBJ_OK)
+		return err;
+	return dobj_stub_from_id(c, class_name, &id, out);
+}
+
+dobj_err
+dobj_singleton(dobj_client *c, const char *class_name, const char *name, dobj_stub *out)
+{
+	return dobj_stub_from_name(c, class_name, name, out);
+}
+
+dobj_err
+dobj_stub_unique(dobj_client *c, const char *class_name, dobj_stub *out)
+{
+	dobj_id id;
+	dobj_err err;
+
+	if (!class_name_valid(class_name))
+		return DOBJ_INVALID_ARGUMENT;
+	if ((err = dobj_id_unique(&id)) != DOBJ_OK)
+		return err;
+	return dobj_stub_from_id(c, class_name, &id, out);
+}
+
+dobj_err
+dobj_stub_from_string(dobj_client *c, const char *class_name, const char *hex, dobj_stub *out)
+{
+	dobj_id id;
+	dobj_err err;
+
+	if ((err = dobj_id_from_string(hex, &id)) != DOBJ_OK)
+		return err;
+	return dobj_stub_from_id(c, class_name, &id, out);
+}
+
+/* ---- requests and replies ---- */
+
+/* call_check validates a call's arguments, filling *reply with the reason when they are bad. */
+static dobj_err
+call_check(const dobj_stub *s, const char *method, const void *arg, size_t len,
+           const dobj_call_opts *opts, dobj_reply *reply)
+{
+	if (s == NULL || s->client == NULL)
+		return reply_errorf(reply, DOBJ_INVALID_ARGUMENT, "call: stub has no client");
+	if (memchr(s->class_name, '\0', sizeof(s->class_name)) == NULL ||
+	    !class_name_valid(s->class_name))
+		return reply_errorf(reply, DOBJ_INVALID_ARGUMENT,
+		                    "call: class name must be 1 to %d bytes", DOBJ_CLASS_NAME_MAX);
+	if (method == NULL || method[0] == '\0')
+		return reply_errorf(reply, DOBJ_INVALID_ARGUMENT, "call: method name is empty");
+	if (arg == NULL && len > 0)
+		return reply_errorf(reply, DOBJ_INVALID_ARGUMENT, "call: argument is NULL");
+	if (len > CLIENT_MSG_MAX - 4096)
+		return reply_errorf(reply, DOBJ_INVALID_ARGUMENT,
+		                    "call: argument of %zu bytes exceeds the limit of %u bytes", len,
+		                    CLIENT_MSG_MAX - 4096);
+	if (opts != NULL && opts->timeout_ms < 0)
+		return reply_errorf(reply, DOBJ_INVALID_ARGUMENT, "call: timeout_ms is negative");
+	return DOBJ_OK;
+}
+
+static int
+call_timeout(const dobj_stub *s, const dobj_call_opts *opts)
+{
+	if (opts != NULL && opts->timeout_ms > 0)
+		return opts->timeout_ms;
+	return s->client->default_timeout_ms;
+}
+
+/* request_encode packs the wire Request into a new message in *out. */
+static dobj_err
+request_encode(const dobj_stub *s, uint64_t request_id, const char *method, const void *arg,
+               size_t len, int timeout_ms, nng_msg **out, dobj_reply *reply)
+{
+	Dobj__Wire__Request req = DOBJ__WIRE__REQUEST__INIT;
+	nng_msg *msg;
+	size_t size;
+
+	req.request_id = request_id;
+	req.class_name = (char *)s->class_name;
+	req.id.data = (uint8_t *)s->id.bytes;
+	req.id.len = DOBJ_ID_SIZE;
+	req.method = (char *)method;
+	req.timeout_ms = (uint32_t)timeout_ms;
+	req.payload.data = (uint8_t *)arg;
+	req.payload.len = len;
+
+	size = dobj__wire__request__get_packed_size(&req);
+	if (nng_msg_alloc(&msg, size) != 0)
+		return reply_errorf(reply, DOBJ_RESOURCE_EXHAUSTED,
+		                    "call: could not allocate a request of %zu bytes", size);
+	dobj__wire__request__pack(&req, nng_msg_body(msg));
+	*out = msg;
+	return DOBJ_OK;
+}
+
+/* reply_decode fills *reply from the server's message, which it frees. */
+static dobj_err
+reply_decode(dobj_client *c, uint64_t request_id, nng_msg *msg, dobj_reply *reply)
+{
+	Dobj__Wire__Response *resp;
+	size_t len = nng_msg_len(msg);
+	dobj_err err;
+
+	resp = dobj__wire__response__unpack(NULL, len, nng_msg_body(msg));
+	nng_msg_free(msg);
+	if (resp == NULL)
+		return reply_errorf(reply, DOBJ_INTERNAL,
+		                    "could not decode the reply from %s (%zu bytes)", c->url, len);
+	if (resp->request_id != request_id) {
+		err = reply_errorf(reply, DOBJ_INTERNAL,
+		                   "reply from %s is for request %" PRIu64 ", expected %" PRIu64,
+		                   c->url, resp->request_id, request_id);
+	} else if (resp->status >= DOBJ_ERR_COUNT) {
+		err = reply_errorf(reply, DOBJ_UNKNOWN, "server sent unknown status %" PRIu32 ": %s",
+		                   resp->status, resp->message);
+	} else if (resp->status != DOBJ_OK) {
+		err = reply_errorf(reply, (dobj_err)resp->status, "%s",
+		                   resp->message[0] ? resp->message
+		                                    : dobj_err_str((dobj_err)resp->status));
+	} else if ((err = reply_errorf(reply, DOBJ_OK, "%s", resp->message)) == DOBJ_OK &&
+	           resp->payload.len > 0) {
+		if ((reply->data = malloc(resp->payload.len)) == NULL) {
+			dobj_reply_fini(reply);
+			err = reply_errorf(reply, DOBJ_RESOURCE_EXHAUSTED,
+			                   "could not allocate a reply of %zu bytes",
+			                   resp->payload.len);
+		} else {
+			memcpy(reply->data, resp->payload.data, resp->payload.len);
+			reply->len = resp->payload.len;
+		}
+	}
+	dobj__wire__response__free_unpacked(resp, NULL);
+	return err;
+}
+
+/* call_fail fills *reply for an nng error rv in a call's send (sent == false) or receive.
+ * Once the client is closing every failure is a cancellation: closing the socket closes its
+ * connections first, and their errors are only the echo of the close. */
+static dobj_err
+call_fail(dobj_client *c, int rv, bool sent, int timeout_ms, dobj_reply *reply)
+{
+	if (client_closing(c))
+		rv = NNG_ECLOSED;
+	switch (rv) {
+	case NNG_ETIMEDOUT:
+		if (!sent)
+			return reply_errorf(reply, DOBJ_DEADLINE_EXCEEDED,
+			                    "no connection to %s within %d ms; request not sent",
+			                    c->url, timeout_ms);
+		return reply_errorf(reply, DOBJ_DEADLINE_EXCEEDED, "no reply from %s within %d ms",
+		                    c->url, timeout_ms);
+	case NNG_ECLOSED:
+		return reply_errorf(reply, DOBJ_CANCELLED, "call cancelled: client closed");
+	case NNG_ECANCELED:
+		return reply_errorf(reply, DOBJ_CANCELLED, "call cancelled");
+	case NNG_ENOMEM:
+		return reply_errorf(reply, DOBJ_RESOURCE_EXHAUSTED, "call to %s: %s", c->url,
+		                    nng_strerror(rv));
+	default:
+		if (!sent)
+			return reply_errorf(reply, DOBJ_UNAVAILABLE, "could not send to %s: %s", c->url,
+			                    nng_strerror(rv));
+		return reply_errorf(reply, DOBJ_UNAVAILABLE,
+		                    "lost connection to %s before the reply (the call may have run): %s",
+		                    c->url, nng_strerror(rv));
+	}
+}
+
+static int
+remaining_ms(nng_time deadline)
+{
+	nng_time now = nng_clock();
+
+	return now >= deadline ? 0 : (int)(deadline - now);
+}
+
+/* ---- synchronous calls ---- */
+
+dobj_err
+dobj_call(const dobj_stub *s, const char *method, const void *arg, size_t len,
+          const dobj_call_opts *opts, dobj_reply *reply)
+{
+	client_call call = {0};
+	dobj_client *c;
+	nng_msg *msg = NULL;
+	int rv;
+	dobj_err err;
+
+	if (reply == NULL)
+		return DOBJ_INVALID_ARGUMENT;
+	if ((err = call_check(s, method, arg, len, opts, reply)) != DOBJ_OK)
+		return err;
+	c = s->client;
+	call.client = c;
+	call.timeout_ms = call_timeout(s, opts);
+	call.deadline = nng_clock() + (nng_time)call.timeout_ms;
+	if ((rv = nng_aio_alloc(&call.aio, NULL, NULL)) != 0)
+		return call_fail(c, rv, false, call.timeout_ms, reply);
+	if (!client_hold(c, &call)) {
+		nng_aio_free(call.aio);
+		return reply_errorf(reply, DOBJ_CANCELLED, "call cancelled: client closed");
+	}
+
+	call.request_id = atomic_fetch_add(&c->next_request_id, 1);
+	if ((err = request_encode(s, call.request_id, method, arg, len, call.timeout_ms, &msg,
+	                          reply)) != DOBJ_OK)
+		goto done;
+	if ((rv = nng_ctx_open(&call.ctx, c->sock)) != 0) {
+		nng_msg_free(msg);
+		err = call_fail(c, rv, false, call.timeout_ms, reply);
+		goto done;
+	}
+
+	nng_aio_set_msg(call.aio, msg);
+	nng_aio_set_timeout(call.aio, call.timeout_ms);
+	nng_ctx_send(call.ctx, call.aio);
+	nng_aio_wait(call.aio);
+	if ((rv = nng_aio_result(call.aio)) != 0) {
+		nng_msg_free(nng_aio_get_msg(call.aio));
+		err = call_fail(c, rv, false, call.timeout_ms, reply);
+		goto done_ctx;
+	}
+	if (client_closing(c)) {
+		err = call_fail(c, NNG_ECLOSED, true, call.timeout_ms, reply);
+		goto done_ctx;
+	}
+
+	nng_aio_set_timeout(call.aio, remaining_ms(call.deadline));
+	nng_ctx_recv(call.ctx, call.aio);
+	nng_aio_wait(call.aio);
+	if ((rv = nng_aio_result(call.aio)) != 0)
+		err = call_fail(c, rv, true, call.timeout_ms, reply);
+	else
+		err = reply_decode(c, call.request_id, nng_aio_get_msg(call.aio), reply);
+
+done_ctx:
+	nng_ctx_close(call.ctx);
+done:
+	client_rele(c, &call);
+	nng_aio_free(call.aio);
+	return err;
+}
+
+/* ---- asynchronous calls ---- */
+
+/* call_finish runs the user's callback with *reply, then unlinks and frees the call. Runs on
+ * the call's aio callback (an nng task thread), so the aio is reaped, not freed. */
+static void
+call_finish(client_call *call, dobj_reply *reply)
+{
+	call->cb(call->cbarg, reply);
+	dobj_reply_fini(reply);
+	nng_ctx_close(call->ctx);
+	client_rele(call->client, call);
+	nng_aio_reap(call->aio);
+	free(call);
+}
+
+/* call_cb is the aio callback of an asynchronous call: send -> recv -> done. */
+static void
+call_cb(void *arg)
+{
+	client_call *call = arg;
+	dobj_client *c = call->client;
+	dobj_reply reply;
+	int rv = nng_aio_result(call->aio);
+	int left;
+
+	switch (call->phase) {
+	case CALL_SEND:
+		if (rv != 0) {
+			nng_msg_free(nng_aio_get_msg(call->aio));
+			nng_aio_set_msg(call->aio, NULL);
+			call_fail(c, rv, false, call->timeout_ms, &reply);
+			break;
+		}
+		if ((left = remaining_ms(call->deadline)) == 0 || client_closing(c)) {
+			call_fail(c, NNG_ETIMEDOUT, true, call->timeout_ms, &reply);
+			break;
+		}
+		call->phase = CALL_RECV;
+		nng_aio_set_timeout(call->aio, left);
+		nng_ctx_recv(call->ctx, call->aio);
+		return;
+	case CALL_RECV:
+		if (rv != 0)
+			call_fail(c, rv, true, call->timeout_ms, &reply);
+		else
+			reply_decode(c, call->request_id, nng_aio_get_msg(call->aio), &reply);
+		break;
+	}
+	call_finish(call, &reply);
+}
+
+dobj_err
+dobj_call_async(const dobj_stub *s, const char *method, const void *arg, size_t len,
+                const dobj_call_opts *opts, dobj_call_cb cb, void *cbarg)
+{
+	client_call *call;
+	dobj_client *c;
+	dobj_reply reply = {0};
+	nng_msg *msg;
+	dobj_err err;
+	int rv;
+
+	if (cb == NULL)
+		return DOBJ_INVALID_ARGUMENT;
+	if ((err = call_check(s, method, arg, len, opts, &reply)) != DOBJ_OK) {
+		dobj_reply_fini(&reply);
+		return err;
+	}
+	c = s->client;
+	if ((call = calloc(1, sizeof(*call))) == NULL)
+		return DOBJ_RESOURCE_EXHAUSTED;
+	call->client = c;
+	call->phase = CALL_SEND;
+	call->cb = cb;
+	call->cbarg = cbarg;
+	call->timeout_ms = call_timeout(s, opts);
+	call->deadline = nng_clock() + (nng_time)call->timeout_ms;
+	if (nng_aio_alloc(&call->aio, call_cb, call) != 0) {
+		free(call);
+		return DOBJ_RESOURCE_EXHAUSTED;
+	}
+	if (!client_hold(c, call)) {
+		nng_aio_free(call->aio);
+		free(call);
+		return DOBJ_CANCELLED;
+	}
+
+	call->request_id = atomic_fetch_add(&c->next_request_id, 1);
+	if ((err = request_encode(s, call->request_id, method, arg, len, call->timeout_ms, &msg,
+	                          &reply)) != DOBJ_OK) {
+		dobj_reply_fini(&reply);
+		goto fail;
+	}
+	if ((rv = nng_ctx_open(&call->ctx, c->sock)) != 0) {
+		nng_msg_free(msg);
+		err = client_nng_err(rv);
+		goto fail;
+	}
+	/* From here on call_cb owns the call and completes it exactly once. */
+	nng_aio_set_msg(call->aio, msg);
+	nng_aio_set_timeout(call->aio, call->timeout_ms);
+	nng_ctx_send(call->ctx, call->aio);
+	return DOBJ_OK;
+
+fail:
+	client_rele(c, call);
+	nng_aio_free(call->aio);
+	free(call);
+	return err;
+}
