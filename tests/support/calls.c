@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // calls.c - typed calls on Counter and TestKV over a real client, for integration tests.
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
