@@ -4,6 +4,7 @@
 // the context's arena, which the call carries to its shard and which dies after the send.
 // Callbacks run on nng's threads; a context is only ever touched by one of them at a time.
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -18,7 +19,8 @@
 #include "listener.h"
 #include "log.h"
 
-#define MAX_REQUEST_BYTES (4u << 20)
+#define MAX_REQUEST_BYTES (17u << 20) /* above the client's 16 MiB, so it answers first */
+#define DRAIN_TIMEOUT_S 10
 
 typedef struct lctx {
 	dobj__call call; /* first: dobj__call_send finds the context from the call */
@@ -37,9 +39,13 @@ struct dobj__listener {
 	lctx *ctxs;
 	unsigned nctxs;
 	atomic_bool draining;
+	pthread_mutex_t mu; /* protects busy */
+	pthread_cond_t idle;
+	unsigned busy; /* contexts between a received request and its sent reply */
 };
 
 static void lctx_cb(void *arg);
+static void busy_add(dobj__listener *l, int delta);
 
 void
 dobj__call_answer(dobj__call *c, dobj_err status, const char *message, const dobj_bytes *result)
@@ -77,6 +83,7 @@ dobj__call_send(dobj__call *c)
 		/* Nothing to send: give the context back to receiving. The client times out. */
 		lc->sending = false;
 		dobj__arena_reset(&c->arena);
+		busy_add(lc->l, -1);
 		nng_ctx_recv(lc->ctx, lc->aio);
 		return;
 	}
@@ -152,6 +159,16 @@ answer:
 }
 
 static void
+busy_add(dobj__listener *l, int delta)
+{
+	pthread_mutex_lock(&l->mu);
+	l->busy += (unsigned)delta;
+	if (l->busy == 0)
+		pthread_cond_broadcast(&l->idle);
+	pthread_mutex_unlock(&l->mu);
+}
+
+static void
 lctx_cb(void *arg)
 {
 	lctx *lc = arg;
@@ -162,6 +179,7 @@ lctx_cb(void *arg)
 		if (rv != 0)
 			nng_msg_free(nng_aio_get_msg(lc->aio));
 		dobj__arena_reset(&lc->call.arena);
+		busy_add(lc->l, -1);
 		nng_ctx_recv(lc->ctx, lc->aio);
 		return;
 	}
@@ -172,6 +190,7 @@ lctx_cb(void *arg)
 		nng_ctx_recv(lc->ctx, lc->aio);
 		return;
 	}
+	busy_add(lc->l, 1);
 	route(lc, nng_aio_get_msg(lc->aio));
 }
 
@@ -188,6 +207,8 @@ dobj__listener_open(dobj__listener **out, const dobj__registry *reg, dobj__shard
 		snprintf(err, errlen, "out of memory");
 		return DOBJ_RESOURCE_EXHAUSTED;
 	}
+	pthread_mutex_init(&l->mu, NULL);
+	pthread_cond_init(&l->idle, NULL);
 	l->reg = reg;
 	l->shards = shards;
 	l->nshards = nshards;
@@ -237,23 +258,51 @@ dobj__listener_drain(dobj__listener *l)
 	atomic_store(&l->draining, true);
 }
 
+/* wait_idle waits until every reply released by the shards has been sent, or the drain
+ * timeout passes. */
+static void
+wait_idle(dobj__listener *l)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += DRAIN_TIMEOUT_S;
+	pthread_mutex_lock(&l->mu);
+	while (l->busy > 0)
+		if (pthread_cond_timedwait(&l->idle, &l->mu, &ts) != 0)
+			break;
+	if (l->busy > 0)
+		dobj__log_warn("closing with %u replies unsent after %d s", l->busy, DRAIN_TIMEOUT_S);
+	pthread_mutex_unlock(&l->mu);
+}
+
 void
 dobj__listener_close(dobj__listener *l)
 {
 	if (l == NULL)
 		return;
+	atomic_store(&l->draining, true);
+	wait_idle(l);
+	/* Stop every context's aio before closing the socket: closing a socket while another
+	 * thread still works one of its contexts is not safe in nng 1.5. */
+	for (unsigned i = 0; i < l->nctxs; i++)
+		if (l->ctxs[i].aio != NULL)
+			nng_aio_stop(l->ctxs[i].aio);
+	for (unsigned i = 0; i < l->nctxs; i++)
+		if (l->ctxs[i].aio != NULL)
+			nng_ctx_close(l->ctxs[i].ctx);
 	if (l->open)
 		nng_close(l->sock);
 	for (unsigned i = 0; i < l->nctxs; i++) {
 		lctx *lc = &l->ctxs[i];
-		if (lc->aio != NULL) {
-			nng_aio_stop(lc->aio);
+		if (lc->aio != NULL)
 			nng_aio_free(lc->aio);
-		}
 		if (lc->call.reply != NULL)
 			nng_msg_free(lc->call.reply);
 		dobj__arena_fini(&lc->call.arena);
 	}
+	pthread_cond_destroy(&l->idle);
+	pthread_mutex_destroy(&l->mu);
 	free(l->ctxs);
 	free(l);
 }
