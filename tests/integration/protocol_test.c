@@ -151,58 +151,73 @@ Test(protocol, bad_requests_get_clear_statuses)
 	nng_close(s);
 }
 
-static void *
-slow_call(void *p)
-{
-	dobj_client *c = p;
-	Dobj__Test__Op *op = fx_op("sleep", NULL, NULL);
-	Dobj__Test__ScriptResult *r;
+/* slow_done: completion of the call that holds the shard. */
+typedef struct slow_done {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool done;
+	dobj_err status;
+} slow_done;
 
-	op->has_sleep_ms = 1;
-	op->sleep_ms = 1500;
-	cr_assert_eq(fx_kv_run(c, "sleeper", &op, 1, &r, NULL, 0), DOBJ_OK);
-	dobj__test__script_result__free_unpacked(r, NULL);
-	return NULL;
+static void
+slow_cb(void *arg, dobj_reply *reply)
+{
+	slow_done *d = arg;
+
+	pthread_mutex_lock(&d->mu);
+	d->status = reply->status;
+	d->done = true;
+	pthread_cond_signal(&d->cv);
+	pthread_mutex_unlock(&d->mu);
+}
+
+static size_t
+pack_script(Dobj__Test__Op *op, uint8_t *buf)
+{
+	Dobj__Test__Script script = DOBJ__TEST__SCRIPT__INIT;
+
+	script.ops = &op;
+	script.n_ops = 1;
+	return dobj__test__script__pack(&script, buf);
 }
 
 Test(protocol, a_call_past_its_deadline_is_not_run)
 {
 	static const char *const args[] = {"--shards", "1", NULL};
-	dobj_client *c;
-	dobj_client_opts o;
-	dobj_reply rep;
-	dobj_stub stub;
-	pthread_t th;
-	Dobj__Test__Op *op;
+	slow_done d = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false, DOBJ_UNKNOWN};
+	dobj_call_opts copts = {.timeout_ms = 300};
+	Dobj__Test__Op *sleep_op = fx_op("sleep", NULL, NULL);
 	Dobj__Test__ScriptResult *r;
-	Dobj__Test__Script script = DOBJ__TEST__SCRIPT__INIT;
+	dobj_stub slow, victim;
+	Dobj__Test__Op *op;
+	dobj_client *c;
+	dobj_reply rep;
 	uint8_t buf[128];
 	size_t len;
-	dobj_call_opts copts = {.timeout_ms = 300};
 
 	fx_server_stop(&srv);
 	fx_server_start(&srv, &db, srv.port, args);
-	o = (dobj_client_opts){.url = srv.url, .default_timeout_ms = 10000};
-	cr_assert_eq(dobj_client_open(&c, &o), DOBJ_OK);
+	c = fx_client(srv.url, 10000);
+	cr_assert_eq(dobj_singleton(c, "TestKV", "sleeper", &slow), DOBJ_OK);
+	cr_assert_eq(dobj_singleton(c, "TestKV", "victim", &victim), DOBJ_OK);
 
-	/* hold the only shard for 1.5 s, then queue a write with a 300 ms deadline behind it */
-	cr_assert_eq(pthread_create(&th, NULL, slow_call, c), 0);
-	op = fx_op("put", "late", "1");
-	script.ops = &op;
-	script.n_ops = 1;
-	len = dobj__test__script__pack(&script, buf);
-	cr_assert_eq(dobj_singleton(c, "TestKV", "victim", &stub), DOBJ_OK);
-	{
-		/* make sure the slow call is queued first */
-		struct timespec ms = {0, 200 * 1000000L};
-		nanosleep(&ms, NULL);
-	}
-	cr_assert_eq(dobj_call(&stub, "run", buf, len, &copts, &rep), DOBJ_DEADLINE_EXCEEDED);
+	/* Hold the only shard for 1.5 s, then queue a write with a 300 ms deadline behind it.
+	 * Both go out on the client's one connection, in this order. */
+	sleep_op->has_sleep_ms = 1;
+	sleep_op->sleep_ms = 1500;
+	len = pack_script(sleep_op, buf);
+	cr_assert_eq(dobj_call_async(&slow, "run", buf, len, NULL, slow_cb, &d), DOBJ_OK);
+	len = pack_script(fx_op("put", "late", "1"), buf);
+	cr_assert_eq(dobj_call(&victim, "run", buf, len, &copts, &rep), DOBJ_DEADLINE_EXCEEDED);
 	dobj_reply_fini(&rep);
-	pthread_join(th, NULL);
+	pthread_mutex_lock(&d.mu);
+	while (!d.done)
+		pthread_cond_wait(&d.cv, &d.mu);
+	pthread_mutex_unlock(&d.mu);
+	cr_assert_eq(d.status, DOBJ_OK);
 
-	/* this call queues behind the late one on the same shard: when it runs, the late call
-	 * has been dequeued, and it must not have written */
+	/* This call queues behind the late one on the same shard: when it runs, the late call
+	 * has been dequeued, and it must not have written. */
 	op = fx_op("get", "late", NULL);
 	cr_assert_eq(fx_kv_run(c, "victim", &op, 1, &r, NULL, 0), DOBJ_OK);
 	cr_assert_eq(r->results[0]->status, DOBJ_NOT_FOUND, "the expired call was executed");

@@ -343,3 +343,30 @@ Test(storage, partially_loaded_object_reads_and_lists_correctly)
 	expect_list("p", op_list(NULL, NULL, "k4", NULL, -1, 0), "k5,k7");
 	expect_list("p", op_list(NULL, NULL, NULL, "k2", 1, 0), "k1,k0");
 }
+
+/* A batch whose COMMIT fails: the caller hears UNAVAILABLE with PostgreSQL's reason, and the
+ * object forgets the writes PostgreSQL refused (it is reloaded on the next call). */
+Test(storage, failed_commit_answers_unavailable_and_reloads_the_object)
+{
+	Dobj__Test__Op *ok[] = {fx_op("put", "good", "1")};
+	Dobj__Test__Op *bad[] = {fx_op("put", "good", "2"), fx_op("put", "poison", "x")};
+	Dobj__Test__Op *get = fx_op("get", "good", NULL);
+	Dobj__Test__ScriptResult *r;
+	char msg[512];
+
+	dobj__test__script_result__free_unpacked(run("c", ok, 1), NULL);
+	free(fx_db_query1(&db, "CREATE FUNCTION poison() RETURNS trigger LANGUAGE plpgsql AS $$ "
+	                       "BEGIN IF NEW.key = 'poison' THEN RAISE EXCEPTION 'poisoned key'; "
+	                       "END IF; RETURN NEW; END $$; "
+	                       "CREATE TRIGGER poison BEFORE INSERT OR UPDATE ON dobj_storage "
+	                       "FOR EACH ROW EXECUTE FUNCTION poison()"));
+
+	cr_assert_eq(fx_kv_run(cl, "c", bad, 2, &r, msg, sizeof(msg)), DOBJ_UNAVAILABLE);
+	cr_assert(strstr(msg, "poisoned key") != NULL, "message: %s", msg);
+	r = run("c", &get, 1);
+	cr_assert_eq(r->results[0]->status, DOBJ_OK);
+	cr_assert_eq(r->results[0]->value.len, 1);
+	cr_assert_eq(r->results[0]->value.data[0], '1', "the refused write is still visible");
+	dobj__test__script_result__free_unpacked(r, NULL);
+	expect_list("c", op_list(NULL, NULL, NULL, NULL, -1, 0), "good");
+}
