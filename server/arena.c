@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // arena.c - the per-request bump allocator. Chunks grow geometrically; a reset keeps the
-// first (smallest) chunk so that a steady stream of small requests allocates nothing.
+// first (smallest) chunk, if small, so that a steady stream of small requests allocates nothing.
 
 #include <stdalign.h>
 #include <stdint.h>
@@ -11,6 +11,7 @@
 
 #define ARENA_FIRST_CHUNK 4096
 #define ARENA_ALIGN alignof(max_align_t)
+#define ARENA_KEEP_MAX (64 * 1024) /* a reset keeps one chunk up to this size */
 
 struct dobj__arena_chunk {
 	dobj__arena_chunk *next;
@@ -79,10 +80,10 @@ dobj__arena_reset(dobj__arena *a)
 {
 	dobj__arena_chunk *c = a->head, *keep = NULL;
 
-	/* The oldest chunk is the smallest; keep it, free the rest. */
+	/* The oldest chunk is the smallest; keep it unless one big request made it big. */
 	while (c != NULL) {
 		dobj__arena_chunk *next = c->next;
-		if (next == NULL)
+		if (next == NULL && c->size <= ARENA_KEEP_MAX)
 			keep = c;
 		else
 			free(c);
