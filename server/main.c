@@ -208,6 +208,8 @@ run_migrate(bool status)
 		fprintf(stderr, "dobjd: migrate: %s\n", err);
 		return 1;
 	}
+	if (!status)
+		printf("schema is current (%zu migrations)\n", dobj__builtin_migrations_count);
 	return 0;
 }
 

@@ -151,8 +151,15 @@ dobj_server_start(dobj_server *s, char *err, size_t errlen)
 		set_err(err, errlen, msg);
 		return rc;
 	}
-	dobj__log_info("listening on %s with %u shards, %zu classes", s->listen_url, s->nshards,
-	               s->reg.n);
+	{
+		char names[512] = "";
+		size_t off = 0;
+		for (size_t i = 0; i < s->reg.n && off < sizeof(names); i++)
+			off += (size_t)snprintf(names + off, sizeof(names) - off, "%s%s", i ? ", " : "",
+			                        s->reg.classes[i].cls->name);
+		dobj__log_info("listening on %s with %u shards; classes: %s", s->listen_url,
+		               s->nshards, names);
+	}
 	return DOBJ_OK;
 }
 
