@@ -4,9 +4,12 @@
 // is not run).
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <criterion/criterion.h>
 #include <nng/nng.h>
@@ -194,6 +197,8 @@ Test(protocol, a_call_past_its_deadline_is_not_run)
 	dobj_reply rep;
 	uint8_t buf[128];
 	size_t len;
+	dobj_err rc;
+	char started[64];
 
 	fx_server_stop(&srv);
 	fx_server_start(&srv, &db, srv.port, args);
@@ -201,14 +206,24 @@ Test(protocol, a_call_past_its_deadline_is_not_run)
 	cr_assert_eq(dobj_singleton(c, "TestKV", "sleeper", &slow), DOBJ_OK);
 	cr_assert_eq(dobj_singleton(c, "TestKV", "victim", &victim), DOBJ_OK);
 
-	/* Hold the only shard for 1.5 s, then queue a write with a 300 ms deadline behind it.
-	 * Both go out on the client's one connection, in this order. */
+	/* Hold the only shard for 1.5 s and wait until the sleep has begun (the handler creates
+	 * a file); then queue a write with a 300 ms deadline behind it. */
+	snprintf(started, sizeof(started), "/tmp/dobj-sleep-%ld", (long)getpid());
+	unlink(started);
+	sleep_op->key = strdup(started);
 	sleep_op->has_sleep_ms = 1;
 	sleep_op->sleep_ms = 1500;
 	len = pack_script(sleep_op, buf);
 	cr_assert_eq(dobj_call_async(&slow, "run", buf, len, NULL, slow_cb, &d), DOBJ_OK);
+	for (int waited = 0; access(started, F_OK) != 0; waited++) {
+		struct timespec ms = {0, 1000000L};
+		cr_assert_lt(waited, 10000, "the slow call did not start");
+		nanosleep(&ms, NULL);
+	}
+	unlink(started);
 	len = pack_script(fx_op("put", "late", "1"), buf);
-	cr_assert_eq(dobj_call(&victim, "run", buf, len, &copts, &rep), DOBJ_DEADLINE_EXCEEDED);
+	rc = dobj_call(&victim, "run", buf, len, &copts, &rep);
+	cr_assert_eq(rc, DOBJ_DEADLINE_EXCEEDED, "late call: %s: %s", dobj_err_name(rc), rep.message);
 	dobj_reply_fini(&rep);
 	pthread_mutex_lock(&d.mu);
 	while (!d.done)

@@ -2,10 +2,13 @@
 // testkv.c - TestKV, a class for the integration tests: its one method runs a script of
 // storage calls and reports each call's status and output. An op "fail" makes the handler
 // return an error (so the turn's writes must vanish); "txn" runs a nested body through
-// dobj_storage_transaction and can fail it; "sleep" holds the shard for a while.
+// dobj_storage_transaction and can fail it; "sleep" holds the shard for a while (and creates
+// the file named by its key first, so that a test can wait until the shard is busy).
 
+#include <fcntl.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <dobj/storage.h>
 
@@ -128,6 +131,10 @@ run_op(dobj_ctx *ctx, Dobj__Test__Op *op, Dobj__Test__OpResult *res, bool *faile
 		*failed = true;
 	} else if (strcmp(k, "sleep") == 0) {
 		struct timespec ts = {op->sleep_ms / 1000, (long)(op->sleep_ms % 1000) * 1000000L};
+		int fd;
+		/* key: a file to create once the sleep starts, so a test knows the shard is busy */
+		if (op->key != NULL && (fd = open(op->key, O_CREAT | O_WRONLY, 0600)) >= 0)
+			close(fd);
 		nanosleep(&ts, NULL);
 	} else {
 		return dobj_ctx_errorf(ctx, DOBJ_INVALID_ARGUMENT, "unknown op \"%s\"", k);
