@@ -20,6 +20,7 @@
 
 #include "log.h"
 #include "migrate.h"
+#include "pgstore.h"
 
 enum opt_type { OPT_STR, OPT_COUNT, OPT_INT64 };
 
@@ -192,7 +193,7 @@ run_migrate(bool status)
 		fprintf(stderr, "dobjd: no database URL: give --database-url or DOBJ_DATABASE_URL\n");
 		return 2;
 	}
-	conn = PQconnectdb(dsn);
+	conn = dobj__pg_connect(dsn);
 	if (PQstatus(conn) != CONNECTION_OK) {
 		fprintf(stderr, "dobjd: could not connect to PostgreSQL: %s", PQerrorMessage(conn));
 		PQfinish(conn);

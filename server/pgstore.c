@@ -121,6 +121,17 @@ pg_prepare(dobj__pg *pg, char *err, size_t errlen)
 	return DOBJ_OK;
 }
 
+PGconn *
+dobj__pg_connect(const char *dsn)
+{
+	/* Defaults first: the DSN, expanded at "dbname", overrides any of them. */
+	static const char *const keys[] = {"connect_timeout", "application_name", "keepalives_idle",
+	                                   "dbname", NULL};
+	const char *vals[] = {"5", "dobjd", "30", dsn, NULL};
+
+	return PQconnectdbParams(keys, vals, 1);
+}
+
 dobj_err
 dobj__pg_open(dobj__pg **out, const char *dsn, char *err, size_t errlen)
 {
@@ -132,7 +143,7 @@ dobj__pg_open(dobj__pg **out, const char *dsn, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return DOBJ_RESOURCE_EXHAUSTED;
 	}
-	pg->conn = PQconnectdb(dsn);
+	pg->conn = dobj__pg_connect(dsn);
 	if (PQstatus(pg->conn) != CONNECTION_OK) {
 		pg_error(pg->conn, "could not connect to PostgreSQL", err, errlen);
 		dobj__pg_close(pg);

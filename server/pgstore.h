@@ -9,12 +9,18 @@
 
 #include <stddef.h>
 
+#include <libpq-fe.h>
+
 #include <dobj/err.h>
 #include <dobj/storage.h>
 
 #include "object.h"
 
 typedef struct dobj__pg dobj__pg;
+
+/* dobj__pg_connect connects to dsn with dobjd's defaults (5 s connect timeout, TCP
+ * keepalives, application_name dobjd), each overridable in the DSN. Check PQstatus. */
+PGconn *dobj__pg_connect(const char *dsn);
 
 /* dobj__pg_open connects to dsn and prepares the statements. The connection is made lazily
  * again after a failure (see dobj__pg_ensure). */

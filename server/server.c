@@ -15,6 +15,7 @@
 #include "listener.h"
 #include "log.h"
 #include "migrate.h"
+#include "pgstore.h"
 #include "registry.h"
 #include "shard.h"
 
@@ -41,7 +42,7 @@ set_err(char *err, size_t errlen, const char *msg)
 static dobj_err
 check_schema(const char *dsn, char *err, size_t errlen)
 {
-	PGconn *conn = PQconnectdb(dsn);
+	PGconn *conn = dobj__pg_connect(dsn);
 	char msg[512];
 	dobj_err rc;
 
