@@ -119,8 +119,8 @@ route(lctx *lc, nng_msg *msg)
 		goto answer;
 	}
 	if (req->class_name[0] == '\0' || req->method[0] == '\0') {
-		dobj__call_answer(c, DOBJ_INVALID_ARGUMENT, "request must name a class and a method",
-		                  NULL);
+		dobj__call_answer(c, DOBJ_INVALID_ARGUMENT,
+		                  "request must name a class and a method", NULL);
 		goto answer;
 	}
 	if ((c->cls = dobj__registry_find(l->reg, req->class_name, strlen(req->class_name))) ==
@@ -130,23 +130,23 @@ route(lctx *lc, nng_msg *msg)
 		goto answer;
 	}
 	if ((c->method = dobj__registry_method(c->cls, req->method, strlen(req->method))) == NULL) {
-		snprintf(errmsg, sizeof(errmsg), "class %s has no method \"%.64s\"", c->cls->cls->name,
-		         req->method);
+		snprintf(errmsg, sizeof(errmsg), "class %s has no method \"%.64s\"",
+		         c->cls->cls->name, req->method);
 		dobj__call_answer(c, DOBJ_UNIMPLEMENTED, errmsg, NULL);
 		goto answer;
 	}
 	if (req->id.len == DOBJ_ID_SIZE) {
 		memcpy(c->id.bytes, req->id.data, DOBJ_ID_SIZE);
 	} else if (req->id.len != 0) {
-		snprintf(errmsg, sizeof(errmsg), "object id must be %d bytes, got %zu", DOBJ_ID_SIZE,
-		         req->id.len);
+		snprintf(errmsg, sizeof(errmsg), "object id must be %d bytes, got %zu",
+		         DOBJ_ID_SIZE, req->id.len);
 		dobj__call_answer(c, DOBJ_INVALID_ARGUMENT, errmsg, NULL);
 		goto answer;
 	} else if (req->name[0] != '\0') {
 		dobj_id_from_name(c->cls->cls->name, req->name, &c->id);
 	} else {
-		dobj__call_answer(c, DOBJ_INVALID_ARGUMENT, "request names no object: give an id or a name",
-		                  NULL);
+		dobj__call_answer(c, DOBJ_INVALID_ARGUMENT,
+		                  "request names no object: give an id or a name", NULL);
 		goto answer;
 	}
 	c->arg.data = req->payload.data;
@@ -226,7 +226,8 @@ dobj__listener_open(dobj__listener **out, const dobj__registry *reg, dobj__shard
 		dobj__arena_init(&lc->call.arena);
 		if ((rv = nng_aio_alloc(&lc->aio, lctx_cb, lc)) != 0 ||
 		    (rv = nng_ctx_open(&lc->ctx, l->sock)) != 0) {
-			snprintf(err, errlen, "could not open receive context %u: %s", i, nng_strerror(rv));
+			snprintf(err, errlen, "could not open receive context %u: %s", i,
+			         nng_strerror(rv));
 			l->nctxs = i + 1;
 			dobj__listener_close(l);
 			return DOBJ_INTERNAL;
@@ -245,7 +246,7 @@ dobj__listener_start(dobj__listener *l, const char *url, char *err, size_t errle
 	if (rv != 0) {
 		snprintf(err, errlen, "could not listen on %s: %s", url, nng_strerror(rv));
 		return rv == NNG_EADDRINVAL || rv == NNG_ENOTSUP ? DOBJ_INVALID_ARGUMENT
-		                                                   : DOBJ_UNAVAILABLE;
+		                                                 : DOBJ_UNAVAILABLE;
 	}
 	for (unsigned i = 0; i < l->nctxs; i++)
 		nng_ctx_recv(l->ctxs[i].ctx, l->ctxs[i].aio);
@@ -272,7 +273,8 @@ wait_idle(dobj__listener *l)
 		if (pthread_cond_timedwait(&l->idle, &l->mu, &ts) != 0)
 			break;
 	if (l->busy > 0)
-		dobj__log_warn("closing with %u replies unsent after %d s", l->busy, DRAIN_TIMEOUT_S);
+		dobj__log_warn("closing with %u replies unsent after %d s", l->busy,
+		               DRAIN_TIMEOUT_S);
 	pthread_mutex_unlock(&l->mu);
 }
 

@@ -68,8 +68,7 @@ static opt opts[O_COUNT] = {
     [O_CONTEXTS] = {"--contexts", "DOBJ_CONTEXTS", OPT_COUNT, "1024",
                     "requests received concurrently"},
     [O_KEY_MAX] = {"--key-max", "DOBJ_KEY_MAX", OPT_COUNT, "2048", "largest key, bytes"},
-    [O_VALUE_MAX] = {"--value-max", "DOBJ_VALUE_MAX", OPT_COUNT, "131072",
-                     "largest value, bytes"},
+    [O_VALUE_MAX] = {"--value-max", "DOBJ_VALUE_MAX", OPT_COUNT, "131072", "largest value, bytes"},
     [O_MANY_MAX] = {"--many-max", "DOBJ_MANY_MAX", OPT_COUNT, "128",
                     "keys per get_many/put_many/delete_many"},
     [O_CLOCK_OFFSET] = {"--clock-offset", "DOBJ_CLOCK_OFFSET", OPT_INT64, "0",
@@ -173,9 +172,10 @@ static int
 count_opt(int i, unsigned long long max, unsigned long long *out)
 {
 	if (parse_count(opts[i].value, max, out) != 0) {
-		fprintf(stderr,
-		        "dobjd: invalid value for %s: \"%s\" (expected an integer from 0 to %llu)\n",
-		        opts[i].flag, opts[i].value ? opts[i].value : "", max);
+		fprintf(
+		    stderr,
+		    "dobjd: invalid value for %s: \"%s\" (expected an integer from 0 to %llu)\n",
+		    opts[i].flag, opts[i].value ? opts[i].value : "", max);
 		return -1;
 	}
 	return 0;
@@ -190,7 +190,8 @@ run_migrate(bool status)
 	dobj_err rc;
 
 	if (dsn == NULL) {
-		fprintf(stderr, "dobjd: no database URL: give --database-url or DOBJ_DATABASE_URL\n");
+		fprintf(stderr,
+		        "dobjd: no database URL: give --database-url or DOBJ_DATABASE_URL\n");
 		return 2;
 	}
 	conn = dobj__pg_connect(dsn);
@@ -201,7 +202,8 @@ run_migrate(bool status)
 	}
 	PQsetNoticeProcessor(conn, NULL, NULL);
 	if (status)
-		rc = dobj__migrate_status(conn, opts[O_MIGRATIONS_DIR].value, stdout, err, sizeof(err));
+		rc = dobj__migrate_status(conn, opts[O_MIGRATIONS_DIR].value, stdout, err,
+		                          sizeof(err));
 	else
 		rc = dobj__migrate_up(conn, opts[O_MIGRATIONS_DIR].value, stdout, err, sizeof(err));
 	PQfinish(conn);
@@ -218,9 +220,9 @@ static int
 build_server_opts(dobj_server_opts *so)
 {
 	unsigned long long v[O_COUNT] = {0};
-	static const int counts[] = {O_SHARDS,  O_CACHE_OBJECTS, O_IDLE_TIMEOUT_MS,
-	                             O_LOAD_ALL_MAX_KEYS, O_MAX_BATCH, O_CONTEXTS,
-	                             O_KEY_MAX, O_VALUE_MAX, O_MANY_MAX};
+	static const int counts[] = {
+	    O_SHARDS,   O_CACHE_OBJECTS, O_IDLE_TIMEOUT_MS, O_LOAD_ALL_MAX_KEYS, O_MAX_BATCH,
+	    O_CONTEXTS, O_KEY_MAX,       O_VALUE_MAX,       O_MANY_MAX};
 	int64_t offset_s;
 	int level;
 
@@ -230,13 +232,15 @@ build_server_opts(dobj_server_opts *so)
 	if (v[O_SHARDS] > 1024 || v[O_CONTEXTS] == 0 || v[O_CONTEXTS] > 65536 ||
 	    v[O_MAX_BATCH] == 0 || v[O_KEY_MAX] == 0 || v[O_VALUE_MAX] == 0 || v[O_MANY_MAX] == 0 ||
 	    v[O_CACHE_OBJECTS] == 0 || v[O_IDLE_TIMEOUT_MS] == 0 || v[O_LOAD_ALL_MAX_KEYS] == 0) {
-		fprintf(stderr, "dobjd: --shards must be at most 1024, --contexts from 1 to 65536, and "
-		                "the other counts at least 1\n");
+		fprintf(stderr,
+		        "dobjd: --shards must be at most 1024, --contexts from 1 to 65536, and "
+		        "the other counts at least 1\n");
 		return -1;
 	}
-	if (parse_int64(opts[O_CLOCK_OFFSET].value, &offset_s) != 0 || offset_s > 100LL * 365 * 86400 ||
-	    offset_s < -100LL * 365 * 86400) {
-		fprintf(stderr, "dobjd: invalid value for --clock-offset: \"%s\" (expected seconds)\n",
+	if (parse_int64(opts[O_CLOCK_OFFSET].value, &offset_s) != 0 ||
+	    offset_s > 100LL * 365 * 86400 || offset_s < -100LL * 365 * 86400) {
+		fprintf(stderr,
+		        "dobjd: invalid value for --clock-offset: \"%s\" (expected seconds)\n",
 		        opts[O_CLOCK_OFFSET].value);
 		return -1;
 	}
@@ -288,7 +292,8 @@ run_serve(const dobj_class *const *classes, size_t n)
 		dobj_err rc = dobj_server_register(srv, classes[i]);
 		if (rc != DOBJ_OK) {
 			dobj__log_error("could not register class %s: %s",
-			                classes[i] && classes[i]->name ? classes[i]->name : "(null)",
+			                classes[i] && classes[i]->name ? classes[i]->name
+			                                               : "(null)",
 			                dobj_err_str(rc));
 			dobj_server_close(srv);
 			return 1;

@@ -50,13 +50,12 @@ typedef struct applied {
 	char at[64];
 } applied;
 
-static const char create_table_sql[] =
-    "CREATE TABLE dobj_schema_migrations (\n"
-    "    version    int PRIMARY KEY,\n"
-    "    name       text NOT NULL,\n"
-    "    checksum   text NOT NULL,\n"
-    "    applied_at timestamptz NOT NULL DEFAULT now()\n"
-    ")";
+static const char create_table_sql[] = "CREATE TABLE dobj_schema_migrations (\n"
+                                       "    version    int PRIMARY KEY,\n"
+                                       "    name       text NOT NULL,\n"
+                                       "    checksum   text NOT NULL,\n"
+                                       "    applied_at timestamptz NOT NULL DEFAULT now()\n"
+                                       ")";
 
 static dobj_err
 migrate_fail(char *err, size_t errlen, dobj_err code, const char *fmt, ...)
@@ -134,7 +133,8 @@ migrate_version(const char *name)
 	size_t len = strlen(name);
 	int v = 0;
 
-	if (len < 10 || len > MIGRATE_MAX_NAME || name[4] != '_' || strcmp(name + len - 4, ".sql") != 0)
+	if (len < 10 || len > MIGRATE_MAX_NAME || name[4] != '_' ||
+	    strcmp(name + len - 4, ".sql") != 0)
 		return -1;
 	for (int i = 0; i < 4; i++) {
 		if (!isdigit((unsigned char)name[i]))
@@ -229,7 +229,8 @@ migset_read_file(const char *path, char **out, size_t *outlen, char *err, size_t
 	if (ferror(f) || n != (size_t)st.st_size) {
 		fclose(f);
 		free(buf);
-		return migrate_fail(err, errlen, DOBJ_INTERNAL, "could not read migration %s", path);
+		return migrate_fail(err, errlen, DOBJ_INTERNAL, "could not read migration %s",
+		                    path);
 	}
 	fclose(f);
 	buf[n] = '\0';
@@ -249,8 +250,9 @@ migset_dir(migset *set, const char *dir, char *err, size_t errlen)
 
 	set->owned = 1;
 	if ((d = opendir(dir)) == NULL)
-		return migrate_fail(err, errlen, DOBJ_NOT_FOUND, "could not open migrations directory %s: %s",
-		                    dir, strerror(errno));
+		return migrate_fail(err, errlen, DOBJ_NOT_FOUND,
+		                    "could not open migrations directory %s: %s", dir,
+		                    strerror(errno));
 	while (rv == DOBJ_OK && (de = readdir(d)) != NULL) {
 		char path[4096];
 		mig *m;
@@ -267,14 +269,17 @@ migset_dir(migset *set, const char *dir, char *err, size_t errlen)
 			mig *nv = realloc(set->v, ncap * sizeof(*nv));
 
 			if (nv == NULL) {
-				rv = migrate_fail(err, errlen, DOBJ_RESOURCE_EXHAUSTED, "out of memory");
+				rv = migrate_fail(err, errlen, DOBJ_RESOURCE_EXHAUSTED,
+				                  "out of memory");
 				break;
 			}
 			set->v = nv;
 			cap = ncap;
 		}
-		if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, de->d_name) >= sizeof(path)) {
-			rv = migrate_fail(err, errlen, DOBJ_INVALID_ARGUMENT, "migration path too long in %s", dir);
+		if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, de->d_name) >=
+		    sizeof(path)) {
+			rv = migrate_fail(err, errlen, DOBJ_INVALID_ARGUMENT,
+			                  "migration path too long in %s", dir);
 			break;
 		}
 		m = &set->v[set->n];
@@ -283,7 +288,8 @@ migset_dir(migset *set, const char *dir, char *err, size_t errlen)
 			rv = migrate_fail(err, errlen, DOBJ_RESOURCE_EXHAUSTED, "out of memory");
 			break;
 		}
-		if ((rv = migset_read_file(path, (char **)&m->sql, &m->len, err, errlen)) != DOBJ_OK) {
+		if ((rv = migset_read_file(path, (char **)&m->sql, &m->len, err, errlen)) !=
+		    DOBJ_OK) {
 			free((char *)m->name);
 			break;
 		}
@@ -319,7 +325,8 @@ migrate_table_exists(PGconn *conn, int *exists, char *err, size_t errlen)
 	dobj_err rv = DOBJ_OK;
 
 	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1 || PQnfields(res) != 1)
-		rv = migrate_pq_fail(conn, res, err, errlen, "could not look for dobj_schema_migrations");
+		rv = migrate_pq_fail(conn, res, err, errlen,
+		                     "could not look for dobj_schema_migrations");
 	else
 		*exists = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
 	PQclear(res);
@@ -345,7 +352,8 @@ migrate_read_applied(PGconn *conn, applied **out, size_t *n, char *err, size_t e
 	res = PQexec(conn, "SELECT version, name, checksum, date_trunc('second', applied_at)::text "
 	                   "FROM dobj_schema_migrations ORDER BY version LIMIT 10000");
 	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQnfields(res) != 4) {
-		rv = migrate_pq_fail(conn, res, err, errlen, "could not read dobj_schema_migrations");
+		rv = migrate_pq_fail(conn, res, err, errlen,
+		                     "could not read dobj_schema_migrations");
 		PQclear(res);
 		return rv;
 	}
@@ -358,11 +366,13 @@ migrate_read_applied(PGconn *conn, applied **out, size_t *n, char *err, size_t e
 		int r = (int)i;
 
 		if (PQgetisnull(res, r, 0) || PQgetlength(res, r, 1) > MIGRATE_MAX_NAME ||
-		    PQgetlength(res, r, 2) > MIGRATE_SUM_LEN || PQgetlength(res, r, 3) >= (int)sizeof(v[i].at)) {
+		    PQgetlength(res, r, 2) > MIGRATE_SUM_LEN ||
+		    PQgetlength(res, r, 3) >= (int)sizeof(v[i].at)) {
 			PQclear(res);
 			free(v);
 			return migrate_fail(err, errlen, DOBJ_DATA_LOSS,
-			                    "dobj_schema_migrations has a malformed row %zu", i + 1);
+			                    "dobj_schema_migrations has a malformed row %zu",
+			                    i + 1);
 		}
 		v[i].version = atoi(PQgetvalue(res, r, 0));
 		snprintf(v[i].name, sizeof(v[i].name), "%s", PQgetvalue(res, r, 1));
@@ -383,16 +393,18 @@ migrate_verify(const migset *set, const applied *ap, size_t nap, char *err, size
 		const mig *m = migset_find(set, ap[i].version);
 
 		if (m == NULL)
-			return migrate_fail(err, errlen, DOBJ_FAILED_PRECONDITION,
-			                    "database has migration %04d which this dobjd does not know: "
-			                    "upgrade dobjd",
-			                    ap[i].version);
+			return migrate_fail(
+			    err, errlen, DOBJ_FAILED_PRECONDITION,
+			    "database has migration %04d which this dobjd does not know: "
+			    "upgrade dobjd",
+			    ap[i].version);
 		if (strcmp(m->sum, ap[i].sum) != 0)
-			return migrate_fail(err, errlen, DOBJ_FAILED_PRECONDITION,
-			                    "migration %s was changed after it was applied (checksum %.12s "
-			                    "in the database, %.12s in this build); migrations are never "
-			                    "edited after release: add a new one",
-			                    m->name, ap[i].sum, m->sum);
+			return migrate_fail(
+			    err, errlen, DOBJ_FAILED_PRECONDITION,
+			    "migration %s was changed after it was applied (checksum %.12s "
+			    "in the database, %.12s in this build); migrations are never "
+			    "edited after release: add a new one",
+			    m->name, ap[i].sum, m->sum);
 	}
 	return DOBJ_OK;
 }
@@ -535,16 +547,19 @@ dobj__migrate_status(PGconn *conn, const char *dir, FILE *out, char *err, size_t
 		if (a == NULL)
 			fprintf(out, "%04d     %-32s  pending\n", m->version, m->name);
 		else if (strcmp(a->sum, m->sum) != 0)
-			fprintf(out, "%04d     %-32s  applied %s, CHANGED since (checksum %.12s in the "
-			             "database, %.12s in this build)\n",
+			fprintf(out,
+			        "%04d     %-32s  applied %s, CHANGED since (checksum %.12s in the "
+			        "database, %.12s in this build)\n",
 			        m->version, m->name, a->at, a->sum, m->sum);
 		else
 			fprintf(out, "%04d     %-32s  applied %s\n", m->version, m->name, a->at);
 	}
 	for (size_t j = 0; j < nap; j++)
 		if (migset_find(&set, ap[j].version) == NULL)
-			fprintf(out, "%04d     %-32s  applied %s, UNKNOWN to this dobjd: upgrade dobjd\n",
-			        ap[j].version, ap[j].name, ap[j].at);
+			fprintf(
+			    out,
+			    "%04d     %-32s  applied %s, UNKNOWN to this dobjd: upgrade dobjd\n",
+			    ap[j].version, ap[j].name, ap[j].at);
 	fflush(out);
 done:
 	free(ap);

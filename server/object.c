@@ -32,8 +32,7 @@ entry_bytes(const dobj__entry *e)
 }
 
 static int
-entry_make(dobj__entry *e, const char *key, size_t klen, const void *val, size_t vlen,
-           bool present)
+entry_make(dobj__entry *e, const char *key, size_t klen, const void *val, size_t vlen, bool present)
 {
 	char *buf;
 
@@ -171,8 +170,8 @@ undo_push(dobj__undo *undo)
 }
 
 int
-dobj__object_put(dobj__object *o, dobj__undo *undo, const char *key, size_t klen,
-                 const void *val, size_t vlen, bool present)
+dobj__object_put(dobj__object *o, dobj__undo *undo, const char *key, size_t klen, const void *val,
+                 size_t vlen, bool present)
 {
 	dobj__undo_rec *r;
 	dobj__entry e;

@@ -37,12 +37,12 @@ typedef struct dobj__object {
 	dobj_id id;
 	dobj__entry *entries; /* sorted by key bytes */
 	size_t n, cap;
-	size_t bytes;    /* memory held by entries, for the cache's accounting */
-	bool complete;   /* every key is in entries */
-	bool cleared;    /* delete_all since the last commit: delete every stored row first */
-	bool persisted;  /* the dobj_objects row is known to exist */
-	bool in_batch;   /* on the shard's list of objects to commit */
-	size_t ndirty;   /* dirty entries (plus 1 while cleared) */
+	size_t bytes;   /* memory held by entries, for the cache's accounting */
+	bool complete;  /* every key is in entries */
+	bool cleared;   /* delete_all since the last commit: delete every stored row first */
+	bool persisted; /* the dobj_objects row is known to exist */
+	bool in_batch;  /* on the shard's list of objects to commit */
+	size_t ndirty;  /* dirty entries (plus 1 while cleared) */
 	int64_t last_used_ms;
 	/* links owned by the shard */
 	struct dobj__object *hnext;
@@ -73,8 +73,8 @@ size_t dobj__object_lower_bound(const dobj__object *o, const char *key, bool aft
 
 /* dobj__object_cache inserts a clean entry read from PostgreSQL (val NULL: tombstone) at idx
  * (from dobj__object_find). Not undone by rollback: it reflects committed state. */
-int dobj__object_cache(dobj__object *o, size_t idx, const char *key, size_t klen,
-                       const void *val, size_t vlen, bool present);
+int dobj__object_cache(dobj__object *o, size_t idx, const char *key, size_t klen, const void *val,
+                       size_t vlen, bool present);
 
 /* dobj__object_put sets key to val (a tombstone when present is false), recording the old
  * entry in undo. Returns 0, or -1 when out of memory (nothing changed). */

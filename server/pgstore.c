@@ -36,9 +36,9 @@ enum stmt {
 	ST_COUNT
 };
 
-#define RANGE_SQL(end, order)                                                                   \
-	"SELECT key, value FROM dobj_storage WHERE class = $1 AND id = $2 AND key >= $3 "        \
-	"AND (NOT $4 OR key <> $3) AND starts_with(key, $5)" end " ORDER BY key " order          \
+#define RANGE_SQL(end, order)                                                             \
+	"SELECT key, value FROM dobj_storage WHERE class = $1 AND id = $2 AND key >= $3 " \
+	"AND (NOT $4 OR key <> $3) AND starts_with(key, $5)" end " ORDER BY key " order   \
 	" LIMIT $6"
 
 static const struct {
@@ -53,20 +53,23 @@ static const struct {
     [ST_GET] = {"SELECT value FROM dobj_storage WHERE class = $1 AND id = $2 AND key = $3",
                 3,
                 {OID_TEXT, OID_BYTEA, OID_TEXT}},
-    [ST_RANGE_ASC] = {RANGE_SQL("", "ASC"), 6,
+    [ST_RANGE_ASC] = {RANGE_SQL("", "ASC"),
+                      6,
                       {OID_TEXT, OID_BYTEA, OID_TEXT, OID_BOOL, OID_TEXT, OID_INT8}},
-    [ST_RANGE_DESC] = {RANGE_SQL("", "DESC"), 6,
+    [ST_RANGE_DESC] = {RANGE_SQL("", "DESC"),
+                       6,
                        {OID_TEXT, OID_BYTEA, OID_TEXT, OID_BOOL, OID_TEXT, OID_INT8}},
-    [ST_RANGE_ASC_END] = {RANGE_SQL(" AND key < $7", "ASC"), 7,
-                          {OID_TEXT, OID_BYTEA, OID_TEXT, OID_BOOL, OID_TEXT, OID_INT8,
-                           OID_TEXT}},
-    [ST_RANGE_DESC_END] = {RANGE_SQL(" AND key < $7", "DESC"), 7,
-                           {OID_TEXT, OID_BYTEA, OID_TEXT, OID_BOOL, OID_TEXT, OID_INT8,
-                            OID_TEXT}},
-    [ST_CLEAR] = {"DELETE FROM dobj_storage s USING unnest($1::text[], $2::bytea[]) AS d(class, id) "
-                  "WHERE s.class = d.class AND s.id = d.id",
-                  2,
-                  {OID_TEXT_ARRAY, OID_BYTEA_ARRAY}},
+    [ST_RANGE_ASC_END] = {RANGE_SQL(" AND key < $7", "ASC"),
+                          7,
+                          {OID_TEXT, OID_BYTEA, OID_TEXT, OID_BOOL, OID_TEXT, OID_INT8, OID_TEXT}},
+    [ST_RANGE_DESC_END] = {RANGE_SQL(" AND key < $7", "DESC"),
+                           7,
+                           {OID_TEXT, OID_BYTEA, OID_TEXT, OID_BOOL, OID_TEXT, OID_INT8, OID_TEXT}},
+    [ST_CLEAR] =
+        {"DELETE FROM dobj_storage s USING unnest($1::text[], $2::bytea[]) AS d(class, id) "
+         "WHERE s.class = d.class AND s.id = d.id",
+         2,
+         {OID_TEXT_ARRAY, OID_BYTEA_ARRAY}},
     [ST_DELETE] = {"DELETE FROM dobj_storage s USING unnest($1::text[], $2::bytea[], $3::text[]) "
                    "AS d(class, id, key) WHERE s.class = d.class AND s.id = d.id AND s.key = d.key",
                    3,
@@ -196,7 +199,8 @@ result_error(dobj__pg *pg, PGresult *r, const char *what, char *err, size_t errl
 {
 	dobj_err rc = PQstatus(pg->conn) == CONNECTION_OK ? DOBJ_INTERNAL : DOBJ_UNAVAILABLE;
 
-	snprintf(err, errlen, "%s: %s", what, r ? PQresultErrorMessage(r) : PQerrorMessage(pg->conn));
+	snprintf(err, errlen, "%s: %s", what,
+	         r ? PQresultErrorMessage(r) : PQerrorMessage(pg->conn));
 	for (size_t n = strlen(err); n > 0 && err[n - 1] == '\n'; n--)
 		err[n - 1] = '\0';
 	PQclear(r);
@@ -217,8 +221,9 @@ cache_rows(dobj__object *o, PGresult *r, char *err, size_t errlen)
 
 		if (dobj__object_find(o, key, &idx))
 			continue;
-		if (dobj__object_cache(o, idx, key, (size_t)PQgetlength(r, i, 0), PQgetvalue(r, i, 1),
-		                       (size_t)PQgetlength(r, i, 1), true) != 0) {
+		if (dobj__object_cache(o, idx, key, (size_t)PQgetlength(r, i, 0),
+		                       PQgetvalue(r, i, 1), (size_t)PQgetlength(r, i, 1),
+		                       true) != 0) {
 			snprintf(err, errlen, "out of memory caching %d keys", rows);
 			return DOBJ_RESOURCE_EXHAUSTED;
 		}
@@ -278,19 +283,21 @@ dobj__pg_fetch_key(dobj__pg *pg, dobj__object *o, const char *key, char *err, si
 }
 
 dobj_err
-dobj__pg_fetch_range(dobj__pg *pg, dobj__object *o, const char *lo, bool lo_after,
-                     const char *end, const char *prefix, bool reverse, size_t limit, char *err,
-                     size_t errlen)
+dobj__pg_fetch_range(dobj__pg *pg, dobj__object *o, const char *lo, bool lo_after, const char *end,
+                     const char *prefix, bool reverse, size_t limit, char *err, size_t errlen)
 {
 	const char *cls = o->cls->cls->name;
 	uint64_t lim = be64((uint64_t)limit);
 	char after = lo_after ? 1 : 0;
 	enum stmt st = end ? (reverse ? ST_RANGE_DESC_END : ST_RANGE_ASC_END)
 	                   : (reverse ? ST_RANGE_DESC : ST_RANGE_ASC);
-	const char *vals[7] = {cls, (const char *)o->id.bytes, lo ? lo : "", &after,
-	                       prefix ? prefix : "", limit ? (const char *)&lim : NULL, end};
-	int lens[7] = {(int)strlen(cls), DOBJ_ID_SIZE, (int)strlen(vals[2]), 1,
-	               (int)strlen(vals[4]), 8, end ? (int)strlen(end) : 0};
+	const char *vals[7] = {cls,    (const char *)o->id.bytes, lo ? lo : "",
+	                       &after, prefix ? prefix : "",      limit ? (const char *)&lim : NULL,
+	                       end};
+	int lens[7] = {(int)strlen(cls),          DOBJ_ID_SIZE,
+	               (int)strlen(vals[2]),      1,
+	               (int)strlen(vals[4]),      8,
+	               end ? (int)strlen(end) : 0};
 	int fmts[7] = {1, 1, 1, 1, 1, 1, 1};
 	PGresult *r = pg_exec(pg, st, vals, lens, fmts);
 	dobj_err rc;
@@ -452,7 +459,8 @@ dobj__pg_commit(dobj__pg *pg, dobj__object *batch, size_t nturns, char *err, siz
 				bad |= change_add(e->present ? &up : &del, o, e);
 		}
 		if (bad) {
-			snprintf(err, errlen, "could not commit batch of %zu turns: out of memory", nturns);
+			snprintf(err, errlen, "could not commit batch of %zu turns: out of memory",
+			         nturns);
 			rc = DOBJ_RESOURCE_EXHAUSTED;
 			goto out;
 		}
@@ -512,18 +520,19 @@ dobj__pg_commit(dobj__pg *pg, dobj__object *batch, size_t nturns, char *err, siz
 		pg->prepared = false; /* the pipeline's state is unknown: reset the connection */
 	if (failed) {
 		if (PQstatus(pg->conn) != CONNECTION_OK) {
-			snprintf(err, errlen,
-			         "could not commit batch of %zu turns (outcome unknown): connection to "
-			         "PostgreSQL lost",
-			         nturns);
+			snprintf(
+			    err, errlen,
+			    "could not commit batch of %zu turns (outcome unknown): connection to "
+			    "PostgreSQL lost",
+			    nturns);
 			pg->prepared = false;
 			rc = DOBJ_UNAVAILABLE;
 		} else {
 			if (PQtransactionStatus(pg->conn) != PQTRANS_IDLE)
 				PQclear(PQexec(pg->conn, "ROLLBACK"));
 			if (err[0] == '\0')
-				snprintf(err, errlen, "could not commit batch of %zu turns: %s", nturns,
-				         PQerrorMessage(pg->conn));
+				snprintf(err, errlen, "could not commit batch of %zu turns: %s",
+				         nturns, PQerrorMessage(pg->conn));
 			rc = DOBJ_UNAVAILABLE;
 		}
 	}

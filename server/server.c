@@ -47,7 +47,8 @@ check_schema(const char *dsn, char *err, size_t errlen)
 	dobj_err rc;
 
 	if (PQstatus(conn) != CONNECTION_OK) {
-		snprintf(msg, sizeof(msg), "could not connect to PostgreSQL: %s", PQerrorMessage(conn));
+		snprintf(msg, sizeof(msg), "could not connect to PostgreSQL: %s",
+		         PQerrorMessage(conn));
 		for (size_t n = strlen(msg); n > 0 && msg[n - 1] == '\n'; n--)
 			msg[n - 1] = '\0';
 		PQfinish(conn);
@@ -87,7 +88,8 @@ dobj_server_open(dobj_server **out, const dobj_server_opts *opts, char *err, siz
 	s->cfg.limits.key_max = opts->limits.key_max ? opts->limits.key_max : DOBJ_DEFAULT_KEY_MAX;
 	s->cfg.limits.value_max =
 	    opts->limits.value_max ? opts->limits.value_max : DOBJ_DEFAULT_VALUE_MAX;
-	s->cfg.limits.many_max = opts->limits.many_max ? opts->limits.many_max : DOBJ_DEFAULT_MANY_MAX;
+	s->cfg.limits.many_max =
+	    opts->limits.many_max ? opts->limits.many_max : DOBJ_DEFAULT_MANY_MAX;
 	s->cfg.cache_objects = (opts->cache_objects ? opts->cache_objects : 100000) / s->nshards;
 	if (s->cfg.cache_objects == 0)
 		s->cfg.cache_objects = 1;
@@ -107,7 +109,8 @@ dobj_server_open(dobj_server **out, const dobj_server_opts *opts, char *err, siz
 		return rc;
 	}
 	for (unsigned i = 0; i < s->nshards; i++) {
-		if ((rc = dobj__shard_open(&s->shards[i], i, &s->cfg, msg, sizeof(msg))) != DOBJ_OK) {
+		if ((rc = dobj__shard_open(&s->shards[i], i, &s->cfg, msg, sizeof(msg))) !=
+		    DOBJ_OK) {
 			set_err(err, errlen, msg);
 			dobj_server_close(s);
 			return rc;
@@ -156,8 +159,8 @@ dobj_server_start(dobj_server *s, char *err, size_t errlen)
 		char names[512] = "";
 		size_t off = 0;
 		for (size_t i = 0; i < s->reg.n && off < sizeof(names); i++)
-			off += (size_t)snprintf(names + off, sizeof(names) - off, "%s%s", i ? ", " : "",
-			                        s->reg.classes[i].cls->name);
+			off += (size_t)snprintf(names + off, sizeof(names) - off, "%s%s",
+			                        i ? ", " : "", s->reg.classes[i].cls->name);
 		dobj__log_info("listening on %s with %u shards; classes: %s", s->listen_url,
 		               s->nshards, names);
 	}

@@ -207,11 +207,13 @@ run_turn(dobj__shard *s, dobj__call *c, dobj__object **batch)
 	c->obj = NULL;
 	if (c->deadline_mono_ms != 0 && dobj__clock_mono_ms() >= c->deadline_mono_ms) {
 		dobj__call_answer(c, DOBJ_DEADLINE_EXCEEDED,
-		                  "deadline exceeded before the call ran; it was not executed", NULL);
+		                  "deadline exceeded before the call ran; it was not executed",
+		                  NULL);
 		return;
 	}
 	if ((rc = activate(s, c, &o, err, sizeof(err))) != DOBJ_OK) {
-		dobj__log_warn("shard %u: could not activate %s: %s", s->index, c->cls->cls->name, err);
+		dobj__log_warn("shard %u: could not activate %s: %s", s->index, c->cls->cls->name,
+		               err);
 		dobj__call_answer(c, rc, err, NULL);
 		return;
 	}
@@ -235,8 +237,8 @@ run_turn(dobj__shard *s, dobj__call *c, dobj__object **batch)
 	}
 	if (result.len > 0 && result.data == NULL) {
 		dobj__undo_rollback(&s->undo, o, 0);
-		dobj__call_answer(c, DOBJ_INTERNAL, "handler returned a NULL result of non-zero length",
-		                  NULL);
+		dobj__call_answer(c, DOBJ_INTERNAL,
+		                  "handler returned a NULL result of non-zero length", NULL);
 		return;
 	}
 	/* Encode now: the result may point at values that a later turn replaces. */

@@ -63,7 +63,8 @@ check_key(dobj_ctx *ctx, const char *op, const char *key, size_t *klen)
 		                       "%s: key of %zu bytes exceeds the limit of %zu bytes", op,
 		                       strlen(key), ctx->limits->key_max);
 	if (!utf8_valid((const unsigned char *)key, len))
-		return dobj_ctx_errorf(ctx, DOBJ_INVALID_ARGUMENT, "%s: key is not valid UTF-8", op);
+		return dobj_ctx_errorf(ctx, DOBJ_INVALID_ARGUMENT, "%s: key is not valid UTF-8",
+		                       op);
 	if (klen != NULL)
 		*klen = len;
 	return DOBJ_OK;
@@ -73,13 +74,14 @@ static dobj_err
 check_value(dobj_ctx *ctx, const char *op, const char *key, const void *value, size_t len)
 {
 	if (value == NULL && len > 0)
-		return dobj_ctx_errorf(ctx, DOBJ_INVALID_ARGUMENT, "%s: value of key \"%.64s\" is NULL",
-		                       op, key);
-	if (len > ctx->limits->value_max)
 		return dobj_ctx_errorf(ctx, DOBJ_INVALID_ARGUMENT,
-		                       "%s: value of %zu bytes for key \"%.64s\" exceeds the limit of "
-		                       "%zu bytes",
-		                       op, len, key, ctx->limits->value_max);
+		                       "%s: value of key \"%.64s\" is NULL", op, key);
+	if (len > ctx->limits->value_max)
+		return dobj_ctx_errorf(
+		    ctx, DOBJ_INVALID_ARGUMENT,
+		    "%s: value of %zu bytes for key \"%.64s\" exceeds the limit of "
+		    "%zu bytes",
+		    op, len, key, ctx->limits->value_max);
 	return DOBJ_OK;
 }
 
@@ -87,7 +89,8 @@ static dobj_err
 check_many(dobj_ctx *ctx, const char *op, const void *arr, size_t n)
 {
 	if (n > 0 && arr == NULL)
-		return dobj_ctx_errorf(ctx, DOBJ_INVALID_ARGUMENT, "%s: NULL array of %zu keys", op, n);
+		return dobj_ctx_errorf(ctx, DOBJ_INVALID_ARGUMENT, "%s: NULL array of %zu keys", op,
+		                       n);
 	if (n > ctx->limits->many_max)
 		return dobj_ctx_errorf(ctx, DOBJ_INVALID_ARGUMENT,
 		                       "%s: %zu keys exceed the limit of %zu keys per call", op, n,
@@ -117,7 +120,8 @@ lookup(dobj_ctx *ctx, const char *op, const char *key, const dobj__entry **e)
 		}
 		dobj_err rc = dobj__pg_fetch_key(ctx->pg, o, key, err, sizeof(err));
 		if (rc != DOBJ_OK)
-			return dobj_ctx_errorf(ctx, rc, "%s: could not read key \"%.64s\": %s", op, key, err);
+			return dobj_ctx_errorf(ctx, rc, "%s: could not read key \"%.64s\": %s", op,
+			                       key, err);
 		dobj__object_find(o, key, &idx);
 	}
 	*e = o->entries[idx].present ? &o->entries[idx] : NULL;
@@ -319,8 +323,8 @@ dobj_storage_list(dobj_ctx *ctx, const dobj_list_opts *opts, dobj_kv **out, size
 	if (!o->complete) {
 		char err[256];
 		size_t want = op->limit ? op->limit + (i1 - i0) : 0;
-		rc = dobj__pg_fetch_range(ctx->pg, o, lo, lo_after, op->end, op->prefix, op->reverse,
-		                          want, err, sizeof(err));
+		rc = dobj__pg_fetch_range(ctx->pg, o, lo, lo_after, op->end, op->prefix,
+		                          op->reverse, want, err, sizeof(err));
 		if (rc != DOBJ_OK)
 			return dobj_ctx_errorf(ctx, rc, "list: could not read keys: %s", err);
 		list_range(o, lo, lo_after, op->end, op->prefix, &i0, &i1);
@@ -360,7 +364,8 @@ dobj_storage_transaction(dobj_ctx *ctx, dobj_txn_fn fn, void *arg)
 	dobj_err rc;
 
 	if (fn == NULL)
-		return dobj_ctx_errorf(ctx, DOBJ_INVALID_ARGUMENT, "transaction: fn must not be NULL");
+		return dobj_ctx_errorf(ctx, DOBJ_INVALID_ARGUMENT,
+		                       "transaction: fn must not be NULL");
 	if ((rc = fn(ctx, arg)) != DOBJ_OK)
 		dobj__undo_rollback(ctx->undo, ctx->obj, mark);
 	return rc;

@@ -114,8 +114,8 @@ counter_increment(dobj_ctx *ctx, const dobj_bytes *arg, dobj_bytes *result)
 	if ((amount > 0 && count > INT64_MAX - amount) ||
 	    (amount < 0 && count < INT64_MIN - amount))
 		return dobj_ctx_errorf(ctx, DOBJ_OUT_OF_RANGE,
-		                       "increment: %" PRId64 " + %" PRId64 " overflows int64", count,
-		                       amount);
+		                       "increment: %" PRId64 " + %" PRId64 " overflows int64",
+		                       count, amount);
 	count += amount;
 	if ((err = counter_store(ctx, count)) != DOBJ_OK)
 		return err;

@@ -19,13 +19,12 @@
 static void
 cli_usage(FILE *f)
 {
-	fprintf(f,
-	        "usage: counter-cli [--url URL] [--timeout-ms N] increment NAME AMOUNT\n"
-	        "       counter-cli [--url URL] [--timeout-ms N] get NAME\n"
-	        "       counter-cli [--url URL] [--timeout-ms N] reset NAME\n"
-	        "\n"
-	        "Calls the Counter object named NAME and prints its count.\n"
-	        "URL defaults to $DOBJ_URL, else " CLI_DEFAULT_URL ".\n");
+	fprintf(f, "usage: counter-cli [--url URL] [--timeout-ms N] increment NAME AMOUNT\n"
+	           "       counter-cli [--url URL] [--timeout-ms N] get NAME\n"
+	           "       counter-cli [--url URL] [--timeout-ms N] reset NAME\n"
+	           "\n"
+	           "Calls the Counter object named NAME and prints its count.\n"
+	           "URL defaults to $DOBJ_URL, else " CLI_DEFAULT_URL ".\n");
 }
 
 /* cli_parse_i64 parses all of s as a decimal int64; -1 if it is not one. */
@@ -55,8 +54,8 @@ cli_fail(dobj_err err, const char *message)
 
 /* cli_call runs method on Counter NAME and prints the count from its reply. */
 static int
-cli_call(const char *url, int timeout_ms, const char *method, const char *name,
-         const void *arg, size_t len)
+cli_call(const char *url, int timeout_ms, const char *method, const char *name, const void *arg,
+         size_t len)
 {
 	dobj_client_opts copts = {.url = url};
 	dobj_call_opts opts = {.timeout_ms = timeout_ms};
@@ -80,7 +79,7 @@ cli_call(const char *url, int timeout_ms, const char *method, const char *name,
 	if (dobj_call(&stub, method, arg, len, &opts, &reply) != DOBJ_OK) {
 		status = cli_fail(reply.status, reply.message);
 	} else if ((count = dobj__examples__counter__count_reply__unpack(NULL, reply.len,
-	                                                                reply.data)) == NULL) {
+	                                                                 reply.data)) == NULL) {
 		snprintf(msg, sizeof(msg), "could not decode CountReply from the reply (%zu bytes)",
 		         reply.len);
 		status = cli_fail(DOBJ_INTERNAL, msg);
@@ -124,7 +123,8 @@ main(int argc, char **argv)
 			}
 			timeout_ms = (int)v;
 		} else {
-			fprintf(stderr, "counter-cli: unknown or incomplete option \"%s\"\n", argv[i]);
+			fprintf(stderr, "counter-cli: unknown or incomplete option \"%s\"\n",
+			        argv[i]);
 			cli_usage(stderr);
 			return 2;
 		}
@@ -135,7 +135,8 @@ main(int argc, char **argv)
 	name = argv[i + 1];
 	if (strcmp(cmd, "increment") == 0 && argc - i == 3) {
 		if (cli_parse_i64(argv[i + 2], &v) != 0) {
-			fprintf(stderr, "counter-cli: AMOUNT \"%s\" is not an int64\n", argv[i + 2]);
+			fprintf(stderr, "counter-cli: AMOUNT \"%s\" is not an int64\n",
+			        argv[i + 2]);
 			cli_usage(stderr);
 			return 2;
 		}

@@ -158,8 +158,8 @@ dobj_client_open(dobj_client **out, const dobj_client_opts *opts)
 		free(c);
 		return DOBJ_RESOURCE_EXHAUSTED;
 	}
-	c->default_timeout_ms = opts->default_timeout_ms ? opts->default_timeout_ms
-	                                                 : DOBJ_DEFAULT_TIMEOUT_MS;
+	c->default_timeout_ms =
+	    opts->default_timeout_ms ? opts->default_timeout_ms : DOBJ_DEFAULT_TIMEOUT_MS;
 	atomic_init(&c->next_request_id, 1);
 	pthread_mutex_init(&c->mtx, NULL);
 	pthread_cond_init(&c->idle, NULL);
@@ -341,8 +341,8 @@ call_check(const dobj_stub *s, const char *method, const void *arg, size_t len,
 		return reply_errorf(reply, DOBJ_INVALID_ARGUMENT, "call: argument is NULL");
 	if (len > CLIENT_MSG_MAX - 4096)
 		return reply_errorf(reply, DOBJ_INVALID_ARGUMENT,
-		                    "call: argument of %zu bytes exceeds the limit of %u bytes", len,
-		                    CLIENT_MSG_MAX - 4096);
+		                    "call: argument of %zu bytes exceeds the limit of %u bytes",
+		                    len, CLIENT_MSG_MAX - 4096);
 	if (opts != NULL && opts->timeout_ms < 0)
 		return reply_errorf(reply, DOBJ_INVALID_ARGUMENT, "call: timeout_ms is negative");
 	return DOBJ_OK;
@@ -401,8 +401,9 @@ reply_decode(dobj_client *c, uint64_t request_id, nng_msg *msg, dobj_reply *repl
 		                   "reply from %s is for request %" PRIu64 ", expected %" PRIu64,
 		                   c->url, resp->request_id, request_id);
 	} else if (resp->status >= DOBJ_ERR_COUNT) {
-		err = reply_errorf(reply, DOBJ_UNKNOWN, "server sent unknown status %" PRIu32 ": %s",
-		                   resp->status, resp->message);
+		err =
+		    reply_errorf(reply, DOBJ_UNKNOWN, "server sent unknown status %" PRIu32 ": %s",
+		                 resp->status, resp->message);
 	} else if (resp->status != DOBJ_OK) {
 		err = reply_errorf(reply, (dobj_err)resp->status, "%s",
 		                   resp->message[0] ? resp->message
@@ -448,11 +449,12 @@ call_fail(dobj_client *c, int rv, bool sent, int timeout_ms, dobj_reply *reply)
 		                    nng_strerror(rv));
 	default:
 		if (!sent)
-			return reply_errorf(reply, DOBJ_UNAVAILABLE, "could not send to %s: %s", c->url,
-			                    nng_strerror(rv));
-		return reply_errorf(reply, DOBJ_UNAVAILABLE,
-		                    "lost connection to %s before the reply (the call may have run): %s",
-		                    c->url, nng_strerror(rv));
+			return reply_errorf(reply, DOBJ_UNAVAILABLE, "could not send to %s: %s",
+			                    c->url, nng_strerror(rv));
+		return reply_errorf(
+		    reply, DOBJ_UNAVAILABLE,
+		    "lost connection to %s before the reply (the call may have run): %s", c->url,
+		    nng_strerror(rv));
 	}
 }
 

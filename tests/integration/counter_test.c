@@ -65,7 +65,8 @@ Test(counter, cli_increments_and_survives_restart)
 
 Test(counter, cli_reports_errors_on_stderr)
 {
-	const char *bad[] = {fx_bin("counter-cli"), "--url", srv.url, "increment", "x", "12abc", NULL};
+	const char *bad[] = {
+	    fx_bin("counter-cli"), "--url", srv.url, "increment", "x", "12abc", NULL};
 	const char *ovf[] = {fx_bin("counter-cli"), "--url", srv.url, "increment", "big",
 	                     "9223372036854775807", NULL};
 	char out[64], err[512];

@@ -141,9 +141,11 @@ Test(migrate, second_run_is_a_no_op)
 	char err[512], *out, *at1, *at2;
 
 	free(run_up(conn, NULL, DOBJ_OK, err, sizeof(err)));
-	at1 = fx_db_query1(&db, "SELECT string_agg(applied_at::text, ',') FROM dobj_schema_migrations");
+	at1 = fx_db_query1(&db,
+	                   "SELECT string_agg(applied_at::text, ',') FROM dobj_schema_migrations");
 	out = run_up(conn, NULL, DOBJ_OK, err, sizeof(err));
-	at2 = fx_db_query1(&db, "SELECT string_agg(applied_at::text, ',') FROM dobj_schema_migrations");
+	at2 = fx_db_query1(&db,
+	                   "SELECT string_agg(applied_at::text, ',') FROM dobj_schema_migrations");
 	cr_expect_str_eq(out, "", "second run printed: %s", out);
 	cr_expect_str_eq(at1, at2);
 	cr_expect_eq(count_applied(), (long)dobj__builtin_migrations_count);
@@ -243,8 +245,8 @@ Test(migrate, failing_migration_rolls_back_and_releases_the_lock)
 	out = run_up(conn, mig_dir(), DOBJ_INTERNAL, err, sizeof(err));
 	cr_expect_str_eq(out, "applied 0001_ok.sql\n");
 	free(out);
-	cr_expect_not_null(strstr(err, "could not apply migration 0002_bad.sql: syntax error"), "%s",
-	                   err);
+	cr_expect_not_null(strstr(err, "could not apply migration 0002_bad.sql: syntax error"),
+	                   "%s", err);
 	cr_expect_null(strchr(err, '\n'), "one line: %s", err);
 	cr_expect_eq(count_applied(), 1);
 	v = fx_db_query1(&db, "SELECT to_regclass('t2') IS NULL");
@@ -268,7 +270,8 @@ Test(migrate, a_file_that_commits_itself_is_refused)
 
 	write_file("0001_commits.sql", "CREATE TABLE t1 (x int);\nCOMMIT;\n");
 	free(run_up(conn, mig_dir(), DOBJ_INVALID_ARGUMENT, err, sizeof(err)));
-	cr_expect_not_null(strstr(err, "0001_commits.sql: it ends its transaction itself"), "%s", err);
+	cr_expect_not_null(strstr(err, "0001_commits.sql: it ends its transaction itself"), "%s",
+	                   err);
 	cr_expect_eq(count_applied(), 0);
 	PQfinish(conn);
 }
@@ -349,7 +352,8 @@ Test(migrate, concurrent_runs_both_succeed_and_apply_once)
 		pthread_join(t[i], NULL);
 	pthread_barrier_destroy(&start);
 	for (int i = 0; i < 2; i++)
-		cr_expect_eq(r[i].rv, DOBJ_OK, "run %d: %s: %s", i, dobj_err_name(r[i].rv), r[i].err);
+		cr_expect_eq(r[i].rv, DOBJ_OK, "run %d: %s: %s", i, dobj_err_name(r[i].rv),
+		             r[i].err);
 	cr_expect_eq(count_lines(r[0].out) + count_lines(r[1].out), 2, "run 0:\n%srun 1:\n%s",
 	             r[0].out, r[1].out);
 	cr_expect_eq(count_applied(), 2);

@@ -223,7 +223,8 @@ Test(protocol, a_call_past_its_deadline_is_not_run)
 	unlink(started);
 	len = pack_script(fx_op("put", "late", "1"), buf);
 	rc = dobj_call(&victim, "run", buf, len, &copts, &rep);
-	cr_assert_eq(rc, DOBJ_DEADLINE_EXCEEDED, "late call: %s: %s", dobj_err_name(rc), rep.message);
+	cr_assert_eq(rc, DOBJ_DEADLINE_EXCEEDED, "late call: %s: %s", dobj_err_name(rc),
+	             rep.message);
 	dobj_reply_fini(&rep);
 	pthread_mutex_lock(&d.mu);
 	while (!d.done)

@@ -105,7 +105,8 @@ keys_of(const Dobj__Test__OpResult *r, char *buf, size_t len)
 
 	buf[0] = '\0';
 	for (size_t i = 0; i < r->n_entries; i++)
-		off += (size_t)snprintf(buf + off, len - off, "%s%s", i ? "," : "", r->entries[i]->key);
+		off += (size_t)snprintf(buf + off, len - off, "%s%s", i ? "," : "",
+		                        r->entries[i]->key);
 }
 
 static void
@@ -233,14 +234,14 @@ Test(storage, limits_are_enforced_with_invalid_argument)
 	r = run("lim", ops, 5);
 	for (int i = 0; i < 4; i++)
 		cr_assert_eq(r->results[i]->status, DOBJ_INVALID_ARGUMENT, "op %d", i);
-	cr_assert(strstr(r->results[0]->message, "exceeds the limit of 2048 bytes") != NULL,
-	          "%s", r->results[0]->message);
+	cr_assert(strstr(r->results[0]->message, "exceeds the limit of 2048 bytes") != NULL, "%s",
+	          r->results[0]->message);
 	cr_assert(strstr(r->results[1]->message, "131072") != NULL, "%s", r->results[1]->message);
 	cr_assert(strstr(r->results[2]->message, "128 keys") != NULL, "%s", r->results[2]->message);
 	cr_assert(strstr(r->results[3]->message, "UTF-8") != NULL, "%s", r->results[3]->message);
 	cr_assert_eq(r->results[4]->status, DOBJ_OK);
 	dobj__test__script_result__free_unpacked(r, NULL);
-	expect_list("lim", op_list(NULL, NULL, NULL, NULL, -1, 0) , longkey);
+	expect_list("lim", op_list(NULL, NULL, NULL, NULL, -1, 0), longkey);
 	free(longkey);
 	free(bigval);
 }

@@ -60,8 +60,8 @@ txn_body(dobj_ctx *ctx, void *p)
 {
 	txn_arg *t = p;
 	bool failed = false;
-	dobj_err rc = run_ops(ctx, t->op->ops, t->op->n_ops, &t->res->results, &t->res->n_results,
-	                      &failed);
+	dobj_err rc =
+	    run_ops(ctx, t->op->ops, t->op->n_ops, &t->res->results, &t->res->n_results, &failed);
 
 	if (rc != DOBJ_OK)
 		return rc;
@@ -95,7 +95,8 @@ run_op(dobj_ctx *ctx, Dobj__Test__Op *op, Dobj__Test__OpResult *res, bool *faile
 		dobj_bytes *v = arena(ctx, (op->n_keys ? op->n_keys : 1) * sizeof(*v));
 		dobj_kv *kv = arena(ctx, (op->n_keys ? op->n_keys : 1) * sizeof(*kv));
 		size_t found = 0, m = 0;
-		rc = dobj_storage_get_many(ctx, (const char *const *)op->keys, op->n_keys, v, &found);
+		rc = dobj_storage_get_many(ctx, (const char *const *)op->keys, op->n_keys, v,
+		                           &found);
 		for (size_t i = 0; rc == DOBJ_OK && i < op->n_keys; i++)
 			if (v[i].data != NULL)
 				kv[m++] = (dobj_kv){op->keys[i], v[i]};
@@ -106,8 +107,9 @@ run_op(dobj_ctx *ctx, Dobj__Test__Op *op, Dobj__Test__OpResult *res, bool *faile
 		size_t n = op->n_keys;
 		dobj_kv *kv = arena(ctx, (n ? n : 1) * sizeof(*kv));
 		for (size_t i = 0; i < n; i++)
-			kv[i] = (dobj_kv){op->keys[i], {i < op->n_values ? op->values[i].data : NULL,
-			                                i < op->n_values ? op->values[i].len : 0}};
+			kv[i] = (dobj_kv){op->keys[i],
+			                  {i < op->n_values ? op->values[i].data : NULL,
+			                   i < op->n_values ? op->values[i].len : 0}};
 		rc = dobj_storage_put_many(ctx, kv, n);
 	} else if (strcmp(k, "delete_many") == 0) {
 		size_t n = 0;
@@ -115,8 +117,12 @@ run_op(dobj_ctx *ctx, Dobj__Test__Op *op, Dobj__Test__OpResult *res, bool *faile
 		res->has_count = 1;
 		res->count = n;
 	} else if (strcmp(k, "list") == 0) {
-		dobj_list_opts lo = {op->prefix, op->start, op->start_after, op->end,
-		                     op->has_reverse && op->reverse, op->has_limit ? op->limit : 0};
+		dobj_list_opts lo = {op->prefix,
+		                     op->start,
+		                     op->start_after,
+		                     op->end,
+		                     op->has_reverse && op->reverse,
+		                     op->has_limit ? op->limit : 0};
 		dobj_kv *kv;
 		size_t n;
 		rc = dobj_storage_list(ctx, &lo, &kv, &n);

@@ -102,9 +102,10 @@ fx_base_dsn(void)
 {
 	const char *dsn = getenv("DOBJ_TEST_DATABASE_URL");
 
-	cr_assert(dsn != NULL && dsn[0] != '\0',
-	          "DOBJ_TEST_DATABASE_URL is not set: run the tests with scripts/test.sh, or start a "
-	          "PostgreSQL with scripts/pg.sh start DIR and export its DSN");
+	cr_assert(
+	    dsn != NULL && dsn[0] != '\0',
+	    "DOBJ_TEST_DATABASE_URL is not set: run the tests with scripts/test.sh, or start a "
+	    "PostgreSQL with scripts/pg.sh start DIR and export its DSN");
 	return dsn;
 }
 
@@ -119,7 +120,8 @@ fx_dsn_with_db(char *out, size_t outlen, const char *base, const char *name)
 		const char *path = auth + strcspn(auth, "/?");
 		const char *query = path + strcspn(path, "?");
 
-		n = (size_t)snprintf(out, outlen, "%.*s/%s%s", (int)(path - base), base, name, query);
+		n = (size_t)snprintf(out, outlen, "%.*s/%s%s", (int)(path - base), base, name,
+		                     query);
 	} else {
 		n = (size_t)snprintf(out, outlen, "%s dbname=%s", base, name);
 	}
@@ -179,7 +181,8 @@ fx_db_create(fx_db *db, bool migrate)
 		char out[4096], err[4096];
 		int st = fx_run(argv, out, sizeof(out), err, sizeof(err));
 
-		cr_assert(st == 0, "dobjd migrate on %s exited with %d:\n%s%s", db->name, st, out, err);
+		cr_assert(st == 0, "dobjd migrate on %s exited with %d:\n%s%s", db->name, st, out,
+		          err);
 	}
 }
 
@@ -376,8 +379,9 @@ fx_server_start(fx_server *s, fx_db *db, int port, const char *const *extra_args
 		if (fx_now_ms() >= deadline) {
 			fx_server_kill(s, SIGKILL);
 			fx_log_tail(s->log_path);
-			cr_assert_fail("dobjd did not accept connections on %s within %d ms; log in %s",
-			               s->url, FX_START_TIMEOUT_MS, s->log_path);
+			cr_assert_fail(
+			    "dobjd did not accept connections on %s within %d ms; log in %s",
+			    s->url, FX_START_TIMEOUT_MS, s->log_path);
 		}
 		fx_nap_ms(20);
 	}
@@ -503,8 +507,9 @@ fx_run(const char *const *argv, char *out, size_t outlen, char *err, size_t errl
 const char *
 fx_bin(const char *name)
 {
-	static const char *const dirs[] = {"server", "examples", "tools", "tools/dobjctl",
-	                                   "tools/dobj-bench", "sdk/codegen", "tests", ""};
+	static const char *const dirs[] = {
+	    "server",           "examples",    "tools", "tools/dobjctl",
+	    "tools/dobj-bench", "sdk/codegen", "tests", ""};
 	static char path[512];
 
 	if (strcmp(name, "dobjd") == 0)

@@ -19,12 +19,12 @@
 
 #define PEER_WORKERS 4
 /* CHECK fails the test from threads other than the test's own, where cr_assert cannot. */
-#define CHECK(cond)                                                                       \
-	do {                                                                              \
-		if (!(cond)) {                                                            \
+#define CHECK(cond)                                                                              \
+	do {                                                                                     \
+		if (!(cond)) {                                                                   \
 			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-			abort();                                                          \
-		}                                                                         \
+			abort();                                                                 \
+		}                                                                                \
 	} while (0)
 #define WAIT_MS 10000 /* longest a test waits for something that should happen at once */
 
@@ -282,8 +282,8 @@ Test(client, request_fields_arrive_as_sent)
 	peer_start(&p, "tcp://127.0.0.1:0", PEER_ECHO);
 	c = client_open_url(p.url);
 	cr_assert_eq(dobj_singleton(c, "Counter", "global", &stub), DOBJ_OK);
-	cr_assert_eq(dobj_call(&stub, "increment", arg, sizeof(arg), &opts, &reply), DOBJ_OK,
-	             "%s", reply.message);
+	cr_assert_eq(dobj_call(&stub, "increment", arg, sizeof(arg), &opts, &reply), DOBJ_OK, "%s",
+	             reply.message);
 
 	pthread_mutex_lock(&p.mtx);
 	cr_assert_eq(p.nreceived, 1);
@@ -403,8 +403,7 @@ Test(client, server_started_after_the_client_is_reached)
 	c = client_open_url(url);
 	peer_start(&p, url, PEER_ECHO);
 	cr_assert_eq(dobj_singleton(c, "Counter", "late", &stub), DOBJ_OK);
-	cr_assert_eq(dobj_call(&stub, "get", "hi", 2, &opts, &reply), DOBJ_OK, "%s",
-	             reply.message);
+	cr_assert_eq(dobj_call(&stub, "get", "hi", 2, &opts, &reply), DOBJ_OK, "%s", reply.message);
 	dobj_reply_fini(&reply);
 	dobj_client_close(c);
 	peer_stop(&p);
@@ -469,7 +468,8 @@ Test(client, close_cancels_calls_in_flight)
 	cr_assert_eq(dobj_singleton(c, "Counter", "busy", &stub), DOBJ_OK);
 	for (int i = 0; i < NCALLS; i++) {
 		a[i] = (async_result){.w = &w};
-		cr_assert_eq(dobj_call_async(&stub, "get", NULL, 0, &opts, on_reply, &a[i]), DOBJ_OK);
+		cr_assert_eq(dobj_call_async(&stub, "get", NULL, 0, &opts, on_reply, &a[i]),
+		             DOBJ_OK);
 	}
 	peer_wait_received(&p, NCALLS); /* every call is waiting for its reply */
 	start = now_ms();
@@ -497,7 +497,8 @@ Test(client, close_cancels_calls_waiting_for_a_connection)
 	cr_assert_eq(dobj_singleton(c, "Counter", "nobody", &stub), DOBJ_OK);
 	for (int i = 0; i < NCALLS; i++) {
 		a[i] = (async_result){.w = &w};
-		cr_assert_eq(dobj_call_async(&stub, "get", NULL, 0, NULL, on_reply, &a[i]), DOBJ_OK);
+		cr_assert_eq(dobj_call_async(&stub, "get", NULL, 0, NULL, on_reply, &a[i]),
+		             DOBJ_OK);
 	}
 	dobj_client_close(c);
 	cr_assert_eq(w.done, NCALLS);
@@ -538,8 +539,7 @@ Test(client, garbage_reply_is_an_internal_error)
 	c = client_open_url(p.url);
 	cr_assert_eq(dobj_singleton(c, "Counter", "x", &stub), DOBJ_OK);
 	cr_assert_eq(dobj_call(&stub, "get", NULL, 0, NULL, &reply), DOBJ_INTERNAL);
-	cr_assert(strstr(reply.message, "could not decode the reply") != NULL, "%s",
-	          reply.message);
+	cr_assert(strstr(reply.message, "could not decode the reply") != NULL, "%s", reply.message);
 	dobj_reply_fini(&reply);
 	cr_assert_eq(dobj_call_async(&stub, "get", NULL, 0, NULL, on_reply, &a), DOBJ_OK);
 	waiter_wait(&w, 1);
@@ -559,7 +559,8 @@ Test(client, bad_url_is_invalid_argument)
 	cr_assert_eq(dobj_client_open(&c, &opts), DOBJ_INVALID_ARGUMENT);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		opts.url = bad[i];
-		cr_assert_eq(dobj_client_open(&c, &opts), DOBJ_INVALID_ARGUMENT, "url \"%s\"", bad[i]);
+		cr_assert_eq(dobj_client_open(&c, &opts), DOBJ_INVALID_ARGUMENT, "url \"%s\"",
+		             bad[i]);
 		cr_assert_null(c);
 	}
 	opts.url = "tcp://127.0.0.1:7700";

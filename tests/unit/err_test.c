@@ -18,7 +18,8 @@ Test(err, every_code_has_a_distinct_name_and_a_description)
 		cr_assert_gt(strlen(name), 0, "code %d", i);
 		cr_assert_gt(strlen(desc), 0, "code %d", i);
 		for (int j = 0; j < i; j++)
-			cr_assert_str_neq(name, dobj_err_name((dobj_err)j), "codes %d and %d", i, j);
+			cr_assert_str_neq(name, dobj_err_name((dobj_err)j), "codes %d and %d", i,
+			                  j);
 	}
 }
 

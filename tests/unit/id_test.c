@@ -62,7 +62,8 @@ Test(id, hex_round_trip)
 	dobj_id_to_string(&a, hex);
 	cr_assert_eq(strlen(hex), 64);
 	for (size_t i = 0; i < 64; i++)
-		cr_assert(strchr("0123456789abcdef", hex[i]) != NULL, "char %zu is '%c'", i, hex[i]);
+		cr_assert(strchr("0123456789abcdef", hex[i]) != NULL, "char %zu is '%c'", i,
+		          hex[i]);
 	cr_assert_eq(dobj_id_from_string(hex, &b), DOBJ_OK);
 	cr_assert(dobj_id_equal(&a, &b));
 }
@@ -86,7 +87,7 @@ Test(id, bad_hex_is_rejected_and_leaves_output_untouched)
 	static const char *const bad[] = {
 	    "",
 	    "00",
-	    COUNTER_GLOBAL_HEX "0",                                              /* 65 chars */
+	    COUNTER_GLOBAL_HEX "0",                                             /* 65 chars */
 	    "50acc872015e4f0052bc614ea2168057004165518c7263ee42ee59210666196",  /* 63 chars */
 	    "50acc872015e4f0052bc614ea2168057004165518c7263ee42ee59210666196g", /* non-hex */
 	    "50acc872015e4f0052bc614ea2168057004165518c7263ee42ee59210666196 ", /* space */
@@ -97,8 +98,8 @@ Test(id, bad_hex_is_rejected_and_leaves_output_untouched)
 	memset(&id, 0xab, sizeof(id));
 	before = id;
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		cr_assert_eq(dobj_id_from_string(bad[i], &id), DOBJ_INVALID_ARGUMENT, "input \"%s\"",
-		             bad[i]);
+		cr_assert_eq(dobj_id_from_string(bad[i], &id), DOBJ_INVALID_ARGUMENT,
+		             "input \"%s\"", bad[i]);
 		cr_assert(dobj_id_equal(&id, &before), "input \"%s\" changed the output", bad[i]);
 	}
 	cr_assert_eq(dobj_id_from_string(NULL, &id), DOBJ_INVALID_ARGUMENT);
@@ -112,7 +113,8 @@ Test(id, unique_ids_differ)
 	for (size_t i = 0; i < 64; i++) {
 		cr_assert_eq(dobj_id_unique(&ids[i]), DOBJ_OK);
 		for (size_t j = 0; j < i; j++)
-			cr_assert_not(dobj_id_equal(&ids[i], &ids[j]), "ids %zu and %zu equal", i, j);
+			cr_assert_not(dobj_id_equal(&ids[i], &ids[j]), "ids %zu and %zu equal", i,
+			              j);
 	}
 }
 
@@ -136,7 +138,7 @@ Test(id, shard_uses_first_eight_bytes_big_endian)
 	dobj_id id;
 
 	memset(&id, 0, sizeof(id));
-	id.bytes[7] = 10;  /* value 10 */
+	id.bytes[7] = 10;   /* value 10 */
 	id.bytes[8] = 0xff; /* beyond the first 8 bytes: ignored */
 	cr_assert_eq(dobj_id_shard(&id, 4), 2);
 	id.bytes[6] = 1; /* value 256 + 10 = 266 */

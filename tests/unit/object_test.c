@@ -39,8 +39,9 @@ dump(const dobj__object *o)
 	buf[0] = '\0';
 	for (size_t i = 0; i < o->n; i++)
 		if (o->entries[i].present)
-			off += (size_t)snprintf(buf + off, sizeof(buf) - off, "%s%s=%.*s", off ? "," : "",
-			                        o->entries[i].key, (int)o->entries[i].vlen,
+			off += (size_t)snprintf(buf + off, sizeof(buf) - off, "%s%s=%.*s",
+			                        off ? "," : "", o->entries[i].key,
+			                        (int)o->entries[i].vlen,
 			                        (const char *)o->entries[i].val);
 	return buf;
 }

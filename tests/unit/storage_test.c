@@ -52,7 +52,8 @@ TestSuite(storage, .init = setup, .fini = teardown);
 
 Test(storage, limits_are_checked_before_anything_changes)
 {
-	dobj_kv two[] = {{"a", {(const uint8_t *)"1", 1}}, {"toolongkey", {(const uint8_t *)"1", 1}}};
+	dobj_kv two[] = {{"a", {(const uint8_t *)"1", 1}},
+	                 {"toolongkey", {(const uint8_t *)"1", 1}}};
 	const char *three[] = {"a", "b", "c"};
 	dobj_bytes out[3];
 
@@ -73,12 +74,13 @@ Test(storage, limits_are_checked_before_anything_changes)
 
 Test(storage, keys_must_be_well_formed_utf8)
 {
-	static const char *const bad[] = {"\xff", "\xc0\xaf", "\xe0\x80\xaf", "\xed\xa0\x80",
-	                                  "\xf4\x90\x80\x80", "ab\xc3"};
+	static const char *const bad[] = {"\xff",         "\xc0\xaf",         "\xe0\x80\xaf",
+	                                  "\xed\xa0\x80", "\xf4\x90\x80\x80", "ab\xc3"};
 	static const char *const good[] = {"", "\xc3\xa9", "\xe6\x97\xa5", "\xf0\x9f\x98\x80"};
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		cr_assert_eq(dobj_storage_put(&f.ctx, bad[i], "v", 1), DOBJ_INVALID_ARGUMENT, "bad %zu", i);
+		cr_assert_eq(dobj_storage_put(&f.ctx, bad[i], "v", 1), DOBJ_INVALID_ARGUMENT,
+		             "bad %zu", i);
 		cr_assert_str_eq(dobj_ctx_errmsg(&f.ctx), "put: key is not valid UTF-8");
 	}
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
@@ -95,7 +97,8 @@ list_keys(const dobj_list_opts *o)
 	cr_assert_eq(dobj_storage_list(&f.ctx, o, &kv, &n), DOBJ_OK, "%s", dobj_ctx_errmsg(&f.ctx));
 	buf[0] = '\0';
 	for (size_t i = 0; i < n; i++)
-		off += (size_t)snprintf(buf + off, sizeof(buf) - off, "%s%s", i ? "," : "", kv[i].key);
+		off +=
+		    (size_t)snprintf(buf + off, sizeof(buf) - off, "%s%s", i ? "," : "", kv[i].key);
 	return buf;
 }
 
