@@ -298,9 +298,9 @@ bench_parse_hex(bench_opts *o, const char *s)
 static int
 bench_bad(const char *what, const char *val)
 {
-	if (val != NULL)
+	if (what != NULL && val != NULL)
 		fprintf(stderr, "dobj-bench: bad %s \"%s\"\n", what, val);
-	else
+	else if (what != NULL)
 		fprintf(stderr, "dobj-bench: %s\n", what);
 	fprintf(stderr, "try 'dobj-bench --help'\n");
 	return 2;
@@ -337,7 +337,8 @@ bench_parse(bench_opts *o, int argc, char **argv)
 		} else if (strncmp(a, "--", 2) != 0) {
 			return bench_bad("argument", a);
 		} else if (val == NULL) {
-			return bench_bad("option without a value", a);
+			fprintf(stderr, "dobj-bench: option %s needs a value\n", a);
+			return bench_bad(NULL, NULL);
 		}
 		i++;
 		if (strcmp(a, "--url") == 0) {
