@@ -264,32 +264,18 @@ bench_parse_secs(const char *s, double min, double *out)
 	return 0;
 }
 
-static int
-bench_hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* bench_parse_hex decodes s into o->payload; -1 for odd length, bad digits or too many bytes. */
 static int
 bench_parse_hex(bench_opts *o, const char *s)
 {
 	size_t i, n = strlen(s);
 
-	if (n % 2 != 0 || n / 2 > sizeof(o->payload))
+	if (n % 2 != 0 || n / 2 > sizeof(o->payload) || strspn(s, "0123456789abcdefABCDEF") != n)
 		return -1;
 	for (i = 0; i < n; i += 2) {
-		int hi = bench_hexval(s[i]), lo = bench_hexval(s[i + 1]);
+		char pair[3] = {s[i], s[i + 1], '\0'};
 
-		if (hi < 0 || lo < 0)
-			return -1;
-		o->payload[i / 2] = (uint8_t)(hi << 4 | lo);
+		o->payload[i / 2] = (uint8_t)strtoul(pair, NULL, 16);
 	}
 	o->payload_len = n / 2;
 	return 0;
@@ -533,7 +519,8 @@ bench_setup(bench *b)
 }
 
 /* bench_run starts the calls, waits out warm-up and duration, stops issuing and waits for the
- * calls in flight. Returns the measured seconds. */
+ * calls in flight. Returns the measured seconds: from the end of warm-up to the last counted
+ * completion, so the calls drained after the duration count with the time they took. */
 static double
 bench_run(bench *b)
 {
