@@ -68,9 +68,9 @@ struct bench {
 	pthread_cond_t cv;   /* signalled when inflight drops to 0 while stopping */
 	unsigned inflight;
 	bool stopping;
-	uint64_t calls;     /* counted completions, ok or not */
-	uint64_t done_all;  /* every completion, for the progress line */
-	uint64_t last_ns;   /* when the last counted call completed */
+	uint64_t calls;    /* counted completions, ok or not */
+	uint64_t done_all; /* every completion, for the progress line */
+	uint64_t last_ns;  /* when the last counted call completed */
 	uint64_t max_ns;
 	uint64_t buckets[BENCH_NBUCKETS];
 	uint64_t errors[BENCH_NSTATUS];
@@ -162,7 +162,7 @@ bench_call_cb(void *arg, dobj_reply *reply)
 			b->max_ns = lat;
 		if (reply->status != DOBJ_OK) {
 			st = (unsigned)reply->status < DOBJ_ERR_COUNT ? (unsigned)reply->status
-			                                                : BENCH_NSTATUS - 1;
+			                                              : BENCH_NSTATUS - 1;
 			b->errors[st]++;
 			if (b->first_msg[st] == NULL && reply->message != NULL) {
 				b->first_msg[st] = reply->message; /* taken from the reply */
@@ -343,8 +343,9 @@ bench_parse(bench_opts *o, int argc, char **argv)
 			o->method = val;
 		} else if (strcmp(a, "--payload-hex") == 0) {
 			if (bench_parse_hex(o, val) != 0)
-				return bench_bad("--payload-hex (want pairs of hex digits, at most 64 KiB)",
-				                 val);
+				return bench_bad(
+				    "--payload-hex (want pairs of hex digits, at most 64 KiB)",
+				    val);
 			hex = val;
 		} else if (strcmp(a, "--objects") == 0) {
 			if (bench_parse_uint(val, 1, 100000000, &v) != 0)
@@ -389,8 +390,8 @@ bench_parse(bench_opts *o, int argc, char **argv)
 		o->method = o->scenario;
 		if (strcmp(o->scenario, "increment") == 0) {
 			inc.amount = 1;
-			o->payload_len = dobj__examples__counter__increment_request__pack(&inc,
-			                                                                   o->payload);
+			o->payload_len =
+			    dobj__examples__counter__increment_request__pack(&inc, o->payload);
 		}
 	} else {
 		if (o->class_name == NULL || o->method == NULL)
@@ -493,8 +494,8 @@ bench_setup(bench *b)
 	}
 	for (i = 0; i < b->o.connections; i++) {
 		if ((err = dobj_client_open(&b->clients[i], &copts)) != DOBJ_OK) {
-			fprintf(stderr, "dobj-bench: could not open a client for %s: %s\n", b->o.url,
-			        dobj_err_str(err));
+			fprintf(stderr, "dobj-bench: could not open a client for %s: %s\n",
+			        b->o.url, dobj_err_str(err));
 			return err;
 		}
 	}
