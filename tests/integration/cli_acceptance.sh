@@ -70,6 +70,18 @@ stop_dobjd() {
 
 psql -q "$DOBJ_TEST_DATABASE_URL" -c "CREATE DATABASE $db" >/dev/null
 dsn=$(with_db "$db")
+
+# 0. dobjd refuses an unmigrated database and bad flags, saying what to do
+if "$dobjd" serve --listen "tcp://127.0.0.1:$(free_port)" --database-url "$dsn" 2>"$work/refuse.log"; then
+	fail "dobjd served a database without its schema"
+fi
+grep -q 'run `dobjd migrate`' "$work/refuse.log" || fail "no hint to run dobjd migrate: $(cat "$work/refuse.log")"
+set +e
+"$dobjd" --shards abc --database-url "$dsn" 2>"$work/flag.log"
+rc=$?
+set -e
+[[ $rc -eq 2 ]] && grep -q -- '--shards' "$work/flag.log" || fail "bad --shards: exit $rc, $(cat "$work/flag.log")"
+echo "ok 0 - dobjd refuses an unmigrated database and a bad flag value"
 "$dobjd" migrate --database-url "$dsn" >/dev/null
 url=tcp://127.0.0.1:$(free_port)
 start_dobjd
@@ -125,4 +137,4 @@ out=$(DOBJ_BUILD_DIR=$build DOBJ_DATABASE_URL=$(with_db "${db}_run") \
 	{ cat "$work/run.log" >&2; fail "scripts/run.sh --once failed"; }
 [[ $(echo "$out" | tail -n 1) == 1 ]] || fail "scripts/run.sh demo printed: $out"
 echo "ok 4 - scripts/run.sh --once serves and answers the demo call"
-echo "cli_acceptance: all 4 checks passed"
+echo "cli_acceptance: all 5 checks passed"
