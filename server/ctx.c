@@ -14,6 +14,12 @@ dobj_ctx_class_name(const dobj_ctx *ctx)
 	return ctx->obj->cls->cls->name;
 }
 
+const void *
+dobj_ctx_class_impl(const dobj_ctx *ctx)
+{
+	return ctx->obj->cls->cls->impl;
+}
+
 const dobj_id *
 dobj_ctx_id(const dobj_ctx *ctx)
 {

@@ -17,6 +17,7 @@ dobj_err
 dobj__registry_add(dobj__registry *r, const dobj_class *cls)
 {
 	dobj__class_reg *p;
+	dobj_class *copy;
 
 	if (cls == NULL || cls->name == NULL || cls->name[0] == '\0' ||
 	    (cls->nmethods > 0 && cls->methods == NULL))
@@ -31,10 +32,15 @@ dobj__registry_add(dobj__registry *r, const dobj_class *cls)
 	}
 	if (dobj__registry_find(r, cls->name, strlen(cls->name)) != NULL)
 		return DOBJ_ALREADY_EXISTS;
-	if ((p = realloc(r->classes, (r->n + 1) * sizeof(*p))) == NULL)
+	if ((copy = malloc(sizeof(*copy))) == NULL)
 		return DOBJ_RESOURCE_EXHAUSTED;
+	if ((p = realloc(r->classes, (r->n + 1) * sizeof(*p))) == NULL) {
+		free(copy);
+		return DOBJ_RESOURCE_EXHAUSTED;
+	}
+	*copy = *cls;
 	r->classes = p;
-	r->classes[r->n].cls = cls;
+	r->classes[r->n].cls = copy;
 	r->classes[r->n].index = r->n;
 	r->n++;
 	return DOBJ_OK;
@@ -61,6 +67,8 @@ dobj__registry_method(const dobj__class_reg *c, const char *name, size_t len)
 void
 dobj__registry_fini(dobj__registry *r)
 {
+	for (size_t i = 0; i < r->n; i++)
+		free((dobj_class *)r->classes[i].cls);
 	free(r->classes);
 	r->classes = NULL;
 	r->n = 0;

@@ -9,7 +9,7 @@
 #include <dobj/object.h>
 
 typedef struct dobj__class_reg {
-	const dobj_class *cls;
+	const dobj_class *cls; /* the registry's own copy */
 	size_t index;
 } dobj__class_reg;
 

@@ -43,16 +43,22 @@ typedef struct dobj_method {
 	dobj_method_fn fn;
 } dobj_method;
 
-/* dobj_class: an object class, registered with a server by name. Define it const, with
- * designated initializers. */
+/* dobj_class: an object class, registered with a server by name (the server keeps a copy
+ * of this struct; the method table, the name and impl must outlive the server). `impl` is
+ * for the class's own use, read back with dobj_ctx_class_impl(): generated code keeps the
+ * user's handler table there. */
 typedef struct dobj_class {
 	const char *name;
 	const dobj_method *methods;
 	size_t nmethods;
+	const void *impl;
 } dobj_class;
 
 /* dobj_ctx_class_name returns the class of the turn's object. */
 DOBJ_API const char *dobj_ctx_class_name(const dobj_ctx *ctx);
+
+/* dobj_ctx_class_impl returns the `impl` pointer of the turn's class. */
+DOBJ_API const void *dobj_ctx_class_impl(const dobj_ctx *ctx);
 
 /* dobj_ctx_id returns the id of the turn's object. */
 DOBJ_API const dobj_id *dobj_ctx_id(const dobj_ctx *ctx);

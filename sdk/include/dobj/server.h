@@ -52,7 +52,8 @@ typedef struct dobj_server dobj_server;
 DOBJ_API dobj_err dobj_server_open(dobj_server **out, const dobj_server_opts *opts, char *errbuf,
                                    size_t errlen);
 
-/* dobj_server_register makes class cls callable. cls must stay valid for the server's life.
+/* dobj_server_register makes class cls callable; the server copies *cls (see dobj_class for
+ * what must stay valid).
  * DOBJ_ALREADY_EXISTS if a class of that name is registered; only before dobj_server_start. */
 DOBJ_API dobj_err dobj_server_register(dobj_server *s, const dobj_class *cls);
 

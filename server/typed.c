@@ -1,0 +1,83 @@
+// SPDX-License-Identifier: MIT
+// typed.c - typed storage (dobj/typed.h): schema messages encoded per field, decoded from the
+// turn's arena. The generated accessors are one-liners over these functions.
+
+#include <string.h>
+
+#include <dobj/storage.h>
+#include <dobj/typed.h>
+
+#include "ctx.h"
+
+ProtobufCAllocator *
+dobj_ctx_pb_allocator(dobj_ctx *ctx)
+{
+	return dobj__arena_pb(ctx->arena);
+}
+
+dobj_err
+dobj_typed_load(dobj_ctx *ctx, const char *key, const ProtobufCMessageDescriptor *schema,
+                ProtobufCMessage **out)
+{
+	dobj_bytes v;
+	dobj_err rc;
+
+	*out = NULL;
+	if ((rc = dobj_storage_get(ctx, key, &v)) != DOBJ_OK)
+		return rc;
+	*out = protobuf_c_message_unpack(schema, dobj_ctx_pb_allocator(ctx), v.len, v.data);
+	if (*out == NULL)
+		return dobj_ctx_errorf(ctx, DOBJ_DATA_LOSS,
+		                       "storage key \"%.64s\" does not hold a %s (%zu bytes)", key,
+		                       schema->name, v.len);
+	return DOBJ_OK;
+}
+
+dobj_err
+dobj_typed_store(dobj_ctx *ctx, const char *key, const ProtobufCMessage *msg)
+{
+	size_t len = protobuf_c_message_get_packed_size(msg);
+	uint8_t *buf = dobj_ctx_alloc(ctx, len);
+
+	if (buf == NULL)
+		return dobj_ctx_errorf(ctx, DOBJ_RESOURCE_EXHAUSTED, "put %s: out of memory", key);
+	protobuf_c_message_pack(msg, buf);
+	return dobj_storage_put(ctx, key, buf, len);
+}
+
+dobj_err
+dobj_typed_load_all(dobj_ctx *ctx, const ProtobufCMessageDescriptor *schema,
+                    ProtobufCMessage **out)
+{
+	dobj_bytes *vals;
+	size_t total = 0, off = 0;
+	uint8_t *buf;
+
+	*out = NULL;
+	vals = dobj_ctx_alloc(ctx, (schema->n_fields ? schema->n_fields : 1) * sizeof(*vals));
+	if (vals == NULL)
+		return dobj_ctx_errorf(ctx, DOBJ_RESOURCE_EXHAUSTED, "load %s: out of memory",
+		                       schema->name);
+	for (unsigned i = 0; i < schema->n_fields; i++) {
+		dobj_err rc = dobj_storage_get(ctx, schema->fields[i].name, &vals[i]);
+		if (rc == DOBJ_NOT_FOUND)
+			vals[i].len = 0;
+		else if (rc != DOBJ_OK)
+			return rc;
+		total += vals[i].len;
+	}
+	/* Concatenated encodings decode as their merge: one message with every stored field. */
+	if ((buf = dobj_ctx_alloc(ctx, total)) == NULL)
+		return dobj_ctx_errorf(ctx, DOBJ_RESOURCE_EXHAUSTED, "load %s: out of memory",
+		                       schema->name);
+	for (unsigned i = 0; i < schema->n_fields; i++) {
+		if (vals[i].len > 0)
+			memcpy(buf + off, vals[i].data, vals[i].len);
+		off += vals[i].len;
+	}
+	*out = protobuf_c_message_unpack(schema, dobj_ctx_pb_allocator(ctx), total, buf);
+	if (*out == NULL)
+		return dobj_ctx_errorf(ctx, DOBJ_DATA_LOSS, "stored fields do not decode as a %s",
+		                       schema->name);
+	return DOBJ_OK;
+}
