@@ -21,6 +21,7 @@
 #include "log.h"
 #include "migrate.h"
 #include "pgstore.h"
+#include "plugin.h"
 
 enum opt_type { OPT_STR, OPT_COUNT, OPT_INT64 };
 
@@ -48,6 +49,7 @@ enum {
 	O_CLOCK_OFFSET,
 	O_LOG_LEVEL,
 	O_MIGRATIONS_DIR,
+	O_PLUGIN,
 	O_COUNT
 };
 
@@ -77,7 +79,40 @@ static opt opts[O_COUNT] = {
                      "debug, info, warn or error"},
     [O_MIGRATIONS_DIR] = {"--migrations-dir", "DOBJ_MIGRATIONS_DIR", OPT_STR, NULL,
                           "migrate: read NNNN_*.sql from here instead of the built-in set"},
+    [O_PLUGIN] = {"--plugin", "DOBJ_PLUGINS", OPT_STR, NULL,
+                  "load classes from this shared object; repeatable (env: PATH:PATH)"},
 };
+
+#define MAX_PLUGINS 32
+
+/* The --plugin values in order: DOBJ_PLUGINS' entries first, then each flag. */
+static const char *plugins[MAX_PLUGINS];
+static int nplugins;
+
+static int
+add_plugin(const char *path)
+{
+	if (nplugins == MAX_PLUGINS) {
+		fprintf(stderr, "dobjd: more than %d plugins\n", MAX_PLUGINS);
+		return -1;
+	}
+	plugins[nplugins++] = path;
+	return 0;
+}
+
+/* add_plugin_list splits DOBJ_PLUGINS (PATH:PATH...); the copy lives until exit. */
+static int
+add_plugin_list(const char *list)
+{
+	char *copy = strdup(list), *save = NULL;
+
+	if (copy == NULL)
+		return -1;
+	for (char *p = strtok_r(copy, ":", &save); p != NULL; p = strtok_r(NULL, ":", &save))
+		if (add_plugin(p) != 0)
+			return -1;
+	return 0;
+}
 
 static void
 usage(FILE *f)
@@ -136,6 +171,8 @@ parse_args(int argc, char **argv, const char **words, int maxwords, int *nwords)
 		const char *e = getenv(opts[i].env);
 		opts[i].value = e && *e ? e : opts[i].def;
 	}
+	if (opts[O_PLUGIN].value != NULL && add_plugin_list(opts[O_PLUGIN].value) != 0)
+		return -1;
 	for (int a = 1; a < argc; a++) {
 		const char *arg = argv[a], *eq = strchr(arg, '=');
 		size_t flen = eq ? (size_t)(eq - arg) : strlen(arg);
@@ -164,6 +201,8 @@ parse_args(int argc, char **argv, const char **words, int maxwords, int *nwords)
 			fprintf(stderr, "dobjd: %s needs a value\n", opts[i].flag);
 			return -1;
 		}
+		if (i == O_PLUGIN && add_plugin(opts[i].value) != 0)
+			return -1;
 	}
 	return 0;
 }
@@ -295,6 +334,13 @@ run_serve(const dobj_class *const *classes, size_t n)
 			                classes[i] && classes[i]->name ? classes[i]->name
 			                                               : "(null)",
 			                dobj_err_str(rc));
+			dobj_server_close(srv);
+			return 1;
+		}
+	}
+	for (int i = 0; i < nplugins; i++) {
+		if (dobj__plugin_load(srv, plugins[i], err, sizeof(err)) != DOBJ_OK) {
+			dobj__log_error("%s", err);
 			dobj_server_close(srv);
 			return 1;
 		}
