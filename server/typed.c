@@ -46,8 +46,7 @@ dobj_typed_store(dobj_ctx *ctx, const char *key, const ProtobufCMessage *msg)
 }
 
 dobj_err
-dobj_typed_load_all(dobj_ctx *ctx, const ProtobufCMessageDescriptor *schema,
-                    ProtobufCMessage **out)
+dobj_typed_load_all(dobj_ctx *ctx, const ProtobufCMessageDescriptor *schema, ProtobufCMessage **out)
 {
 	dobj_bytes *vals;
 	size_t total = 0, off = 0;
