@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* dobj/dobj.h - everything a dobj user includes: errors, ids, the client, the object side. */
+/* dobj/dobj.h - everything a dobj user includes: errors, ids, the client, the object side
+ * (storage, typed storage) and the server. */
 #ifndef DOBJ_DOBJ_H
 #define DOBJ_DOBJ_H
 
@@ -7,7 +8,9 @@
 #include <dobj/err.h>
 #include <dobj/id.h>
 #include <dobj/object.h>
+#include <dobj/server.h>
 #include <dobj/storage.h>
+#include <dobj/typed.h>
 #include <dobj/version.h>
 
 #endif /* DOBJ_DOBJ_H */
