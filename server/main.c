@@ -18,12 +18,14 @@
 #include <dobj/server.h>
 #include <dobj/version.h>
 
+#include "http.h"
 #include "log.h"
 #include "migrate.h"
 #include "pgstore.h"
 #include "plugin.h"
 
-enum opt_type { OPT_STR, OPT_COUNT, OPT_INT64 };
+/* OPT_STR_OFF: a string that may be empty ("" turns the feature off), also in the environment. */
+enum opt_type { OPT_STR, OPT_STR_OFF, OPT_COUNT, OPT_INT64 };
 
 typedef struct opt {
 	const char *flag;
@@ -50,6 +52,7 @@ enum {
 	O_LOG_LEVEL,
 	O_MIGRATIONS_DIR,
 	O_PLUGIN,
+	O_HTTP_LISTEN,
 	O_COUNT
 };
 
@@ -81,6 +84,8 @@ static opt opts[O_COUNT] = {
                           "migrate: read NNNN_*.sql from here instead of the built-in set"},
     [O_PLUGIN] = {"--plugin", "DOBJ_PLUGINS", OPT_STR, NULL,
                   "load classes from this shared object; repeatable (env: PATH:PATH)"},
+    [O_HTTP_LISTEN] = {"--http-listen", "DOBJ_HTTP_LISTEN", OPT_STR_OFF, "http://127.0.0.1:9700",
+                       "http://HOST:PORT for /healthz, /readyz, /metrics; \"\" = off"},
 };
 
 #define MAX_PLUGINS 32
@@ -169,7 +174,7 @@ parse_args(int argc, char **argv, const char **words, int maxwords, int *nwords)
 	*nwords = 0;
 	for (int i = 0; i < O_COUNT; i++) {
 		const char *e = getenv(opts[i].env);
-		opts[i].value = e && *e ? e : opts[i].def;
+		opts[i].value = e && (*e || opts[i].type == OPT_STR_OFF) ? e : opts[i].def;
 	}
 	if (opts[O_PLUGIN].value != NULL && add_plugin_list(opts[O_PLUGIN].value) != 0)
 		return -1;
@@ -288,6 +293,14 @@ build_server_opts(dobj_server_opts *so)
 		        opts[O_LOG_LEVEL].value);
 		return -1;
 	}
+	if (opts[O_HTTP_LISTEN].value[0] != '\0') {
+		char msg[512];
+
+		if (dobj__http_url_check(opts[O_HTTP_LISTEN].value, msg, sizeof(msg)) != DOBJ_OK) {
+			fprintf(stderr, "dobjd: --http-listen: %s\n", msg);
+			return -1;
+		}
+	}
 	dobj__log_set_level((dobj__log_level)level);
 	memset(so, 0, sizeof(*so));
 	so->listen_url = opts[O_LISTEN].value;
@@ -302,6 +315,7 @@ build_server_opts(dobj_server_opts *so)
 	so->limits.value_max = v[O_VALUE_MAX];
 	so->limits.many_max = v[O_MANY_MAX];
 	so->clock_offset_ms = offset_s * 1000;
+	so->http_listen_url = opts[O_HTTP_LISTEN].value;
 	return 0;
 }
 

@@ -2,6 +2,7 @@
 // server.c - a dobj server's life cycle: options and defaults, the schema check, shards and
 // listener started and stopped in order. Serving itself happens in shard.c and listener.c.
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 #include <dobj/server.h>
 
 #include "clock.h"
+#include "http.h"
 #include "listener.h"
 #include "log.h"
 #include "migrate.h"
@@ -28,6 +30,8 @@ struct dobj_server {
 	dobj__shard **shards;
 	unsigned nshards;
 	dobj__listener *listener;
+	dobj__http *http; /* NULL when --http-listen is "" */
+	atomic_bool draining;
 	bool started, stopped;
 };
 
@@ -61,6 +65,31 @@ check_schema(const char *dsn, char *err, size_t errlen)
 		set_err(err, errlen, msg);
 	return rc;
 }
+
+/* The operator endpoint's view of the server (http.h). */
+static unsigned
+server_shard_count(void *arg)
+{
+	return ((dobj_server *)arg)->nshards;
+}
+
+static void
+server_shard_stats(void *arg, unsigned i, dobj__shard_stats *out)
+{
+	dobj__shard_stats_get(((dobj_server *)arg)->shards[i], out);
+}
+
+static const char *
+server_not_ready(void *arg)
+{
+	return atomic_load(&((dobj_server *)arg)->draining) ? "server is stopping" : NULL;
+}
+
+static const dobj__http_ops server_http_ops = {
+    .shard_count = server_shard_count,
+    .shard_stats = server_shard_stats,
+    .not_ready = server_not_ready,
+};
 
 dobj_err
 dobj_server_open(dobj_server **out, const dobj_server_opts *opts, char *err, size_t errlen)
@@ -103,6 +132,16 @@ dobj_server_open(dobj_server **out, const dobj_server_opts *opts, char *err, siz
 		dobj_server_close(s);
 		set_err(err, errlen, "out of memory");
 		return DOBJ_RESOURCE_EXHAUSTED;
+	}
+	if (opts->http_listen_url == NULL || opts->http_listen_url[0] != '\0') {
+		rc = dobj__http_open(&s->http,
+		                     opts->http_listen_url ? opts->http_listen_url
+		                                           : "http://127.0.0.1:9700",
+		                     s->database_url, &server_http_ops, s, err, errlen);
+		if (rc != DOBJ_OK) {
+			dobj_server_close(s);
+			return rc;
+		}
 	}
 	if ((rc = check_schema(s->database_url, err, errlen)) != DOBJ_OK) {
 		dobj_server_close(s);
@@ -164,6 +203,8 @@ dobj_server_start(dobj_server *s, char *err, size_t errlen)
 		dobj__log_info("listening on %s with %u shards; classes: %s", s->listen_url,
 		               s->nshards, names);
 	}
+	if (s->http != NULL && (rc = dobj__http_start(s->http, err, errlen)) != DOBJ_OK)
+		return rc;
 	return DOBJ_OK;
 }
 
@@ -173,6 +214,7 @@ dobj_server_stop(dobj_server *s)
 	if (s == NULL || s->stopped)
 		return;
 	s->stopped = true;
+	atomic_store(&s->draining, true); /* /readyz answers 503 from here on */
 	if (s->listener != NULL)
 		dobj__listener_drain(s->listener);
 	for (unsigned i = 0; i < s->nshards; i++)
@@ -180,6 +222,7 @@ dobj_server_stop(dobj_server *s)
 			dobj__shard_stop(s->shards[i]);
 	dobj__listener_close(s->listener);
 	s->listener = NULL;
+	dobj__http_stop(s->http);
 }
 
 void
@@ -190,6 +233,7 @@ dobj_server_close(dobj_server *s)
 	dobj_server_stop(s);
 	for (unsigned i = 0; s->shards != NULL && i < s->nshards; i++)
 		dobj__shard_close(s->shards[i]);
+	dobj__http_close(s->http);
 	free(s->shards);
 	dobj__registry_fini(&s->reg);
 	free(s->listen_url);

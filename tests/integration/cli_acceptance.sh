@@ -15,6 +15,8 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 dobjd=$build/server/dobjd
 cli=$build/examples/counter-cli
 : "${DOBJ_TEST_DATABASE_URL:?DOBJ_TEST_DATABASE_URL is not set (run scripts/test.sh)}"
+# No HTTP endpoint (it would take the default port 9700, which parallel tests share).
+export DOBJ_HTTP_LISTEN=
 
 work=$(mktemp -d /tmp/dobj-accept.XXXXXX)
 db=dobj_accept_$$_$RANDOM

@@ -338,6 +338,10 @@ fx_server_start(fx_server *s, fx_db *db, int port, const char *const *extra_args
 	argv[argc++] = s->url;
 	argv[argc++] = "--database-url";
 	argv[argc++] = db->dsn;
+	// No HTTP endpoint unless a test asks for one (a later --http-listen wins): parallel
+	// dobjd processes must not compete for the default port.
+	argv[argc++] = "--http-listen";
+	argv[argc++] = "";
 	for (size_t i = 0; extra_args != NULL && extra_args[i] != NULL; i++) {
 		cr_assert(argc < sizeof(argv) / sizeof(argv[0]) - 1, "too many dobjd arguments");
 		argv[argc++] = extra_args[i];

@@ -42,6 +42,9 @@ typedef struct dobj_server_opts {
 	unsigned max_batch;       /* turns committed together at most [512] */
 	unsigned contexts;        /* concurrent requests the listener accepts [1024] */
 	int64_t clock_offset_ms;  /* the server clock runs this far ahead (tests, drills) [0] */
+	/* http_listen_url: http://HOST:PORT for /healthz, /readyz and /metrics
+	 * [http://127.0.0.1:9700]; "" serves no HTTP. */
+	const char *http_listen_url;
 } dobj_server_opts;
 
 typedef struct dobj_server dobj_server;

@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * http.h - dobjd's operator endpoint on its own port: GET /healthz (the process runs),
+ * GET /readyz (PostgreSQL answers and the server is not stopping) and GET /metrics
+ * (Prometheus text format 0.0.4). The server's state reaches it only through dobj__http_ops.
+ */
+#ifndef DOBJ_SERVER_HTTP_H
+#define DOBJ_SERVER_HTTP_H
+
+#include <stddef.h>
+
+#include <dobj/err.h>
+
+#include "shard.h"
+
+typedef struct dobj__http dobj__http;
+
+/* dobj__http_ops: what the endpoint asks of the server. nng's threads call these between
+ * dobj__http_start and the return of dobj__http_stop, concurrently; they must be quick and
+ * must not block on PostgreSQL. */
+typedef struct dobj__http_ops {
+	/* shard_count: how many shards shard_stats answers for. */
+	unsigned (*shard_count)(void *arg);
+	/* shard_stats: a snapshot of one shard's counters. */
+	void (*shard_stats)(void *arg, unsigned shard, dobj__shard_stats *out);
+	/* not_ready: NULL while the server serves calls, else why not (static text). */
+	const char *(*not_ready)(void *arg);
+} dobj__http_ops;
+
+/* dobj__http_url_check accepts http://HOST:PORT (no path, query or userinfo); else
+ * DOBJ_INVALID_ARGUMENT with the reason in err. */
+dobj_err dobj__http_url_check(const char *url, char *err, size_t errlen);
+
+/* dobj__http_open checks url and prepares an endpoint that is not listening yet; readiness
+ * checks connect to database_url. ops (static) and arg must stay valid until
+ * dobj__http_stop returns. Free with dobj__http_close(). */
+dobj_err dobj__http_open(dobj__http **out, const char *url, const char *database_url,
+                         const dobj__http_ops *ops, void *arg, char *err, size_t errlen);
+
+/* dobj__http_start binds the URL and serves; on failure err says why (port in use, ...). */
+dobj_err dobj__http_start(dobj__http *h, char *err, size_t errlen);
+
+/* dobj__http_stop closes the port, answers waiting readiness checks, and waits until no
+ * callback is using ops. Idempotent; never call it from an ops callback. */
+void dobj__http_stop(dobj__http *h);
+
+/* dobj__http_close stops h if needed and drops the caller's reference; the memory goes when
+ * nng has released its handlers too. NULL is allowed. */
+void dobj__http_close(dobj__http *h);
+
+#endif /* DOBJ_SERVER_HTTP_H */

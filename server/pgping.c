@@ -1,0 +1,178 @@
+// SPDX-License-Identifier: MIT
+// pgping.c - the readiness probe's PostgreSQL connection. Connects and queries with libpq's
+// non-blocking calls and poll(2), so that a silent network costs the deadline and not TCP's
+// timeouts. What "ready" means beyond an answer to SELECT 1 is http.c's business.
+
+#include <errno.h>
+#include <poll.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <libpq-fe.h>
+
+#include "pgping.h"
+
+struct dobj__pgping {
+	char *dsn;
+	PGconn *conn; /* NULL, or a connection that answered before */
+};
+
+static int64_t
+pgping_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* pgping_wait waits until conn's socket is ready to write (or read): 1 ready, 0 deadline
+ * passed, -1 no socket or poll failed. */
+static int
+pgping_wait(PGconn *conn, bool write, int64_t deadline)
+{
+	struct pollfd pfd = {.fd = PQsocket(conn), .events = write ? POLLOUT : POLLIN};
+
+	if (pfd.fd < 0)
+		return -1;
+	for (;;) {
+		int64_t left = deadline - pgping_now_ms();
+		int r;
+
+		if (left <= 0)
+			return 0;
+		r = poll(&pfd, 1, left > 60000 ? 60000 : (int)left);
+		if (r > 0)
+			return 1;
+		if (r < 0 && errno != EINTR)
+			return -1;
+	}
+}
+
+/* pgping_fail drops the connection and writes "<what>: <libpq's message>" to msg. */
+static dobj_err
+pgping_fail(dobj__pgping *p, PGconn *conn, dobj_err rc, const char *what, char *msg, size_t msglen)
+{
+	const char *why = conn != NULL ? PQerrorMessage(conn) : "out of memory";
+	size_t n;
+
+	if (why == NULL || *why == '\0')
+		why = "no reason given";
+	snprintf(msg, msglen, "%s: %s", what, why);
+	for (n = strlen(msg); n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == ' '); n--)
+		msg[n - 1] = '\0';
+	if (p->conn == conn)
+		p->conn = NULL;
+	PQfinish(conn);
+	return rc;
+}
+
+static dobj_err
+pgping_connect(dobj__pgping *p, int64_t deadline, int timeout_ms, char *msg, size_t msglen)
+{
+	/* The DSN, expanded at "dbname", overrides these defaults. */
+	static const char *const keys[] = {"application_name", "dbname", NULL};
+	const char *vals[] = {"dobjd-readyz", p->dsn, NULL};
+	PostgresPollingStatusType st = PGRES_POLLING_WRITING;
+	PGconn *conn = PQconnectStartParams(keys, vals, 1);
+
+	if (conn == NULL || PQstatus(conn) == CONNECTION_BAD)
+		return pgping_fail(p, conn, DOBJ_UNAVAILABLE, "could not connect to PostgreSQL",
+		                   msg, msglen);
+	while (st != PGRES_POLLING_OK) {
+		int w;
+
+		if (st == PGRES_POLLING_FAILED)
+			return pgping_fail(p, conn, DOBJ_UNAVAILABLE,
+			                   "could not connect to PostgreSQL", msg, msglen);
+		if ((w = pgping_wait(conn, st == PGRES_POLLING_WRITING, deadline)) == 0) {
+			PQfinish(conn);
+			snprintf(msg, msglen, "could not connect to PostgreSQL within %d ms",
+			         timeout_ms);
+			return DOBJ_DEADLINE_EXCEEDED;
+		}
+		if (w < 0)
+			return pgping_fail(p, conn, DOBJ_UNAVAILABLE,
+			                   "could not connect to PostgreSQL", msg, msglen);
+		st = PQconnectPoll(conn);
+	}
+	PQsetNoticeProcessor(conn, NULL, NULL);
+	p->conn = conn;
+	return DOBJ_OK;
+}
+
+dobj_err
+dobj__pgping_run(dobj__pgping *p, int timeout_ms, char *msg, size_t msglen)
+{
+	int64_t deadline = pgping_now_ms() + timeout_ms;
+	PGresult *res;
+	bool answered = false;
+	dobj_err rc;
+
+	if (p->conn != NULL && PQstatus(p->conn) != CONNECTION_OK) {
+		PQfinish(p->conn);
+		p->conn = NULL;
+	}
+	if (p->conn == NULL &&
+	    (rc = pgping_connect(p, deadline, timeout_ms, msg, msglen)) != DOBJ_OK)
+		return rc;
+	if (!PQsendQuery(p->conn, "SELECT 1"))
+		return pgping_fail(p, p->conn, DOBJ_UNAVAILABLE, "could not send SELECT 1", msg,
+		                   msglen);
+	for (;;) {
+		int w;
+
+		if (!PQconsumeInput(p->conn))
+			return pgping_fail(p, p->conn, DOBJ_UNAVAILABLE, "SELECT 1 failed", msg,
+			                   msglen);
+		if (!PQisBusy(p->conn))
+			break;
+		if ((w = pgping_wait(p->conn, false, deadline)) == 0) {
+			PQfinish(p->conn);
+			p->conn = NULL;
+			snprintf(msg, msglen, "PostgreSQL did not answer SELECT 1 within %d ms",
+			         timeout_ms);
+			return DOBJ_DEADLINE_EXCEEDED;
+		}
+		if (w < 0)
+			return pgping_fail(p, p->conn, DOBJ_UNAVAILABLE, "SELECT 1 failed", msg,
+			                   msglen);
+	}
+	/* The query is complete: PQgetResult does not block from here. */
+	while ((res = PQgetResult(p->conn)) != NULL) {
+		if (PQresultStatus(res) == PGRES_TUPLES_OK)
+			answered = true;
+		PQclear(res);
+	}
+	if (!answered)
+		return pgping_fail(p, p->conn, DOBJ_UNAVAILABLE, "SELECT 1 failed", msg, msglen);
+	return DOBJ_OK;
+}
+
+dobj_err
+dobj__pgping_open(dobj__pgping **out, const char *dsn)
+{
+	dobj__pgping *p = calloc(1, sizeof(*p));
+
+	*out = NULL;
+	if (p == NULL || (p->dsn = strdup(dsn)) == NULL) {
+		free(p);
+		return DOBJ_RESOURCE_EXHAUSTED;
+	}
+	*out = p;
+	return DOBJ_OK;
+}
+
+void
+dobj__pgping_close(dobj__pgping *p)
+{
+	if (p == NULL)
+		return;
+	PQfinish(p->conn);
+	free(p->dsn);
+	free(p);
+}
