@@ -12,12 +12,11 @@
 int
 main(int argc, char **argv)
 {
-	static const dobj_class *const classes[] = {
-#ifdef DOBJ_WITH_EXAMPLES
-	    &counter_class,
-#endif
-	    NULL,
-	};
+	const dobj_class *classes[1];
+	size_t n = 0;
 
-	return dobj_server_main(argc, argv, classes, sizeof(classes) / sizeof(classes[0]) - 1);
+#ifdef DOBJ_WITH_EXAMPLES
+	classes[n++] = counter_example_class();
+#endif
+	return dobj_server_main(argc, argv, classes, n);
 }

@@ -12,7 +12,7 @@
 
 #include <dobj/client.h>
 
-#include "counter/counter.pb-c.h"
+#include "counter/counter.dobj.h"
 
 #define CLI_DEFAULT_URL "tcp://127.0.0.1:7700"
 
@@ -52,55 +52,52 @@ cli_fail(dobj_err err, const char *message)
 	return 1;
 }
 
-/* cli_call runs method on Counter NAME and prints the count from its reply. */
+/* cli_call runs cmd on the Counter named name through the generated stubs and prints the
+ * resulting count. */
 static int
-cli_call(const char *url, int timeout_ms, const char *method, const char *name, const void *arg,
-         size_t len)
+cli_call(const char *url, int timeout_ms, const char *cmd, const char *name, int64_t amount)
 {
+	Dobj__Examples__Counter__IncrementRequest inc =
+	    DOBJ__EXAMPLES__COUNTER__INCREMENT_REQUEST__INIT;
+	Dobj__Examples__Counter__Empty empty = DOBJ__EXAMPLES__COUNTER__EMPTY__INIT;
+	Dobj__Examples__Counter__CountReply *count = NULL;
 	dobj_client_opts copts = {.url = url};
 	dobj_call_opts opts = {.timeout_ms = timeout_ms};
-	Dobj__Examples__Counter__CountReply *count;
+	dobj_error err = {0};
 	dobj_client *c;
-	dobj_reply reply;
 	dobj_stub stub;
-	dobj_err err;
+	dobj_err rc;
 	char msg[256];
-	int status;
 
-	if ((err = dobj_client_open(&c, &copts)) != DOBJ_OK) {
+	if ((rc = dobj_client_open(&c, &copts)) != DOBJ_OK) {
 		snprintf(msg, sizeof(msg), "could not open a client for %s: %s", url,
-		         dobj_err_str(err));
-		return cli_fail(err, msg);
+		         dobj_err_str(rc));
+		return cli_fail(rc, msg);
 	}
-	if ((err = dobj_singleton(c, "Counter", name, &stub)) != DOBJ_OK) {
+	if ((rc = counter_stub(c, name, &stub)) != DOBJ_OK) {
 		dobj_client_close(c);
-		return cli_fail(err, "could not make a stub for Counter");
+		return cli_fail(rc, "could not make a stub for Counter");
 	}
-	if (dobj_call(&stub, method, arg, len, &opts, &reply) != DOBJ_OK) {
-		status = cli_fail(reply.status, reply.message);
-	} else if ((count = dobj__examples__counter__count_reply__unpack(NULL, reply.len,
-	                                                                 reply.data)) == NULL) {
-		snprintf(msg, sizeof(msg), "could not decode CountReply from the reply (%zu bytes)",
-		         reply.len);
-		status = cli_fail(DOBJ_INTERNAL, msg);
-	} else {
-		printf("%" PRId64 "\n", count->count);
-		dobj__examples__counter__count_reply__free_unpacked(count, NULL);
-		status = 0;
-	}
-	dobj_reply_fini(&reply);
+	inc.amount = amount;
+	if (strcmp(cmd, "increment") == 0)
+		rc = counter_increment(&stub, &inc, &opts, &count, &err);
+	else if (strcmp(cmd, "get") == 0)
+		rc = counter_get(&stub, &empty, &opts, &count, &err);
+	else
+		rc = counter_reset(&stub, &empty, &opts, &count, &err);
 	dobj_client_close(c);
-	return status;
+	if (rc != DOBJ_OK)
+		return cli_fail(err.code, err.message);
+	printf("%" PRId64 "\n", count->count);
+	dobj__examples__counter__count_reply__free_unpacked(count, NULL);
+	return 0;
 }
 
 int
 main(int argc, char **argv)
 {
-	Dobj__Examples__Counter__IncrementRequest req =
-	    DOBJ__EXAMPLES__COUNTER__INCREMENT_REQUEST__INIT;
 	const char *url = getenv("DOBJ_URL");
 	const char *cmd, *name;
-	uint8_t buf[16];
 	int64_t v;
 	int timeout_ms = 0, i = 1;
 
@@ -140,12 +137,10 @@ main(int argc, char **argv)
 			cli_usage(stderr);
 			return 2;
 		}
-		req.amount = v;
-		return cli_call(url, timeout_ms, "increment", name, buf,
-		                dobj__examples__counter__increment_request__pack(&req, buf));
+		return cli_call(url, timeout_ms, "increment", name, v);
 	}
 	if ((strcmp(cmd, "get") == 0 || strcmp(cmd, "reset") == 0) && argc - i == 2)
-		return cli_call(url, timeout_ms, cmd, name, NULL, 0);
+		return cli_call(url, timeout_ms, cmd, name, 0);
 
 usage:
 	cli_usage(stderr);

@@ -10,7 +10,7 @@
 int
 main(int argc, char **argv)
 {
-	static const dobj_class *const classes[] = {&counter_class, &testkv_class};
+	const dobj_class *const classes[] = {counter_example_class(), &testkv_class};
 
 	return dobj_server_main(argc, argv, classes, 2);
 }
