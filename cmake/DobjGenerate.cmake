@@ -18,10 +18,18 @@ find_program(DOBJ_PROTOC protoc REQUIRED)
 find_program(DOBJ_PROTOC_C protoc-c REQUIRED)
 find_path(DOBJ_PROTOBUF_IMPORT_DIR google/protobuf/descriptor.proto
           PATHS /usr/include /usr/local/include REQUIRED)
-set(DOBJ_PROTOC_GEN_DOBJ protoc-gen-dobj CACHE STRING "protoc-gen-dobj: target or path")
-get_filename_component(dobj__proto_dir ${CMAKE_CURRENT_LIST_DIR}/../proto ABSOLUTE)
-set(DOBJ_PROTO_DIR ${dobj__proto_dir} CACHE PATH "folder of dobj/options.proto")
-set(DOBJ_LIBRARY dobj CACHE STRING "libdobj target for generated code")
+# Defaults for the in-tree build; an installed package's config sets these before including
+# this file (and a normal variable must not be replaced by the cache default: CMP0126).
+if(NOT DEFINED DOBJ_PROTOC_GEN_DOBJ)
+  set(DOBJ_PROTOC_GEN_DOBJ protoc-gen-dobj CACHE STRING "protoc-gen-dobj: target or path")
+endif()
+if(NOT DEFINED DOBJ_PROTO_DIR)
+  get_filename_component(dobj__proto_dir ${CMAKE_CURRENT_LIST_DIR}/../proto ABSOLUTE)
+  set(DOBJ_PROTO_DIR ${dobj__proto_dir} CACHE PATH "folder of dobj/options.proto")
+endif()
+if(NOT DEFINED DOBJ_LIBRARY)
+  set(DOBJ_LIBRARY dobj CACHE STRING "libdobj target for generated code")
+endif()
 
 # dobj__generate_rel sets <out> to p's path relative to the first of dirs holding it.
 function(dobj__generate_rel out p)
