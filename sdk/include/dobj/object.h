@@ -52,6 +52,10 @@ typedef struct dobj_class {
 	const dobj_method *methods;
 	size_t nmethods;
 	const void *impl;
+	/* alarm runs when the object's alarm is due (dobj/alarm.h), as a turn like any call; an
+	 * error has the turn's writes discarded and the alarm retried. NULL: alarms of this class
+	 * are dropped with a warning. */
+	dobj_err (*alarm)(dobj_ctx *ctx);
 } dobj_class;
 
 /* dobj_ctx_class_name returns the class of the turn's object. */
