@@ -241,7 +241,7 @@ run_turn(dobj__shard *s, dobj__call *c, dobj__object **batch)
 		                  "handler returned a NULL result of non-zero length", NULL);
 		return;
 	}
-	/* Encode now: the result may point at values that a later turn replaces. */
+	/* Copied now: the result may point at values that a later turn replaces. */
 	dobj__call_answer(c, DOBJ_OK, "", &result);
 	dobj__undo_discard(&s->undo);
 	if (o->ndirty > 0 && !o->in_batch) {
@@ -276,7 +276,7 @@ commit_and_reply(dobj__shard *s, dobj__call *calls, size_t ncalls, dobj__object 
 		cn = c->next;
 		if (rc != DOBJ_OK && c->obj != NULL && c->obj->in_batch)
 			dobj__call_answer(c, DOBJ_UNAVAILABLE, err, NULL);
-		dobj__call_send(c);
+		c->done(c);
 	}
 	for (o = batch; o != NULL; o = next) {
 		next = o->batch_next;
@@ -388,7 +388,7 @@ dobj__shard_submit(dobj__shard *s, dobj__call *c)
 	pthread_mutex_unlock(&s->mu);
 	if (refused) {
 		dobj__call_answer(c, DOBJ_UNAVAILABLE, "server is shutting down", NULL);
-		dobj__call_send(c);
+		c->done(c);
 	}
 }
 
