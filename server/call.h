@@ -31,6 +31,7 @@ struct dobj__call {
 	dobj__call *next; /* shard queue and batch links */
 	dobj__call_kind kind;
 	dobj__call_done_fn done;
+	void *owner; /* for done: whoever submitted the call */
 	/* the request */
 	uint64_t request_id;
 	const dobj__class_reg *cls;
@@ -38,7 +39,8 @@ struct dobj__call {
 	dobj_id id;
 	dobj_bytes arg;
 	int64_t deadline_mono_ms; /* 0: none */
-	int64_t alarm_due_ms;     /* DOBJ_CALL_ALARM */
+	int64_t alarm_due_ms;     /* DOBJ_CALL_ALARM: the claimed alarm */
+	int alarm_attempts;       /* DOBJ_CALL_ALARM: its failed runs so far */
 	dobj__arena arena;
 	/* the outcome, set by the shard */
 	struct dobj__object *obj; /* the object the turn ran on, if it was activated */
@@ -46,6 +48,7 @@ struct dobj__call {
 	const char *message; /* never NULL once answered; in the arena or static */
 	dobj_bytes result;   /* in the arena */
 	bool fired;          /* DOBJ_CALL_ALARM: the alarm ran and is deleted by the commit */
+	int64_t started_ms;  /* DOBJ_CALL_ALARM: server clock when the turn began */
 };
 
 /* dobj__call_answer records the outcome of c (replacing any earlier one), copying message and
