@@ -53,6 +53,8 @@ enum {
 	O_MIGRATIONS_DIR,
 	O_PLUGIN,
 	O_HTTP_LISTEN,
+	O_ALARM_RETRY_MS,
+	O_ALARM_MAX_RETRIES,
 	O_COUNT
 };
 
@@ -86,6 +88,10 @@ static opt opts[O_COUNT] = {
                   "load classes from this shared object; repeatable (env: PATH:PATH)"},
     [O_HTTP_LISTEN] = {"--http-listen", "DOBJ_HTTP_LISTEN", OPT_STR_OFF, "http://127.0.0.1:9700",
                        "http://HOST:PORT for /healthz, /readyz, /metrics; \"\" = off"},
+    [O_ALARM_RETRY_MS] = {"--alarm-retry-ms", "DOBJ_ALARM_RETRY_MS", OPT_COUNT, "2000",
+                          "delay before a failed alarm's first retry; doubles each retry"},
+    [O_ALARM_MAX_RETRIES] = {"--alarm-max-retries", "DOBJ_ALARM_MAX_RETRIES", OPT_COUNT, "6",
+                             "retries of a failing alarm before it is parked"},
 };
 
 #define MAX_PLUGINS 32
@@ -315,6 +321,8 @@ build_server_opts(dobj_server_opts *so)
 	so->limits.value_max = v[O_VALUE_MAX];
 	so->limits.many_max = v[O_MANY_MAX];
 	so->clock_offset_ms = offset_s * 1000;
+	so->alarm_retry_ms = (int)v[O_ALARM_RETRY_MS];
+	so->alarm_max_retries = (int)v[O_ALARM_MAX_RETRIES];
 	so->http_listen_url = opts[O_HTTP_LISTEN].value;
 	return 0;
 }

@@ -33,6 +33,7 @@
 struct dobj__poller {
 	char *dsn;
 	char *node_id;
+	dobj__poller_cfg cfg;
 	const dobj__registry *reg;
 	dobj__shard *const *shards;
 	unsigned nshards;
@@ -72,9 +73,9 @@ static const char release_sql[] =
     "WHERE class = $1 AND id = $2 AND due_ms = $3 AND lease_owner = $4";
 
 int64_t
-dobj__alarm_backoff_ms(int attempt, uint32_t random)
+dobj__alarm_backoff_ms(int first_ms, int attempt, uint32_t random)
 {
-	int64_t base = (int64_t)DOBJ_ALARM_FIRST_RETRY_MS << (attempt > 1 ? attempt - 1 : 0);
+	int64_t base = (int64_t)first_ms << (attempt > 1 ? (attempt < 30 ? attempt - 1 : 30) : 0);
 	int64_t jitter = base / 5; /* +-20%, at most */
 
 	return base - jitter + (int64_t)(random % (uint32_t)(2 * jitter + 1));
@@ -249,8 +250,9 @@ record(dobj__poller *p, dobj__call *c)
 		goto out;
 	}
 	i64_param(next,
-	          dobj__clock_now_ms() + dobj__alarm_backoff_ms(c->alarm_attempts + 1, random32()));
-	i64_param(owner_max, DOBJ_ALARM_MAX_RETRIES);
+	          dobj__clock_now_ms() + dobj__alarm_backoff_ms(p->cfg.first_retry_ms,
+	                                                        c->alarm_attempts + 1, random32()));
+	i64_param(owner_max, p->cfg.max_retries);
 	r = PQexecParams(p->conn, retry_sql, 7, NULL, vals, NULL, NULL, 0);
 	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1) {
 		bool parked = PQgetvalue(r, 0, 1)[0] == 't';
@@ -368,8 +370,8 @@ poller_main(void *arg)
 
 dobj_err
 dobj__poller_open(dobj__poller **out, const char *dsn, const char *node_id,
-                  const dobj__registry *reg, dobj__shard *const *shards, unsigned nshards,
-                  char *err, size_t errlen)
+                  const dobj__poller_cfg *cfg, const dobj__registry *reg,
+                  dobj__shard *const *shards, unsigned nshards, char *err, size_t errlen)
 {
 	dobj__poller *p = calloc(1, sizeof(*p));
 
@@ -389,6 +391,7 @@ dobj__poller_open(dobj__poller **out, const char *dsn, const char *node_id,
 		free(p);
 		return DOBJ_INTERNAL;
 	}
+	p->cfg = *cfg;
 	p->reg = reg;
 	p->shards = shards;
 	p->nshards = nshards;

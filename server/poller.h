@@ -20,13 +20,18 @@
 
 typedef struct dobj__poller dobj__poller;
 
-#define DOBJ_ALARM_MAX_RETRIES 6
-#define DOBJ_ALARM_FIRST_RETRY_MS 2000
 #define DOBJ_ALARM_LEASE_MS 60000
 
+/* dobj__poller_cfg: the retry policy (Cloudflare's: first retry after 2 s, doubling, 6
+ * retries). */
+typedef struct dobj__poller_cfg {
+	int first_retry_ms;
+	int max_retries;
+} dobj__poller_cfg;
+
 dobj_err dobj__poller_open(dobj__poller **out, const char *dsn, const char *node_id,
-                           const dobj__registry *reg, dobj__shard *const *shards, unsigned nshards,
-                           char *err, size_t errlen);
+                           const dobj__poller_cfg *cfg, const dobj__registry *reg,
+                           dobj__shard *const *shards, unsigned nshards, char *err, size_t errlen);
 
 dobj_err dobj__poller_start(dobj__poller *p);
 
@@ -51,8 +56,8 @@ typedef struct dobj__poller_stats {
 
 void dobj__poller_stats_get(dobj__poller *p, dobj__poller_stats *out);
 
-/* dobj__alarm_backoff_ms returns the delay before retry number `attempt` (1-based):
- * 2 s doubling, with up to 20% jitter taken from `random` (any 32-bit value). */
-int64_t dobj__alarm_backoff_ms(int attempt, uint32_t random);
+/* dobj__alarm_backoff_ms returns the delay before retry number `attempt` (1-based): first_ms
+ * doubling, with up to 20% jitter either way taken from `random` (any 32-bit value). */
+int64_t dobj__alarm_backoff_ms(int first_ms, int attempt, uint32_t random);
 
 #endif /* DOBJ_SERVER_POLLER_H */

@@ -33,6 +33,7 @@ struct dobj_server {
 	dobj__listener *listener;
 	dobj__http *http; /* NULL when --http-listen is "" */
 	dobj__poller *poller;
+	dobj__poller_cfg alarm_cfg;
 	char node_id[128]; /* hostname:pid:random, this server's name in alarm leases */
 	atomic_bool draining;
 	bool started, stopped;
@@ -145,6 +146,8 @@ dobj_server_open(dobj_server **out, const dobj_server_opts *opts, char *err, siz
 	if (opts->clock_offset_ms != 0)
 		dobj__clock_advance(opts->clock_offset_ms);
 	make_node_id(s->node_id, sizeof(s->node_id));
+	s->alarm_cfg.first_retry_ms = opts->alarm_retry_ms > 0 ? opts->alarm_retry_ms : 2000;
+	s->alarm_cfg.max_retries = opts->alarm_max_retries > 0 ? opts->alarm_max_retries : 6;
 	s->cfg.node_id = s->node_id;
 	if (s->listen_url == NULL || s->database_url == NULL ||
 	    (s->shards = calloc(s->nshards, sizeof(*s->shards))) == NULL) {
@@ -209,8 +212,8 @@ dobj_server_start(dobj_server *s, char *err, size_t errlen)
 		}
 	}
 	s->started = true;
-	rc = dobj__poller_open(&s->poller, s->database_url, s->node_id, &s->reg, s->shards,
-	                       s->nshards, msg, sizeof(msg));
+	rc = dobj__poller_open(&s->poller, s->database_url, s->node_id, &s->alarm_cfg, &s->reg,
+	                       s->shards, s->nshards, msg, sizeof(msg));
 	if (rc != DOBJ_OK || (rc = dobj__poller_start(s->poller)) != DOBJ_OK) {
 		set_err(err, errlen, rc == DOBJ_OK ? "could not start the alarm poller" : msg);
 		return rc;

@@ -6,10 +6,13 @@
 // the file named by its key first, so that a test can wait until the shard is busy).
 
 #include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <dobj/alarm.h>
 #include <dobj/storage.h>
 
 #include "testkv.h"
@@ -142,6 +145,22 @@ run_op(dobj_ctx *ctx, Dobj__Test__Op *op, Dobj__Test__OpResult *res, bool *faile
 		if (op->key != NULL && (fd = open(op->key, O_CREAT | O_WRONLY, 0600)) >= 0)
 			close(fd);
 		nanosleep(&ts, NULL);
+	} else if (strcmp(k, "alarm_set") == 0) {
+		rc = dobj_alarm_set(ctx,
+		                    op->has_at_ms ? op->at_ms : dobj_ctx_now_ms(ctx) + op->in_ms);
+	} else if (strcmp(k, "alarm_get") == 0) {
+		int64_t at = 0;
+		rc = dobj_alarm_get(ctx, &at);
+		res->has_count = 1;
+		res->count = (uint64_t)at;
+	} else if (strcmp(k, "alarm_delete") == 0) {
+		bool existed = false;
+		rc = dobj_alarm_delete(ctx, &existed);
+		res->has_count = 1;
+		res->count = existed;
+	} else if (strcmp(k, "now") == 0) {
+		res->has_count = 1;
+		res->count = (uint64_t)dobj_ctx_now_ms(ctx);
 	} else {
 		return dobj_ctx_errorf(ctx, DOBJ_INVALID_ARGUMENT, "unknown op \"%s\"", k);
 	}
@@ -206,6 +225,74 @@ testkv_run(dobj_ctx *ctx, const dobj_bytes *arg, dobj_bytes *result)
 	return rc;
 }
 
+/* counter_add adds delta to the decimal count under key and returns the new value. */
+static dobj_err
+counter_add(dobj_ctx *ctx, const char *key, long delta, long *out)
+{
+	char buf[32];
+	dobj_bytes v;
+	long n = 0;
+	int len;
+
+	if (dobj_storage_get(ctx, key, &v) == DOBJ_OK && v.len < sizeof(buf)) {
+		memcpy(buf, v.data, v.len);
+		buf[v.len] = '\0';
+		n = strtol(buf, NULL, 10);
+	}
+	n += delta;
+	len = snprintf(buf, sizeof(buf), "%ld", n);
+	if (out != NULL)
+		*out = n;
+	return dobj_storage_put(ctx, key, buf, (size_t)len);
+}
+
+/* testkv_alarm: counts runs in key "alarm_runs". If key "alarm_log" names a file, appends the
+ * server time of each run to it first (outside the turn, so failed runs are seen too), and
+ * fails while the file has fewer lines than key "alarm_fail_times" says. If key
+ * "alarm_again_ms" holds a number, sets the next alarm that far ahead. */
+static dobj_err
+testkv_alarm(dobj_ctx *ctx)
+{
+	char path[256], num[32];
+	dobj_bytes v;
+	long lines = 0, fail_times = 0, again = 0;
+	dobj_err rc;
+
+	if (dobj_storage_get(ctx, "alarm_log", &v) == DOBJ_OK && v.len < sizeof(path)) {
+		FILE *f;
+		int c;
+
+		memcpy(path, v.data, v.len);
+		path[v.len] = '\0';
+		if ((f = fopen(path, "a")) != NULL) {
+			fprintf(f, "%lld\n", (long long)dobj_ctx_now_ms(ctx));
+			fclose(f);
+		}
+		if ((f = fopen(path, "r")) != NULL) {
+			while ((c = fgetc(f)) != EOF)
+				lines += c == '\n';
+			fclose(f);
+		}
+	}
+	if (dobj_storage_get(ctx, "alarm_fail_times", &v) == DOBJ_OK && v.len < sizeof(num)) {
+		memcpy(num, v.data, v.len);
+		num[v.len] = '\0';
+		fail_times = strtol(num, NULL, 10);
+	}
+	if ((rc = counter_add(ctx, "alarm_runs", 1, NULL)) != DOBJ_OK)
+		return rc;
+	if (lines <= fail_times && fail_times > 0)
+		return dobj_ctx_errorf(ctx, DOBJ_ABORTED, "alarm run %ld fails on purpose", lines);
+	if (dobj_storage_get(ctx, "alarm_again_ms", &v) == DOBJ_OK && v.len < sizeof(num)) {
+		memcpy(num, v.data, v.len);
+		num[v.len] = '\0';
+		again = strtol(num, NULL, 10);
+		if (again > 0)
+			return dobj_alarm_set(ctx, dobj_ctx_now_ms(ctx) + again);
+	}
+	return DOBJ_OK;
+}
+
 static const dobj_method testkv_methods[] = {
     {.name = "run", .fn = testkv_run},
 };
@@ -214,4 +301,5 @@ const dobj_class testkv_class = {
     .name = "TestKV",
     .methods = testkv_methods,
     .nmethods = sizeof(testkv_methods) / sizeof(testkv_methods[0]),
+    .alarm = testkv_alarm,
 };
