@@ -271,8 +271,9 @@ build_server_opts(dobj_server_opts *so)
 {
 	unsigned long long v[O_COUNT] = {0};
 	static const int counts[] = {
-	    O_SHARDS,   O_CACHE_OBJECTS, O_IDLE_TIMEOUT_MS, O_LOAD_ALL_MAX_KEYS, O_MAX_BATCH,
-	    O_CONTEXTS, O_KEY_MAX,       O_VALUE_MAX,       O_MANY_MAX};
+	    O_SHARDS,    O_CACHE_OBJECTS,  O_IDLE_TIMEOUT_MS,  O_LOAD_ALL_MAX_KEYS,
+	    O_MAX_BATCH, O_CONTEXTS,       O_KEY_MAX,          O_VALUE_MAX,
+	    O_MANY_MAX,  O_ALARM_RETRY_MS, O_ALARM_MAX_RETRIES};
 	int64_t offset_s;
 	int level;
 

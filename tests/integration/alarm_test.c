@@ -1,0 +1,263 @@
+// SPDX-License-Identifier: MIT
+// alarm_test.c - alarms through real dobjd processes and PostgreSQL (the TestKV class): set,
+// replace, delete and rollback; firing and removal; surviving kill -9; retries with growing
+// delays; parking; and two servers on one database running each alarm exactly once.
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+
+#include "calls.h"
+#include "fixture.h"
+
+static fx_db db;
+static fx_server srv;
+static dobj_client *cl;
+
+static void
+setup(void)
+{
+	fx_db_create(&db, true);
+	fx_server_use("dobjd-test");
+	fx_server_start(&srv, &db, 0, NULL);
+	cl = fx_client(srv.url, 20000);
+}
+
+static void
+teardown(void)
+{
+	dobj_client_close(cl);
+	if (srv.pid > 0)
+		fx_server_stop(&srv);
+	fx_db_drop(&db);
+	fx_ops_free();
+}
+
+TestSuite(alarm, .init = setup, .fini = teardown, .timeout = 240);
+
+static void
+nap_ms(long ms)
+{
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+	nanosleep(&ts, NULL);
+}
+
+static Dobj__Test__Op *
+op_alarm_in(int64_t in_ms)
+{
+	Dobj__Test__Op *op = fx_op("alarm_set", NULL, NULL);
+
+	op->has_in_ms = 1;
+	op->in_ms = in_ms;
+	return op;
+}
+
+/* run1 runs one op on object name and returns its result's status (count in *count). */
+static dobj_err
+run1(const char *name, Dobj__Test__Op *op, uint64_t *count)
+{
+	Dobj__Test__ScriptResult *r;
+	char msg[256] = "";
+	dobj_err rc = fx_kv_run(cl, name, &op, 1, &r, msg, sizeof(msg));
+
+	cr_assert_eq(rc, DOBJ_OK, "%s: %s", dobj_err_name(rc), msg);
+	rc = (dobj_err)r->results[0]->status;
+	if (count != NULL)
+		*count = r->results[0]->count;
+	dobj__test__script_result__free_unpacked(r, NULL);
+	return rc;
+}
+
+/* query_long runs sql on the test database and returns its first value as a number. */
+static long
+query_long(const char *sql)
+{
+	char *v = fx_db_query1(&db, sql);
+	long n = v ? strtol(v, NULL, 10) : -1;
+
+	free(v);
+	return n;
+}
+
+/* wait_runs waits until object name's alarm has run n times (key alarm_runs, read from
+ * PostgreSQL), failing after deadline_ms. */
+static void
+wait_runs(const char *name, long n, long deadline_ms)
+{
+	char sql[512];
+	dobj_id id;
+	char hex[DOBJ_ID_HEX_SIZE];
+
+	dobj_id_from_name("TestKV", name, &id);
+	dobj_id_to_string(&id, hex);
+	snprintf(sql, sizeof(sql),
+	         "SELECT convert_from(value, 'UTF8') FROM dobj_storage WHERE class = 'TestKV' "
+	         "AND id = '\\x%s' AND key = 'alarm_runs'",
+	         hex);
+	for (long waited = 0; query_long(sql) != n; waited += 20) {
+		cr_assert_lt(waited, deadline_ms, "alarm of %s did not run %ld times in %ld ms", name,
+		             n, deadline_ms);
+		nap_ms(20);
+	}
+}
+
+Test(alarm, set_replace_delete_and_rollback)
+{
+	Dobj__Test__Op *set_at = fx_op("alarm_set", NULL, NULL), *bad[2];
+	Dobj__Test__ScriptResult *r;
+	uint64_t v;
+
+	cr_assert_eq(run1("a", fx_op("alarm_get", NULL, NULL), NULL), DOBJ_NOT_FOUND);
+	set_at->has_at_ms = 1;
+	set_at->at_ms = 4102444800000; /* 2100-01-01: never fires here */
+	cr_assert_eq(run1("a", set_at, NULL), DOBJ_OK);
+	cr_assert_eq(run1("a", fx_op("alarm_get", NULL, NULL), &v), DOBJ_OK);
+	cr_assert_eq(v, 4102444800000ULL);
+	set_at->at_ms = 4102444800001;
+	cr_assert_eq(run1("a", set_at, NULL), DOBJ_OK);
+	cr_assert_eq(query_long("SELECT due_ms FROM dobj_alarms"), 4102444800001L,
+	             "setting again replaces the one alarm");
+	cr_assert_eq(query_long("SELECT count(*) FROM dobj_alarms"), 1);
+
+	/* a failing turn's alarm write is discarded with its other writes */
+	bad[0] = op_alarm_in(60000);
+	bad[1] = fx_op("fail", NULL, NULL);
+	cr_assert_eq(fx_kv_run(cl, "a", bad, 2, &r, NULL, 0), DOBJ_ABORTED);
+	cr_assert_eq(run1("a", fx_op("alarm_get", NULL, NULL), &v), DOBJ_OK);
+	cr_assert_eq(v, 4102444800001ULL);
+
+	cr_assert_eq(run1("a", fx_op("alarm_delete", NULL, NULL), &v), DOBJ_OK);
+	cr_assert_eq(v, 1, "delete reports the alarm existed");
+	cr_assert_eq(run1("a", fx_op("alarm_delete", NULL, NULL), &v), DOBJ_OK);
+	cr_assert_eq(v, 0);
+	cr_assert_eq(query_long("SELECT count(*) FROM dobj_alarms"), 0);
+
+	/* the alarm is read back from PostgreSQL after a restart */
+	cr_assert_eq(run1("a", set_at, NULL), DOBJ_OK);
+	fx_server_stop(&srv);
+	fx_server_start(&srv, &db, srv.port, NULL);
+	cr_assert_eq(run1("a", fx_op("alarm_get", NULL, NULL), &v), DOBJ_OK);
+	cr_assert_eq(v, 4102444800001ULL);
+}
+
+Test(alarm, fires_once_and_is_removed)
+{
+	cr_assert_eq(run1("f", op_alarm_in(200), NULL), DOBJ_OK);
+	wait_runs("f", 1, 10000);
+	cr_assert_eq(run1("f", fx_op("alarm_get", NULL, NULL), NULL), DOBJ_NOT_FOUND);
+	cr_assert_eq(query_long("SELECT count(*) FROM dobj_alarms"), 0);
+}
+
+Test(alarm, a_handler_can_set_the_next_alarm)
+{
+	Dobj__Test__Op *ops[] = {fx_op("put", "alarm_again_ms", "100"), op_alarm_in(50)};
+	Dobj__Test__ScriptResult *r;
+
+	cr_assert_eq(fx_kv_run(cl, "again", ops, 2, &r, NULL, 0), DOBJ_OK);
+	dobj__test__script_result__free_unpacked(r, NULL);
+	wait_runs("again", 3, 10000);
+	cr_assert_eq(query_long("SELECT count(*) FROM dobj_alarms"), 1, "the next one is set");
+}
+
+Test(alarm, survives_kill9_and_fires_after_restart)
+{
+	cr_assert_eq(run1("k", op_alarm_in(1500), NULL), DOBJ_OK);
+	fx_server_kill(&srv, SIGKILL);
+	fx_server_start(&srv, &db, srv.port, NULL);
+	wait_runs("k", 1, 15000);
+}
+
+Test(alarm, failing_handler_is_retried_with_growing_delays)
+{
+	char path[128], put_log[160];
+	Dobj__Test__Op *ops[3];
+	Dobj__Test__ScriptResult *r;
+	long long t[4] = {0};
+	FILE *f;
+	int n = 0;
+
+	snprintf(path, sizeof(path), "/tmp/dobj-alarm-log-%ld", (long)getpid());
+	unlink(path);
+	snprintf(put_log, sizeof(put_log), "%s", path);
+	ops[0] = fx_op("put", "alarm_log", put_log);
+	ops[1] = fx_op("put", "alarm_fail_times", "2");
+	ops[2] = op_alarm_in(0);
+	cr_assert_eq(fx_kv_run(cl, "retry", ops, 3, &r, NULL, 0), DOBJ_OK);
+	dobj__test__script_result__free_unpacked(r, NULL);
+	wait_runs("retry", 1, 30000);
+
+	cr_assert_not_null(f = fopen(path, "r"));
+	while (n < 4 && fscanf(f, "%lld", &t[n]) == 1)
+		n++;
+	fclose(f);
+	unlink(path);
+	cr_assert_eq(n, 3, "two failed runs and one that succeeded, got %d runs", n);
+	/* retries after 2 s and 4 s, each with up to 20% jitter */
+	cr_assert_geq(t[1] - t[0], 1600, "first retry after %lld ms", t[1] - t[0]);
+	cr_assert_geq(t[2] - t[1], 3200, "second retry after %lld ms", t[2] - t[1]);
+	cr_assert_gt(t[2] - t[1], t[1] - t[0], "the delays grow");
+	cr_assert_eq(query_long("SELECT count(*) FROM dobj_alarms"), 0);
+}
+
+Test(alarm, an_alarm_that_keeps_failing_is_parked)
+{
+	static const char *const args[] = {"--alarm-retry-ms", "50", "--alarm-max-retries", "3",
+	                                   NULL};
+	Dobj__Test__Op *ops[2];
+	Dobj__Test__ScriptResult *r;
+	char *err;
+
+	fx_server_stop(&srv);
+	fx_server_start(&srv, &db, srv.port, args);
+	ops[0] = fx_op("put", "alarm_fail_times", "1000");
+	ops[1] = op_alarm_in(0);
+	cr_assert_eq(fx_kv_run(cl, "parked", ops, 2, &r, NULL, 0), DOBJ_OK);
+	dobj__test__script_result__free_unpacked(r, NULL);
+	/* no alarm_log key: every run fails (lines 0 <= 1000) */
+	for (long waited = 0; query_long("SELECT count(*) FROM dobj_alarms WHERE parked") != 1;
+	     waited += 20) {
+		cr_assert_lt(waited, 20000, "the alarm was not parked");
+		nap_ms(20);
+	}
+	cr_assert_eq(query_long("SELECT attempts FROM dobj_alarms"), 4, "1 run and 3 retries");
+	err = fx_db_query1(&db, "SELECT last_error FROM dobj_alarms");
+	cr_assert_str_eq(err, "alarm run 0 fails on purpose");
+	free(err);
+	/* parked alarms are not alarms of the object; a new set re-arms */
+	cr_assert_eq(run1("parked", fx_op("alarm_get", NULL, NULL), NULL), DOBJ_NOT_FOUND);
+	cr_assert_eq(run1("parked", op_alarm_in(3600000), NULL), DOBJ_OK);
+	cr_assert_eq(query_long("SELECT count(*) FROM dobj_alarms WHERE NOT parked AND attempts = 0"),
+	             1);
+}
+
+Test(alarm, two_servers_run_each_of_1000_alarms_exactly_once)
+{
+	fx_server other;
+	enum { N = 1000 };
+
+	/* due in 3 s: both servers are up by then */
+	for (int i = 0; i < N; i++) {
+		char name[32];
+		Dobj__Test__Op *op = fx_op("alarm_set", NULL, NULL);
+		snprintf(name, sizeof(name), "many-%d", i);
+		op->has_in_ms = 1;
+		op->in_ms = 3000;
+		cr_assert_eq(run1(name, op, NULL), DOBJ_OK);
+	}
+	fx_server_start(&other, &db, 0, NULL);
+	for (long waited = 0; query_long("SELECT count(*) FROM dobj_alarms") != 0; waited += 50) {
+		cr_assert_lt(waited, 60000, "alarms left: %ld",
+		             query_long("SELECT count(*) FROM dobj_alarms"));
+		nap_ms(50);
+	}
+	cr_assert_eq(query_long("SELECT count(*) FROM dobj_storage WHERE key = 'alarm_runs'"), N);
+	cr_assert_eq(query_long("SELECT count(*) FROM dobj_storage WHERE key = 'alarm_runs' "
+	                        "AND convert_from(value, 'UTF8') <> '1'"),
+	             0, "an alarm ran more than once");
+	fx_server_stop(&other);
+}
