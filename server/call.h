@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: MIT */
-/* call.h - one call on its way through the server: decoded by the listener, run as a turn by
- * the shard that owns its object, answered by the listener once the shard's commit is
- * durable. The call's arena holds the decoded request and everything the turn allocates. */
+/* call.h - one unit of work for a shard: a client's call (decoded by the listener) or a due
+ * alarm (claimed by the poller). The shard runs it as a turn of its object, records the
+ * outcome in the call, and hands it back through `done` once the outcome is durable. The
+ * call's arena holds the request and everything the turn allocates. */
 #ifndef DOBJ_SERVER_CALL_H
 #define DOBJ_SERVER_CALL_H
 
+#include <stdbool.h>
 #include <stdint.h>
-
-#include <nng/nng.h>
 
 #include <dobj/object.h>
 
@@ -16,27 +16,44 @@
 
 struct dobj__object;
 
-typedef struct dobj__call {
-	struct dobj__call *next; /* shard queue and batch links */
-	/* set by the listener */
+typedef enum dobj__call_kind {
+	DOBJ_CALL_METHOD, /* run method with arg */
+	DOBJ_CALL_ALARM,  /* run the class's alarm entry for the alarm due at alarm_due_ms */
+} dobj__call_kind;
+
+typedef struct dobj__call dobj__call;
+
+/* dobj__call_done_fn: the outcome is final (committed, or failed); called once, on the shard
+ * thread, or on the thread that refused the call. It takes the call back. */
+typedef void (*dobj__call_done_fn)(dobj__call *c);
+
+struct dobj__call {
+	dobj__call *next; /* shard queue and batch links */
+	dobj__call_kind kind;
+	dobj__call_done_fn done;
+	void *owner; /* for done: whoever submitted the call */
+	/* the request */
 	uint64_t request_id;
 	const dobj__class_reg *cls;
-	const dobj_method *method;
+	const dobj_method *method; /* DOBJ_CALL_METHOD */
 	dobj_id id;
 	dobj_bytes arg;
 	int64_t deadline_mono_ms; /* 0: none */
+	int64_t alarm_due_ms;     /* DOBJ_CALL_ALARM: the claimed alarm */
+	int alarm_attempts;       /* DOBJ_CALL_ALARM: its failed runs so far */
 	dobj__arena arena;
-	/* set by the shard */
+	/* the outcome, set by the shard */
 	struct dobj__object *obj; /* the object the turn ran on, if it was activated */
-	nng_msg *reply;           /* encoded Response, sent after the commit */
-} dobj__call;
+	dobj_err status;
+	const char *message; /* never NULL once answered; in the arena or static */
+	dobj_bytes result;   /* in the arena */
+	bool fired;          /* DOBJ_CALL_ALARM: the alarm ran and is deleted by the commit */
+	int64_t started_ms;  /* DOBJ_CALL_ALARM: server clock when the turn began */
+};
 
-/* dobj__call_answer encodes the Response for c into c->reply (replacing any earlier one).
- * result may be NULL. Thread: the shard's, or the listener's for calls never routed. */
+/* dobj__call_answer records the outcome of c (replacing any earlier one), copying message and
+ * result into the call's arena: they may point at memory a later turn reuses. */
 void dobj__call_answer(dobj__call *c, dobj_err status, const char *message,
                        const dobj_bytes *result);
-
-/* dobj__call_send hands c->reply to the listener to send; c must not be used afterwards. */
-void dobj__call_send(dobj__call *c);
 
 #endif /* DOBJ_SERVER_CALL_H */

@@ -23,7 +23,7 @@
 #define DRAIN_TIMEOUT_S 10
 
 typedef struct lctx {
-	dobj__call call; /* first: dobj__call_send finds the context from the call */
+	dobj__call call; /* first: lctx_send finds the context from the call */
 	dobj__listener *l;
 	nng_ctx ctx;
 	nng_aio *aio;
@@ -50,43 +50,47 @@ static void busy_add(dobj__listener *l, int delta);
 void
 dobj__call_answer(dobj__call *c, dobj_err status, const char *message, const dobj_bytes *result)
 {
-	Dobj__Wire__Response resp = DOBJ__WIRE__RESPONSE__INIT;
-	size_t len;
+	size_t mlen = message ? strlen(message) : 0;
+	char *m = dobj__arena_strndup(&c->arena, message ? message : "", mlen);
+	uint8_t *r = NULL;
 
-	if (c->reply != NULL) {
-		nng_msg_free(c->reply);
-		c->reply = NULL;
+	if (result != NULL && result->len > 0 && (r = dobj__arena_alloc(&c->arena, result->len)))
+		memcpy(r, result->data, result->len);
+	c->status = status;
+	c->message = m ? m : "out of memory";
+	c->result.data = r;
+	c->result.len = r ? result->len : 0;
+	if (result != NULL && result->len > 0 && r == NULL) {
+		c->status = DOBJ_RESOURCE_EXHAUSTED;
+		c->message = "out of memory copying the result";
 	}
-	resp.request_id = c->request_id;
-	resp.status = (uint32_t)status;
-	resp.message = (char *)(message ? message : "");
-	if (result != NULL && result->len > 0) {
-		resp.payload.data = (uint8_t *)result->data;
-		resp.payload.len = result->len;
-	}
-	len = dobj__wire__response__get_packed_size(&resp);
-	if (nng_msg_alloc(&c->reply, len) != 0) {
-		c->reply = NULL; /* dobj__call_send sends an empty reply the client rejects */
-		return;
-	}
-	dobj__wire__response__pack(&resp, nng_msg_body(c->reply));
 }
 
-void
-dobj__call_send(dobj__call *c)
+/* lctx_send encodes c's outcome as a Response and sends it on the call's context. */
+static void
+lctx_send(dobj__call *c)
 {
+	Dobj__Wire__Response resp = DOBJ__WIRE__RESPONSE__INIT;
 	lctx *lc = (lctx *)c;
-	nng_msg *m = c->reply;
+	nng_msg *m = NULL;
+	size_t len;
 
-	c->reply = NULL;
-	if (m == NULL && nng_msg_alloc(&m, 0) != 0) {
+	resp.request_id = c->request_id;
+	resp.status = (uint32_t)c->status;
+	resp.message = (char *)(c->message ? c->message : "");
+	resp.payload.data = (uint8_t *)c->result.data;
+	resp.payload.len = c->result.len;
+	len = dobj__wire__response__get_packed_size(&resp);
+	if (nng_msg_alloc(&m, len) != 0) {
 		/* Nothing to send: give the context back to receiving. The client times out. */
+		dobj__log_warn("out of memory for a reply of %zu bytes", len);
 		lc->sending = false;
 		dobj__arena_reset(&c->arena);
 		busy_add(lc->l, -1);
 		nng_ctx_recv(lc->ctx, lc->aio);
 		return;
 	}
+	dobj__wire__response__pack(&resp, nng_msg_body(m));
 	lc->sending = true;
 	nng_aio_set_msg(lc->aio, m);
 	nng_ctx_send(lc->ctx, lc->aio);
@@ -105,6 +109,12 @@ route(lctx *lc, nng_msg *msg)
 
 	c->request_id = 0;
 	c->obj = NULL;
+	c->kind = DOBJ_CALL_METHOD;
+	c->done = lctx_send;
+	c->status = DOBJ_OK;
+	c->message = NULL;
+	c->result.data = NULL;
+	c->result.len = 0;
 	req = dobj__wire__request__unpack(dobj__arena_pb(&c->arena), len, nng_msg_body(msg));
 	nng_msg_free(msg);
 	if (req == NULL) {
@@ -155,7 +165,7 @@ route(lctx *lc, nng_msg *msg)
 	dobj__shard_submit(l->shards[dobj_id_shard(&c->id, l->nshards)], c);
 	return;
 answer:
-	dobj__call_send(c);
+	lctx_send(c);
 }
 
 static void
@@ -299,8 +309,6 @@ dobj__listener_close(dobj__listener *l)
 		lctx *lc = &l->ctxs[i];
 		if (lc->aio != NULL)
 			nng_aio_free(lc->aio);
-		if (lc->call.reply != NULL)
-			nng_msg_free(lc->call.reply);
 		dobj__arena_fini(&lc->call.arena);
 	}
 	pthread_cond_destroy(&l->idle);

@@ -9,7 +9,7 @@
 
 #include "object.h"
 
-enum undo_kind { UNDO_KEY, UNDO_CLEAR };
+enum undo_kind { UNDO_KEY, UNDO_CLEAR, UNDO_ALARM };
 
 struct dobj__undo_rec {
 	enum undo_kind kind;
@@ -21,6 +21,9 @@ struct dobj__undo_rec {
 	dobj__entry *old_entries;
 	size_t old_n, old_cap, old_bytes, old_ndirty;
 	bool old_complete, old_cleared;
+	/* UNDO_ALARM: the alarm state before */
+	bool old_alarm_known, old_has_alarm, old_alarm_dirty;
+	int64_t old_alarm_ms;
 };
 
 #define ENTRY_OVERHEAD (sizeof(dobj__entry) + 16)
@@ -229,6 +232,28 @@ dobj__object_clear(dobj__object *o, dobj__undo *undo)
 	return 0;
 }
 
+int
+dobj__object_set_alarm(dobj__object *o, dobj__undo *undo, bool has, int64_t at_ms, bool dirty)
+{
+	dobj__undo_rec *r = undo_push(undo);
+
+	if (r == NULL)
+		return -1;
+	r->kind = UNDO_ALARM;
+	r->old_alarm_known = o->alarm_known;
+	r->old_has_alarm = o->has_alarm;
+	r->old_alarm_dirty = o->alarm_dirty;
+	r->old_alarm_ms = o->alarm_ms;
+	o->alarm_known = true;
+	o->has_alarm = has;
+	o->alarm_ms = has ? at_ms : 0;
+	if (dirty && !o->alarm_dirty) {
+		o->alarm_dirty = true;
+		o->ndirty++;
+	}
+	return 0;
+}
+
 void
 dobj__object_committed(dobj__object *o)
 {
@@ -246,6 +271,7 @@ dobj__object_committed(dobj__object *o)
 	}
 	o->n = j;
 	o->cleared = false;
+	o->alarm_dirty = false;
 	o->ndirty = 0;
 	o->persisted = true;
 }
@@ -263,6 +289,15 @@ dobj__undo_rollback(dobj__undo *undo, dobj__object *o, size_t mark)
 		dobj__undo_rec *r = &undo->recs[--undo->n];
 		size_t idx;
 
+		if (r->kind == UNDO_ALARM) {
+			if (o->alarm_dirty && !r->old_alarm_dirty)
+				o->ndirty--;
+			o->alarm_known = r->old_alarm_known;
+			o->has_alarm = r->old_has_alarm;
+			o->alarm_dirty = r->old_alarm_dirty;
+			o->alarm_ms = r->old_alarm_ms;
+			continue;
+		}
 		if (r->kind == UNDO_CLEAR) {
 			entries_free(o->entries, o->n);
 			o->entries = r->old_entries;
@@ -302,7 +337,7 @@ dobj__undo_discard(dobj__undo *undo)
 		dobj__undo_rec *r = &undo->recs[i];
 		if (r->kind == UNDO_CLEAR) {
 			entries_free(r->old_entries, r->old_n);
-		} else {
+		} else if (r->kind == UNDO_KEY) {
 			if (r->existed)
 				free(r->old.key);
 			free(r->key);

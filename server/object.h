@@ -43,6 +43,11 @@ typedef struct dobj__object {
 	bool persisted; /* the dobj_objects row is known to exist */
 	bool in_batch;  /* on the shard's list of objects to commit */
 	size_t ndirty;  /* dirty entries (plus 1 while cleared) */
+	/* the object's alarm (dobj/alarm.h) */
+	bool alarm_known; /* has_alarm and alarm_ms reflect PostgreSQL plus this object's writes */
+	bool has_alarm;
+	bool alarm_dirty; /* set or deleted since the last commit */
+	int64_t alarm_ms;
 	int64_t last_used_ms;
 	/* links owned by the shard */
 	struct dobj__object *hnext;
@@ -83,6 +88,11 @@ int dobj__object_put(dobj__object *o, dobj__undo *undo, const char *key, size_t 
 
 /* dobj__object_clear removes every key (delete_all), recording the old state in undo. */
 int dobj__object_clear(dobj__object *o, dobj__undo *undo);
+
+/* dobj__object_set_alarm sets (or with has=false clears) the object's alarm, recording the old
+ * state in undo; dirty says whether the commit must write it (an alarm that fired is removed
+ * by the commit that records its turn, so clearing it then is not dirty). */
+int dobj__object_set_alarm(dobj__object *o, dobj__undo *undo, bool has, int64_t at_ms, bool dirty);
 
 /* dobj__object_committed: the dirty entries are now durable. Clears dirty marks and drops
  * tombstones that a complete object no longer needs. */

@@ -14,6 +14,7 @@
 #include <dobj/err.h>
 #include <dobj/storage.h>
 
+#include "call.h"
 #include "object.h"
 
 typedef struct dobj__pg dobj__pg;
@@ -47,10 +48,14 @@ dobj_err dobj__pg_fetch_range(dobj__pg *pg, dobj__object *o, const char *lo, boo
                               const char *end, const char *prefix, bool reverse, size_t limit,
                               char *err, size_t errlen);
 
+/* dobj__pg_fetch_alarm makes o's alarm state known from PostgreSQL (a parked alarm is none). */
+dobj_err dobj__pg_fetch_alarm(dobj__pg *pg, dobj__object *o, char *err, size_t errlen);
+
 /* dobj__pg_commit writes the dirty state of every object on the batch list (linked by
- * batch_next) in one transaction and returns once COMMIT is durable. On failure nothing of
- * the batch is assumed written (the caller reloads the objects) and err says why. */
-dobj_err dobj__pg_commit(dobj__pg *pg, dobj__object *batch, size_t nturns, char *err,
-                         size_t errlen);
+ * batch_next), and removes the alarms that fired among calls (those claimed by `owner`), in
+ * one transaction, and returns once COMMIT is durable. On failure nothing of the batch is
+ * assumed written (the caller reloads the objects) and err says why. */
+dobj_err dobj__pg_commit(dobj__pg *pg, dobj__object *batch, const dobj__call *calls, size_t nturns,
+                         const char *owner, char *err, size_t errlen);
 
 #endif /* DOBJ_SERVER_PGSTORE_H */

@@ -18,6 +18,7 @@
 #include "log.h"
 #include "migrate.h"
 #include "pgstore.h"
+#include "poller.h"
 #include "registry.h"
 #include "shard.h"
 
@@ -31,6 +32,8 @@ struct dobj_server {
 	unsigned nshards;
 	dobj__listener *listener;
 	dobj__http *http; /* NULL when --http-listen is "" */
+	dobj__poller *poller;
+	char node_id[128]; /* hostname:pid:random, this server's name in alarm leases */
 	atomic_bool draining;
 	bool started, stopped;
 };
@@ -91,6 +94,20 @@ static const dobj__http_ops server_http_ops = {
     .not_ready = server_not_ready,
 };
 
+/* make_node_id names this server process uniquely among the replicas of one database. */
+static void
+make_node_id(char *buf, size_t len)
+{
+	char host[64] = "localhost";
+	dobj_id r;
+	char hex[DOBJ_ID_HEX_SIZE];
+
+	gethostname(host, sizeof(host) - 1);
+	dobj_id_unique(&r);
+	dobj_id_to_string(&r, hex);
+	snprintf(buf, len, "%.64s:%ld:%.12s", host, (long)getpid(), hex);
+}
+
 dobj_err
 dobj_server_open(dobj_server **out, const dobj_server_opts *opts, char *err, size_t errlen)
 {
@@ -127,6 +144,8 @@ dobj_server_open(dobj_server **out, const dobj_server_opts *opts, char *err, siz
 	s->cfg.max_batch = opts->max_batch ? opts->max_batch : 512;
 	if (opts->clock_offset_ms != 0)
 		dobj__clock_advance(opts->clock_offset_ms);
+	make_node_id(s->node_id, sizeof(s->node_id));
+	s->cfg.node_id = s->node_id;
 	if (s->listen_url == NULL || s->database_url == NULL ||
 	    (s->shards = calloc(s->nshards, sizeof(*s->shards))) == NULL) {
 		dobj_server_close(s);
@@ -190,6 +209,12 @@ dobj_server_start(dobj_server *s, char *err, size_t errlen)
 		}
 	}
 	s->started = true;
+	rc = dobj__poller_open(&s->poller, s->database_url, s->node_id, &s->reg, s->shards,
+	                       s->nshards, msg, sizeof(msg));
+	if (rc != DOBJ_OK || (rc = dobj__poller_start(s->poller)) != DOBJ_OK) {
+		set_err(err, errlen, rc == DOBJ_OK ? "could not start the alarm poller" : msg);
+		return rc;
+	}
 	if ((rc = dobj__listener_start(s->listener, s->listen_url, msg, sizeof(msg))) != DOBJ_OK) {
 		set_err(err, errlen, msg);
 		return rc;
@@ -217,12 +242,22 @@ dobj_server_stop(dobj_server *s)
 	atomic_store(&s->draining, true); /* /readyz answers 503 from here on */
 	if (s->listener != NULL)
 		dobj__listener_drain(s->listener);
+	dobj__poller_stop(s->poller); /* no new alarm turns; those under way finish below */
 	for (unsigned i = 0; i < s->nshards; i++)
 		if (s->shards[i] != NULL)
 			dobj__shard_stop(s->shards[i]);
 	dobj__listener_close(s->listener);
 	s->listener = NULL;
+	dobj__poller_close(s->poller);
+	s->poller = NULL;
 	dobj__http_stop(s->http);
+}
+
+void
+dobj_server_advance_clock(dobj_server *s, int64_t delta_ms)
+{
+	dobj__clock_advance(delta_ms);
+	dobj__poller_wake(s->poller);
 }
 
 void

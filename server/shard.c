@@ -193,12 +193,81 @@ activate(dobj__shard *s, dobj__call *c, dobj__object **out, char *err, size_t er
 
 /* --- turns and the group commit --------------------------------------------------------- */
 
-/* run_turn runs c on its object and encodes its answer; the object joins the batch if the
+static void
+batch_add(dobj__object *o, dobj__object **batch)
+{
+	if (!o->in_batch) {
+		o->in_batch = true;
+		o->batch_next = *batch;
+		*batch = o;
+	}
+}
+
+static void
+ctx_init(dobj__shard *s, dobj_ctx *ctx, dobj__call *c, dobj__object *o, const char *what)
+{
+	memset(ctx, 0, sizeof(*ctx));
+	ctx->obj = o;
+	ctx->method = what;
+	ctx->arena = &c->arena;
+	ctx->undo = &s->undo;
+	ctx->pg = s->pg;
+	ctx->limits = &s->cfg->limits;
+}
+
+/* run_alarm runs the class's alarm entry for the alarm the poller claimed, unless the object
+ * has replaced or deleted that alarm since. The alarm is cleared for the turn (the handler
+ * may set a new one); the commit deletes the claimed row, fenced by its lease. */
+static void
+run_alarm(dobj__shard *s, dobj__call *c, dobj__object *o, dobj__object **batch)
+{
+	dobj_ctx ctx;
+	char err[256];
+	dobj_err rc;
+
+	c->fired = false;
+	if (!o->alarm_known && (rc = dobj__pg_fetch_alarm(s->pg, o, err, sizeof(err))) != DOBJ_OK) {
+		dobj__call_answer(c, rc, err, NULL);
+		return;
+	}
+	if (!o->has_alarm || o->alarm_ms != c->alarm_due_ms) {
+		dobj__call_answer(c, DOBJ_OK, "superseded", NULL);
+		return;
+	}
+	ctx_init(s, &ctx, c, o, "alarm");
+	c->started_ms = dobj__clock_now_ms();
+	if (dobj__object_set_alarm(o, &s->undo, false, 0, false) != 0) {
+		dobj__call_answer(c, DOBJ_RESOURCE_EXHAUSTED, "out of memory", NULL);
+		return;
+	}
+	if (c->cls->cls->alarm == NULL) {
+		dobj__log_warn("class %s has no alarm entry: dropping its alarm",
+		               c->cls->cls->name);
+		rc = DOBJ_OK;
+	} else {
+		rc = c->cls->cls->alarm(&ctx);
+	}
+	atomic_fetch_add(&s->turns, 1);
+	if (rc != DOBJ_OK) {
+		if ((unsigned)rc >= DOBJ_ERR_COUNT)
+			rc = DOBJ_UNKNOWN;
+		dobj__undo_rollback(&s->undo, o, 0);
+		o->alarm_known = false; /* the poller reschedules the row */
+		dobj__call_answer(c, rc, ctx.errmsg[0] ? ctx.errmsg : dobj_err_str(rc), NULL);
+		return;
+	}
+	dobj__call_answer(c, DOBJ_OK, "", NULL);
+	dobj__undo_discard(&s->undo);
+	c->fired = true;
+	batch_add(o, batch);
+}
+
+/* run_turn runs c on its object and records its outcome; the object joins the batch if the
  * turn left writes to commit. */
 static void
 run_turn(dobj__shard *s, dobj__call *c, dobj__object **batch)
 {
-	dobj_ctx ctx = {0};
+	dobj_ctx ctx;
 	dobj_bytes result = {0};
 	dobj__object *o;
 	char err[512];
@@ -219,12 +288,11 @@ run_turn(dobj__shard *s, dobj__call *c, dobj__object **batch)
 	}
 	c->obj = o;
 	o->last_used_ms = dobj__clock_mono_ms();
-	ctx.obj = o;
-	ctx.method = c->method->name;
-	ctx.arena = &c->arena;
-	ctx.undo = &s->undo;
-	ctx.pg = s->pg;
-	ctx.limits = &s->cfg->limits;
+	if (c->kind == DOBJ_CALL_ALARM) {
+		run_alarm(s, c, o, batch);
+		return;
+	}
+	ctx_init(s, &ctx, c, o, c->method->name);
 
 	rc = c->method->fn(&ctx, &c->arg, &result);
 	atomic_fetch_add(&s->turns, 1);
@@ -241,14 +309,11 @@ run_turn(dobj__shard *s, dobj__call *c, dobj__object **batch)
 		                  "handler returned a NULL result of non-zero length", NULL);
 		return;
 	}
-	/* Encode now: the result may point at values that a later turn replaces. */
+	/* Copied now: the result may point at values that a later turn replaces. */
 	dobj__call_answer(c, DOBJ_OK, "", &result);
 	dobj__undo_discard(&s->undo);
-	if (o->ndirty > 0 && !o->in_batch) {
-		o->in_batch = true;
-		o->batch_next = *batch;
-		*batch = o;
-	}
+	if (o->ndirty > 0)
+		batch_add(o, batch);
 }
 
 /* commit makes the batch durable, then lets the replies go. On failure every call that ran
@@ -264,7 +329,8 @@ commit_and_reply(dobj__shard *s, dobj__call *calls, size_t ncalls, dobj__object 
 	if (batch != NULL) {
 		rc = dobj__pg_ensure(s->pg, err, sizeof(err));
 		if (rc == DOBJ_OK)
-			rc = dobj__pg_commit(s->pg, batch, ncalls, err, sizeof(err));
+			rc = dobj__pg_commit(s->pg, batch, calls, ncalls, s->cfg->node_id, err,
+			                     sizeof(err));
 		if (rc == DOBJ_OK) {
 			atomic_fetch_add(&s->commits, 1);
 		} else {
@@ -276,7 +342,7 @@ commit_and_reply(dobj__shard *s, dobj__call *calls, size_t ncalls, dobj__object 
 		cn = c->next;
 		if (rc != DOBJ_OK && c->obj != NULL && c->obj->in_batch)
 			dobj__call_answer(c, DOBJ_UNAVAILABLE, err, NULL);
-		dobj__call_send(c);
+		c->done(c);
 	}
 	for (o = batch; o != NULL; o = next) {
 		next = o->batch_next;
@@ -388,7 +454,7 @@ dobj__shard_submit(dobj__shard *s, dobj__call *c)
 	pthread_mutex_unlock(&s->mu);
 	if (refused) {
 		dobj__call_answer(c, DOBJ_UNAVAILABLE, "server is shutting down", NULL);
-		dobj__call_send(c);
+		c->done(c);
 	}
 }
 

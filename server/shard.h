@@ -24,6 +24,7 @@ typedef struct dobj__shard_cfg {
 	size_t load_all_max_keys;
 	unsigned max_batch;
 	const char *database_url;
+	const char *node_id; /* this server's name in alarm leases */
 } dobj__shard_cfg;
 
 /* dobj__shard_open connects the shard to PostgreSQL; the thread starts in _start. */

@@ -56,8 +56,8 @@ typedef struct dobj_fsm_def {
 	dobj_fsm_transition_cb on_transition; /* may be NULL */
 	void *arg;                            /* passed to on_transition */
 	const char *state_key;                /* NULL: "__fsm_state" */
-	bool history;                         /* record (from, to, event, time) of each transition */
-	size_t history_max;                   /* records kept per object; 0: 100 */
+	bool history;       /* record (from, to, event, time) of each transition */
+	size_t history_max; /* records kept per object; 0: 100 */
 } dobj_fsm_def;
 
 /* dobj_fsm_define validates def and returns the machine in *out: DOBJ_INVALID_ARGUMENT, with
@@ -83,8 +83,7 @@ DOBJ_API dobj_err dobj_fsm_send(const dobj_fsm *m, dobj_ctx *ctx, const dobj_fsm
 DOBJ_API dobj_err dobj_fsm_state(const dobj_fsm *m, dobj_ctx *ctx, const char **state);
 
 /* dobj_fsm_can_send sets *ok to whether the current state handles event. */
-DOBJ_API dobj_err dobj_fsm_can_send(const dobj_fsm *m, dobj_ctx *ctx, const char *event,
-                                    bool *ok);
+DOBJ_API dobj_err dobj_fsm_can_send(const dobj_fsm *m, dobj_ctx *ctx, const char *event, bool *ok);
 
 /* dobj_fsm_valid_events returns the events the current state handles, in definition order, as
  * an array of *n names owned by m (the array itself lives until the turn ends). */

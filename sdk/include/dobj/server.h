@@ -70,6 +70,11 @@ DOBJ_API void dobj_server_stop(dobj_server *s);
 /* dobj_server_close stops the server if needed and frees it. NULL is allowed. */
 DOBJ_API void dobj_server_close(dobj_server *s);
 
+/* dobj_server_advance_clock moves the server clock (dobj_ctx_now_ms, alarm due times) forward
+ * by delta_ms and looks for due alarms at once. For tests and drills: an alarm due in a day
+ * fires without waiting a day. The clock is process-wide. */
+DOBJ_API void dobj_server_advance_clock(dobj_server *s, int64_t delta_ms);
+
 /* dobj_server_main is a complete dobjd: it parses argv (`dobjd --help` lists the flags;
  * `dobjd migrate [status]` manages the schema), registers the n classes, serves until
  * SIGTERM or SIGINT, and returns the process exit status. */

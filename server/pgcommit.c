@@ -1,0 +1,318 @@
+// SPDX-License-Identifier: MIT
+// pgcommit.c - committing a shard's batch of turns: BEGIN, one multi-row statement per kind of
+// change (binary arrays through unnest), COMMIT, all in one libpq pipeline, so that a batch
+// costs one round trip and one fsync whatever its size. Order matters: delete-all before
+// deletes before upserts; fired alarms (fenced by their lease) before alarm writes.
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pgstore_int.h"
+#include "registry.h"
+
+/* pgarr: a one-dimensional PostgreSQL array in binary form (array_send's layout: ndim,
+ * has-nulls flag, element type, then length and lower bound, then each element as a 4-byte
+ * length and its bytes). */
+typedef struct pgarr {
+	char *buf;
+	size_t len, cap;
+	uint32_t count;
+	bool oom;
+} pgarr;
+
+static void
+pgarr_put(pgarr *a, const void *p, size_t n)
+{
+	if (a->oom)
+		return;
+	if (a->len + n > a->cap) {
+		size_t cap = a->cap ? a->cap : 256;
+		char *b;
+		while (cap < a->len + n)
+			cap *= 2;
+		if ((b = realloc(a->buf, cap)) == NULL) {
+			a->oom = true;
+			return;
+		}
+		a->buf = b;
+		a->cap = cap;
+	}
+	memcpy(a->buf + a->len, p, n);
+	a->len += n;
+}
+
+static void
+pgarr_u32(pgarr *a, uint32_t v)
+{
+	v = htonl(v);
+	pgarr_put(a, &v, 4);
+}
+
+static void
+pgarr_begin(pgarr *a, Oid elem)
+{
+	a->len = 0;
+	a->count = 0;
+	a->oom = false;
+	/* ndim, flags, element type, length (set by pgarr_end), lower bound */
+	pgarr_u32(a, 1);
+	pgarr_u32(a, 0);
+	pgarr_u32(a, elem);
+	pgarr_u32(a, 0);
+	pgarr_u32(a, 1);
+}
+
+static void
+pgarr_add(pgarr *a, const void *p, size_t n)
+{
+	if (n > INT32_MAX) {
+		a->oom = true;
+		return;
+	}
+	pgarr_u32(a, (uint32_t)n);
+	pgarr_put(a, p, n);
+	a->count++;
+}
+
+static void
+pgarr_end(pgarr *a)
+{
+	uint32_t n = htonl(a->count);
+
+	if (!a->oom)
+		memcpy(a->buf + 12, &n, 4);
+}
+
+/* change_set: the columns of one statement, in the order of its parameters. */
+#define MAX_COLS 4
+
+typedef struct change_set {
+	enum dobj__pg_stmt st;
+	int ncols;
+	pgarr col[MAX_COLS];
+	const char *trailing; /* one more text parameter after the arrays, or NULL */
+} change_set;
+
+static void
+change_begin(change_set *c, enum dobj__pg_stmt st, int ncols, const Oid *elems)
+{
+	c->st = st;
+	c->ncols = ncols;
+	for (int i = 0; i < ncols; i++)
+		pgarr_begin(&c->col[i], elems[i]);
+}
+
+/* change_object starts a row with the object's class and id. */
+static void
+change_object(change_set *c, const dobj__object *o)
+{
+	const char *cls = o->cls->cls->name;
+
+	pgarr_add(&c->col[0], cls, strlen(cls));
+	pgarr_add(&c->col[1], o->id.bytes, DOBJ_ID_SIZE);
+}
+
+static void
+change_i64(pgarr *a, int64_t v)
+{
+	uint64_t be = dobj__pg_be64((uint64_t)v);
+
+	pgarr_add(a, &be, 8);
+}
+
+static bool
+change_oom(const change_set *c)
+{
+	for (int i = 0; i < c->ncols; i++)
+		if (c->col[i].oom)
+			return true;
+	return false;
+}
+
+/* send_change queues c's statement in the pipeline: 1 if sent, 0 if empty, -1 on error. */
+static int
+send_change(dobj__pg *pg, change_set *c)
+{
+	const char *vals[MAX_COLS + 1];
+	int lens[MAX_COLS + 1], fmts[MAX_COLS + 1], n = c->ncols;
+	char name[16];
+
+	if (c->col[0].count == 0)
+		return 0;
+	for (int i = 0; i < c->ncols; i++) {
+		pgarr_end(&c->col[i]);
+		vals[i] = c->col[i].buf;
+		lens[i] = (int)c->col[i].len;
+		fmts[i] = 1;
+	}
+	if (c->trailing != NULL) {
+		vals[n] = c->trailing;
+		lens[n] = (int)strlen(c->trailing);
+		fmts[n++] = 1;
+	}
+	dobj__pg_stmt_name(c->st, name, sizeof(name));
+	return PQsendQueryPrepared(pg->conn, name, n, vals, lens, fmts, 1) ? 1 : -1;
+}
+
+enum {
+	CH_CLEAR,
+	CH_DELETE,
+	CH_UPSERT,
+	CH_OBJECTS,
+	CH_FIRED,
+	CH_ALARM_DELETE,
+	CH_ALARM_UPSERT,
+	NCH
+};
+
+/* collect fills the change sets from the batch's dirty objects and fired alarms. */
+static void
+collect(change_set *ch, dobj__object *batch, const dobj__call *calls)
+{
+	for (dobj__object *o = batch; o != NULL; o = o->batch_next) {
+		if (o->cleared)
+			change_object(&ch[CH_CLEAR], o);
+		if (!o->persisted)
+			change_object(&ch[CH_OBJECTS], o);
+		for (size_t i = 0; i < o->n; i++) {
+			const dobj__entry *e = &o->entries[i];
+			change_set *c = e->present ? &ch[CH_UPSERT] : &ch[CH_DELETE];
+			if (!e->dirty)
+				continue;
+			change_object(c, o);
+			pgarr_add(&c->col[2], e->key, e->klen);
+			if (e->present)
+				pgarr_add(&c->col[3], e->val, e->vlen);
+		}
+		if (o->alarm_dirty && o->has_alarm) {
+			change_object(&ch[CH_ALARM_UPSERT], o);
+			change_i64(&ch[CH_ALARM_UPSERT].col[2], o->alarm_ms);
+		} else if (o->alarm_dirty) {
+			change_object(&ch[CH_ALARM_DELETE], o);
+		}
+	}
+	for (const dobj__call *c = calls; c != NULL; c = c->next) {
+		if (c->kind != DOBJ_CALL_ALARM || !c->fired || c->obj == NULL)
+			continue;
+		change_object(&ch[CH_FIRED], c->obj);
+		change_i64(&ch[CH_FIRED].col[2], c->alarm_due_ms);
+	}
+}
+
+/* read_results reads every result up to the sync point; the first error is the one kept. */
+static bool
+read_results(dobj__pg *pg, int queued, size_t nturns, char *err, size_t errlen)
+{
+	bool failed = false;
+	int nulls = 0;
+
+	for (;;) {
+		PGresult *r = PQgetResult(pg->conn);
+		ExecStatusType st;
+
+		if (r == NULL) {
+			/* each statement's results end with one NULL; more means the connection died */
+			if (PQstatus(pg->conn) != CONNECTION_OK || ++nulls > queued)
+				return false;
+			continue;
+		}
+		st = PQresultStatus(r);
+		if (st == PGRES_PIPELINE_SYNC) {
+			PQclear(r);
+			return !failed;
+		}
+		if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && !failed) {
+			failed = true;
+			snprintf(err, errlen, "could not commit batch of %zu turns: %s", nturns,
+			         PQresultErrorMessage(r));
+			for (size_t n = strlen(err); n > 0 && err[n - 1] == '\n'; n--)
+				err[n - 1] = '\0';
+		}
+		PQclear(r);
+	}
+}
+
+dobj_err
+dobj__pg_commit(dobj__pg *pg, dobj__object *batch, const dobj__call *calls, size_t nturns,
+                const char *owner, char *err, size_t errlen)
+{
+	static const Oid key_value[] = {OID_TEXT, OID_BYTEA, OID_TEXT, OID_BYTEA};
+	static const Oid due[] = {OID_TEXT, OID_BYTEA, OID_INT8};
+	static const enum dobj__pg_stmt st[NCH] = {ST_CLEAR,       ST_DELETE,       ST_UPSERT,
+	                                           ST_OBJECTS,     ST_ALARMS_FIRED, ST_ALARM_DELETE,
+	                                           ST_ALARM_UPSERT};
+	static const int ncols[NCH] = {2, 3, 4, 2, 3, 2, 3};
+	change_set ch[NCH];
+	bool ok = true, synced;
+	dobj_err rc = DOBJ_OK;
+	int queued = 1;
+
+	err[0] = '\0';
+	memset(ch, 0, sizeof(ch));
+	for (int i = 0; i < NCH; i++)
+		change_begin(&ch[i], st[i], ncols[i],
+		             i == CH_FIRED || i == CH_ALARM_UPSERT ? due : key_value);
+	ch[CH_FIRED].trailing = owner;
+	collect(ch, batch, calls);
+	for (int i = 0; i < NCH; i++) {
+		if (change_oom(&ch[i])) {
+			snprintf(err, errlen, "could not commit batch of %zu turns: out of memory",
+			         nturns);
+			rc = DOBJ_RESOURCE_EXHAUSTED;
+			goto out;
+		}
+	}
+
+	if (!PQenterPipelineMode(pg->conn) ||
+	    !PQsendQueryParams(pg->conn, "BEGIN", 0, NULL, NULL, NULL, NULL, 0)) {
+		rc = dobj__pg_result_error(pg, NULL, "could not start commit", err, errlen);
+		PQexitPipelineMode(pg->conn);
+		goto out;
+	}
+	for (int i = 0; i < NCH && ok; i++) {
+		int s = send_change(pg, &ch[i]);
+		ok = s >= 0;
+		queued += s > 0;
+	}
+	/* A new alarm may be nearer than every poller's next wake-up. */
+	if (ok && ch[CH_ALARM_UPSERT].col[0].count > 0)
+		ok = PQsendQueryParams(pg->conn, "SELECT pg_notify('dobj_alarms', '')", 0, NULL,
+		                       NULL, NULL, NULL, 0) == 1 &&
+		     ++queued;
+	if (ok && PQsendQueryParams(pg->conn, "COMMIT", 0, NULL, NULL, NULL, NULL, 0))
+		queued++;
+	else
+		ok = false;
+	synced = PQpipelineSync(pg->conn) == 1;
+	if (synced)
+		ok = read_results(pg, queued, nturns, err, errlen) && ok;
+	else
+		ok = false;
+	PQexitPipelineMode(pg->conn);
+	if (!synced)
+		pg->prepared = false; /* the pipeline's state is unknown: reset the connection */
+	if (!ok) {
+		if (PQstatus(pg->conn) != CONNECTION_OK) {
+			snprintf(
+			    err, errlen,
+			    "could not commit batch of %zu turns (outcome unknown): connection to "
+			    "PostgreSQL lost",
+			    nturns);
+			pg->prepared = false;
+		} else {
+			if (PQtransactionStatus(pg->conn) != PQTRANS_IDLE)
+				PQclear(PQexec(pg->conn, "ROLLBACK"));
+			if (err[0] == '\0')
+				snprintf(err, errlen, "could not commit batch of %zu turns: %s",
+				         nturns, PQerrorMessage(pg->conn));
+		}
+		rc = DOBJ_UNAVAILABLE;
+	}
+out:
+	for (int i = 0; i < NCH; i++)
+		for (int k = 0; k < ch[i].ncols; k++)
+			free(ch[i].col[k].buf);
+	return rc;
+}

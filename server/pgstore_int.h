@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: MIT */
+/* pgstore_int.h - what pgstore.c (connections, reads) shares with pgcommit.c (the commit). */
+#ifndef DOBJ_SERVER_PGSTORE_INT_H
+#define DOBJ_SERVER_PGSTORE_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <libpq-fe.h>
+
+#include "pgstore.h"
+
+/* type OIDs from PostgreSQL's pg_type.dat */
+#define OID_BOOL 16
+#define OID_BYTEA 17
+#define OID_INT8 20
+#define OID_TEXT 25
+#define OID_BYTEA_ARRAY 1001
+#define OID_INT8_ARRAY 1016
+#define OID_TEXT_ARRAY 1009
+
+/* The prepared statements, named "dobj_<n>" on every connection. */
+enum dobj__pg_stmt {
+	ST_LOAD,
+	ST_GET,
+	ST_RANGE_ASC,
+	ST_RANGE_DESC,
+	ST_RANGE_ASC_END,
+	ST_RANGE_DESC_END,
+	ST_CLEAR,
+	ST_DELETE,
+	ST_UPSERT,
+	ST_OBJECTS,
+	ST_ALARM_GET,
+	ST_ALARM_DELETE,
+	ST_ALARM_UPSERT,
+	ST_ALARMS_FIRED,
+	ST_COUNT
+};
+
+struct dobj__pg {
+	PGconn *conn;
+	char *dsn;
+	bool prepared; /* false: reset and prepare again before the next use */
+};
+
+/* dobj__pg_stmt_name writes statement st's prepared name into buf. */
+void dobj__pg_stmt_name(enum dobj__pg_stmt st, char *buf, size_t len);
+
+/* dobj__pg_exec runs statement st with binary parameters and binary results. */
+PGresult *dobj__pg_exec(dobj__pg *pg, enum dobj__pg_stmt st, const char *const *vals,
+                        const int *lens, const int *fmts);
+
+/* dobj__pg_result_error turns a failed result (or NULL) into a message and a code, clears r,
+ * and marks the connection for a reset when it is gone. */
+dobj_err dobj__pg_result_error(dobj__pg *pg, PGresult *r, const char *what, char *err,
+                               size_t errlen);
+
+/* dobj__pg_be64 swaps a 64-bit value between host and network byte order. */
+uint64_t dobj__pg_be64(uint64_t v);
+
+#endif /* DOBJ_SERVER_PGSTORE_INT_H */

@@ -1,0 +1,458 @@
+// SPDX-License-Identifier: MIT
+// poller.c - the alarm poller thread. It owns one PostgreSQL connection (LISTEN dobj_alarms),
+// claims due alarms with a lease, submits each as a DOBJ_CALL_ALARM call to its shard, and
+// applies the outcomes the shards report back: a fired alarm was already deleted by the
+// shard's commit; a failed one is rescheduled with backoff or parked.
+//
+// Threads: `mu` protects the outcome list, `stopping` and the in-flight count; the shards
+// append outcomes under it and write the wake eventfd. Everything else is the poller thread's
+// (and, after stop, dobj__poller_close's).
+
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include <libpq-fe.h>
+
+#include "call.h"
+#include "clock.h"
+#include "log.h"
+#include "pgstore.h"
+#include "poller.h"
+
+#define CLAIM_BATCH 256
+#define MAX_SLEEP_MS 1000
+
+struct dobj__poller {
+	char *dsn;
+	char *node_id;
+	const dobj__registry *reg;
+	dobj__shard *const *shards;
+	unsigned nshards;
+	PGconn *conn; /* poller thread only */
+	int wake_fd;
+	pthread_t thread;
+	bool started;
+
+	pthread_mutex_t mu; /* protects outcomes, stopping, inflight */
+	dobj__call *outcomes;
+	bool stopping;
+	size_t inflight;
+
+	_Atomic uint64_t fired, retried, parked;
+	_Atomic int64_t last_lag_ms;
+};
+
+static const char claim_sql[] =
+    "UPDATE dobj_alarms a SET lease_owner = $1, lease_until_ms = $2 "
+    "FROM (SELECT class, id FROM dobj_alarms WHERE NOT parked AND due_ms <= $3 "
+    "AND (lease_until_ms IS NULL OR lease_until_ms < $3) ORDER BY due_ms LIMIT $4 "
+    "FOR UPDATE SKIP LOCKED) c WHERE a.class = c.class AND a.id = c.id "
+    "RETURNING a.class, a.id, a.due_ms, a.attempts";
+
+/* The next moment something may be due: a free alarm's due time or a lease's end. */
+static const char next_sql[] =
+    "SELECT min(GREATEST(due_ms, COALESCE(lease_until_ms, 0))) FROM dobj_alarms WHERE NOT parked";
+
+static const char retry_sql[] =
+    "UPDATE dobj_alarms SET attempts = attempts + 1, due_ms = $4, lease_owner = NULL, "
+    "lease_until_ms = NULL, last_error = $5, parked = attempts + 1 > $7, updated_at = now() "
+    "WHERE class = $1 AND id = $2 AND due_ms = $3 AND lease_owner = $6 "
+    "RETURNING attempts, parked";
+
+static const char release_sql[] =
+    "UPDATE dobj_alarms SET lease_owner = NULL, lease_until_ms = NULL "
+    "WHERE class = $1 AND id = $2 AND due_ms = $3 AND lease_owner = $4";
+
+int64_t
+dobj__alarm_backoff_ms(int attempt, uint32_t random)
+{
+	int64_t base = (int64_t)DOBJ_ALARM_FIRST_RETRY_MS << (attempt > 1 ? attempt - 1 : 0);
+	int64_t jitter = base / 5; /* +-20%, at most */
+
+	return base - jitter + (int64_t)(random % (uint32_t)(2 * jitter + 1));
+}
+
+static uint32_t
+random32(void)
+{
+	uint32_t v = 0;
+
+	if (getrandom(&v, sizeof(v), 0) != sizeof(v))
+		v = (uint32_t)dobj__clock_mono_ms();
+	return v;
+}
+
+static void
+i64_param(char buf[32], int64_t v)
+{
+	snprintf(buf, 32, "%lld", (long long)v);
+}
+
+/* id_hex renders an id as the bytea text literal PostgreSQL accepts: \x followed by hex. */
+static void
+id_param(char buf[2 * DOBJ_ID_SIZE + 3], const dobj_id *id)
+{
+	buf[0] = '\\';
+	buf[1] = 'x';
+	dobj_id_to_string(id, buf + 2);
+}
+
+static void
+wake(dobj__poller *p)
+{
+	uint64_t one = 1;
+
+	if (write(p->wake_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		dobj__log_warn("alarm poller: could not wake: %s", strerror(errno));
+}
+
+/* poller_done: a shard finished an alarm turn; queue its outcome for the poller thread. */
+static void
+poller_done(dobj__call *c)
+{
+	dobj__poller *p = c->owner;
+
+	pthread_mutex_lock(&p->mu);
+	c->next = p->outcomes;
+	p->outcomes = c;
+	pthread_mutex_unlock(&p->mu);
+	wake(p);
+}
+
+/* connect_poller (re)opens the connection and listens for new alarms. */
+static bool
+connect_poller(dobj__poller *p)
+{
+	PGresult *r;
+
+	if (p->conn != NULL && PQstatus(p->conn) == CONNECTION_OK)
+		return true;
+	PQfinish(p->conn);
+	p->conn = dobj__pg_connect(p->dsn);
+	if (PQstatus(p->conn) != CONNECTION_OK) {
+		dobj__log_warn("alarm poller: could not connect to PostgreSQL: %s",
+		               PQerrorMessage(p->conn));
+		return false;
+	}
+	r = PQexec(p->conn, "LISTEN dobj_alarms");
+	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+		dobj__log_warn("alarm poller: LISTEN failed: %s", PQresultErrorMessage(r));
+		PQclear(r);
+		return false;
+	}
+	PQclear(r);
+	return true;
+}
+
+/* submit makes an alarm call for one claimed row and hands it to the object's shard. */
+static void
+submit(dobj__poller *p, PGresult *r, int row)
+{
+	const char *cls_name = PQgetvalue(r, row, 0);
+	const dobj__class_reg *cls = dobj__registry_find(p->reg, cls_name, strlen(cls_name));
+	size_t idlen = 0;
+	unsigned char *id = PQunescapeBytea((const unsigned char *)PQgetvalue(r, row, 1), &idlen);
+	dobj__call *c;
+
+	if (cls == NULL || id == NULL || idlen != DOBJ_ID_SIZE) {
+		/* Another server may serve the class; the lease lets it try after this one. */
+		dobj__log_warn(
+		    "alarm poller: class \"%.64s\" is not served here; leaving its alarm",
+		    cls_name);
+		PQfreemem(id);
+		return;
+	}
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		dobj__log_error(
+		    "alarm poller: out of memory; the alarm is retried after its lease");
+		PQfreemem(id);
+		return;
+	}
+	c->kind = DOBJ_CALL_ALARM;
+	c->done = poller_done;
+	c->owner = p;
+	c->cls = cls;
+	memcpy(c->id.bytes, id, DOBJ_ID_SIZE);
+	PQfreemem(id);
+	c->alarm_due_ms = strtoll(PQgetvalue(r, row, 2), NULL, 10);
+	c->alarm_attempts = atoi(PQgetvalue(r, row, 3));
+	dobj__arena_init(&c->arena);
+	pthread_mutex_lock(&p->mu);
+	p->inflight++;
+	pthread_mutex_unlock(&p->mu);
+	dobj__shard_submit(p->shards[dobj_id_shard(&c->id, p->nshards)], c);
+}
+
+/* claim leases up to CLAIM_BATCH due alarms and submits them; returns how many, or -1. */
+static int
+claim(dobj__poller *p, int64_t now)
+{
+	char until[32], nows[32], limit[32];
+	const char *vals[4] = {p->node_id, until, nows, limit};
+	PGresult *r;
+	int n;
+
+	i64_param(until, now + DOBJ_ALARM_LEASE_MS);
+	i64_param(nows, now);
+	i64_param(limit, CLAIM_BATCH);
+	r = PQexecParams(p->conn, claim_sql, 4, NULL, vals, NULL, NULL, 0);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		dobj__log_warn("alarm poller: could not claim alarms: %s", PQresultErrorMessage(r));
+		PQclear(r);
+		return -1;
+	}
+	n = PQntuples(r);
+	for (int i = 0; i < n; i++)
+		submit(p, r, i);
+	PQclear(r);
+	return n;
+}
+
+/* record applies one finished alarm turn's outcome and frees the call. */
+static void
+record(dobj__poller *p, dobj__call *c)
+{
+	char idhex[2 * DOBJ_ID_SIZE + 3], due[32], next[32], owner_max[32];
+	const char *vals[7] = {c->cls->cls->name, idhex,      due,      next,
+	                       c->message,        p->node_id, owner_max};
+	bool ran = c->obj != NULL;
+	PGresult *r;
+
+	id_param(idhex, &c->id);
+	i64_param(due, c->alarm_due_ms);
+	if (c->status == DOBJ_OK) {
+		if (c->fired) {
+			atomic_fetch_add(&p->fired, 1);
+			atomic_store(&p->last_lag_ms, c->started_ms - c->alarm_due_ms);
+		}
+		goto out;
+	}
+	if (p->conn == NULL || PQstatus(p->conn) != CONNECTION_OK) {
+		dobj__log_warn("alarm poller: alarm of %s not rescheduled (no connection); it is "
+		               "retried when its lease ends",
+		               c->cls->cls->name);
+		goto out;
+	}
+	if (!ran) {
+		/* Never ran (the server is stopping, or the object could not be loaded): give the
+		 * alarm back without counting an attempt. */
+		const char *rv[4] = {c->cls->cls->name, idhex, due, p->node_id};
+		PQclear(PQexecParams(p->conn, release_sql, 4, NULL, rv, NULL, NULL, 0));
+		goto out;
+	}
+	i64_param(next,
+	          dobj__clock_now_ms() + dobj__alarm_backoff_ms(c->alarm_attempts + 1, random32()));
+	i64_param(owner_max, DOBJ_ALARM_MAX_RETRIES);
+	r = PQexecParams(p->conn, retry_sql, 7, NULL, vals, NULL, NULL, 0);
+	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1) {
+		bool parked = PQgetvalue(r, 0, 1)[0] == 't';
+		if (parked) {
+			atomic_fetch_add(&p->parked, 1);
+			dobj__log_error("alarm of %s %s parked after %s failed runs: %s: %s",
+			                c->cls->cls->name, idhex + 2, PQgetvalue(r, 0, 0),
+			                dobj_err_name(c->status), c->message);
+		} else {
+			atomic_fetch_add(&p->retried, 1);
+			dobj__log_warn("alarm of %s %s failed (run %s): %s: %s; retry at %s",
+			               c->cls->cls->name, idhex + 2, PQgetvalue(r, 0, 0),
+			               dobj_err_name(c->status), c->message, next);
+		}
+	} else if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		dobj__log_warn("alarm poller: could not reschedule an alarm: %s",
+		               PQresultErrorMessage(r));
+	}
+	PQclear(r);
+out:
+	dobj__arena_fini(&c->arena);
+	free(c);
+}
+
+/* drain_outcomes takes the shards' reports and records them. */
+static void
+drain_outcomes(dobj__poller *p)
+{
+	dobj__call *list, *next;
+	size_t n = 0;
+
+	pthread_mutex_lock(&p->mu);
+	list = p->outcomes;
+	p->outcomes = NULL;
+	for (dobj__call *c = list; c != NULL; c = c->next)
+		n++;
+	p->inflight -= n;
+	pthread_mutex_unlock(&p->mu);
+	for (dobj__call *c = list; c != NULL; c = next) {
+		next = c->next;
+		record(p, c);
+	}
+}
+
+/* next_wait returns how long to sleep: until the next due alarm, at most MAX_SLEEP_MS. */
+static int
+next_wait(dobj__poller *p, int64_t now)
+{
+	PGresult *r = PQexec(p->conn, next_sql);
+	int64_t wait = MAX_SLEEP_MS;
+
+	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 && !PQgetisnull(r, 0, 0)) {
+		int64_t next = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+		wait = next <= now ? 0 : next - now;
+		/* a lease ends at lease_until_ms; claim checks "< now", so look just after it */
+		wait = wait < MAX_SLEEP_MS ? wait + 1 : MAX_SLEEP_MS;
+	}
+	PQclear(r);
+	return (int)wait;
+}
+
+static void
+sleep_until_woken(dobj__poller *p, int timeout_ms)
+{
+	struct pollfd fds[2] = {{.fd = p->wake_fd, .events = POLLIN}, {.fd = -1, .events = POLLIN}};
+	uint64_t v;
+
+	if (p->conn != NULL && PQstatus(p->conn) == CONNECTION_OK)
+		fds[1].fd = PQsocket(p->conn);
+	if (poll(fds, 2, timeout_ms) > 0 && (fds[0].revents & POLLIN)) {
+		if (read(p->wake_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+			dobj__log_warn("alarm poller: wake read failed: %s", strerror(errno));
+	}
+	if (fds[1].fd >= 0 && PQconsumeInput(p->conn)) {
+		PGnotify *n;
+		while ((n = PQnotifies(p->conn)) != NULL)
+			PQfreemem(n);
+	}
+}
+
+static void *
+poller_main(void *arg)
+{
+	dobj__poller *p = arg;
+	int failures = 0;
+
+	for (;;) {
+		int64_t now;
+		int n, wait;
+
+		pthread_mutex_lock(&p->mu);
+		if (p->stopping) {
+			pthread_mutex_unlock(&p->mu);
+			break;
+		}
+		pthread_mutex_unlock(&p->mu);
+		if (!connect_poller(p)) {
+			/* back off 0.1 s, 0.2 s, ... up to 5 s while PostgreSQL is away */
+			wait = 100 << (failures < 6 ? failures : 6);
+			failures++;
+			sleep_until_woken(p, wait > 5000 ? 5000 : wait);
+			continue;
+		}
+		failures = 0;
+		drain_outcomes(p);
+		now = dobj__clock_now_ms();
+		if ((n = claim(p, now)) == CLAIM_BATCH)
+			continue;
+		wait = n < 0 ? MAX_SLEEP_MS : next_wait(p, now);
+		if (wait > 0)
+			sleep_until_woken(p, wait);
+	}
+	return NULL;
+}
+
+dobj_err
+dobj__poller_open(dobj__poller **out, const char *dsn, const char *node_id,
+                  const dobj__registry *reg, dobj__shard *const *shards, unsigned nshards,
+                  char *err, size_t errlen)
+{
+	dobj__poller *p = calloc(1, sizeof(*p));
+
+	*out = NULL;
+	if (p == NULL || (p->dsn = strdup(dsn)) == NULL || (p->node_id = strdup(node_id)) == NULL) {
+		if (p != NULL)
+			free(p->dsn);
+		free(p);
+		snprintf(err, errlen, "out of memory");
+		return DOBJ_RESOURCE_EXHAUSTED;
+	}
+	if ((p->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0) {
+		snprintf(err, errlen, "could not create the alarm poller's eventfd: %s",
+		         strerror(errno));
+		free(p->node_id);
+		free(p->dsn);
+		free(p);
+		return DOBJ_INTERNAL;
+	}
+	p->reg = reg;
+	p->shards = shards;
+	p->nshards = nshards;
+	pthread_mutex_init(&p->mu, NULL);
+	*out = p;
+	return DOBJ_OK;
+}
+
+dobj_err
+dobj__poller_start(dobj__poller *p)
+{
+	if (pthread_create(&p->thread, NULL, poller_main, p) != 0)
+		return DOBJ_RESOURCE_EXHAUSTED;
+	p->started = true;
+	return DOBJ_OK;
+}
+
+void
+dobj__poller_wake(dobj__poller *p)
+{
+	if (p != NULL)
+		wake(p);
+}
+
+void
+dobj__poller_stop(dobj__poller *p)
+{
+	if (p == NULL)
+		return;
+	pthread_mutex_lock(&p->mu);
+	p->stopping = true;
+	pthread_mutex_unlock(&p->mu);
+	wake(p);
+	if (p->started) {
+		pthread_join(p->thread, NULL);
+		p->started = false;
+	}
+}
+
+void
+dobj__poller_close(dobj__poller *p)
+{
+	if (p == NULL)
+		return;
+	dobj__poller_stop(p);
+	drain_outcomes(p); /* the shards have stopped: every alarm turn has reported */
+	if (p->inflight > 0)
+		dobj__log_warn("alarm poller: %zu alarm turns never reported back", p->inflight);
+	PQfinish(p->conn);
+	close(p->wake_fd);
+	pthread_mutex_destroy(&p->mu);
+	free(p->node_id);
+	free(p->dsn);
+	free(p);
+}
+
+void
+dobj__poller_stats_get(dobj__poller *p, dobj__poller_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (p == NULL)
+		return;
+	out->fired = atomic_load(&p->fired);
+	out->retried = atomic_load(&p->retried);
+	out->parked = atomic_load(&p->parked);
+	out->last_lag_ms = atomic_load(&p->last_lag_ms);
+}
