@@ -100,8 +100,8 @@ wait_runs(const char *name, long n, long deadline_ms)
 	         "AND id = '\\x%s' AND key = 'alarm_runs'",
 	         hex);
 	for (long waited = 0; query_long(sql) != n; waited += 20) {
-		cr_assert_lt(waited, deadline_ms, "alarm of %s did not run %ld times in %ld ms", name,
-		             n, deadline_ms);
+		cr_assert_lt(waited, deadline_ms, "alarm of %s did not run %ld times in %ld ms",
+		             name, n, deadline_ms);
 		nap_ms(20);
 	}
 }
@@ -231,8 +231,8 @@ Test(alarm, an_alarm_that_keeps_failing_is_parked)
 	/* parked alarms are not alarms of the object; a new set re-arms */
 	cr_assert_eq(run1("parked", fx_op("alarm_get", NULL, NULL), NULL), DOBJ_NOT_FOUND);
 	cr_assert_eq(run1("parked", op_alarm_in(3600000), NULL), DOBJ_OK);
-	cr_assert_eq(query_long("SELECT count(*) FROM dobj_alarms WHERE NOT parked AND attempts = 0"),
-	             1);
+	cr_assert_eq(
+	    query_long("SELECT count(*) FROM dobj_alarms WHERE NOT parked AND attempts = 0"), 1);
 }
 
 Test(alarm, two_servers_run_each_of_1000_alarms_exactly_once)
