@@ -9,7 +9,7 @@
 int
 main(int argc, char **argv)
 {
-	dobj_client_opts opts = {.url = argc > 1 ? argv[1] : ""};
+	dobj_client_opts opts = {.url = argc > 1 ? argv[1] : "", .default_timeout_ms = 5000};
 	Visits__HitRequest hit = VISITS__HIT_REQUEST__INIT;
 	Visits__Empty empty = VISITS__EMPTY__INIT;
 	Visits__Stats *stats = NULL;

@@ -167,6 +167,12 @@ service_rpc(dobj__gen *g, const svc *v, size_t i, rpc *out)
 	    (m->has_server_streaming && m->server_streaming))
 		return dobj__gen_fail(g, "service %s, rpc %s: streaming rpcs are not supported",
 		                      v->name, m->name);
+	if (strcmp(out->slot, "on_alarm") == 0)
+		return dobj__gen_fail(
+		    g,
+		    "service %s, rpc %s: the handler slot on_alarm is reserved for "
+		    "alarms; rename the rpc",
+		    v->name, m->name);
 	out->req = dobj__names_type(m->input_type);
 	out->rep = dobj__names_type(m->output_type);
 	if (out->req == NULL || out->req->msg == NULL || out->rep == NULL || out->rep->msg == NULL)
@@ -276,6 +282,10 @@ service_decl_server(dobj__gen *g, const svc *v, const rpc *rpcs)
 		dobj__text_comment(&g->h, 1, "%s handles %s.%s.", r->slot, v->cls, r->m->name);
 		dobj__text_list(&g->h, 1, dobj__strf("dobj_err (*%s)(", r->slot), args, 3, ");");
 	}
+	dobj__text_comment(&g->h, 1,
+	                   "on_alarm runs when the object's alarm is due (dobj/alarm.h); NULL: "
+	                   "the class has no alarms.");
+	dobj__text_printf(&g->h, "\tdobj_err (*on_alarm)(dobj_ctx *ctx);\n");
 	dobj__text_printf(&g->h, "} %s;\n\n", h);
 	dobj__text_comment(
 	    &g->h, 0,
@@ -329,6 +339,10 @@ service_def_server(dobj__gen *g, const svc *v, const rpc *rpcs)
 
 	for (size_t i = 0; i < v->s->n_method; i++)
 		service_def_dispatch(g, v, &rpcs[i]);
+	dobj__text_printf(&g->c, "\nstatic dobj_err\ndispatch_%s_alarm(dobj_ctx *ctx)\n{\n",
+	                  v->local);
+	dobj__text_printf(&g->c, "\tconst %s_handlers *h = dobj_ctx_class_impl(ctx);\n\n", v->base);
+	dobj__text_printf(&g->c, "\treturn h->on_alarm(ctx);\n}\n");
 	dobj__text_printf(&g->c, "\n/* The methods of class %s, by their names on the wire. */\n",
 	                  v->cls);
 	dobj__text_printf(&g->c, "static const dobj_method %s_methods[] = {\n", v->local);
@@ -343,7 +357,11 @@ service_def_server(dobj__gen *g, const svc *v, const rpc *rpcs)
 	dobj__text_printf(&g->c, "\t    .methods = %s_methods,\n", v->local);
 	dobj__text_printf(&g->c, "\t    .nmethods = sizeof(%s_methods) / sizeof(%s_methods[0]),\n",
 	                  v->local, v->local);
-	dobj__text_printf(&g->c, "\t    .impl = h,\n\t};\n}\n");
+	dobj__text_printf(&g->c, "\t    .impl = h,\n");
+	dobj__text_printf(
+	    &g->c, "\t    .alarm = h != NULL && h->on_alarm != NULL ? dispatch_%s_alarm : NULL,\n",
+	    v->local);
+	dobj__text_printf(&g->c, "\t};\n}\n");
 
 	dobj__text_printf(&g->c, "\ndobj_err\n");
 	dobj__text_list(&g->c, 0, dobj__strf("%s_register(", v->base),

@@ -1034,6 +1034,14 @@ dispatch_store_unset(dobj_ctx *ctx, const dobj_bytes *arg, dobj_bytes *result)
 	return result_pack(ctx, &rep.base, result);
 }
 
+static dobj_err
+dispatch_store_alarm(dobj_ctx *ctx)
+{
+	const dobj_test_alltypes_store_handlers *h = dobj_ctx_class_impl(ctx);
+
+	return h->on_alarm(ctx);
+}
+
 /* The methods of class Store, by their names on the wire. */
 static const dobj_method store_methods[] = {
     {.name = "Put", .fn = dispatch_store_put},
@@ -1049,6 +1057,7 @@ dobj_test_alltypes_store_class(const dobj_test_alltypes_store_handlers *h)
 	    .methods = store_methods,
 	    .nmethods = sizeof(store_methods) / sizeof(store_methods[0]),
 	    .impl = h,
+	    .alarm = h != NULL && h->on_alarm != NULL ? dispatch_store_alarm : NULL,
 	};
 }
 
@@ -1174,6 +1183,14 @@ dispatch_echo_http_get(dobj_ctx *ctx, const dobj_bytes *arg, dobj_bytes *result)
 	return result_pack(ctx, &rep.base, result);
 }
 
+static dobj_err
+dispatch_echo_alarm(dobj_ctx *ctx)
+{
+	const dobj_test_alltypes_echo_handlers *h = dobj_ctx_class_impl(ctx);
+
+	return h->on_alarm(ctx);
+}
+
 /* The methods of class AllTypesEcho, by their names on the wire. */
 static const dobj_method echo_methods[] = {
     {.name = "Echo", .fn = dispatch_echo_echo},
@@ -1188,6 +1205,7 @@ dobj_test_alltypes_echo_class(const dobj_test_alltypes_echo_handlers *h)
 	    .methods = echo_methods,
 	    .nmethods = sizeof(echo_methods) / sizeof(echo_methods[0]),
 	    .impl = h,
+	    .alarm = h != NULL && h->on_alarm != NULL ? dispatch_echo_alarm : NULL,
 	};
 }
 

@@ -422,6 +422,9 @@ typedef struct dobj_test_alltypes_store_handlers {
 	/* unset handles Store.Unset. */
 	dobj_err (*unset)(dobj_ctx *ctx, const Dobj__Test__Alltypes__GetRequest *req,
 	                  Dobj__Test__Alltypes__GetReply *rep);
+	/* on_alarm runs when the object's alarm is due (dobj/alarm.h); NULL: the class has no
+	 * alarms. */
+	dobj_err (*on_alarm)(dobj_ctx *ctx);
 } dobj_test_alltypes_store_handlers;
 
 /* dobj_test_alltypes_store_class returns class Store over the handlers h, for
@@ -497,6 +500,9 @@ typedef struct dobj_test_alltypes_echo_handlers {
 	/* http_get handles AllTypesEcho.HTTPGet. */
 	dobj_err (*http_get)(dobj_ctx *ctx, const Dobj__Test__Alltypes__EchoRequest *req,
 	                     Dobj__Test__Alltypes__EchoRequest *rep);
+	/* on_alarm runs when the object's alarm is due (dobj/alarm.h); NULL: the class has no
+	 * alarms. */
+	dobj_err (*on_alarm)(dobj_ctx *ctx);
 } dobj_test_alltypes_echo_handlers;
 
 /* dobj_test_alltypes_echo_class returns class AllTypesEcho over the handlers h, for
