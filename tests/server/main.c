@@ -5,12 +5,16 @@
 #include <dobj/server.h>
 
 #include "counter/counter.h"
+#include "order/order.h"
 #include "testkv.h"
 
 int
 main(int argc, char **argv)
 {
-	const dobj_class *const classes[] = {counter_example_class(), &testkv_class};
+	const dobj_class *const classes[] = {counter_example_class(), order_example_class(),
+	                                     &testkv_class};
 
-	return dobj_server_main(argc, argv, classes, 2);
+	if (classes[1] == NULL)
+		return 1;
+	return dobj_server_main(argc, argv, classes, 3);
 }
