@@ -6,6 +6,7 @@
 
 #include <dobj/alarm.h>
 
+#include "call.h"
 #include "ctx.h"
 #include "object.h"
 #include "pgstore.h"
@@ -70,5 +71,16 @@ dobj_alarm_delete(dobj_ctx *ctx, bool *existed)
 		return dobj_ctx_errorf(ctx, DOBJ_RESOURCE_EXHAUSTED, "alarm_delete: out of memory");
 	if (existed != NULL)
 		*existed = had;
+	return DOBJ_OK;
+}
+
+dobj_err
+dobj_alarm_info_get(dobj_ctx *ctx, dobj_alarm_info *out)
+{
+	if (ctx->alarm == NULL)
+		return dobj_ctx_errorf(ctx, DOBJ_FAILED_PRECONDITION,
+		                       "alarm_info: this turn is not an alarm's");
+	out->due_ms = ctx->alarm->alarm_due_ms;
+	out->retry_count = ctx->alarm->alarm_attempts;
 	return DOBJ_OK;
 }

@@ -19,6 +19,7 @@ struct dobj_ctx {
 	dobj__undo *undo;    /* the shard's undo log, empty at the start of the turn */
 	struct dobj__pg *pg; /* the shard's connection (partial objects read through it) */
 	const dobj_limits *limits;
+	const struct dobj__call *alarm; /* the alarm call, in an alarm turn; else NULL */
 	char errmsg[512];
 };
 

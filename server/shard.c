@@ -235,6 +235,7 @@ run_alarm(dobj__shard *s, dobj__call *c, dobj__object *o, dobj__object **batch)
 		return;
 	}
 	ctx_init(s, &ctx, c, o, "alarm");
+	ctx.alarm = c;
 	c->started_ms = dobj__clock_now_ms();
 	if (dobj__object_set_alarm(o, &s->undo, false, 0, false) != 0) {
 		dobj__call_answer(c, DOBJ_RESOURCE_EXHAUSTED, "out of memory", NULL);

@@ -257,6 +257,7 @@ testkv_alarm(dobj_ctx *ctx)
 	dobj_bytes v;
 	long lines = 0, fail_times = 0, again = 0;
 	dobj_err rc;
+	int len;
 
 	if (dobj_storage_get(ctx, "alarm_log", &v) == DOBJ_OK && v.len < sizeof(path)) {
 		FILE *f;
@@ -281,6 +282,16 @@ testkv_alarm(dobj_ctx *ctx)
 	}
 	if ((rc = counter_add(ctx, "alarm_runs", 1, NULL)) != DOBJ_OK)
 		return rc;
+	{
+		/* how late this run started, for bench/alarms.sh */
+		dobj_alarm_info info;
+		if ((rc = dobj_alarm_info_get(ctx, &info)) != DOBJ_OK)
+			return rc;
+		len = snprintf(num, sizeof(num), "%lld",
+		               (long long)(dobj_ctx_now_ms(ctx) - info.due_ms));
+		if ((rc = dobj_storage_put(ctx, "alarm_lag_ms", num, (size_t)len)) != DOBJ_OK)
+			return rc;
+	}
 	if (lines <= fail_times && fail_times > 0)
 		return dobj_ctx_errorf(ctx, DOBJ_ABORTED, "alarm run %ld fails on purpose", lines);
 	if (dobj_storage_get(ctx, "alarm_again_ms", &v) == DOBJ_OK && v.len < sizeof(num)) {

@@ -34,6 +34,16 @@ DOBJ_API dobj_err dobj_alarm_get(dobj_ctx *ctx, int64_t *at_ms);
  * set. */
 DOBJ_API dobj_err dobj_alarm_delete(dobj_ctx *ctx, bool *existed);
 
+/* dobj_alarm_info: about the alarm being run (Cloudflare's alarmInfo). */
+typedef struct dobj_alarm_info {
+	int64_t due_ms;  /* the time the alarm was set for */
+	int retry_count; /* earlier failed runs of this alarm */
+} dobj_alarm_info;
+
+/* dobj_alarm_info_get describes the alarm whose turn this is; DOBJ_FAILED_PRECONDITION when
+ * the turn is not an alarm's. */
+DOBJ_API dobj_err dobj_alarm_info_get(dobj_ctx *ctx, dobj_alarm_info *out);
+
 /* dobj_parse_duration parses "<number><unit>" with unit s, m, h or d into *ms. Anything else
  * is DOBJ_INVALID_ARGUMENT with the seed's text in err: `Invalid duration format: "5x".
  * Expected format: <number><unit> where unit is s, m, h, or d.`, or for zero `Duration must be
