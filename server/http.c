@@ -402,6 +402,26 @@ http_metrics_write(dobj__http *h, http_text *t)
 	http_text_printf(t, "dobj_commit_failures_total %llu\n",
 	                 (unsigned long long)sum.commit_failures);
 	free(st);
+	if (h->ops->alarm_stats != NULL) {
+		dobj__poller_stats a;
+		h->ops->alarm_stats(h->arg, &a);
+		http_metric(t, "dobj_alarms_fired_total", "counter",
+		            "Alarm turns committed (each deleted its alarm).");
+		http_text_printf(t, "dobj_alarms_fired_total %llu\n", (unsigned long long)a.fired);
+		http_metric(t, "dobj_alarms_retried_total", "counter",
+		            "Failed alarm runs rescheduled with backoff.");
+		http_text_printf(t, "dobj_alarms_retried_total %llu\n",
+		                 (unsigned long long)a.retried);
+		http_metric(t, "dobj_alarms_parked_total", "counter",
+		            "Alarms parked after their last retry (see dobj_alarms.parked).");
+		http_text_printf(t, "dobj_alarms_parked_total %llu\n",
+		                 (unsigned long long)a.parked);
+		http_metric(t, "dobj_alarm_lag_seconds", "gauge",
+		            "How late the last alarm turn started, after its due time.");
+		http_text_printf(t, "dobj_alarm_lag_seconds %lld.%03lld\n",
+		                 (long long)(a.last_lag_ms / 1000),
+		                 (long long)(a.last_lag_ms % 1000));
+	}
 }
 
 static void

@@ -11,6 +11,7 @@
 
 #include <dobj/err.h>
 
+#include "poller.h"
 #include "shard.h"
 
 typedef struct dobj__http dobj__http;
@@ -25,6 +26,8 @@ typedef struct dobj__http_ops {
 	void (*shard_stats)(void *arg, unsigned shard, dobj__shard_stats *out);
 	/* not_ready: NULL while the server serves calls, else why not (static text). */
 	const char *(*not_ready)(void *arg);
+	/* alarm_stats: the alarm poller's counters (may be NULL: no alarm metrics). */
+	void (*alarm_stats)(void *arg, dobj__poller_stats *out);
 } dobj__http_ops;
 
 /* dobj__http_url_check accepts http://HOST:PORT (no path, query or userinfo); else

@@ -89,10 +89,17 @@ server_not_ready(void *arg)
 	return atomic_load(&((dobj_server *)arg)->draining) ? "server is stopping" : NULL;
 }
 
+static void
+server_alarm_stats(void *arg, dobj__poller_stats *out)
+{
+	dobj__poller_stats_get(((dobj_server *)arg)->poller, out);
+}
+
 static const dobj__http_ops server_http_ops = {
     .shard_count = server_shard_count,
     .shard_stats = server_shard_stats,
     .not_ready = server_not_ready,
+    .alarm_stats = server_alarm_stats,
 };
 
 /* make_node_id names this server process uniquely among the replicas of one database. */
@@ -251,9 +258,9 @@ dobj_server_stop(dobj_server *s)
 			dobj__shard_stop(s->shards[i]);
 	dobj__listener_close(s->listener);
 	s->listener = NULL;
+	dobj__http_stop(s->http); /* before the poller goes: /metrics reads its counters */
 	dobj__poller_close(s->poller);
 	s->poller = NULL;
-	dobj__http_stop(s->http);
 }
 
 void

@@ -130,6 +130,21 @@ start_dobjd
 got=$("$cli" --url "$url" get k9)
 [[ $got -ge $max ]] || fail "after kill -9 the count is $got, below the acknowledged $max"
 echo "ok 3 - after kill -9 under load the count $got >= every acknowledged value (max $max)"
+
+# 3b. the seed's order flow through order-cli, error texts exact
+ocli=$build/examples/order-cli
+[[ $("$ocli" --url "$url" init order-123) == pending ]] || fail "order init"
+err=$("$ocli" --url "$url" send order-123 deliver 2>&1 >/dev/null) && fail "deliver on a pending order succeeded"
+[[ $err == 'FAILED_PRECONDITION: Invalid transition: state "pending" does not handle event "deliver". Valid events: [pay, cancel]' ]] ||
+	fail "invalid transition text: $err"
+[[ $("$ocli" --url "$url" send order-123 pay) == paid ]] || fail "pay"
+[[ $("$ocli" --url "$url" send order-123 ship TRACK-456) == shipped ]] || fail "ship"
+[[ $("$ocli" --url "$url" send order-123 deliver) == delivered ]] || fail "deliver"
+err=$("$ocli" --url "$url" send order-123 deliver 2>&1 >/dev/null) && fail "deliver twice succeeded"
+[[ $err == 'FAILED_PRECONDITION: No transitions defined for state "delivered". Cannot handle event "deliver".' ]] ||
+	fail "terminal state text: $err"
+[[ $("$ocli" --url "$url" state order-123) == delivered ]] || fail "state"
+echo "ok 3b - the seed's order flow through order-cli, with its error texts"
 stop_dobjd
 
 # 4. the README's run command, on its own database and port
@@ -139,4 +154,4 @@ out=$(DOBJ_BUILD_DIR=$build DOBJ_DATABASE_URL=$(with_db "${db}_run") \
 	{ cat "$work/run.log" >&2; fail "scripts/run.sh --once failed"; }
 [[ $(echo "$out" | tail -n 1) == 1 ]] || fail "scripts/run.sh demo printed: $out"
 echo "ok 4 - scripts/run.sh --once serves and answers the demo call"
-echo "cli_acceptance: all 5 checks passed"
+echo "cli_acceptance: all 6 checks passed"
