@@ -29,6 +29,9 @@
 
 #define CLAIM_BATCH 256
 #define MAX_SLEEP_MS 1000
+/* Alarm turns queued in the shards at most: past this the poller waits for outcomes before
+ * claiming more, so that no claimed alarm waits in a queue until its lease runs out. */
+#define MAX_INFLIGHT 4096
 
 struct dobj__poller {
 	char *dsn;
@@ -358,6 +361,13 @@ poller_main(void *arg)
 		}
 		failures = 0;
 		drain_outcomes(p);
+		pthread_mutex_lock(&p->mu);
+		n = p->inflight >= MAX_INFLIGHT;
+		pthread_mutex_unlock(&p->mu);
+		if (n) {
+			sleep_until_woken(p, MAX_SLEEP_MS); /* an outcome wakes it */
+			continue;
+		}
 		now = dobj__clock_now_ms();
 		if ((n = claim(p, now)) == CLAIM_BATCH)
 			continue;
