@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-// server.c - dobjd-codegen: dobjd with the classes generated from alltypes.proto. Store puts,
+// server.c - dobjd-codegen: dobjd with the classes generated from alltypes.proto (and Prefs,
+// from proto2.proto). Store puts,
 // reads and deletes each field of its Everything schema through the generated typed accessors,
 // by field name; Echo answers with its argument. Store.Unset is left unimplemented on purpose.
 
@@ -8,6 +9,7 @@
 #include <dobj/server.h>
 
 #include "alltypes.dobj.h"
+#include "proto2_class.h"
 
 typedef Dobj__Test__Alltypes__Everything Everything;
 
@@ -192,10 +194,11 @@ static const dobj_test_alltypes_echo_handlers echo = {.echo = echo_echo, .http_g
 int
 main(int argc, char **argv)
 {
-	static dobj_class classes[2];
-	static const dobj_class *const list[] = {&classes[0], &classes[1]};
+	static dobj_class classes[3];
+	static const dobj_class *const list[] = {&classes[0], &classes[1], &classes[2]};
 
 	classes[0] = dobj_test_alltypes_store_class(&store);
 	classes[1] = dobj_test_alltypes_echo_class(&echo);
-	return dobj_server_main(argc, argv, list, 2);
+	classes[2] = p2_prefs_class(&proto2_prefs);
+	return dobj_server_main(argc, argv, list, 3);
 }

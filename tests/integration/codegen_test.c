@@ -13,6 +13,7 @@
 #include <criterion/criterion.h>
 
 #include "alltypes.dobj.h"
+#include "proto2.dobj.h"
 #include "calls.h"
 #include "fixture.h"
 
@@ -378,4 +379,36 @@ Test(codegen, undecodable_argument_is_invalid_and_names_the_method)
 	cr_assert_eq(dobj_call(&store, "Put", junk, sizeof(junk), NULL, &r), DOBJ_INVALID_ARGUMENT);
 	cr_assert_str_eq(r.message, "Store.Put: could not decode dobj.test.alltypes.PutRequest");
 	dobj_reply_fini(&r);
+}
+
+/* proto2 schemas: put sets has_ flags, load tells a stored zero from a missing field. */
+Test(codegen, proto2_optional_fields_round_trip_with_presence)
+{
+	Dobj__Test__P2__Settings in = DOBJ__TEST__P2__SETTINGS__INIT, *out = NULL;
+	Dobj__Test__P2__Empty empty = DOBJ__TEST__P2__EMPTY__INIT, *ack = NULL;
+	int32_t list[] = {3, -1, 0};
+	dobj_error err = {0};
+	dobj_stub prefs;
+
+	cr_assert_eq(p2_prefs_stub(client, "p", &prefs), DOBJ_OK);
+	in.has_level = 1;
+	in.level = 0; /* a zero that must come back as present */
+	in.name = "";
+	in.has_flag = 1;
+	in.flag = 0;
+	in.n_list = 3;
+	in.list = list;
+	cr_assert_eq(p2_prefs_put(&prefs, &in, NULL, &ack, &err), DOBJ_OK, "%s", err.message);
+	dobj__test__p2__empty__free_unpacked(ack, NULL);
+	cr_assert_eq(p2_prefs_load(&prefs, &empty, NULL, &out, &err), DOBJ_OK, "%s", err.message);
+	cr_assert(out->has_level, "a stored zero level came back as missing");
+	cr_assert_eq(out->level, 0);
+	cr_assert_not_null(out->name);
+	cr_assert_str_eq(out->name, "");
+	cr_assert(out->has_flag);
+	cr_assert(!out->has_blob, "blob was never stored");
+	cr_assert(!out->has_mode, "mode was never stored");
+	cr_assert_eq(out->n_list, 3);
+	cr_assert_eq(out->list[1], -1);
+	dobj__test__p2__settings__free_unpacked(out, NULL);
 }
