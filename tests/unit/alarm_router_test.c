@@ -9,19 +9,10 @@
 #include <dobj/alarm.h>
 #include <dobj/storage.h>
 
-#include "ctx.h"
-#include "registry.h"
-
-static const dobj_class cls = {.name = "T"};
-static const dobj__class_reg reg = {.cls = &cls};
-static const dobj_limits limits = {.key_max = DOBJ_DEFAULT_KEY_MAX,
-                                   .value_max = DOBJ_DEFAULT_VALUE_MAX,
-                                   .many_max = DOBJ_DEFAULT_MANY_MAX};
+#include "turn.h"
 
 typedef struct fixture {
-	dobj_ctx ctx;
-	dobj__arena arena;
-	dobj__undo undo;
+	fx_turn t;
 	char ran[256]; /* the actions run, comma-separated */
 	void *arg;     /* the arg the last action saw */
 	dobj_err fail; /* what send-reminder returns */
@@ -32,23 +23,14 @@ static fixture f;
 static void
 setup(void)
 {
-	dobj_id id = {{5}};
-
 	memset(&f, 0, sizeof(f));
-	f.ctx.obj = dobj__object_new(&reg, &id);
-	f.ctx.obj->complete = true; /* never reads PostgreSQL */
-	f.ctx.method = "alarm";
-	f.ctx.arena = &f.arena;
-	f.ctx.undo = &f.undo;
-	f.ctx.limits = &limits;
+	fx_turn_open(&f.t, "T", "alarm", NULL);
 }
 
 static void
 teardown(void)
 {
-	dobj__undo_fini(&f.undo);
-	dobj__object_free(f.ctx.obj);
-	dobj__arena_fini(&f.arena);
+	fx_turn_close(&f.t);
 }
 
 TestSuite(alarm_router, .init = setup, .fini = teardown);
@@ -99,7 +81,7 @@ static const dobj_alarm_router router = {.actions = actions, .nactions = 2, .arg
 static void
 set_action(const char *key, const char *name)
 {
-	cr_assert_eq(dobj_storage_put(&f.ctx, key, name, strlen(name)), DOBJ_OK);
+	cr_assert_eq(dobj_storage_put(&f.t.ctx, key, name, strlen(name)), DOBJ_OK);
 }
 
 static bool
@@ -107,28 +89,28 @@ has(const char *key)
 {
 	dobj_bytes v;
 
-	return dobj_storage_get(&f.ctx, key, &v) == DOBJ_OK;
+	return dobj_storage_get(&f.t.ctx, key, &v) == DOBJ_OK;
 }
 
 Test(alarm_router, dispatches_to_the_named_action)
 {
 	set_action("__alarm_action", "send-reminder");
-	cr_assert_eq(dobj_alarm_route(&router, &f.ctx), DOBJ_OK, "%s", dobj_ctx_errmsg(&f.ctx));
+	cr_assert_eq(dobj_alarm_route(&router, &f.t.ctx), DOBJ_OK, "%s", dobj_ctx_errmsg(&f.t.ctx));
 	cr_assert_str_eq(f.ran, "send-reminder");
 	cr_assert_eq(f.arg, &router_arg);
 	cr_assert(has("reminded"));
 	cr_assert(!has("__alarm_action"), "the key is cleared after success");
 
 	set_action("__alarm_action", "check-expiry");
-	cr_assert_eq(dobj_alarm_route(&router, &f.ctx), DOBJ_OK);
+	cr_assert_eq(dobj_alarm_route(&router, &f.t.ctx), DOBJ_OK);
 	cr_assert_str_eq(f.ran, "send-reminder,check-expiry");
 	cr_assert(!has("__alarm_action"));
 }
 
 Test(alarm_router, missing_key_gets_the_seed_text)
 {
-	cr_assert_eq(dobj_alarm_route(&router, &f.ctx), DOBJ_FAILED_PRECONDITION);
-	cr_assert_str_eq(dobj_ctx_errmsg(&f.ctx),
+	cr_assert_eq(dobj_alarm_route(&router, &f.t.ctx), DOBJ_FAILED_PRECONDITION);
+	cr_assert_str_eq(dobj_ctx_errmsg(&f.t.ctx),
 	                 "No alarm action found in storage at key \"__alarm_action\". Set the "
 	                 "action before scheduling the alarm.");
 	cr_assert_str_eq(f.ran, "");
@@ -137,19 +119,19 @@ Test(alarm_router, missing_key_gets_the_seed_text)
 Test(alarm_router, unknown_action_gets_the_seed_text)
 {
 	set_action("__alarm_action", "x");
-	cr_assert_eq(dobj_alarm_route(&router, &f.ctx), DOBJ_FAILED_PRECONDITION);
+	cr_assert_eq(dobj_alarm_route(&router, &f.t.ctx), DOBJ_FAILED_PRECONDITION);
 	cr_assert_str_eq(
-	    dobj_ctx_errmsg(&f.ctx),
+	    dobj_ctx_errmsg(&f.t.ctx),
 	    "Unknown alarm action: \"x\". Valid actions: [check-expiry, send-reminder]");
 	cr_assert(has("__alarm_action"));
 
 	/* names match whole: a prefix or an empty value is unknown too */
 	set_action("__alarm_action", "check");
-	cr_assert_eq(dobj_alarm_route(&router, &f.ctx), DOBJ_FAILED_PRECONDITION);
+	cr_assert_eq(dobj_alarm_route(&router, &f.t.ctx), DOBJ_FAILED_PRECONDITION);
 	set_action("__alarm_action", "");
-	cr_assert_eq(dobj_alarm_route(&router, &f.ctx), DOBJ_FAILED_PRECONDITION);
+	cr_assert_eq(dobj_alarm_route(&router, &f.t.ctx), DOBJ_FAILED_PRECONDITION);
 	cr_assert_str_eq(
-	    dobj_ctx_errmsg(&f.ctx),
+	    dobj_ctx_errmsg(&f.t.ctx),
 	    "Unknown alarm action: \"\". Valid actions: [check-expiry, send-reminder]");
 	cr_assert_str_eq(f.ran, "");
 }
@@ -158,13 +140,13 @@ Test(alarm_router, failing_action_keeps_the_key)
 {
 	f.fail = DOBJ_UNAVAILABLE;
 	set_action("__alarm_action", "send-reminder");
-	cr_assert_eq(dobj_alarm_route(&router, &f.ctx), DOBJ_UNAVAILABLE);
-	cr_assert_str_eq(dobj_ctx_errmsg(&f.ctx), "mail server unreachable");
+	cr_assert_eq(dobj_alarm_route(&router, &f.t.ctx), DOBJ_UNAVAILABLE);
+	cr_assert_str_eq(dobj_ctx_errmsg(&f.t.ctx), "mail server unreachable");
 	cr_assert(has("__alarm_action"), "a retry runs the action again");
 	cr_assert(!has("reminded"), "the action's writes are undone with it");
 
 	f.fail = DOBJ_OK;
-	cr_assert_eq(dobj_alarm_route(&router, &f.ctx), DOBJ_OK);
+	cr_assert_eq(dobj_alarm_route(&router, &f.t.ctx), DOBJ_OK);
 	cr_assert_str_eq(f.ran, "send-reminder,send-reminder");
 	cr_assert(!has("__alarm_action"));
 }
@@ -175,12 +157,12 @@ Test(alarm_router, custom_action_key)
 
 	r.action_key = "next_job";
 	set_action("__alarm_action", "send-reminder");
-	cr_assert_eq(dobj_alarm_route(&r, &f.ctx), DOBJ_FAILED_PRECONDITION);
-	cr_assert_str_eq(dobj_ctx_errmsg(&f.ctx),
+	cr_assert_eq(dobj_alarm_route(&r, &f.t.ctx), DOBJ_FAILED_PRECONDITION);
+	cr_assert_str_eq(dobj_ctx_errmsg(&f.t.ctx),
 	                 "No alarm action found in storage at key \"next_job\". Set the action "
 	                 "before scheduling the alarm.");
 	set_action("next_job", "check-expiry");
-	cr_assert_eq(dobj_alarm_route(&r, &f.ctx), DOBJ_OK);
+	cr_assert_eq(dobj_alarm_route(&r, &f.t.ctx), DOBJ_OK);
 	cr_assert_str_eq(f.ran, "check-expiry");
 	cr_assert(!has("next_job"));
 	cr_assert(has("__alarm_action"), "the default key is not the router's");
@@ -194,11 +176,11 @@ Test(alarm_router, action_may_set_the_next_action)
 	dobj_bytes v;
 
 	set_action("__alarm_action", "follow-up");
-	cr_assert_eq(dobj_alarm_route(&r, &f.ctx), DOBJ_OK);
-	cr_assert_eq(dobj_storage_get(&f.ctx, "__alarm_action", &v), DOBJ_OK,
+	cr_assert_eq(dobj_alarm_route(&r, &f.t.ctx), DOBJ_OK);
+	cr_assert_eq(dobj_storage_get(&f.t.ctx, "__alarm_action", &v), DOBJ_OK,
 	             "the action's own write of the key stays");
 	cr_assert_eq(v.len, 12);
-	cr_assert_eq(dobj_alarm_route(&r, &f.ctx), DOBJ_OK);
+	cr_assert_eq(dobj_alarm_route(&r, &f.t.ctx), DOBJ_OK);
 	cr_assert_str_eq(f.ran, "follow-up,check-expiry");
 	cr_assert(!has("__alarm_action"));
 }

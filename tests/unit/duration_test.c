@@ -8,8 +8,7 @@
 #include <criterion/criterion.h>
 #include <dobj/alarm.h>
 
-#include "ctx.h"
-#include "registry.h"
+#include "turn.h"
 
 static void
 expect_ms(const char *s, int64_t want)
@@ -96,37 +95,19 @@ Test(duration, error_buffer_is_optional_and_truncated)
 	cr_assert_str_eq(err, "Invalid");
 }
 
-static const dobj_class cls = {.name = "T"};
-static const dobj__class_reg reg = {.cls = &cls};
-
-/* A database-free turn context, as in storage_test.c. */
-typedef struct fixture {
-	dobj_ctx ctx;
-	dobj__arena arena;
-	dobj__undo undo;
-} fixture;
-
-static fixture f;
+/* A database-free turn, for dobj_alarm_schedule. */
+static fx_turn f;
 
 static void
 setup(void)
 {
-	dobj_id id = {{3}};
-
-	memset(&f, 0, sizeof(f));
-	f.ctx.obj = dobj__object_new(&reg, &id);
-	f.ctx.obj->complete = true;
-	f.ctx.method = "schedule";
-	f.ctx.arena = &f.arena;
-	f.ctx.undo = &f.undo;
+	fx_turn_open(&f, "T", "schedule", NULL);
 }
 
 static void
 teardown(void)
 {
-	dobj__undo_fini(&f.undo);
-	dobj__object_free(f.ctx.obj);
-	dobj__arena_fini(&f.arena);
+	fx_turn_close(&f);
 }
 
 Test(duration, schedule_in_a_duration_or_at_a_time, .init = setup, .fini = teardown)

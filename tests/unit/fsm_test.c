@@ -10,21 +10,12 @@
 #include <dobj/fsm.h>
 #include <dobj/storage.h>
 
-#include "ctx.h"
+#include "turn.h"
 #include "fsm_record.h"
-#include "registry.h"
 
-static const dobj_class cls = {.name = "Order"};
-static const dobj__class_reg reg = {.cls = &cls};
-static const dobj_limits limits = {.key_max = DOBJ_DEFAULT_KEY_MAX,
-                                   .value_max = DOBJ_DEFAULT_VALUE_MAX,
-                                   .many_max = DOBJ_DEFAULT_MANY_MAX};
-
+/* a database-free turn, and the machine under test */
 typedef struct fixture {
-	dobj_ctx ctx;
-	dobj__arena arena;
-	dobj__undo undo;
-	dobj__object *obj;
+	fx_turn t;
 	dobj_fsm *m;
 } fixture;
 
@@ -33,25 +24,15 @@ static fixture f;
 static void
 setup(void)
 {
-	dobj_id id = {{7}};
-
 	memset(&f, 0, sizeof(f));
-	f.obj = dobj__object_new(&reg, &id);
-	f.obj->complete = true; /* never reads PostgreSQL */
-	f.ctx.obj = f.obj;
-	f.ctx.method = "transition";
-	f.ctx.arena = &f.arena;
-	f.ctx.undo = &f.undo;
-	f.ctx.limits = &limits;
+	fx_turn_open(&f.t, "Order", "transition", NULL);
 }
 
 static void
 teardown(void)
 {
 	dobj_fsm_free(f.m);
-	dobj__undo_fini(&f.undo);
-	dobj__object_free(f.obj);
-	dobj__arena_fini(&f.arena);
+	fx_turn_close(&f.t);
 }
 
 TestSuite(fsm, .init = setup, .fini = teardown);
@@ -91,8 +72,8 @@ send(const char *type)
 	dobj_fsm_event ev = {.type = type};
 	const char *state = NULL;
 
-	cr_assert_eq(dobj_fsm_send(f.m, &f.ctx, &ev, &state), DOBJ_OK, "%s: %s", type,
-	             dobj_ctx_errmsg(&f.ctx));
+	cr_assert_eq(dobj_fsm_send(f.m, &f.t.ctx, &ev, &state), DOBJ_OK, "%s: %s", type,
+	             dobj_ctx_errmsg(&f.t.ctx));
 	return state;
 }
 
@@ -101,7 +82,7 @@ state(void)
 {
 	const char *s = NULL;
 
-	cr_assert_eq(dobj_fsm_state(f.m, &f.ctx, &s), DOBJ_OK, "%s", dobj_ctx_errmsg(&f.ctx));
+	cr_assert_eq(dobj_fsm_state(f.m, &f.t.ctx, &s), DOBJ_OK, "%s", dobj_ctx_errmsg(&f.t.ctx));
 	return s;
 }
 
@@ -111,7 +92,7 @@ stored(const char *key)
 	static char buf[64];
 	dobj_bytes v;
 
-	if (dobj_storage_get(&f.ctx, key, &v) != DOBJ_OK)
+	if (dobj_storage_get(&f.t.ctx, key, &v) != DOBJ_OK)
 		return NULL;
 	snprintf(buf, sizeof(buf), "%.*s", (int)v.len, (const char *)v.data);
 	return buf;
@@ -124,7 +105,7 @@ valid_events(void)
 	const char *const *ev;
 	size_t n, off = 0;
 
-	cr_assert_eq(dobj_fsm_valid_events(f.m, &f.ctx, &ev, &n), DOBJ_OK);
+	cr_assert_eq(dobj_fsm_valid_events(f.m, &f.t.ctx, &ev, &n), DOBJ_OK);
 	buf[0] = '\0';
 	for (size_t i = 0; i < n; i++)
 		off += (size_t)snprintf(buf + off, sizeof(buf) - off, "%s%s", i ? "," : "", ev[i]);
@@ -230,25 +211,25 @@ Test(fsm, order_machine_follows_the_seed)
 	cr_assert_str_eq(state(), "pending");
 	cr_assert_null(stored("__fsm_state"), "a machine that never moved stores nothing");
 	cr_assert_str_eq(valid_events(), "start_processing,cancel");
-	cr_assert_eq(dobj_fsm_can_send(f.m, &f.ctx, "ship", &ok), DOBJ_OK);
+	cr_assert_eq(dobj_fsm_can_send(f.m, &f.t.ctx, "ship", &ok), DOBJ_OK);
 	cr_assert(!ok);
-	cr_assert_eq(dobj_fsm_can_send(f.m, &f.ctx, "cancel", &ok), DOBJ_OK);
+	cr_assert_eq(dobj_fsm_can_send(f.m, &f.t.ctx, "cancel", &ok), DOBJ_OK);
 	cr_assert(ok);
 
 	cr_assert_str_eq(send("start_processing"), "processing");
 	cr_assert_str_eq(stored("__fsm_state"), "processing");
 	cr_assert_str_eq(valid_events(), "ship,cancel");
-	cr_assert_eq(dobj_fsm_can_send(f.m, &f.ctx, "ship", &ok), DOBJ_OK);
+	cr_assert_eq(dobj_fsm_can_send(f.m, &f.t.ctx, "ship", &ok), DOBJ_OK);
 	cr_assert(ok);
 	cr_assert_str_eq(send("ship"), "shipped");
 	cr_assert_str_eq(valid_events(), "deliver");
 	cr_assert_str_eq(send("deliver"), "delivered");
 	cr_assert_str_eq(state(), "delivered");
 	cr_assert_str_eq(valid_events(), "");
-	cr_assert_eq(dobj_fsm_can_send(f.m, &f.ctx, "deliver", &ok), DOBJ_OK);
+	cr_assert_eq(dobj_fsm_can_send(f.m, &f.t.ctx, "deliver", &ok), DOBJ_OK);
 	cr_assert(!ok);
 
-	cr_assert_eq(dobj_fsm_reset(f.m, &f.ctx), DOBJ_OK);
+	cr_assert_eq(dobj_fsm_reset(f.m, &f.t.ctx), DOBJ_OK);
 	cr_assert_str_eq(state(), "pending");
 	cr_assert_str_eq(send("cancel"), "cancelled");
 	cr_assert_str_eq(valid_events(), "");
@@ -261,8 +242,8 @@ Test(fsm, unhandled_events_get_the_seed_texts)
 	const char *s = "unchanged";
 
 	define(&d);
-	cr_assert_eq(dobj_fsm_send(f.m, &f.ctx, &deliver, &s), DOBJ_FAILED_PRECONDITION);
-	cr_assert_str_eq(dobj_ctx_errmsg(&f.ctx),
+	cr_assert_eq(dobj_fsm_send(f.m, &f.t.ctx, &deliver, &s), DOBJ_FAILED_PRECONDITION);
+	cr_assert_str_eq(dobj_ctx_errmsg(&f.t.ctx),
 	                 "Invalid transition: state \"pending\" does not handle event \"deliver\". "
 	                 "Valid events: [start_processing, cancel]");
 	cr_assert_str_eq(s, "unchanged");
@@ -271,12 +252,13 @@ Test(fsm, unhandled_events_get_the_seed_texts)
 	send("start_processing");
 	send("ship");
 	send("deliver");
-	cr_assert_eq(dobj_fsm_send(f.m, &f.ctx, &deliver, NULL), DOBJ_FAILED_PRECONDITION);
-	cr_assert_str_eq(dobj_ctx_errmsg(&f.ctx), "No transitions defined for state \"delivered\". "
-	                                          "Cannot handle event \"deliver\".");
-	cr_assert_eq(dobj_fsm_send(f.m, &f.ctx, &(dobj_fsm_event){.type = NULL}, NULL),
+	cr_assert_eq(dobj_fsm_send(f.m, &f.t.ctx, &deliver, NULL), DOBJ_FAILED_PRECONDITION);
+	cr_assert_str_eq(dobj_ctx_errmsg(&f.t.ctx),
+	                 "No transitions defined for state \"delivered\". "
+	                 "Cannot handle event \"deliver\".");
+	cr_assert_eq(dobj_fsm_send(f.m, &f.t.ctx, &(dobj_fsm_event){.type = NULL}, NULL),
 	             DOBJ_INVALID_ARGUMENT);
-	cr_assert_eq(dobj_fsm_send(f.m, &f.ctx, NULL, NULL), DOBJ_INVALID_ARGUMENT);
+	cr_assert_eq(dobj_fsm_send(f.m, &f.t.ctx, NULL, NULL), DOBJ_INVALID_ARGUMENT);
 	cr_assert_str_eq(state(), "delivered");
 }
 
@@ -321,7 +303,7 @@ Test(fsm, callback_sees_the_transition_and_its_payload)
 	d.arg = &s;
 	define(&d);
 	send("start_processing");
-	cr_assert_eq(dobj_fsm_send(f.m, &f.ctx, &ship, &to), DOBJ_OK);
+	cr_assert_eq(dobj_fsm_send(f.m, &f.t.ctx, &ship, &to), DOBJ_OK);
 	cr_assert_str_eq(to, "shipped");
 	cr_assert_eq(s.calls, 2);
 	cr_assert_str_eq(s.from, "processing");
@@ -345,20 +327,20 @@ Test(fsm, failing_callback_undoes_the_whole_transition)
 	d.history = true;
 	define(&d);
 	send("start_processing");
-	cr_assert_eq(dobj_storage_put(&f.ctx, "tracking", "old", 3), DOBJ_OK);
+	cr_assert_eq(dobj_storage_put(&f.t.ctx, "tracking", "old", 3), DOBJ_OK);
 	s.fail = DOBJ_UNAVAILABLE;
-	cr_assert_eq(dobj_fsm_send(f.m, &f.ctx, &ship, NULL), DOBJ_UNAVAILABLE);
-	cr_assert_str_eq(dobj_ctx_errmsg(&f.ctx), "mail server refused the notice");
+	cr_assert_eq(dobj_fsm_send(f.m, &f.t.ctx, &ship, NULL), DOBJ_UNAVAILABLE);
+	cr_assert_str_eq(dobj_ctx_errmsg(&f.t.ctx), "mail server refused the notice");
 	cr_assert_eq(s.calls, 2);
 	cr_assert_str_eq(state(), "processing");
 	cr_assert_str_eq(stored("__fsm_state"), "processing");
 	cr_assert_str_eq(stored("tracking"), "old");
 	cr_assert_str_eq(stored("last"), "processing", "the first transition's write stays");
-	cr_assert_eq(dobj_fsm_history(f.m, &f.ctx, &h, &n), DOBJ_OK);
+	cr_assert_eq(dobj_fsm_history(f.m, &f.t.ctx, &h, &n), DOBJ_OK);
 	cr_assert_eq(n, 1, "the failed transition left no record");
 
 	s.fail = DOBJ_OK;
-	cr_assert_eq(dobj_fsm_send(f.m, &f.ctx, &ship, NULL), DOBJ_OK);
+	cr_assert_eq(dobj_fsm_send(f.m, &f.t.ctx, &ship, NULL), DOBJ_OK);
 	cr_assert_str_eq(stored("tracking"), "TRACK-1");
 }
 
@@ -368,12 +350,12 @@ Test(fsm, state_lives_under_the_state_key)
 
 	d.state_key = "state";
 	define(&d);
-	cr_assert_eq(dobj_storage_put(&f.ctx, "state", "shipped", 7), DOBJ_OK);
+	cr_assert_eq(dobj_storage_put(&f.t.ctx, "state", "shipped", 7), DOBJ_OK);
 	cr_assert_str_eq(state(), "shipped", "the state is read back from storage");
 	cr_assert_str_eq(send("deliver"), "delivered");
 	cr_assert_str_eq(stored("state"), "delivered");
 	cr_assert_null(stored("__fsm_state"));
-	cr_assert_eq(dobj_fsm_reset(f.m, &f.ctx), DOBJ_OK);
+	cr_assert_eq(dobj_fsm_reset(f.m, &f.t.ctx), DOBJ_OK);
 	cr_assert_str_eq(state(), "pending");
 }
 
@@ -385,24 +367,24 @@ Test(fsm, stored_unknown_state_is_data_loss)
 	bool ok;
 
 	define(&d);
-	cr_assert_eq(dobj_storage_put(&f.ctx, "__fsm_state", "refunded", 8), DOBJ_OK);
-	cr_assert_eq(dobj_fsm_state(f.m, &f.ctx, &(const char *){NULL}), DOBJ_DATA_LOSS);
-	cr_assert_str_eq(dobj_ctx_errmsg(&f.ctx),
+	cr_assert_eq(dobj_storage_put(&f.t.ctx, "__fsm_state", "refunded", 8), DOBJ_OK);
+	cr_assert_eq(dobj_fsm_state(f.m, &f.t.ctx, &(const char *){NULL}), DOBJ_DATA_LOSS);
+	cr_assert_str_eq(dobj_ctx_errmsg(&f.t.ctx),
 	                 "fsm: storage key \"__fsm_state\" holds \"refunded\", which is not a "
 	                 "state of this machine");
-	cr_assert_eq(dobj_fsm_send(f.m, &f.ctx, &(dobj_fsm_event){.type = "cancel"}, NULL),
+	cr_assert_eq(dobj_fsm_send(f.m, &f.t.ctx, &(dobj_fsm_event){.type = "cancel"}, NULL),
 	             DOBJ_DATA_LOSS);
-	cr_assert_eq(dobj_fsm_can_send(f.m, &f.ctx, "cancel", &ok), DOBJ_DATA_LOSS);
-	cr_assert_eq(dobj_fsm_valid_events(f.m, &f.ctx, &ev, &n), DOBJ_DATA_LOSS);
+	cr_assert_eq(dobj_fsm_can_send(f.m, &f.t.ctx, "cancel", &ok), DOBJ_DATA_LOSS);
+	cr_assert_eq(dobj_fsm_valid_events(f.m, &f.t.ctx, &ev, &n), DOBJ_DATA_LOSS);
 	cr_assert_eq(n, 0);
 
 	/* a prefix of a state is not that state; odd bytes are shown escaped */
-	cr_assert_eq(dobj_storage_put(&f.ctx, "__fsm_state", "pend\"\xff", 6), DOBJ_OK);
-	cr_assert_eq(dobj_fsm_state(f.m, &f.ctx, &(const char *){NULL}), DOBJ_DATA_LOSS);
-	cr_assert_str_eq(dobj_ctx_errmsg(&f.ctx),
+	cr_assert_eq(dobj_storage_put(&f.t.ctx, "__fsm_state", "pend\"\xff", 6), DOBJ_OK);
+	cr_assert_eq(dobj_fsm_state(f.m, &f.t.ctx, &(const char *){NULL}), DOBJ_DATA_LOSS);
+	cr_assert_str_eq(dobj_ctx_errmsg(&f.t.ctx),
 	                 "fsm: storage key \"__fsm_state\" holds \"pend\\x22\\xff\", which is not "
 	                 "a state of this machine");
-	cr_assert_eq(dobj_fsm_reset(f.m, &f.ctx), DOBJ_OK, "reset repairs it");
+	cr_assert_eq(dobj_fsm_reset(f.m, &f.t.ctx), DOBJ_OK, "reset repairs it");
 	cr_assert_str_eq(state(), "pending");
 }
 
@@ -420,16 +402,16 @@ Test(fsm, history_records_in_order_and_keeps_the_newest)
 	                  .history = true,
 	                  .history_max = 3};
 	dobj_list_opts prefix = {.prefix = DOBJ__FSM_HISTORY_PREFIX};
-	int64_t before = dobj_ctx_now_ms(&f.ctx), after;
+	int64_t before = dobj_ctx_now_ms(&f.t.ctx), after;
 	dobj_fsm_record *h;
 	dobj_kv *kv;
 	size_t n;
 
 	define(&d);
-	cr_assert_eq(dobj_fsm_history(f.m, &f.ctx, &h, &n), DOBJ_OK);
+	cr_assert_eq(dobj_fsm_history(f.m, &f.t.ctx, &h, &n), DOBJ_OK);
 	cr_assert_eq(n, 0);
 	send("go");
-	cr_assert_eq(dobj_fsm_history(f.m, &f.ctx, &h, &n), DOBJ_OK);
+	cr_assert_eq(dobj_fsm_history(f.m, &f.t.ctx, &h, &n), DOBJ_OK);
 	cr_assert_eq(n, 1);
 	cr_assert_str_eq(h[0].from, "a");
 	cr_assert_str_eq(h[0].to, "b");
@@ -441,8 +423,8 @@ Test(fsm, history_records_in_order_and_keeps_the_newest)
 
 	for (int i = 0; i < 4; i++)
 		send("go");
-	after = dobj_ctx_now_ms(&f.ctx);
-	cr_assert_eq(dobj_fsm_history(f.m, &f.ctx, &h, &n), DOBJ_OK);
+	after = dobj_ctx_now_ms(&f.t.ctx);
+	cr_assert_eq(dobj_fsm_history(f.m, &f.t.ctx, &h, &n), DOBJ_OK);
 	cr_assert_eq(n, 3);
 	/* records 3, 4 and 5: a->b, b->a, a->b */
 	cr_assert_str_eq(h[0].from, "a");
@@ -453,13 +435,13 @@ Test(fsm, history_records_in_order_and_keeps_the_newest)
 		cr_assert(h[i].at_ms >= before && h[i].at_ms <= after);
 		cr_assert(i == 0 || h[i].at_ms >= h[i - 1].at_ms);
 	}
-	cr_assert_eq(dobj_storage_list(&f.ctx, &prefix, &kv, &n), DOBJ_OK);
+	cr_assert_eq(dobj_storage_list(&f.t.ctx, &prefix, &kv, &n), DOBJ_OK);
 	cr_assert_eq(n, 3);
 	cr_assert_str_eq(kv[0].key, "__fsm_history/00000000000000000003");
 	cr_assert_str_eq(kv[2].key, "__fsm_history/00000000000000000005");
 
-	cr_assert_eq(dobj_fsm_reset(f.m, &f.ctx), DOBJ_OK);
-	cr_assert_eq(dobj_fsm_history(f.m, &f.ctx, &h, &n), DOBJ_OK);
+	cr_assert_eq(dobj_fsm_reset(f.m, &f.t.ctx), DOBJ_OK);
+	cr_assert_eq(dobj_fsm_history(f.m, &f.t.ctx, &h, &n), DOBJ_OK);
 	cr_assert_eq(n, 3, "reset keeps the history");
 }
 
@@ -472,10 +454,10 @@ Test(fsm, history_off_records_nothing)
 
 	define(&d);
 	send("cancel");
-	cr_assert_eq(dobj_fsm_history(f.m, &f.ctx, &h, &n), DOBJ_OK);
+	cr_assert_eq(dobj_fsm_history(f.m, &f.t.ctx, &h, &n), DOBJ_OK);
 	cr_assert_eq(n, 0);
 	cr_assert_null(h);
-	cr_assert_eq(dobj_storage_list(&f.ctx, NULL, &kv, &n), DOBJ_OK);
+	cr_assert_eq(dobj_storage_list(&f.t.ctx, NULL, &kv, &n), DOBJ_OK);
 	cr_assert_eq(n, 1, "only the state key");
 }
 
@@ -486,9 +468,9 @@ Test(fsm, history_record_round_trips_odd_names)
 	dobj_fsm_record out;
 	dobj_bytes v;
 
-	cr_assert_eq(dobj__fsm_record_encode(&f.ctx, &in, &v), DOBJ_OK);
-	cr_assert_eq(dobj__fsm_record_decode(&f.ctx, "k", v, &out), DOBJ_OK, "%s",
-	             dobj_ctx_errmsg(&f.ctx));
+	cr_assert_eq(dobj__fsm_record_encode(&f.t.ctx, &in, &v), DOBJ_OK);
+	cr_assert_eq(dobj__fsm_record_decode(&f.t.ctx, "k", v, &out), DOBJ_OK, "%s",
+	             dobj_ctx_errmsg(&f.t.ctx));
 	cr_assert_str_eq(out.from, in.from);
 	cr_assert_str_eq(out.to, in.to);
 	cr_assert_str_eq(out.event, in.event);
@@ -497,8 +479,8 @@ Test(fsm, history_record_round_trips_odd_names)
 	v.data = (const uint8_t *)" { \"at_ms\" : 5 , \"event\":\"e\\u00e9\", \"to\":\"t\","
 	                          "\"from\":\"f\\/\" } ";
 	v.len = strlen((const char *)v.data);
-	cr_assert_eq(dobj__fsm_record_decode(&f.ctx, "k", v, &out), DOBJ_OK, "%s",
-	             dobj_ctx_errmsg(&f.ctx));
+	cr_assert_eq(dobj__fsm_record_decode(&f.t.ctx, "k", v, &out), DOBJ_OK, "%s",
+	             dobj_ctx_errmsg(&f.t.ctx));
 	cr_assert_str_eq(out.event, "e\xc3\xa9");
 	cr_assert_str_eq(out.from, "f/");
 	cr_assert_eq(out.at_ms, 5);
@@ -528,21 +510,21 @@ Test(fsm, history_with_bad_bytes_is_data_loss)
 		dobj_bytes v = {(const uint8_t *)bad[i], strlen(bad[i])};
 		dobj_fsm_record r;
 
-		cr_assert_eq(dobj__fsm_record_decode(&f.ctx, "k", v, &r), DOBJ_DATA_LOSS, "%s",
+		cr_assert_eq(dobj__fsm_record_decode(&f.t.ctx, "k", v, &r), DOBJ_DATA_LOSS, "%s",
 		             bad[i]);
 	}
 	d.history = true;
 	define(&d);
-	cr_assert_eq(dobj_storage_put(&f.ctx, "__fsm_history/00000000000000000001", "{}", 2),
+	cr_assert_eq(dobj_storage_put(&f.t.ctx, "__fsm_history/00000000000000000001", "{}", 2),
 	             DOBJ_OK);
-	cr_assert_eq(dobj_fsm_history(f.m, &f.ctx, &h, &n), DOBJ_DATA_LOSS);
-	cr_assert_str_eq(dobj_ctx_errmsg(&f.ctx),
+	cr_assert_eq(dobj_fsm_history(f.m, &f.t.ctx, &h, &n), DOBJ_DATA_LOSS);
+	cr_assert_str_eq(dobj_ctx_errmsg(&f.t.ctx),
 	                 "fsm history: key \"__fsm_history/00000000000000000001\" does not hold a "
 	                 "transition record: expected a string");
-	cr_assert_eq(dobj_storage_put(&f.ctx, "__fsm_history/zz", "{}", 2), DOBJ_OK);
-	cr_assert_eq(dobj_fsm_send(f.m, &f.ctx, &(dobj_fsm_event){.type = "cancel"}, NULL),
+	cr_assert_eq(dobj_storage_put(&f.t.ctx, "__fsm_history/zz", "{}", 2), DOBJ_OK);
+	cr_assert_eq(dobj_fsm_send(f.m, &f.t.ctx, &(dobj_fsm_event){.type = "cancel"}, NULL),
 	             DOBJ_DATA_LOSS);
-	cr_assert_str_eq(dobj_ctx_errmsg(&f.ctx),
+	cr_assert_str_eq(dobj_ctx_errmsg(&f.t.ctx),
 	                 "fsm history: key \"__fsm_history/zz\" is not a record key");
 	cr_assert_str_eq(state(), "pending", "the transition was undone");
 }

@@ -9,43 +9,22 @@
 #include <criterion/criterion.h>
 #include <dobj/storage.h>
 
-#include "ctx.h"
-#include "registry.h"
+#include "turn.h"
 
-static const dobj_class cls = {.name = "T"};
-static const dobj__class_reg reg = {.cls = &cls};
 static const dobj_limits limits = {.key_max = 8, .value_max = 4, .many_max = 2};
 
-typedef struct fixture {
-	dobj_ctx ctx;
-	dobj__arena arena;
-	dobj__undo undo;
-	dobj__object *obj;
-} fixture;
-
-static fixture f;
+static fx_turn f;
 
 static void
 setup(void)
 {
-	dobj_id id = {{1}};
-
-	memset(&f, 0, sizeof(f));
-	f.obj = dobj__object_new(&reg, &id);
-	f.obj->complete = true; /* never reads PostgreSQL */
-	f.ctx.obj = f.obj;
-	f.ctx.method = "m";
-	f.ctx.arena = &f.arena;
-	f.ctx.undo = &f.undo;
-	f.ctx.limits = &limits;
+	fx_turn_open(&f, "T", "m", &limits);
 }
 
 static void
 teardown(void)
 {
-	dobj__undo_fini(&f.undo);
-	dobj__object_free(f.obj);
-	dobj__arena_fini(&f.arena);
+	fx_turn_close(&f);
 }
 
 TestSuite(storage, .init = setup, .fini = teardown);
@@ -69,7 +48,7 @@ Test(storage, limits_are_checked_before_anything_changes)
 	/* put_many is all or nothing */
 	cr_assert_eq(dobj_storage_put_many(&f.ctx, two, 2), DOBJ_INVALID_ARGUMENT);
 	cr_assert_eq(dobj_storage_get(&f.ctx, "a", &out[0]), DOBJ_NOT_FOUND);
-	cr_assert_eq(f.obj->n, 1);
+	cr_assert_eq(f.ctx.obj->n, 1);
 }
 
 Test(storage, keys_must_be_well_formed_utf8)
