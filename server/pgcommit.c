@@ -5,6 +5,7 @@
 // deletes before upserts; fired alarms (fenced by their lease) before alarm writes.
 
 #include <arpa/inet.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -291,16 +292,17 @@ dobj__pg_commit(dobj__pg *pg, dobj__object *batch, const dobj__call *calls, size
 	else
 		ok = false;
 	PQexitPipelineMode(pg->conn);
-	if (!synced)
-		pg->prepared = false; /* the pipeline's state is unknown: reset the connection */
+	if (!synced) /* the pipeline's state is unknown: reset the connection */
+		dobj__pg_broken(pg, "connection to PostgreSQL reset after a failed commit");
 	if (!ok) {
+		atomic_fetch_add(&pg->errors, 1);
 		if (PQstatus(pg->conn) != CONNECTION_OK) {
 			snprintf(
 			    err, errlen,
 			    "could not commit batch of %zu turns (outcome unknown): connection to "
 			    "PostgreSQL lost",
 			    nturns);
-			pg->prepared = false;
+			dobj__pg_broken(pg, "connection to PostgreSQL lost");
 		} else {
 			if (PQtransactionStatus(pg->conn) != PQTRANS_IDLE)
 				PQclear(PQexec(pg->conn, "ROLLBACK"));
