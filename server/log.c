@@ -276,6 +276,13 @@ dobj__log(dobj__log_level level, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	dobj__log_redact(msg, sizeof(msg));
+	/* One event, one line: libpq's messages carry hints on further lines. */
+	for (n = strlen(msg); n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == ' '); n--)
+		msg[n - 1] = '\0';
+	if (atomic_load(&log_format) == DOBJ_LOG_PLAIN)
+		for (char *p = msg; *p != '\0'; p++)
+			if (*p == '\n' || *p == '\t' || *p == '\r')
+				*p = ' ';
 	if (atomic_load(&log_format) == DOBJ_LOG_JSON) {
 		n = (size_t)snprintf(line, sizeof(line),
 		                     "{\"ts\":\"%s\",\"level\":\"%s\",\"msg\":\"", ts_buf,

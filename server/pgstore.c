@@ -125,6 +125,13 @@ pg_prepare(dobj__pg *pg, char *err, size_t errlen)
 	return DOBJ_OK;
 }
 
+/* pg_notice logs PostgreSQL's notices and warnings (libpq would print them to stderr). */
+static void
+pg_notice(void *arg, const char *message)
+{
+	dobj__log_warn("%s: PostgreSQL says: %s", ((dobj__pg *)arg)->name, message);
+}
+
 /* Defaults first: the DSN, expanded at "dbname", overrides any of them. */
 static const char *const connect_keys[] = {"connect_timeout", "application_name", "keepalives_idle",
                                            "dbname", NULL};
@@ -155,6 +162,7 @@ dobj__pg_open(dobj__pg **out, const char *dsn, const char *name, char *err, size
 		dobj__pg_close(pg);
 		return DOBJ_UNAVAILABLE;
 	}
+	PQsetNoticeProcessor(pg->conn, pg_notice, pg);
 	if (pg_prepare(pg, err, errlen) != DOBJ_OK) {
 		dobj__pg_close(pg);
 		return DOBJ_UNAVAILABLE;
@@ -260,6 +268,7 @@ pg_attempt_done(dobj__pg *pg)
 	char err[256];
 
 	pg->connecting = false;
+	PQsetNoticeProcessor(pg->conn, pg_notice, pg);
 	if (pg_prepare(pg, err, sizeof(err)) != DOBJ_OK) {
 		pg_attempt_failed(pg, "could not prepare statements after reconnecting");
 		return;

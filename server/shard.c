@@ -289,8 +289,9 @@ run_turn(dobj__shard *s, dobj__call *c, dobj__object **batch)
 		return;
 	}
 	if ((rc = activate(s, c, &o, err, sizeof(err))) != DOBJ_OK) {
-		dobj__log_warn("shard %u: could not activate %s: %s", s->index, c->cls->cls->name,
-		               err);
+		/* an outage is logged once by pgstore.c, not once per refused call */
+		dobj__log(rc == DOBJ_UNAVAILABLE ? DOBJ_LOG_DEBUG : DOBJ_LOG_WARN,
+		          "shard %u: could not activate %s: %s", s->index, c->cls->cls->name, err);
 		dobj__call_answer(c, rc, err, NULL);
 		return;
 	}
@@ -341,12 +342,15 @@ commit_and_reply(dobj__shard *s, dobj__call *calls, size_t ncalls, dobj__object 
 		for (dobj__call *c = calls; c != NULL; c = c->next)
 			wrote += c->obj != NULL && c->obj->in_batch;
 		rc = dobj__pg_ensure(s->pg, why, sizeof(why));
-		if (rc != DOBJ_OK)
+		if (rc != DOBJ_OK) {
+			/* pgstore.c logged the outage once; a line per refused batch would flood */
 			snprintf(err, sizeof(err), "could not commit batch of %zu turns: %s",
 			         ncalls, why);
-		else
-			rc = dobj__pg_commit(s->pg, batch, calls, ncalls, s->cfg->node_id, err,
-			                     sizeof(err));
+			dobj__log_debug("shard %u: %s", s->index, err);
+		} else if ((rc = dobj__pg_commit(s->pg, batch, calls, ncalls, s->cfg->node_id, err,
+		                                 sizeof(err))) != DOBJ_OK) {
+			dobj__log_error("shard %u: %s", s->index, err);
+		}
 		if (rc == DOBJ_OK) {
 			atomic_fetch_add(&s->commits, 1);
 			dobj__hist_observe(&s->commit_turns, DOBJ_HIST_SIZE, wrote);
@@ -354,7 +358,6 @@ commit_and_reply(dobj__shard *s, dobj__call *calls, size_t ncalls, dobj__object 
 			                   (uint64_t)(dobj__clock_mono_us() - t0));
 		} else {
 			atomic_fetch_add(&s->commit_failures, 1);
-			dobj__log_error("shard %u: %s", s->index, err);
 		}
 	}
 	for (dobj__call *c = calls, *cn; c != NULL; c = cn) {
