@@ -293,11 +293,17 @@ build_server_opts(dobj_server_opts *so)
 			return -1;
 	if (v[O_SHARDS] > 1024 || v[O_CONTEXTS] == 0 || v[O_CONTEXTS] > 65536 ||
 	    v[O_MAX_BATCH] == 0 || v[O_KEY_MAX] == 0 || v[O_VALUE_MAX] == 0 || v[O_MANY_MAX] == 0 ||
-	    v[O_CACHE_OBJECTS] == 0 || v[O_IDLE_TIMEOUT_MS] == 0 || v[O_LOAD_ALL_MAX_KEYS] == 0 ||
-	    v[O_DRAIN_TIMEOUT_MS] == 0) {
+	    v[O_CACHE_OBJECTS] == 0 || v[O_IDLE_TIMEOUT_MS] == 0 || v[O_LOAD_ALL_MAX_KEYS] == 0) {
 		fprintf(stderr,
 		        "dobjd: --shards must be at most 1024, --contexts from 1 to 65536, and "
 		        "the other counts at least 1\n");
+		return -1;
+	}
+	if (v[O_DRAIN_TIMEOUT_MS] == 0) {
+		fprintf(stderr,
+		        "dobjd: invalid value for --drain-timeout-ms: \"0\" (expected an "
+		        "integer from 1 to %d)\n",
+		        INT_MAX);
 		return -1;
 	}
 	if (parse_int64(opts[O_CLOCK_OFFSET].value, &offset_s) != 0 ||
