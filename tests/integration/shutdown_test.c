@@ -355,7 +355,6 @@ Test(shutdown, a_second_signal_exits_at_once)
 	int status;
 
 	fx_server_start(&srv, &db, 0, args);
-	fx_http_wait(http_port);
 	sleeper_start(&sl, "slow", 8000, true);
 	/* Two different signals: both are delivered even if the second comes before the first
 	 * is taken, so no wait is needed between them. */
