@@ -39,6 +39,7 @@ struct dobj__call {
 	dobj_id id;
 	dobj_bytes arg;
 	int64_t deadline_mono_ms; /* 0: none */
+	int64_t received_us;      /* monotonic, when the listener received it (for metrics) */
 	int64_t alarm_due_ms;     /* DOBJ_CALL_ALARM: the claimed alarm */
 	int alarm_attempts;       /* DOBJ_CALL_ALARM: its failed runs so far */
 	dobj__arena arena;

@@ -34,3 +34,12 @@ dobj__clock_mono_ms(void)
 {
 	return clock_read(CLOCK_MONOTONIC);
 }
+
+int64_t
+dobj__clock_mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}

@@ -15,4 +15,7 @@ void dobj__clock_advance(int64_t delta_ms);
 /* dobj__clock_mono_ms returns a monotonic time in ms, for deadlines and timeouts. */
 int64_t dobj__clock_mono_ms(void);
 
+/* dobj__clock_mono_us returns the same monotonic clock in microseconds, for latencies. */
+int64_t dobj__clock_mono_us(void);
+
 #endif /* DOBJ_SERVER_CLOCK_H */

@@ -260,6 +260,7 @@ http_checker(void *arg)
 		reason[0] = '\0';
 		ok = dobj__pgping_run(h->ping, HTTP_READY_TIMEOUT_MS, reason, sizeof(reason)) ==
 		     DOBJ_OK;
+		dobj__log_redact(reason, sizeof(reason)); /* it is served to anyone who asks */
 
 		pthread_mutex_lock(&h->mu);
 		if (ok != h->pg_ok || h->checked_ms == 0) {
@@ -291,136 +292,100 @@ http_checker(void *arg)
 
 /* --- /metrics ------------------------------------------------------------------------ */
 
-typedef struct http_text {
-	char *p;
-	size_t len, cap;
-	bool oom;
-} http_text;
-
-static void http_text_printf(http_text *t, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
 static void
-http_text_printf(http_text *t, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (t->oom)
-		return;
-	for (;;) {
-		size_t room = t->cap - t->len;
-		char *p;
-
-		va_start(ap, fmt);
-		n = vsnprintf(t->p + t->len, room, fmt, ap);
-		va_end(ap);
-		if (n < 0) {
-			t->oom = true;
-			return;
-		}
-		if ((size_t)n < room) {
-			t->len += (size_t)n;
-			return;
-		}
-		if ((p = realloc(t->p, t->cap * 2 + (size_t)n)) == NULL) {
-			t->oom = true;
-			return;
-		}
-		t->p = p;
-		t->cap = t->cap * 2 + (size_t)n;
-	}
-}
-
-/* http_metric writes a metric's HELP and TYPE lines. */
-static void
-http_metric(http_text *t, const char *name, const char *type, const char *help)
-{
-	http_text_printf(t, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
-}
-
-/* http_label_value writes s escaped as a Prometheus label value (\\, \" and \n). */
-static void
-http_label_value(http_text *t, const char *s)
-{
-	for (; *s != '\0'; s++) {
-		if (*s == '\\' || *s == '"')
-			http_text_printf(t, "\\%c", *s);
-		else if (*s == '\n')
-			http_text_printf(t, "\\n");
-		else
-			http_text_printf(t, "%c", *s);
-	}
-}
-
-static void
-http_metrics_write(dobj__http *h, http_text *t)
+http_metrics_write(dobj__http *h, dobj__text *t)
 {
 	unsigned nshards = h->ops->shard_count(h->arg);
 	dobj__shard_stats *st = calloc(nshards ? nshards : 1, sizeof(*st));
-	dobj__shard_stats sum = {0};
+	dobj__shard_stats sum;
 	int64_t up_ms = http_mono_ms() - h->start_mono_ms;
 
 	if (st == NULL) {
 		t->oom = true;
 		return;
 	}
+	memset(&sum, 0, sizeof(sum));
 	for (unsigned i = 0; i < nshards; i++) {
 		h->ops->shard_stats(h->arg, i, &st[i]);
 		sum.live_objects += st[i].live_objects;
 		sum.turns += st[i].turns;
 		sum.commits += st[i].commits;
 		sum.commit_failures += st[i].commit_failures;
+		sum.pg_errors += st[i].pg_errors;
+		sum.pg_reconnects += st[i].pg_reconnects;
+		dobj__hist_add(&sum.commit_turns, &st[i].commit_turns);
+		dobj__hist_add(&sum.commit_seconds, &st[i].commit_seconds);
 	}
-	http_metric(t, "dobj_build_info", "gauge", "Version of this dobjd; the value is always 1.");
-	http_text_printf(t, "dobj_build_info{version=\"");
-	http_label_value(t, DOBJ_VERSION_STRING);
-	http_text_printf(t, "\"} 1\n");
-	http_metric(t, "dobj_start_time_seconds", "gauge",
-	            "When this server started, in seconds since the Unix epoch.");
-	http_text_printf(t, "dobj_start_time_seconds %lld.%03lld\n",
-	                 (long long)(h->start_unix_ms / 1000),
-	                 (long long)(h->start_unix_ms % 1000));
-	http_metric(t, "dobj_uptime_seconds", "gauge", "Seconds since this server started.");
-	http_text_printf(t, "dobj_uptime_seconds %lld.%03lld\n", (long long)(up_ms / 1000),
-	                 (long long)(up_ms % 1000));
-	http_metric(t, "dobj_shards", "gauge", "Shard threads.");
-	http_text_printf(t, "dobj_shards %u\n", nshards);
-	http_metric(t, "dobj_live_objects", "gauge", "Objects held in memory, over all shards.");
-	http_text_printf(t, "dobj_live_objects %zu\n", sum.live_objects);
-	http_metric(t, "dobj_shard_queue_depth", "gauge", "Calls queued for a shard, not yet run.");
+	dobj__metric_head(t, "dobj_build_info", "gauge",
+	                  "Version of this dobjd; the value is always 1.");
+	dobj__text_printf(t, "dobj_build_info{version=\"");
+	dobj__text_label(t, DOBJ_VERSION_STRING);
+	dobj__text_printf(t, "\"} 1\n");
+	dobj__metric_head(t, "dobj_start_time_seconds", "gauge",
+	                  "When this server started, in seconds since the Unix epoch.");
+	dobj__text_printf(t, "dobj_start_time_seconds %lld.%03lld\n",
+	                  (long long)(h->start_unix_ms / 1000),
+	                  (long long)(h->start_unix_ms % 1000));
+	dobj__metric_head(t, "dobj_uptime_seconds", "gauge", "Seconds since this server started.");
+	dobj__text_printf(t, "dobj_uptime_seconds %lld.%03lld\n", (long long)(up_ms / 1000),
+	                  (long long)(up_ms % 1000));
+	dobj__metric_head(t, "dobj_shards", "gauge", "Shard threads.");
+	dobj__text_printf(t, "dobj_shards %u\n", nshards);
+	dobj__metric_head(t, "dobj_live_objects", "gauge",
+	                  "Objects held in memory, over all shards.");
+	dobj__text_printf(t, "dobj_live_objects %zu\n", sum.live_objects);
+	dobj__metric_head(t, "dobj_shard_queue_depth", "gauge",
+	                  "Calls queued for a shard, not yet run.");
 	for (unsigned i = 0; i < nshards; i++)
-		http_text_printf(t, "dobj_shard_queue_depth{shard=\"%u\"} %zu\n", i,
-		                 st[i].queue_depth);
-	http_metric(t, "dobj_turns_total", "counter", "Turns run: calls that reached an object.");
-	http_text_printf(t, "dobj_turns_total %llu\n", (unsigned long long)sum.turns);
-	http_metric(t, "dobj_commits_total", "counter",
-	            "Group commits: PostgreSQL transactions that ended a batch of turns.");
-	http_text_printf(t, "dobj_commits_total %llu\n", (unsigned long long)sum.commits);
-	http_metric(t, "dobj_commit_failures_total", "counter",
-	            "Group commits that failed; their calls were answered UNAVAILABLE.");
-	http_text_printf(t, "dobj_commit_failures_total %llu\n",
-	                 (unsigned long long)sum.commit_failures);
+		dobj__text_printf(t, "dobj_shard_queue_depth{shard=\"%u\"} %zu\n", i,
+		                  st[i].queue_depth);
+	dobj__metric_head(t, "dobj_turns_total", "counter",
+	                  "Turns run: calls that reached an object.");
+	dobj__text_printf(t, "dobj_turns_total %llu\n", (unsigned long long)sum.turns);
+	dobj__metric_head(t, "dobj_commits_total", "counter",
+	                  "Group commits: PostgreSQL transactions that ended a batch of turns.");
+	dobj__text_printf(t, "dobj_commits_total %llu\n", (unsigned long long)sum.commits);
+	dobj__metric_head(t, "dobj_commit_failures_total", "counter",
+	                  "Group commits that failed; their calls were answered UNAVAILABLE.");
+	dobj__text_printf(t, "dobj_commit_failures_total %llu\n",
+	                  (unsigned long long)sum.commit_failures);
+	dobj__metric_head(t, "dobj_commit_turns", "histogram",
+	                  "Turns with writes made durable by one group commit.");
+	dobj__hist_write(t, "dobj_commit_turns", "", DOBJ_HIST_SIZE, &sum.commit_turns);
+	dobj__metric_head(t, "dobj_commit_duration_seconds", "histogram",
+	                  "Time to make one batch durable (BEGIN to COMMIT, one round trip).");
+	dobj__hist_write(t, "dobj_commit_duration_seconds", "", DOBJ_HIST_SECONDS,
+	                 &sum.commit_seconds);
+	dobj__metric_head(t, "dobj_pg_errors_total", "counter",
+	                  "Failed PostgreSQL statements, commits and connection attempts of the "
+	                  "shards.");
+	dobj__text_printf(t, "dobj_pg_errors_total %llu\n", (unsigned long long)sum.pg_errors);
+	dobj__metric_head(t, "dobj_pg_reconnects_total", "counter",
+	                  "Shard connections to PostgreSQL re-established after a failure.");
+	dobj__text_printf(t, "dobj_pg_reconnects_total %llu\n",
+	                  (unsigned long long)sum.pg_reconnects);
 	free(st);
+	if (h->ops->call_metrics != NULL)
+		h->ops->call_metrics(h->arg, t);
 	if (h->ops->alarm_stats != NULL) {
 		dobj__poller_stats a;
 		h->ops->alarm_stats(h->arg, &a);
-		http_metric(t, "dobj_alarms_fired_total", "counter",
-		            "Alarm turns committed (each deleted its alarm).");
-		http_text_printf(t, "dobj_alarms_fired_total %llu\n", (unsigned long long)a.fired);
-		http_metric(t, "dobj_alarms_retried_total", "counter",
-		            "Failed alarm runs rescheduled with backoff.");
-		http_text_printf(t, "dobj_alarms_retried_total %llu\n",
-		                 (unsigned long long)a.retried);
-		http_metric(t, "dobj_alarms_parked_total", "counter",
-		            "Alarms parked after their last retry (see dobj_alarms.parked).");
-		http_text_printf(t, "dobj_alarms_parked_total %llu\n",
-		                 (unsigned long long)a.parked);
-		http_metric(t, "dobj_alarm_lag_seconds", "gauge",
-		            "How late the last alarm turn started, after its due time.");
-		http_text_printf(t, "dobj_alarm_lag_seconds %lld.%03lld\n",
-		                 (long long)(a.last_lag_ms / 1000),
-		                 (long long)(a.last_lag_ms % 1000));
+		dobj__metric_head(t, "dobj_alarms_fired_total", "counter",
+		                  "Alarm turns committed (each deleted its alarm).");
+		dobj__text_printf(t, "dobj_alarms_fired_total %llu\n", (unsigned long long)a.fired);
+		dobj__metric_head(t, "dobj_alarms_retried_total", "counter",
+		                  "Failed alarm runs rescheduled with backoff.");
+		dobj__text_printf(t, "dobj_alarms_retried_total %llu\n",
+		                  (unsigned long long)a.retried);
+		dobj__metric_head(t, "dobj_alarms_parked_total", "counter",
+		                  "Alarms parked after their last retry (see dobj_alarms.parked).");
+		dobj__text_printf(t, "dobj_alarms_parked_total %llu\n",
+		                  (unsigned long long)a.parked);
+		dobj__metric_head(t, "dobj_alarm_lag_seconds", "gauge",
+		                  "How late the last alarm turn started, after its due time.");
+		dobj__text_printf(t, "dobj_alarm_lag_seconds %lld.%03lld\n",
+		                  (long long)(a.last_lag_ms / 1000),
+		                  (long long)(a.last_lag_ms % 1000));
 	}
 }
 
@@ -428,7 +393,7 @@ static void
 http_metrics(nng_aio *aio)
 {
 	dobj__http *h = http_enter(aio);
-	http_text t = {.cap = 4096};
+	dobj__text t = {.cap = 4096};
 
 	if (h == NULL)
 		return;

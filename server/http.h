@@ -11,6 +11,7 @@
 
 #include <dobj/err.h>
 
+#include "metrics.h"
 #include "poller.h"
 #include "shard.h"
 
@@ -28,6 +29,8 @@ typedef struct dobj__http_ops {
 	const char *(*not_ready)(void *arg);
 	/* alarm_stats: the alarm poller's counters (may be NULL: no alarm metrics). */
 	void (*alarm_stats)(void *arg, dobj__poller_stats *out);
+	/* call_metrics: writes the per-call series (may be NULL). */
+	void (*call_metrics)(void *arg, dobj__text *t);
 } dobj__http_ops;
 
 /* dobj__http_url_check accepts http://HOST:PORT (no path, query or userinfo); else

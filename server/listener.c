@@ -20,7 +20,7 @@
 #include "log.h"
 
 #define MAX_REQUEST_BYTES (17u << 20) /* above the client's 16 MiB, so it answers first */
-#define DRAIN_TIMEOUT_S 10
+#define CLOSE_WAIT_MS 10000 /* for replies still being sent, when the caller sets no limit */
 
 typedef struct lctx {
 	dobj__call call; /* first: lctx_send finds the context from the call */
@@ -36,10 +36,12 @@ struct dobj__listener {
 	const dobj__registry *reg;
 	dobj__shard *const *shards;
 	unsigned nshards;
+	dobj__call_stats *stats;
 	lctx *ctxs;
 	unsigned nctxs;
 	atomic_bool draining;
-	pthread_mutex_t mu; /* protects busy */
+	atomic_bool closing; /* contexts receive no more requests after their current reply */
+	pthread_mutex_t mu;  /* protects busy */
 	pthread_cond_t idle;
 	unsigned busy; /* contexts between a received request and its sent reply */
 };
@@ -80,6 +82,8 @@ lctx_send(dobj__call *c)
 	resp.message = (char *)(c->message ? c->message : "");
 	resp.payload.data = (uint8_t *)c->result.data;
 	resp.payload.len = c->result.len;
+	dobj__call_stats_record(lc->l->stats, c->cls, c->method, c->status,
+	                        dobj__clock_mono_us() - c->received_us);
 	len = dobj__wire__response__get_packed_size(&resp);
 	if (nng_msg_alloc(&m, len) != 0) {
 		/* Nothing to send: give the context back to receiving. The client times out. */
@@ -87,7 +91,8 @@ lctx_send(dobj__call *c)
 		lc->sending = false;
 		dobj__arena_reset(&c->arena);
 		busy_add(lc->l, -1);
-		nng_ctx_recv(lc->ctx, lc->aio);
+		if (!atomic_load(&lc->l->closing))
+			nng_ctx_recv(lc->ctx, lc->aio);
 		return;
 	}
 	dobj__wire__response__pack(&resp, nng_msg_body(m));
@@ -109,6 +114,8 @@ route(lctx *lc, nng_msg *msg)
 
 	c->request_id = 0;
 	c->obj = NULL;
+	c->cls = NULL;
+	c->method = NULL;
 	c->kind = DOBJ_CALL_METHOD;
 	c->done = lctx_send;
 	c->status = DOBJ_OK;
@@ -124,10 +131,6 @@ route(lctx *lc, nng_msg *msg)
 		goto answer;
 	}
 	c->request_id = req->request_id;
-	if (atomic_load(&l->draining)) {
-		dobj__call_answer(c, DOBJ_UNAVAILABLE, "server is shutting down", NULL);
-		goto answer;
-	}
 	if (req->class_name[0] == '\0' || req->method[0] == '\0') {
 		dobj__call_answer(c, DOBJ_INVALID_ARGUMENT,
 		                  "request must name a class and a method", NULL);
@@ -143,6 +146,10 @@ route(lctx *lc, nng_msg *msg)
 		snprintf(errmsg, sizeof(errmsg), "class %s has no method \"%.64s\"",
 		         c->cls->cls->name, req->method);
 		dobj__call_answer(c, DOBJ_UNIMPLEMENTED, errmsg, NULL);
+		goto answer;
+	}
+	if (atomic_load(&l->draining)) { /* checked after the lookups: metrics name the method */
+		dobj__call_answer(c, DOBJ_UNAVAILABLE, "server is shutting down", NULL);
 		goto answer;
 	}
 	if (req->id.len == DOBJ_ID_SIZE) {
@@ -190,7 +197,8 @@ lctx_cb(void *arg)
 			nng_msg_free(nng_aio_get_msg(lc->aio));
 		dobj__arena_reset(&lc->call.arena);
 		busy_add(lc->l, -1);
-		nng_ctx_recv(lc->ctx, lc->aio);
+		if (!atomic_load(&lc->l->closing))
+			nng_ctx_recv(lc->ctx, lc->aio);
 		return;
 	}
 	if (rv == NNG_ECLOSED || rv == NNG_ECANCELED)
@@ -200,13 +208,15 @@ lctx_cb(void *arg)
 		nng_ctx_recv(lc->ctx, lc->aio);
 		return;
 	}
+	lc->call.received_us = dobj__clock_mono_us();
 	busy_add(lc->l, 1);
 	route(lc, nng_aio_get_msg(lc->aio));
 }
 
 dobj_err
 dobj__listener_open(dobj__listener **out, const dobj__registry *reg, dobj__shard *const *shards,
-                    unsigned nshards, unsigned ncontexts, char *err, size_t errlen)
+                    unsigned nshards, dobj__call_stats *stats, unsigned ncontexts, char *err,
+                    size_t errlen)
 {
 	dobj__listener *l = calloc(1, sizeof(*l));
 	int rv;
@@ -222,6 +232,7 @@ dobj__listener_open(dobj__listener **out, const dobj__registry *reg, dobj__shard
 	l->reg = reg;
 	l->shards = shards;
 	l->nshards = nshards;
+	l->stats = stats;
 	if ((rv = nng_rep0_open(&l->sock)) != 0) {
 		snprintf(err, errlen, "could not open rep socket: %s", nng_strerror(rv));
 		free(l->ctxs);
@@ -239,7 +250,7 @@ dobj__listener_open(dobj__listener **out, const dobj__registry *reg, dobj__shard
 			snprintf(err, errlen, "could not open receive context %u: %s", i,
 			         nng_strerror(rv));
 			l->nctxs = i + 1;
-			dobj__listener_close(l);
+			dobj__listener_close(l, dobj__clock_mono_ms());
 			return DOBJ_INTERNAL;
 		}
 		l->nctxs = i + 1;
@@ -269,32 +280,39 @@ dobj__listener_drain(dobj__listener *l)
 	atomic_store(&l->draining, true);
 }
 
-/* wait_idle waits until every reply released by the shards has been sent, or the drain
- * timeout passes. */
+/* wait_idle waits until every reply released by the shards has been sent, or until. */
 static void
-wait_idle(dobj__listener *l)
+wait_idle(dobj__listener *l, int64_t until)
 {
 	struct timespec ts;
+	int64_t left = until - dobj__clock_mono_ms();
 
 	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += DRAIN_TIMEOUT_S;
+	if (left < 0)
+		left = 0;
+	ts.tv_sec += left / 1000;
+	ts.tv_nsec += (long)(left % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
 	pthread_mutex_lock(&l->mu);
 	while (l->busy > 0)
 		if (pthread_cond_timedwait(&l->idle, &l->mu, &ts) != 0)
 			break;
 	if (l->busy > 0)
-		dobj__log_warn("closing with %u replies unsent after %d s", l->busy,
-		               DRAIN_TIMEOUT_S);
+		dobj__log_warn("closing with %u requests unanswered or replies unsent", l->busy);
 	pthread_mutex_unlock(&l->mu);
 }
 
 void
-dobj__listener_close(dobj__listener *l)
+dobj__listener_close(dobj__listener *l, int64_t until_mono_ms)
 {
 	if (l == NULL)
 		return;
 	atomic_store(&l->draining, true);
-	wait_idle(l);
+	atomic_store(&l->closing, true);
+	wait_idle(l, until_mono_ms != 0 ? until_mono_ms : dobj__clock_mono_ms() + CLOSE_WAIT_MS);
 	/* Stop every context's aio before closing the socket: closing a socket while another
 	 * thread still works one of its contexts is not safe in nng 1.5. */
 	for (unsigned i = 0; i < l->nctxs; i++)

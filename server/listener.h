@@ -9,25 +9,29 @@
 
 #include <dobj/err.h>
 
+#include "metrics.h"
 #include "registry.h"
 #include "shard.h"
 
 typedef struct dobj__listener dobj__listener;
 
 /* dobj__listener_open prepares ncontexts receive contexts; nothing is received until
- * dobj__listener_start. registry and shards must outlive the listener. */
+ * dobj__listener_start. registry, shards and stats (every reply is counted there) must
+ * outlive the listener. */
 dobj_err dobj__listener_open(dobj__listener **out, const dobj__registry *reg,
-                             dobj__shard *const *shards, unsigned nshards, unsigned ncontexts,
-                             char *err, size_t errlen);
+                             dobj__shard *const *shards, unsigned nshards, dobj__call_stats *stats,
+                             unsigned ncontexts, char *err, size_t errlen);
 
 /* dobj__listener_start listens on url (tcp://, ipc://, tls+tcp://) and starts receiving. */
 dobj_err dobj__listener_start(dobj__listener *l, const char *url, char *err, size_t errlen);
 
-/* dobj__listener_drain answers every new request UNAVAILABLE from now on. */
+/* dobj__listener_drain answers every new request UNAVAILABLE ("server is shutting down")
+ * from now on. Thread-safe. */
 void dobj__listener_drain(dobj__listener *l);
 
-/* dobj__listener_close closes the socket, waits for every context and frees l. Call it
- * after the shards have stopped. NULL is allowed. */
-void dobj__listener_close(dobj__listener *l);
+/* dobj__listener_close waits until every reply the shards released has been sent (until
+ * until_mono_ms at most; 0: 10 s), then stops the contexts, closes the socket and frees l.
+ * Call it after the shards have stopped. NULL is allowed. */
+void dobj__listener_close(dobj__listener *l, int64_t until_mono_ms);
 
 #endif /* DOBJ_SERVER_LISTENER_H */

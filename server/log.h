@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-/* log.h - one line per event on stderr, with a level. */
+/* log.h - one line per event on stderr, with a level, as plain text or as JSON lines; secrets
+ * (the DSN's password) are masked in every line. */
 #ifndef DOBJ_SERVER_LOG_H
 #define DOBJ_SERVER_LOG_H
+
+#include <stddef.h>
 
 typedef enum dobj__log_level {
 	DOBJ_LOG_DEBUG,
@@ -10,13 +13,37 @@ typedef enum dobj__log_level {
 	DOBJ_LOG_ERROR,
 } dobj__log_level;
 
+typedef enum dobj__log_format {
+	DOBJ_LOG_PLAIN, /* 2024-05-01T12:00:00.000Z info  message */
+	DOBJ_LOG_JSON,  /* {"ts":"2024-05-01T12:00:00.000Z","level":"info","msg":"message"} */
+} dobj__log_format;
+
 /* dobj__log_set_level drops messages below level (default INFO). Thread-safe. */
 void dobj__log_set_level(dobj__log_level level);
 
 /* dobj__log_parse_level maps "debug", "info", "warn", "error"; -1 for anything else. */
 int dobj__log_parse_level(const char *s);
 
-/* dobj__log writes "<time> <level> <message>\n" as one write(2). Thread-safe. */
+/* dobj__log_set_format chooses plain lines (the default) or JSON lines. Thread-safe. */
+void dobj__log_set_format(dobj__log_format format);
+
+/* dobj__log_parse_format maps "plain", "json"; -1 for anything else. */
+int dobj__log_parse_format(const char *s);
+
+/* dobj__log_add_secret masks s (copied) as "***" in every later line and in
+ * dobj__log_redact(). Call it before the server's threads start; up to 8 secrets; strings
+ * shorter than 3 bytes are ignored (masking them would garble every line). */
+void dobj__log_add_secret(const char *s);
+
+/* dobj__log_hide_dsn registers the password of a libpq connection string or URI as a
+ * secret. */
+void dobj__log_hide_dsn(const char *dsn);
+
+/* dobj__log_redact rewrites buf (NUL-terminated, size bytes of room) in place: every secret,
+ * every `password=...` value and the password of `scheme://user:password@` become "***". */
+void dobj__log_redact(char *buf, size_t size);
+
+/* dobj__log writes one line (plain or JSON) as one write(2). Thread-safe. */
 void dobj__log(dobj__log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #define dobj__log_debug(...) dobj__log(DOBJ_LOG_DEBUG, __VA_ARGS__)

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // main.c - dobj_server_main(): dobjd's command line. Every flag also comes from a DOBJ_*
 // environment variable (flags win); `migrate` and `migrate status` manage the schema;
-// serving runs until SIGTERM or SIGINT.
+// serving runs until SIGTERM or SIGINT, which drain the server (a second one exits at once).
 
 #include <errno.h>
 #include <inttypes.h>
@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <libpq-fe.h>
 
@@ -55,6 +56,8 @@ enum {
 	O_HTTP_LISTEN,
 	O_ALARM_RETRY_MS,
 	O_ALARM_MAX_RETRIES,
+	O_DRAIN_TIMEOUT_MS,
+	O_LOG_FORMAT,
 	O_COUNT
 };
 
@@ -92,6 +95,10 @@ static opt opts[O_COUNT] = {
                           "delay before a failed alarm's first retry; doubles each retry"},
     [O_ALARM_MAX_RETRIES] = {"--alarm-max-retries", "DOBJ_ALARM_MAX_RETRIES", OPT_COUNT, "6",
                              "retries of a failing alarm before it is parked"},
+    [O_DRAIN_TIMEOUT_MS] = {"--drain-timeout-ms", "DOBJ_DRAIN_TIMEOUT_MS", OPT_COUNT, "25000",
+                            "on SIGTERM/SIGINT, let queued calls finish this long at most"},
+    [O_LOG_FORMAT] = {"--log-format", "DOBJ_LOG_FORMAT", OPT_STR, "plain",
+                      "plain or json (one JSON object per line)"},
 };
 
 #define MAX_PLUGINS 32
@@ -244,9 +251,12 @@ run_migrate(bool status)
 		        "dobjd: no database URL: give --database-url or DOBJ_DATABASE_URL\n");
 		return 2;
 	}
+	dobj__log_hide_dsn(dsn);
 	conn = dobj__pg_connect(dsn);
 	if (PQstatus(conn) != CONNECTION_OK) {
-		fprintf(stderr, "dobjd: could not connect to PostgreSQL: %s", PQerrorMessage(conn));
+		snprintf(err, sizeof(err), "%s", PQerrorMessage(conn));
+		dobj__log_redact(err, sizeof(err));
+		fprintf(stderr, "dobjd: could not connect to PostgreSQL: %s", err);
 		PQfinish(conn);
 		return 1;
 	}
@@ -258,6 +268,7 @@ run_migrate(bool status)
 		rc = dobj__migrate_up(conn, opts[O_MIGRATIONS_DIR].value, stdout, err, sizeof(err));
 	PQfinish(conn);
 	if (rc != DOBJ_OK) {
+		dobj__log_redact(err, sizeof(err));
 		fprintf(stderr, "dobjd: migrate: %s\n", err);
 		return 1;
 	}
@@ -271,11 +282,11 @@ build_server_opts(dobj_server_opts *so)
 {
 	unsigned long long v[O_COUNT] = {0};
 	static const int counts[] = {
-	    O_SHARDS,    O_CACHE_OBJECTS,  O_IDLE_TIMEOUT_MS,  O_LOAD_ALL_MAX_KEYS,
-	    O_MAX_BATCH, O_CONTEXTS,       O_KEY_MAX,          O_VALUE_MAX,
-	    O_MANY_MAX,  O_ALARM_RETRY_MS, O_ALARM_MAX_RETRIES};
+	    O_SHARDS,    O_CACHE_OBJECTS,  O_IDLE_TIMEOUT_MS,   O_LOAD_ALL_MAX_KEYS,
+	    O_MAX_BATCH, O_CONTEXTS,       O_KEY_MAX,           O_VALUE_MAX,
+	    O_MANY_MAX,  O_ALARM_RETRY_MS, O_ALARM_MAX_RETRIES, O_DRAIN_TIMEOUT_MS};
 	int64_t offset_s;
-	int level;
+	int level, format;
 
 	for (size_t i = 0; i < sizeof(counts) / sizeof(counts[0]); i++)
 		if (count_opt(counts[i], INT_MAX, &v[counts[i]]) != 0)
@@ -286,6 +297,13 @@ build_server_opts(dobj_server_opts *so)
 		fprintf(stderr,
 		        "dobjd: --shards must be at most 1024, --contexts from 1 to 65536, and "
 		        "the other counts at least 1\n");
+		return -1;
+	}
+	if (v[O_DRAIN_TIMEOUT_MS] == 0) {
+		fprintf(stderr,
+		        "dobjd: invalid value for --drain-timeout-ms: \"0\" (expected an "
+		        "integer from 1 to %d)\n",
+		        INT_MAX);
 		return -1;
 	}
 	if (parse_int64(opts[O_CLOCK_OFFSET].value, &offset_s) != 0 ||
@@ -300,6 +318,12 @@ build_server_opts(dobj_server_opts *so)
 		        opts[O_LOG_LEVEL].value);
 		return -1;
 	}
+	if ((format = dobj__log_parse_format(opts[O_LOG_FORMAT].value)) < 0) {
+		fprintf(stderr,
+		        "dobjd: invalid value for --log-format: \"%s\" (expected plain or json)\n",
+		        opts[O_LOG_FORMAT].value);
+		return -1;
+	}
 	if (opts[O_HTTP_LISTEN].value[0] != '\0') {
 		char msg[512];
 
@@ -309,6 +333,7 @@ build_server_opts(dobj_server_opts *so)
 		}
 	}
 	dobj__log_set_level((dobj__log_level)level);
+	dobj__log_set_format((dobj__log_format)format);
 	memset(so, 0, sizeof(*so));
 	so->listen_url = opts[O_LISTEN].value;
 	so->database_url = opts[O_DATABASE_URL].value;
@@ -325,7 +350,28 @@ build_server_opts(dobj_server_opts *so)
 	so->alarm_retry_ms = (int)v[O_ALARM_RETRY_MS];
 	so->alarm_max_retries = (int)v[O_ALARM_MAX_RETRIES];
 	so->http_listen_url = opts[O_HTTP_LISTEN].value;
+	so->drain_timeout_ms = (int)v[O_DRAIN_TIMEOUT_MS];
 	return 0;
+}
+
+static const char *
+signal_name(int sig)
+{
+	return sig == SIGTERM ? "SIGTERM" : sig == SIGINT ? "SIGINT" : "a signal";
+}
+
+/* second_signal waits, during the drain, for another stop signal and then exits at once. */
+static void *
+second_signal(void *arg)
+{
+	const sigset_t *set = arg;
+	int sig = 0;
+
+	sigwait(set, &sig);
+	dobj__log_error("received %s while draining: exiting at once; calls under way get no reply",
+	                signal_name(sig));
+	_exit(1);
+	return NULL;
 }
 
 static int
@@ -334,7 +380,9 @@ run_serve(const dobj_class *const *classes, size_t n)
 	dobj_server_opts so;
 	dobj_server *srv;
 	char err[1024];
-	sigset_t set;
+	static sigset_t set; /* read by the second_signal thread */
+	pthread_t watcher;
+	dobj_err rc;
 	int sig = 0;
 
 	if (build_server_opts(&so) != 0)
@@ -351,7 +399,7 @@ run_serve(const dobj_class *const *classes, size_t n)
 		return 1;
 	}
 	for (size_t i = 0; i < n; i++) {
-		dobj_err rc = dobj_server_register(srv, classes[i]);
+		rc = dobj_server_register(srv, classes[i]);
 		if (rc != DOBJ_OK) {
 			dobj__log_error("could not register class %s: %s",
 			                classes[i] && classes[i]->name ? classes[i]->name
@@ -374,10 +422,18 @@ run_serve(const dobj_class *const *classes, size_t n)
 		return 1;
 	}
 	sigwait(&set, &sig);
-	dobj__log_info("received %s: finishing turns under way, then exiting",
-	               sig == SIGTERM ? "SIGTERM" : "SIGINT");
+	dobj__log_info("received %s: draining (new calls are refused; queued calls finish "
+	               "within %d ms), then exiting",
+	               signal_name(sig), so.drain_timeout_ms);
+	if (pthread_create(&watcher, NULL, second_signal, &set) != 0)
+		dobj__log_warn("could not watch for a second signal; draining anyway");
+	rc = dobj_server_drain(srv, err, sizeof(err));
+	if (rc != DOBJ_OK) {
+		dobj__log_error("%s; exiting with status 1", err);
+		return 1; /* not closed: a wedged server must not be freed, and exit frees all */
+	}
 	dobj_server_close(srv);
-	dobj__log_info("stopped");
+	dobj__log_info("stopped: %s", err);
 	return 0;
 }
 

@@ -5,6 +5,7 @@
 // deletes before upserts; fired alarms (fenced by their lease) before alarm writes.
 
 #include <arpa/inet.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -201,29 +202,43 @@ collect(change_set *ch, dobj__object *batch, const dobj__call *calls)
 	}
 }
 
-/* read_results reads every result up to the sync point; the first error is the one kept. */
-static bool
-read_results(dobj__pg *pg, int queued, size_t nturns, char *err, size_t errlen)
+/* The outcome of a commit pipeline as far as this side can tell. */
+enum commit_outcome {
+	COMMITTED, /* COMMIT answered OK: durable, whatever came after */
+	FAILED,    /* a statement before COMMIT, or COMMIT itself, failed: nothing was written */
+	UNKNOWN,   /* the connection broke before COMMIT's answer: it may have been applied */
+};
+
+/* read_results reads every result up to the sync point; the first error is the one kept.
+ * Statement commit_idx (-1: none was sent) is the COMMIT. Each statement's results end with
+ * a NULL; after an error the rest of the pipeline is skipped (PIPELINE_ABORTED results), and
+ * a session killed mid-way reports its FATAL at the statement it had reached: PostgreSQL
+ * sends results in order, so an error before COMMIT's index means COMMIT never ran. */
+static enum commit_outcome
+read_results(dobj__pg *pg, int queued, int commit_idx, size_t nturns, char *err, size_t errlen)
 {
-	bool failed = false;
-	int nulls = 0;
+	bool failed = false, committed = false;
+	int stmt = 0;
 
 	for (;;) {
 		PGresult *r = PQgetResult(pg->conn);
 		ExecStatusType st;
 
 		if (r == NULL) {
-			/* each statement's results end with one NULL; more means the connection died */
-			if (PQstatus(pg->conn) != CONNECTION_OK || ++nulls > queued)
-				return false;
+			if (PQstatus(pg->conn) != CONNECTION_OK || stmt >= queued)
+				break; /* no sync point will come */
+			stmt++;
 			continue;
 		}
 		st = PQresultStatus(r);
 		if (st == PGRES_PIPELINE_SYNC) {
 			PQclear(r);
-			return !failed;
+			break;
 		}
-		if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && !failed) {
+		if ((st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) && !failed &&
+		    stmt == commit_idx) {
+			committed = true;
+		} else if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && !failed) {
 			failed = true;
 			snprintf(err, errlen, "could not commit batch of %zu turns: %s", nturns,
 			         PQresultErrorMessage(r));
@@ -232,6 +247,11 @@ read_results(dobj__pg *pg, int queued, size_t nturns, char *err, size_t errlen)
 		}
 		PQclear(r);
 	}
+	if (committed)
+		return COMMITTED;
+	if (failed || commit_idx < 0)
+		return FAILED;
+	return UNKNOWN;
 }
 
 dobj_err
@@ -246,6 +266,7 @@ dobj__pg_commit(dobj__pg *pg, dobj__object *batch, const dobj__call *calls, size
 	static const int ncols[NCH] = {2, 3, 4, 2, 3, 2, 3};
 	change_set ch[NCH];
 	bool ok = true, synced;
+	enum commit_outcome outcome;
 	dobj_err rc = DOBJ_OK;
 	int queued = 1;
 
@@ -286,28 +307,26 @@ dobj__pg_commit(dobj__pg *pg, dobj__object *batch, const dobj__call *calls, size
 	else
 		ok = false;
 	synced = PQpipelineSync(pg->conn) == 1;
-	if (synced)
-		ok = read_results(pg, queued, nturns, err, errlen) && ok;
-	else
-		ok = false;
+	outcome = synced ? read_results(pg, queued, ok ? queued - 1 : -1, nturns, err, errlen)
+	                 : FAILED; /* nothing was flushed to the server */
 	PQexitPipelineMode(pg->conn);
-	if (!synced)
-		pg->prepared = false; /* the pipeline's state is unknown: reset the connection */
-	if (!ok) {
-		if (PQstatus(pg->conn) != CONNECTION_OK) {
-			snprintf(
-			    err, errlen,
-			    "could not commit batch of %zu turns (outcome unknown): connection to "
-			    "PostgreSQL lost",
-			    nturns);
-			pg->prepared = false;
-		} else {
-			if (PQtransactionStatus(pg->conn) != PQTRANS_IDLE)
-				PQclear(PQexec(pg->conn, "ROLLBACK"));
-			if (err[0] == '\0')
-				snprintf(err, errlen, "could not commit batch of %zu turns: %s",
-				         nturns, PQerrorMessage(pg->conn));
-		}
+	if (!synced || PQstatus(pg->conn) != CONNECTION_OK)
+		dobj__pg_broken(pg, "connection to PostgreSQL lost during a commit");
+	if (outcome == UNKNOWN) {
+		atomic_fetch_add(&pg->errors, 1);
+		snprintf(err, errlen,
+		         "could not commit batch of %zu turns (outcome unknown): connection to "
+		         "PostgreSQL lost before COMMIT was answered",
+		         nturns);
+		rc = DOBJ_UNAVAILABLE;
+	} else if (outcome == FAILED) {
+		atomic_fetch_add(&pg->errors, 1);
+		if (synced && PQstatus(pg->conn) == CONNECTION_OK &&
+		    PQtransactionStatus(pg->conn) != PQTRANS_IDLE)
+			PQclear(PQexec(pg->conn, "ROLLBACK"));
+		if (err[0] == '\0')
+			snprintf(err, errlen, "could not commit batch of %zu turns: %s", nturns,
+			         PQerrorMessage(pg->conn));
 		rc = DOBJ_UNAVAILABLE;
 	}
 out:

@@ -2,15 +2,22 @@
 // pgstore.c - one shard's PostgreSQL connection. Statements are prepared once per connection
 // and take binary parameters; a commit sends BEGIN, one multi-row statement per kind of
 // change (arrays through unnest) and COMMIT in a single libpq pipeline, one round trip.
-// Reconnecting after a failure is lazy: dobj__pg_ensure() before the next use.
+// After a failure the connection is re-made without blocking the shard: non-blocking attempts
+// spaced by a backoff, driven by dobj__pg_ensure() (before each use) and dobj__pg_tick().
 
 #include <arpa/inet.h>
+#include <errno.h>
+#include <poll.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
 
 #include <libpq-fe.h>
 
+#include "log.h"
 #include "pgstore.h"
 #include "pgstore_int.h"
 #include "registry.h"
@@ -92,6 +99,9 @@ pg_error(PGconn *conn, const char *what, char *err, size_t errlen)
 	n = strlen(err);
 	while (n > 0 && (err[n - 1] == '\n' || err[n - 1] == ' '))
 		err[--n] = '\0';
+	for (char *p = err; *p != '\0'; p++) /* libpq's hints follow on further lines */
+		if (*p == '\n' || *p == '\t')
+			*p = ' ';
 }
 
 static dobj_err
@@ -115,19 +125,27 @@ pg_prepare(dobj__pg *pg, char *err, size_t errlen)
 	return DOBJ_OK;
 }
 
+/* pg_notice logs PostgreSQL's notices and warnings (libpq would print them to stderr). */
+static void
+pg_notice(void *arg, const char *message)
+{
+	dobj__log_warn("%s: PostgreSQL says: %s", ((dobj__pg *)arg)->name, message);
+}
+
+/* Defaults first: the DSN, expanded at "dbname", overrides any of them. */
+static const char *const connect_keys[] = {"connect_timeout", "application_name", "keepalives_idle",
+                                           "dbname", NULL};
+
 PGconn *
 dobj__pg_connect(const char *dsn)
 {
-	/* Defaults first: the DSN, expanded at "dbname", overrides any of them. */
-	static const char *const keys[] = {"connect_timeout", "application_name", "keepalives_idle",
-	                                   "dbname", NULL};
 	const char *vals[] = {"5", "dobjd", "30", dsn, NULL};
 
-	return PQconnectdbParams(keys, vals, 1);
+	return PQconnectdbParams(connect_keys, vals, 1);
 }
 
 dobj_err
-dobj__pg_open(dobj__pg **out, const char *dsn, char *err, size_t errlen)
+dobj__pg_open(dobj__pg **out, const char *dsn, const char *name, char *err, size_t errlen)
 {
 	dobj__pg *pg = calloc(1, sizeof(*pg));
 
@@ -137,12 +155,14 @@ dobj__pg_open(dobj__pg **out, const char *dsn, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return DOBJ_RESOURCE_EXHAUSTED;
 	}
+	snprintf(pg->name, sizeof(pg->name), "%s", name);
 	pg->conn = dobj__pg_connect(dsn);
 	if (PQstatus(pg->conn) != CONNECTION_OK) {
 		pg_error(pg->conn, "could not connect to PostgreSQL", err, errlen);
 		dobj__pg_close(pg);
 		return DOBJ_UNAVAILABLE;
 	}
+	PQsetNoticeProcessor(pg->conn, pg_notice, pg);
 	if (pg_prepare(pg, err, errlen) != DOBJ_OK) {
 		dobj__pg_close(pg);
 		return DOBJ_UNAVAILABLE;
@@ -161,18 +181,199 @@ dobj__pg_close(dobj__pg *pg)
 	free(pg);
 }
 
+static int64_t
+pg_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static bool
+pg_ready(const dobj__pg *pg)
+{
+	return !pg->connecting && pg->prepared && PQstatus(pg->conn) == CONNECTION_OK;
+}
+
+void
+dobj__pg_broken(dobj__pg *pg, const char *reason)
+{
+	pg->prepared = false;
+	if (pg->down_reason[0] == '\0')
+		snprintf(pg->down_reason, sizeof(pg->down_reason), "%s", reason);
+}
+
+/* pg_attempt_failed ends an attempt: the next one waits for the backoff (100 ms doubling to
+ * 5 s, with up to 20% jitter either way, so that shards do not retry in step). */
+static void
+pg_attempt_failed(dobj__pg *pg, const char *why)
+{
+	uint32_t r = 0;
+	int delay;
+
+	if (pg->conn != NULL)
+		pg_error(pg->conn, why, pg->down_reason, sizeof(pg->down_reason));
+	else
+		snprintf(pg->down_reason, sizeof(pg->down_reason), "%s", why);
+	PQfinish(pg->conn);
+	pg->conn = NULL;
+	pg->connecting = false;
+	pg->prepared = false;
+	atomic_fetch_add(&pg->errors, 1);
+	pg->backoff_ms = pg->backoff_ms == 0 ? DOBJ_PG_BACKOFF_MIN_MS : pg->backoff_ms * 2;
+	if (pg->backoff_ms > DOBJ_PG_BACKOFF_MAX_MS)
+		pg->backoff_ms = DOBJ_PG_BACKOFF_MAX_MS;
+	if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != sizeof(r))
+		r = (uint32_t)pg_now_ms();
+	delay =
+	    pg->backoff_ms - pg->backoff_ms / 5 + (int)(r % (uint32_t)(pg->backoff_ms / 5 * 2 + 1));
+	pg->retry_at_ms = pg_now_ms() + delay;
+	if (pg->failed_attempts++ == 0)
+		dobj__log_warn("%s: %s; calls that need PostgreSQL fail until it is back; "
+		               "retrying with backoff",
+		               pg->name, pg->down_reason);
+	else
+		dobj__log_debug("%s: reconnect attempt %u failed: %s; next in %d ms", pg->name,
+		                pg->failed_attempts, pg->down_reason, delay);
+}
+
+/* pg_attempt_start begins a non-blocking connection attempt. */
+static void
+pg_attempt_start(dobj__pg *pg)
+{
+	const char *vals[] = {"5", "dobjd", "30", pg->dsn, NULL};
+	int64_t now = pg_now_ms();
+
+	if (pg->down_reason[0] == '\0')
+		snprintf(pg->down_reason, sizeof(pg->down_reason), "connection to PostgreSQL lost");
+	PQfinish(pg->conn);
+	pg->prepared = false;
+	pg->conn = PQconnectStartParams(connect_keys, vals, 1);
+	if (pg->conn == NULL || PQstatus(pg->conn) == CONNECTION_BAD) {
+		pg_attempt_failed(pg, "could not connect to PostgreSQL");
+		return;
+	}
+	pg->connecting = true;
+	pg->poll_st = PGRES_POLLING_WRITING;
+	pg->attempt_deadline_ms = now + DOBJ_PG_CONNECT_TIMEOUT_MS;
+	pg->attempt_wait_until_ms = now + DOBJ_PG_ATTEMPT_WAIT_MS;
+}
+
+/* pg_attempt_done finishes a connection that libpq reports made: statements are prepared
+ * (blocking, but PostgreSQL has just answered). */
+static void
+pg_attempt_done(dobj__pg *pg)
+{
+	char err[256];
+
+	pg->connecting = false;
+	PQsetNoticeProcessor(pg->conn, pg_notice, pg);
+	if (pg_prepare(pg, err, sizeof(err)) != DOBJ_OK) {
+		pg_attempt_failed(pg, "could not prepare statements after reconnecting");
+		return;
+	}
+	atomic_fetch_add(&pg->reconnects, 1);
+	dobj__log_info("%s: reconnected to PostgreSQL after %u failed attempts", pg->name,
+	               pg->failed_attempts);
+	pg->failed_attempts = 0;
+	pg->backoff_ms = 0;
+	pg->retry_at_ms = 0;
+	pg->down_reason[0] = '\0';
+}
+
+/* pg_progress advances the reconnect; it waits on the socket until wait_until at most. */
+static void
+pg_progress(dobj__pg *pg, int64_t wait_until)
+{
+	if (!pg->connecting) {
+		if (pg_now_ms() < pg->retry_at_ms)
+			return;
+		pg_attempt_start(pg);
+		if (!pg->connecting)
+			return;
+		if (wait_until > pg->attempt_wait_until_ms)
+			wait_until = pg->attempt_wait_until_ms;
+	}
+	for (;;) {
+		struct pollfd pfd = {.fd = PQsocket(pg->conn),
+		                     .events =
+		                         pg->poll_st == PGRES_POLLING_WRITING ? POLLOUT : POLLIN};
+		int64_t now = pg_now_ms(), until = wait_until;
+		int r;
+
+		if (until > pg->attempt_deadline_ms)
+			until = pg->attempt_deadline_ms;
+		if (pfd.fd < 0) {
+			pg_attempt_failed(pg, "could not connect to PostgreSQL");
+			return;
+		}
+		r = poll(&pfd, 1, until > now ? (int)(until - now) : 0);
+		if (r < 0 && errno != EINTR) {
+			pg_attempt_failed(pg, "could not wait for PostgreSQL");
+			return;
+		}
+		if (r == 0) {
+			if (pg_now_ms() >= pg->attempt_deadline_ms) {
+				PQfinish(pg->conn);
+				pg->conn = NULL;
+				pg_attempt_failed(pg, "could not connect to PostgreSQL within 5 s");
+			}
+			return;
+		}
+		if (r < 0)
+			continue;
+		pg->poll_st = PQconnectPoll(pg->conn);
+		if (pg->poll_st == PGRES_POLLING_FAILED) {
+			pg_attempt_failed(pg, "could not connect to PostgreSQL");
+			return;
+		}
+		if (pg->poll_st == PGRES_POLLING_OK) {
+			pg_attempt_done(pg);
+			return;
+		}
+	}
+}
+
 dobj_err
 dobj__pg_ensure(dobj__pg *pg, char *err, size_t errlen)
 {
-	if (PQstatus(pg->conn) == CONNECTION_OK && pg->prepared)
+	if (pg_ready(pg))
 		return DOBJ_OK;
-	pg->prepared = false;
-	PQreset(pg->conn);
-	if (PQstatus(pg->conn) != CONNECTION_OK) {
-		pg_error(pg->conn, "could not reconnect to PostgreSQL", err, errlen);
-		return DOBJ_UNAVAILABLE;
-	}
-	return pg_prepare(pg, err, errlen);
+	if (PQstatus(pg->conn) == CONNECTION_OK && !pg->connecting && !pg->prepared &&
+	    pg->down_reason[0] == '\0')
+		dobj__pg_broken(pg, "connection to PostgreSQL reset");
+	pg_progress(pg, pg->connecting ? pg->attempt_wait_until_ms : pg_now_ms());
+	if (pg_ready(pg))
+		return DOBJ_OK;
+	snprintf(err, errlen, "PostgreSQL unavailable: %s", pg->down_reason);
+	return DOBJ_UNAVAILABLE;
+}
+
+int
+dobj__pg_tick(dobj__pg *pg)
+{
+	int64_t now;
+
+	if (pg_ready(pg))
+		return -1;
+	if (!pg->connecting && pg->conn != NULL && PQstatus(pg->conn) == CONNECTION_OK &&
+	    pg->down_reason[0] == '\0')
+		dobj__pg_broken(pg, "connection to PostgreSQL reset");
+	pg_progress(pg, 0);
+	if (pg_ready(pg))
+		return -1;
+	now = pg_now_ms();
+	if (pg->connecting)
+		return 10; /* libpq's steps take round trips; look again soon */
+	return pg->retry_at_ms > now ? (int)(pg->retry_at_ms - now) : 0;
+}
+
+void
+dobj__pg_counters(dobj__pg *pg, uint64_t *errors, uint64_t *reconnects)
+{
+	*errors = atomic_load(&pg->errors);
+	*reconnects = atomic_load(&pg->reconnects);
 }
 
 PGresult *
@@ -183,6 +384,17 @@ dobj__pg_exec(dobj__pg *pg, enum dobj__pg_stmt st, const char *const *vals, cons
 
 	dobj__pg_stmt_name(st, name, sizeof(name));
 	return PQexecPrepared(pg->conn, name, stmts[st].nparams, vals, lens, fmts, 1);
+}
+
+/* pg_exec_ready runs a statement if the connection is ready; NULL (with err set) if not. */
+static PGresult *
+pg_exec_ready(dobj__pg *pg, enum dobj__pg_stmt st, const char *const *vals, const int *lens,
+              const int *fmts, char *err, size_t errlen)
+{
+	if (dobj__pg_ensure(pg, err, errlen) != DOBJ_OK)
+		return NULL;
+	err[0] = '\0';
+	return dobj__pg_exec(pg, st, vals, lens, fmts);
 }
 
 void
@@ -196,13 +408,16 @@ dobj__pg_result_error(dobj__pg *pg, PGresult *r, const char *what, char *err, si
 {
 	dobj_err rc = PQstatus(pg->conn) == CONNECTION_OK ? DOBJ_INTERNAL : DOBJ_UNAVAILABLE;
 
+	if (r == NULL && err[0] != '\0') /* pg_exec_ready refused: err says why */
+		return DOBJ_UNAVAILABLE;
 	snprintf(err, errlen, "%s: %s", what,
 	         r ? PQresultErrorMessage(r) : PQerrorMessage(pg->conn));
 	for (size_t n = strlen(err); n > 0 && err[n - 1] == '\n'; n--)
 		err[n - 1] = '\0';
 	PQclear(r);
+	atomic_fetch_add(&pg->errors, 1);
 	if (rc == DOBJ_UNAVAILABLE)
-		pg->prepared = false;
+		dobj__pg_broken(pg, "connection to PostgreSQL lost");
 	return rc;
 }
 
@@ -241,7 +456,7 @@ dobj__pg_load(dobj__pg *pg, dobj__object *o, size_t max_keys, char *err, size_t 
 	const char *cls = o->cls->cls->name;
 	const char *vals[3] = {cls, (const char *)o->id.bytes, (const char *)&limit};
 	int lens[3] = {(int)strlen(cls), DOBJ_ID_SIZE, 8}, fmts[3] = {1, 1, 1};
-	PGresult *r = dobj__pg_exec(pg, ST_LOAD, vals, lens, fmts);
+	PGresult *r = pg_exec_ready(pg, ST_LOAD, vals, lens, fmts, err, errlen);
 	dobj_err rc;
 
 	if (PQresultStatus(r) != PGRES_TUPLES_OK)
@@ -259,7 +474,7 @@ dobj__pg_fetch_key(dobj__pg *pg, dobj__object *o, const char *key, char *err, si
 	const char *cls = o->cls->cls->name;
 	const char *vals[3] = {cls, (const char *)o->id.bytes, key};
 	int lens[3] = {(int)strlen(cls), DOBJ_ID_SIZE, (int)strlen(key)}, fmts[3] = {1, 1, 1};
-	PGresult *r = dobj__pg_exec(pg, ST_GET, vals, lens, fmts);
+	PGresult *r = pg_exec_ready(pg, ST_GET, vals, lens, fmts, err, errlen);
 	size_t idx;
 	int rc;
 
@@ -296,7 +511,7 @@ dobj__pg_fetch_range(dobj__pg *pg, dobj__object *o, const char *lo, bool lo_afte
 	               (int)strlen(vals[4]),      8,
 	               end ? (int)strlen(end) : 0};
 	int fmts[7] = {1, 1, 1, 1, 1, 1, 1};
-	PGresult *r = dobj__pg_exec(pg, st, vals, lens, fmts);
+	PGresult *r = pg_exec_ready(pg, st, vals, lens, fmts, err, errlen);
 	dobj_err rc;
 
 	if (PQresultStatus(r) != PGRES_TUPLES_OK)
@@ -312,7 +527,7 @@ dobj__pg_fetch_alarm(dobj__pg *pg, dobj__object *o, char *err, size_t errlen)
 	const char *cls = o->cls->cls->name;
 	const char *vals[2] = {cls, (const char *)o->id.bytes};
 	int lens[2] = {(int)strlen(cls), DOBJ_ID_SIZE}, fmts[2] = {1, 1};
-	PGresult *r = dobj__pg_exec(pg, ST_ALARM_GET, vals, lens, fmts);
+	PGresult *r = pg_exec_ready(pg, ST_ALARM_GET, vals, lens, fmts, err, errlen);
 	uint64_t v;
 
 	if (PQresultStatus(r) != PGRES_TUPLES_OK)

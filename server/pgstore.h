@@ -8,6 +8,7 @@
 #define DOBJ_SERVER_PGSTORE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <libpq-fe.h>
 
@@ -23,14 +24,31 @@ typedef struct dobj__pg dobj__pg;
  * keepalives, application_name dobjd), each overridable in the DSN. Check PQstatus. */
 PGconn *dobj__pg_connect(const char *dsn);
 
-/* dobj__pg_open connects to dsn and prepares the statements. The connection is made lazily
- * again after a failure (see dobj__pg_ensure). */
-dobj_err dobj__pg_open(dobj__pg **out, const char *dsn, char *err, size_t errlen);
+/* dobj__pg_open connects to dsn (blocking, with the 5 s connect timeout) and prepares the
+ * statements; name ("shard 3") labels its log lines. After a failure the connection is
+ * re-made in the background (see dobj__pg_ensure and dobj__pg_tick). */
+dobj_err dobj__pg_open(dobj__pg **out, const char *dsn, const char *name, char *err, size_t errlen);
 
 void dobj__pg_close(dobj__pg *pg);
 
-/* dobj__pg_ensure reconnects a broken connection. DOBJ_UNAVAILABLE when it cannot. */
+/* dobj__pg_ensure returns DOBJ_OK when the connection is ready. Otherwise it advances the
+ * reconnect: it starts an attempt if the backoff allows, and waits for an attempt at most
+ * DOBJ_PG_ATTEMPT_WAIT_MS in all (so a quick reconnect serves the call), then answers
+ * DOBJ_UNAVAILABLE ("PostgreSQL unavailable: <reason>") at once. Every read and the commit
+ * call it first. */
 dobj_err dobj__pg_ensure(dobj__pg *pg, char *err, size_t errlen);
+
+#define DOBJ_PG_ATTEMPT_WAIT_MS 200
+#define DOBJ_PG_CONNECT_TIMEOUT_MS 5000
+#define DOBJ_PG_BACKOFF_MIN_MS 100
+#define DOBJ_PG_BACKOFF_MAX_MS 5000
+
+/* dobj__pg_tick advances a reconnect without waiting, for an idle shard. It returns how
+ * many ms until it should run again, or -1 while the connection is up (nothing to do). */
+int dobj__pg_tick(dobj__pg *pg);
+
+/* dobj__pg_counters reads the connection's error and reconnect counts. Thread-safe. */
+void dobj__pg_counters(dobj__pg *pg, uint64_t *errors, uint64_t *reconnects);
 
 /* dobj__pg_load reads up to max_keys + 1 keys of o (a new, empty object); o becomes
  * complete when it has at most max_keys. */

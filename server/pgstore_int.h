@@ -3,6 +3,7 @@
 #ifndef DOBJ_SERVER_PGSTORE_INT_H
 #define DOBJ_SERVER_PGSTORE_INT_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -38,10 +39,25 @@ enum dobj__pg_stmt {
 	ST_COUNT
 };
 
+/* A connection is ready when conn is CONNECTION_OK, prepared and not connecting. Otherwise
+ * dobj__pg_ensure and dobj__pg_tick drive a non-blocking reconnect (PQconnectStart/Poll),
+ * attempts spaced by backoff_ms; calls that need PostgreSQL meanwhile fail fast. All fields
+ * but the counters belong to the owning shard thread. */
 struct dobj__pg {
-	PGconn *conn;
+	PGconn *conn; /* NULL after a failed attempt */
 	char *dsn;
-	bool prepared; /* false: reset and prepare again before the next use */
+	char name[32]; /* "shard 3", for logs */
+	bool prepared; /* false: reconnect and prepare again before the next use */
+	bool connecting;
+	PostgresPollingStatusType poll_st; /* while connecting: what the socket must be ready for */
+	int64_t attempt_deadline_ms;       /* while connecting: give up then */
+	int64_t attempt_wait_until_ms;     /* while connecting: a caller may wait until then */
+	int64_t retry_at_ms;               /* not connecting: the next attempt, 0 = at once */
+	int backoff_ms;                    /* 0 while up; else the last delay between attempts */
+	unsigned failed_attempts;          /* since the connection was last up */
+	char down_reason[256];             /* why the connection is not up ("" while up) */
+	_Atomic uint64_t errors;           /* failed statements, commits and connection attempts */
+	_Atomic uint64_t reconnects;       /* connections re-established after a failure */
 };
 
 /* dobj__pg_stmt_name writes statement st's prepared name into buf. */
@@ -55,6 +71,10 @@ PGresult *dobj__pg_exec(dobj__pg *pg, enum dobj__pg_stmt st, const char *const *
  * and marks the connection for a reset when it is gone. */
 dobj_err dobj__pg_result_error(dobj__pg *pg, PGresult *r, const char *what, char *err,
                                size_t errlen);
+
+/* dobj__pg_broken marks the connection for a reconnect before its next use, with reason
+ * (e.g. "connection to PostgreSQL lost") as what callers are told until then. */
+void dobj__pg_broken(dobj__pg *pg, const char *reason);
 
 /* dobj__pg_be64 swaps a 64-bit value between host and network byte order. */
 uint64_t dobj__pg_be64(uint64_t v);

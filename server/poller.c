@@ -131,9 +131,16 @@ poller_done(dobj__call *c)
 	wake(p);
 }
 
+static void
+poller_notice(void *arg, const char *message)
+{
+	(void)arg;
+	dobj__log_warn("alarm poller: PostgreSQL says: %s", message);
+}
+
 /* connect_poller (re)opens the connection and listens for new alarms. */
 static bool
-connect_poller(dobj__poller *p)
+connect_poller(dobj__poller *p, int failures)
 {
 	PGresult *r;
 
@@ -142,10 +149,16 @@ connect_poller(dobj__poller *p)
 	PQfinish(p->conn);
 	p->conn = dobj__pg_connect(p->dsn);
 	if (PQstatus(p->conn) != CONNECTION_OK) {
-		dobj__log_warn("alarm poller: could not connect to PostgreSQL: %s",
-		               PQerrorMessage(p->conn));
+		/* once per outage at warn; each retry at debug */
+		dobj__log(
+		    failures == 0 ? DOBJ_LOG_WARN : DOBJ_LOG_DEBUG,
+		    "alarm poller: could not connect to PostgreSQL: %s; retrying with backoff",
+		    PQerrorMessage(p->conn));
 		return false;
 	}
+	if (failures > 0)
+		dobj__log_info("alarm poller: reconnected to PostgreSQL");
+	PQsetNoticeProcessor(p->conn, poller_notice, NULL);
 	r = PQexec(p->conn, "LISTEN dobj_alarms");
 	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
 		dobj__log_warn("alarm poller: LISTEN failed: %s", PQresultErrorMessage(r));
@@ -352,7 +365,7 @@ poller_main(void *arg)
 			break;
 		}
 		pthread_mutex_unlock(&p->mu);
-		if (!connect_poller(p)) {
+		if (!connect_poller(p, failures)) {
 			/* back off 0.1 s, 0.2 s, ... up to 5 s while PostgreSQL is away */
 			wait = 100 << (failures < 6 ? failures : 6);
 			failures++;

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 // server.c - a dobj server's life cycle: options and defaults, the schema check, shards and
-// listener started and stopped in order. Serving itself happens in shard.c and listener.c.
+// listener started in order, and the graceful drain that stops them. Serving itself happens
+// in shard.c and listener.c. The server's methods run on the thread that owns the server;
+// only `draining` (an atomic) is read by other threads (the HTTP endpoint's).
 
 #include <stdatomic.h>
 #include <stdio.h>
@@ -16,6 +18,7 @@
 #include "http.h"
 #include "listener.h"
 #include "log.h"
+#include "metrics.h"
 #include "migrate.h"
 #include "pgstore.h"
 #include "poller.h"
@@ -34,6 +37,11 @@ struct dobj_server {
 	dobj__http *http; /* NULL when --http-listen is "" */
 	dobj__poller *poller;
 	dobj__poller_cfg alarm_cfg;
+	dobj__call_stats *calls; /* made at start, when the classes are known */
+	int drain_timeout_ms;
+	dobj_err drain_rc; /* the first drain's outcome, for later calls */
+	char drain_msg[256];
+	bool wedged;       /* a shard thread outlived the drain: nothing may be freed */
 	char node_id[128]; /* hostname:pid:random, this server's name in alarm leases */
 	atomic_bool draining;
 	bool started, stopped;
@@ -95,11 +103,21 @@ server_alarm_stats(void *arg, dobj__poller_stats *out)
 	dobj__poller_stats_get(((dobj_server *)arg)->poller, out);
 }
 
+static void
+server_call_metrics(void *arg, dobj__text *t)
+{
+	dobj_server *s = arg;
+
+	if (s->calls != NULL)
+		dobj__call_stats_write(s->calls, t);
+}
+
 static const dobj__http_ops server_http_ops = {
     .shard_count = server_shard_count,
     .shard_stats = server_shard_stats,
     .not_ready = server_not_ready,
     .alarm_stats = server_alarm_stats,
+    .call_metrics = server_call_metrics,
 };
 
 /* make_node_id names this server process uniquely among the replicas of one database. */
@@ -133,7 +151,9 @@ dobj_server_open(dobj_server **out, const dobj_server_opts *opts, char *err, siz
 		set_err(err, errlen, "out of memory");
 		return DOBJ_RESOURCE_EXHAUSTED;
 	}
+	dobj__log_hide_dsn(opts->database_url); /* before any message can carry it */
 	s->opts = *opts;
+	s->drain_timeout_ms = opts->drain_timeout_ms > 0 ? opts->drain_timeout_ms : 25000;
 	s->listen_url = strdup(opts->listen_url ? opts->listen_url : "tcp://127.0.0.1:7700");
 	s->database_url = strdup(opts->database_url);
 	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
@@ -206,7 +226,11 @@ dobj_server_start(dobj_server *s, char *err, size_t errlen)
 		set_err(err, errlen, "server already started");
 		return DOBJ_FAILED_PRECONDITION;
 	}
-	rc = dobj__listener_open(&s->listener, &s->reg, s->shards, s->nshards,
+	if ((rc = dobj__call_stats_open(&s->calls, &s->reg)) != DOBJ_OK) {
+		set_err(err, errlen, "out of memory");
+		return rc;
+	}
+	rc = dobj__listener_open(&s->listener, &s->reg, s->shards, s->nshards, s->calls,
 	                         s->opts.contexts ? s->opts.contexts : 1024, msg, sizeof(msg));
 	if (rc != DOBJ_OK) {
 		set_err(err, errlen, msg);
@@ -243,24 +267,75 @@ dobj_server_start(dobj_server *s, char *err, size_t errlen)
 	return DOBJ_OK;
 }
 
-void
-dobj_server_stop(dobj_server *s)
+#define DRAIN_GRACE_MS 1000 /* past the timeout: refusing what is queued, sending replies */
+
+dobj_err
+dobj_server_drain(dobj_server *s, char *err, size_t errlen)
 {
-	if (s == NULL || s->stopped)
-		return;
+	int64_t t0 = dobj__clock_mono_ms(), deadline = t0 + s->drain_timeout_ms;
+	uint64_t refused = 0;
+	bool joined = true;
+
+	if (s->stopped) {
+		set_err(err, errlen, s->drain_msg);
+		return s->drain_rc;
+	}
 	s->stopped = true;
 	atomic_store(&s->draining, true); /* /readyz answers 503 from here on */
 	if (s->listener != NULL)
 		dobj__listener_drain(s->listener);
-	dobj__poller_stop(s->poller); /* no new alarm turns; those under way finish below */
 	for (unsigned i = 0; i < s->nshards; i++)
 		if (s->shards[i] != NULL)
-			dobj__shard_stop(s->shards[i]);
-	dobj__listener_close(s->listener);
+			dobj__shard_drain(s->shards[i], deadline);
+	dobj__poller_stop(s->poller); /* no new alarm turns; those under way finish below */
+	for (unsigned i = 0; i < s->nshards; i++) {
+		if (s->shards[i] != NULL &&
+		    !dobj__shard_join(s->shards[i], deadline + DRAIN_GRACE_MS))
+			joined = false;
+	}
+	if (!joined) {
+		s->wedged = true;
+		s->drain_rc = DOBJ_DEADLINE_EXCEEDED;
+		snprintf(s->drain_msg, sizeof(s->drain_msg),
+		         "drain timeout of %d ms passed with a turn or a commit still running; "
+		         "its caller gets no reply",
+		         s->drain_timeout_ms);
+		set_err(err, errlen, s->drain_msg);
+		return s->drain_rc;
+	}
+	for (unsigned i = 0; i < s->nshards; i++) {
+		dobj__shard_stats st;
+		memset(&st, 0, sizeof(st));
+		if (s->shards[i] != NULL) {
+			dobj__shard_stats_get(s->shards[i], &st);
+			refused += st.drain_refused;
+		}
+	}
+	dobj__listener_close(s->listener, deadline + DRAIN_GRACE_MS);
 	s->listener = NULL;
 	dobj__http_stop(s->http); /* before the poller goes: /metrics reads its counters */
 	dobj__poller_close(s->poller);
 	s->poller = NULL;
+	if (refused > 0) {
+		s->drain_rc = DOBJ_DEADLINE_EXCEEDED;
+		snprintf(s->drain_msg, sizeof(s->drain_msg),
+		         "drain timeout of %d ms passed: %llu queued calls were answered "
+		         "UNAVAILABLE without running",
+		         s->drain_timeout_ms, (unsigned long long)refused);
+	} else {
+		s->drain_rc = DOBJ_OK;
+		snprintf(s->drain_msg, sizeof(s->drain_msg), "drained in %lld ms",
+		         (long long)(dobj__clock_mono_ms() - t0));
+	}
+	set_err(err, errlen, s->drain_msg);
+	return s->drain_rc;
+}
+
+void
+dobj_server_stop(dobj_server *s)
+{
+	if (s != NULL)
+		dobj_server_drain(s, NULL, 0);
 }
 
 void
@@ -276,11 +351,14 @@ dobj_server_close(dobj_server *s)
 	if (s == NULL)
 		return;
 	dobj_server_stop(s);
+	if (s->wedged)
+		return; /* a shard thread may still use all of it; the process is about to exit */
 	for (unsigned i = 0; s->shards != NULL && i < s->nshards; i++)
 		dobj__shard_close(s->shards[i]);
 	dobj__http_close(s->http);
 	free(s->shards);
 	dobj__registry_fini(&s->reg);
+	dobj__call_stats_close(s->calls);
 	free(s->listen_url);
 	free(s->database_url);
 	free(s);

@@ -2,8 +2,9 @@
 // shard.c - a shard thread: the live-object map with its LRU, the turn loop, and the group
 // commit that holds replies until their writes are durable (the output gate).
 //
-// Threads: the queue (qhead, qtail, qlen, stopping) is shared with the listener's threads
-// under `mu`; everything else belongs to the shard thread alone. No other lock is taken
+// Threads: the queue (qhead, qtail, qlen) and the stop state (stopping, drain_deadline_ms,
+// exited) are shared with the listener's threads and the server under `mu`; everything else
+// belongs to the shard thread alone, except the counters (atomics). No other lock is taken
 // while `mu` is held.
 
 #include <pthread.h>
@@ -19,17 +20,22 @@
 #include "pgstore.h"
 #include "shard.h"
 
+#define IDLE_WAIT_MS 1000
+
 struct dobj__shard {
 	unsigned index;
 	const dobj__shard_cfg *cfg;
 	pthread_t thread;
 	bool started;
 
-	pthread_mutex_t mu; /* protects qhead, qtail, qlen, stopping */
-	pthread_cond_t cv;
+	pthread_mutex_t mu; /* protects qhead, qtail, qlen, stopping, drain_deadline_ms, exited */
+	pthread_cond_t cv;  /* the shard thread waits for calls or stopping */
+	pthread_cond_t exit_cv; /* the server waits for exited */
 	dobj__call *qhead, *qtail;
 	size_t qlen;
 	bool stopping;
+	int64_t drain_deadline_ms; /* once stopping: calls not run by then are refused */
+	bool exited;               /* the thread has answered everything and returns */
 
 	/* shard thread only */
 	dobj__pg *pg;
@@ -39,8 +45,9 @@ struct dobj__shard {
 	dobj__undo undo;
 
 	/* counters, read by dobj__shard_stats_get from other threads */
-	_Atomic uint64_t turns, commits, commit_failures;
+	_Atomic uint64_t turns, commits, commit_failures, drain_refused;
 	_Atomic size_t live;
+	dobj__hist commit_turns, commit_seconds;
 };
 
 /* --- the live-object map ------------------------------------------------------------ */
@@ -282,8 +289,9 @@ run_turn(dobj__shard *s, dobj__call *c, dobj__object **batch)
 		return;
 	}
 	if ((rc = activate(s, c, &o, err, sizeof(err))) != DOBJ_OK) {
-		dobj__log_warn("shard %u: could not activate %s: %s", s->index, c->cls->cls->name,
-		               err);
+		/* an outage is logged once by pgstore.c, not once per refused call */
+		dobj__log(rc == DOBJ_UNAVAILABLE ? DOBJ_LOG_DEBUG : DOBJ_LOG_WARN,
+		          "shard %u: could not activate %s: %s", s->index, c->cls->cls->name, err);
 		dobj__call_answer(c, rc, err, NULL);
 		return;
 	}
@@ -323,20 +331,33 @@ run_turn(dobj__shard *s, dobj__call *c, dobj__object **batch)
 static void
 commit_and_reply(dobj__shard *s, dobj__call *calls, size_t ncalls, dobj__object *batch)
 {
-	char err[512];
+	char err[512], why[448];
 	dobj_err rc = DOBJ_OK;
 	dobj__object *o, *next;
 
 	if (batch != NULL) {
-		rc = dobj__pg_ensure(s->pg, err, sizeof(err));
-		if (rc == DOBJ_OK)
-			rc = dobj__pg_commit(s->pg, batch, calls, ncalls, s->cfg->node_id, err,
-			                     sizeof(err));
+		int64_t t0 = dobj__clock_mono_us();
+		uint64_t wrote = 0;
+
+		for (dobj__call *c = calls; c != NULL; c = c->next)
+			wrote += c->obj != NULL && c->obj->in_batch;
+		rc = dobj__pg_ensure(s->pg, why, sizeof(why));
+		if (rc != DOBJ_OK) {
+			/* pgstore.c logged the outage once; a line per refused batch would flood */
+			snprintf(err, sizeof(err), "could not commit batch of %zu turns: %s",
+			         ncalls, why);
+			dobj__log_debug("shard %u: %s", s->index, err);
+		} else if ((rc = dobj__pg_commit(s->pg, batch, calls, ncalls, s->cfg->node_id, err,
+		                                 sizeof(err))) != DOBJ_OK) {
+			dobj__log_error("shard %u: %s", s->index, err);
+		}
 		if (rc == DOBJ_OK) {
 			atomic_fetch_add(&s->commits, 1);
+			dobj__hist_observe(&s->commit_turns, DOBJ_HIST_SIZE, wrote);
+			dobj__hist_observe(&s->commit_seconds, DOBJ_HIST_SECONDS,
+			                   (uint64_t)(dobj__clock_mono_us() - t0));
 		} else {
 			atomic_fetch_add(&s->commit_failures, 1);
-			dobj__log_error("shard %u: %s", s->index, err);
 		}
 	}
 	for (dobj__call *c = calls, *cn; c != NULL; c = cn) {
@@ -356,6 +377,24 @@ commit_and_reply(dobj__shard *s, dobj__call *calls, size_t ncalls, dobj__object 
 	}
 }
 
+/* cond_wait_ms waits on cv for at most ms (mu held). */
+static void
+cond_wait_ms(pthread_cond_t *cv, pthread_mutex_t *mu, int ms)
+{
+	struct timespec ts;
+
+	if (ms < 1)
+		ms = 1;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += ms / 1000;
+	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	pthread_cond_timedwait(cv, mu, &ts);
+}
+
 static void *
 shard_main(void *arg)
 {
@@ -364,14 +403,20 @@ shard_main(void *arg)
 	for (;;) {
 		dobj__call *calls, *last, *c;
 		dobj__object *batch = NULL;
+		int64_t deadline = 0;
 		size_t n = 0;
 
 		pthread_mutex_lock(&s->mu);
 		while (s->qhead == NULL && !s->stopping) {
-			struct timespec ts;
-			clock_gettime(CLOCK_REALTIME, &ts);
-			ts.tv_sec += 1;
-			pthread_cond_timedwait(&s->cv, &s->mu, &ts);
+			pthread_mutex_unlock(&s->mu);
+			/* a reconnect under way wants a look sooner than the idle cleanup */
+			int wait_ms = dobj__pg_tick(s->pg);
+			pthread_mutex_lock(&s->mu);
+			if (s->qhead != NULL || s->stopping)
+				break;
+			cond_wait_ms(&s->cv, &s->mu,
+			             wait_ms < 0 || wait_ms > IDLE_WAIT_MS ? IDLE_WAIT_MS
+			                                                   : wait_ms);
 			if (s->qhead == NULL) {
 				pthread_mutex_unlock(&s->mu);
 				evict_cold(s);
@@ -379,9 +424,13 @@ shard_main(void *arg)
 			}
 		}
 		if (s->qhead == NULL) { /* stopping, and nothing left */
+			s->exited = true;
+			pthread_cond_broadcast(&s->exit_cv);
 			pthread_mutex_unlock(&s->mu);
 			break;
 		}
+		if (s->stopping)
+			deadline = s->drain_deadline_ms;
 		calls = last = s->qhead;
 		for (n = 1; n < s->cfg->max_batch && last->next != NULL; n++)
 			last = last->next;
@@ -392,8 +441,19 @@ shard_main(void *arg)
 		last->next = NULL;
 		pthread_mutex_unlock(&s->mu);
 
-		for (c = calls; c != NULL; c = c->next)
+		for (c = calls; c != NULL; c = c->next) {
+			if (deadline != 0 && dobj__clock_mono_ms() >= deadline) {
+				dobj__call_answer(
+				    c, DOBJ_UNAVAILABLE,
+				    "server is shutting down: its drain timeout passed "
+				    "before the call ran; it was not executed",
+				    NULL);
+				c->obj = NULL;
+				atomic_fetch_add(&s->drain_refused, 1);
+				continue;
+			}
 			run_turn(s, c, &batch);
+		}
 		commit_and_reply(s, calls, n, batch);
 		evict_cold(s);
 	}
@@ -407,6 +467,7 @@ dobj__shard_open(dobj__shard **out, unsigned index, const dobj__shard_cfg *cfg, 
                  size_t errlen)
 {
 	dobj__shard *s = calloc(1, sizeof(*s));
+	char name[32];
 	dobj_err rc;
 
 	*out = NULL;
@@ -418,7 +479,9 @@ dobj__shard_open(dobj__shard **out, unsigned index, const dobj__shard_cfg *cfg, 
 	s->cfg = cfg;
 	pthread_mutex_init(&s->mu, NULL);
 	pthread_cond_init(&s->cv, NULL);
-	if ((rc = dobj__pg_open(&s->pg, cfg->database_url, err, errlen)) != DOBJ_OK) {
+	pthread_cond_init(&s->exit_cv, NULL);
+	snprintf(name, sizeof(name), "shard %u", index);
+	if ((rc = dobj__pg_open(&s->pg, cfg->database_url, name, err, errlen)) != DOBJ_OK) {
 		dobj__shard_close(s);
 		return rc;
 	}
@@ -460,16 +523,43 @@ dobj__shard_submit(dobj__shard *s, dobj__call *c)
 }
 
 void
-dobj__shard_stop(dobj__shard *s)
+dobj__shard_drain(dobj__shard *s, int64_t deadline_mono_ms)
 {
 	pthread_mutex_lock(&s->mu);
+	if (!s->stopping || (deadline_mono_ms != 0 && (s->drain_deadline_ms == 0 ||
+	                                               deadline_mono_ms < s->drain_deadline_ms)))
+		s->drain_deadline_ms = deadline_mono_ms;
 	s->stopping = true;
 	pthread_cond_signal(&s->cv);
 	pthread_mutex_unlock(&s->mu);
-	if (s->started) {
+}
+
+bool
+dobj__shard_join(dobj__shard *s, int64_t until_mono_ms)
+{
+	bool exited;
+
+	if (!s->started)
+		return true;
+	pthread_mutex_lock(&s->mu);
+	while (!s->exited && (until_mono_ms == 0 || dobj__clock_mono_ms() < until_mono_ms))
+		cond_wait_ms(&s->exit_cv, &s->mu,
+		             until_mono_ms == 0 ? IDLE_WAIT_MS
+		                                : (int)(until_mono_ms - dobj__clock_mono_ms()));
+	exited = s->exited;
+	pthread_mutex_unlock(&s->mu);
+	if (exited) {
 		pthread_join(s->thread, NULL);
 		s->started = false;
 	}
+	return exited;
+}
+
+void
+dobj__shard_stop(dobj__shard *s)
+{
+	dobj__shard_drain(s, 0);
+	dobj__shard_join(s, 0);
 }
 
 void
@@ -483,6 +573,7 @@ dobj__shard_close(dobj__shard *s)
 	free(s->buckets);
 	dobj__undo_fini(&s->undo);
 	dobj__pg_close(s->pg);
+	pthread_cond_destroy(&s->exit_cv);
 	pthread_cond_destroy(&s->cv);
 	pthread_mutex_destroy(&s->mu);
 	free(s);
@@ -498,4 +589,8 @@ dobj__shard_stats_get(dobj__shard *s, dobj__shard_stats *out)
 	out->turns = atomic_load(&s->turns);
 	out->commits = atomic_load(&s->commits);
 	out->commit_failures = atomic_load(&s->commit_failures);
+	out->drain_refused = atomic_load(&s->drain_refused);
+	dobj__pg_counters(s->pg, &out->pg_errors, &out->pg_reconnects);
+	dobj__hist_add(&out->commit_turns, &s->commit_turns);
+	dobj__hist_add(&out->commit_seconds, &s->commit_seconds);
 }

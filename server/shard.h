@@ -7,12 +7,14 @@
 #ifndef DOBJ_SERVER_SHARD_H
 #define DOBJ_SERVER_SHARD_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include <dobj/server.h>
 
 #include "call.h"
+#include "metrics.h"
 
 typedef struct dobj__shard dobj__shard;
 
@@ -36,8 +38,18 @@ dobj_err dobj__shard_start(dobj__shard *s);
 /* dobj__shard_submit queues c for the shard. Thread-safe; never blocks on the shard. */
 void dobj__shard_submit(dobj__shard *s, dobj__call *c);
 
-/* dobj__shard_stop lets the shard finish (run, commit and answer) what is queued, then joins
- * its thread. Calls submitted afterwards are answered UNAVAILABLE. */
+/* dobj__shard_drain makes the shard refuse new calls (UNAVAILABLE) and finish (run, commit
+ * and answer) what is queued, then end its thread. Calls still queued at deadline_mono_ms
+ * (0: none) are answered UNAVAILABLE without running. Returns at once; an earlier deadline
+ * replaces a later one. */
+void dobj__shard_drain(dobj__shard *s, int64_t deadline_mono_ms);
+
+/* dobj__shard_join waits until the drained shard's thread has ended, until until_mono_ms at
+ * most (0: no limit); false if it is still running then (a turn or a commit that does not
+ * end), in which case the shard must not be closed. */
+bool dobj__shard_join(dobj__shard *s, int64_t until_mono_ms);
+
+/* dobj__shard_stop is dobj__shard_drain without a deadline, then dobj__shard_join. */
 void dobj__shard_stop(dobj__shard *s);
 
 void dobj__shard_close(dobj__shard *s);
@@ -49,8 +61,15 @@ typedef struct dobj__shard_stats {
 	uint64_t turns;
 	uint64_t commits;
 	uint64_t commit_failures;
+	uint64_t drain_refused;    /* calls refused because the drain timeout passed */
+	uint64_t pg_errors;        /* failed statements, commits and connection attempts */
+	uint64_t pg_reconnects;    /* connections re-established after a failure */
+	dobj__hist commit_turns;   /* turns with writes per commit */
+	dobj__hist commit_seconds; /* commit latency */
 } dobj__shard_stats;
 
+/* dobj__shard_stats_get adds the shard's histograms to out's (zero them first) and sets the
+ * rest. Thread-safe. */
 void dobj__shard_stats_get(dobj__shard *s, dobj__shard_stats *out);
 
 #endif /* DOBJ_SERVER_SHARD_H */

@@ -386,3 +386,51 @@ Test(http, bad_http_listen_is_refused_at_start)
 	}
 	close(busy);
 }
+
+Test(http, metrics_show_calls_latency_and_commit_batches_moving)
+{
+	static const char *const required[] = {
+	    "# TYPE dobj_calls_total counter",
+	    "# TYPE dobj_call_duration_seconds histogram",
+	    "dobj_call_duration_seconds_bucket{class=\"Counter\",method=\"increment\",le=\"0.001\"}"
+	    " ",
+	    "dobj_call_duration_seconds_bucket{class=\"Counter\",method=\"increment\",le=\"+Inf\"}"
+	    " ",
+	    "# TYPE dobj_commit_turns histogram",
+	    "dobj_commit_turns_bucket{le=\"1\"} ",
+	    "# TYPE dobj_commit_duration_seconds histogram",
+	    "# TYPE dobj_pg_errors_total counter",
+	    "# TYPE dobj_pg_reconnects_total counter",
+	};
+	const char *inc_ok =
+	    "dobj_calls_total{class=\"Counter\",method=\"increment\",status=\"OK\"}";
+	const char *inc_count =
+	    "dobj_call_duration_seconds_count{class=\"Counter\",method=\"increment\"}";
+	const char *unrouted = "dobj_calls_total{class=\"\",method=\"\",status=\"UNIMPLEMENTED\"}";
+	static char body[HTTP_BODY_MAX];
+	double calls, latency, commits, turns;
+	dobj_client *c;
+
+	start_with_http();
+	calls = metric(inc_ok);
+	latency = metric(inc_count);
+	commits = metric("dobj_commit_turns_count");
+	turns = metric("dobj_commit_turns_sum");
+	c = fx_client(srv.url, 5000);
+	for (int i = 0; i < 7; i++)
+		cr_assert_eq(fx_counter(c, "metered", "increment", 1, NULL), DOBJ_OK);
+	cr_assert_eq(fx_counter(c, "metered", "no_such_method", 0, NULL), DOBJ_UNIMPLEMENTED);
+	dobj_client_close(c);
+
+	cr_assert_eq(http_get(http_port, "/metrics", body, sizeof(body)), 200);
+	for (size_t i = 0; i < sizeof(required) / sizeof(required[0]); i++)
+		cr_assert(strstr(body, required[i]) != NULL, "/metrics lacks \"%s\":\n%s",
+		          required[i], body);
+	cr_assert_eq(metric(inc_ok), calls + 7);
+	cr_assert_eq(metric(inc_count), latency + 7);
+	cr_assert_eq(metric(unrouted), 1);
+	cr_assert_geq(metric("dobj_commit_turns_count"), commits + 1);
+	cr_assert_eq(metric("dobj_commit_turns_sum"), turns + 7);
+	cr_assert_gt(metric("dobj_commit_duration_seconds_sum"), 0);
+	cr_assert_eq(metric("dobj_pg_errors_total"), 0);
+}

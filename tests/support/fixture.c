@@ -526,3 +526,125 @@ fx_bin(const char *name)
 	cr_assert_fail("no built binary %s under %s", name, DOBJ_BUILD_DIR);
 	return NULL;
 }
+
+int
+fx_port(void)
+{
+	return fx_free_port();
+}
+
+int
+fx_http_get(int port, const char *path, char *body, size_t bodylen)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	int64_t deadline = fx_now_ms() + 10000;
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), status = 0;
+	size_t cap = 1 << 20, len = 0;
+	char *buf = malloc(cap + 1), req[256], *sep;
+
+	cr_assert(buf != NULL && fd >= 0);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+		close(fd);
+		free(buf);
+		return 0;
+	}
+	snprintf(req, sizeof(req),
+	         "GET %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nConnection: close\r\n\r\n", path, port);
+	if (write(fd, req, strlen(req)) != (ssize_t)strlen(req)) {
+		close(fd);
+		free(buf);
+		return 0;
+	}
+	for (;;) { // Connection: close, so the answer ends where the stream does
+		struct pollfd pfd = {.fd = fd, .events = POLLIN};
+		int64_t left = deadline - fx_now_ms();
+		ssize_t n;
+
+		cr_assert(left > 0, "GET %s: no complete answer within 10 s", path);
+		if (poll(&pfd, 1, (int)left) <= 0)
+			continue;
+		n = read(fd, buf + len, cap - len);
+		if (n <= 0 && !(n < 0 && errno == EINTR))
+			break; // a reset while the server exits counts as no answer below
+		if (n > 0)
+			len += (size_t)n;
+		cr_assert(len < cap, "GET %s: answer too long", path);
+	}
+	close(fd);
+	buf[len] = '\0';
+	if (sscanf(buf, "HTTP/1.1 %d", &status) != 1 || (sep = strstr(buf, "\r\n\r\n")) == NULL) {
+		free(buf);
+		return 0;
+	}
+	snprintf(body, bodylen, "%s", sep + 4);
+	free(buf);
+	return status;
+}
+
+void
+fx_http_wait(int port)
+{
+	char body[64];
+	int64_t deadline = fx_now_ms() + 10000;
+
+	while (fx_http_get(port, "/healthz", body, sizeof(body)) != 200) {
+		cr_assert(fx_now_ms() < deadline, "nothing serves /healthz on port %d", port);
+		fx_nap_ms(10);
+	}
+}
+
+// fx_pg_sh runs scripts/pg.sh with cmd on pg's directory (and port), stdout into out.
+static void
+fx_pg_sh(fx_pg *pg, const char *cmd, bool with_port, char *out, size_t outlen)
+{
+	const char *argv[] = {DOBJ_SOURCE_DIR "/scripts/pg.sh", cmd, pg->dir,
+	                      with_port ? pg->port : NULL, NULL};
+	char err[4096];
+	int st = fx_run(argv, out, outlen, err, sizeof(err));
+
+	cr_assert(st == 0, "pg.sh %s %s failed (%d): %s", cmd, pg->dir, st, err);
+}
+
+void
+fx_pg_private(fx_pg *pg)
+{
+	char dsn[FX_DSN_MAX];
+	size_t n;
+
+	snprintf(pg->dir, sizeof(pg->dir), "/tmp/dobj-fxpg-%ld-%u", (long)getpid(),
+	         atomic_fetch_add(&fx_counter, 1));
+	snprintf(pg->port, sizeof(pg->port), "%d", fx_free_port());
+	fx_pg_sh(pg, "start", true, dsn, sizeof(dsn));
+	n = strlen(dsn);
+	while (n > 0 && dsn[n - 1] == '\n')
+		dsn[--n] = '\0';
+	cr_assert(n > 0, "pg.sh start printed no DSN");
+	setenv("DOBJ_TEST_DATABASE_URL", dsn, 1);
+}
+
+void
+fx_pg_stop(fx_pg *pg)
+{
+	fx_pg_sh(pg, "stop", false, NULL, 0);
+}
+
+void
+fx_pg_start(fx_pg *pg)
+{
+	char dsn[FX_DSN_MAX];
+
+	fx_pg_sh(pg, "start", true, dsn, sizeof(dsn));
+}
+
+void
+fx_pg_destroy(fx_pg *pg)
+{
+	const char *argv[] = {"/bin/rm", "-rf", pg->dir, NULL};
+
+	if (pg->dir[0] == '\0')
+		return;
+	fx_pg_stop(pg);
+	fx_run(argv, NULL, 0, NULL, 0);
+	pg->dir[0] = '\0';
+}

@@ -60,4 +60,34 @@ int fx_run(const char *const *argv, char *out, size_t outlen, char *err, size_t 
 /* fx_bin returns the path of a built binary by target name ("dobjd", "counter-cli"). */
 const char *fx_bin(const char *name);
 
+/* fx_port returns a loopback TCP port that was free a moment ago. */
+int fx_port(void);
+
+/* fx_http_get sends GET path to 127.0.0.1:port and returns the HTTP status, with the body in
+ * body (truncated to bodylen); 0 if nothing accepts on the port. Fails the test when an
+ * answer does not complete within 10 s. */
+int fx_http_get(int port, const char *path, char *body, size_t bodylen);
+
+/* fx_http_wait waits until GET /healthz on port answers 200 (dobjd opens its HTTP port after
+ * the RPC port that fx_server_start waits for); fails the test after 10 s. */
+void fx_http_wait(int port);
+
+/* fx_pg: a PostgreSQL of one test's own, for tests that stop and start it. */
+typedef struct fx_pg {
+	char dir[96];
+	char port[16];
+} fx_pg;
+
+/* fx_pg_private starts a new PostgreSQL (scripts/pg.sh in a fresh directory) and points
+ * DOBJ_TEST_DATABASE_URL at it in this test process, so that fx_db_create uses it. */
+void fx_pg_private(fx_pg *pg);
+
+/* fx_pg_stop stops it (fast shutdown: sessions are cut); fx_pg_start starts it again on the
+ * same port. */
+void fx_pg_stop(fx_pg *pg);
+void fx_pg_start(fx_pg *pg);
+
+/* fx_pg_destroy stops it and removes its directory. */
+void fx_pg_destroy(fx_pg *pg);
+
 #endif /* DOBJ_TEST_FIXTURE_H */

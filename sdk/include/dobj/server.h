@@ -47,6 +47,9 @@ typedef struct dobj_server_opts {
 	/* http_listen_url: http://HOST:PORT for /healthz, /readyz and /metrics
 	 * [http://127.0.0.1:9700]; "" serves no HTTP. */
 	const char *http_listen_url;
+	/* drain_timeout_ms: how long dobj_server_drain lets queued and running calls finish
+	 * [25000] */
+	int drain_timeout_ms;
 } dobj_server_opts;
 
 typedef struct dobj_server dobj_server;
@@ -65,8 +68,17 @@ DOBJ_API dobj_err dobj_server_register(dobj_server *s, const dobj_class *cls);
 /* dobj_server_start starts the shards and the listener. */
 DOBJ_API dobj_err dobj_server_start(dobj_server *s, char *errbuf, size_t errlen);
 
-/* dobj_server_stop stops accepting calls, finishes and commits the turns under way, sends
- * their replies and joins the threads. Idempotent; never call it from a handler. */
+/* dobj_server_drain is the graceful shutdown: at once, readiness (/readyz) turns 503 and new
+ * calls are answered UNAVAILABLE ("server is shutting down"); the calls already queued or
+ * running finish, commit and are answered; then the threads stop. It takes at most
+ * opts.drain_timeout_ms: calls still queued then are answered UNAVAILABLE without running.
+ * DOBJ_OK when every call was served; DOBJ_DEADLINE_EXCEEDED when the timeout passed, with
+ * errbuf saying what was cut short. If a turn or commit was still running after the timeout
+ * (plus one second), the server is left running and dobj_server_close() will not free it:
+ * exit the process. Idempotent; never call it from a handler. */
+DOBJ_API dobj_err dobj_server_drain(dobj_server *s, char *errbuf, size_t errlen);
+
+/* dobj_server_stop is dobj_server_drain, ignoring its outcome. */
 DOBJ_API void dobj_server_stop(dobj_server *s);
 
 /* dobj_server_close stops the server if needed and frees it. NULL is allowed. */

@@ -1,0 +1,369 @@
+// SPDX-License-Identifier: MIT
+// shutdown_test.c - dobjd's graceful drain through real processes: SIGTERM under load from 32
+// client threads (every call succeeds durably or gets UNAVAILABLE, none hangs, exit 0),
+// readiness turning 503 at once while a slow call holds the drain, the drain timeout (queued
+// calls refused, exit status 1) and a second signal (exit at once).
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+
+#include "calls.h"
+#include "counter/counter.pb-c.h"
+#include "fixture.h"
+
+#define CLIENTS 32
+#define OBJECTS 8
+#define CALL_TIMEOUT_MS 5000
+
+static fx_db db;
+static fx_server srv;
+static int http_port;
+static char http_url[64];
+
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+nap_ms(long ms)
+{
+	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
+
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+static void
+setup(void)
+{
+	fx_server_use("dobjd-test");
+	fx_db_create(&db, true);
+	http_port = fx_port();
+	snprintf(http_url, sizeof(http_url), "http://127.0.0.1:%d", http_port);
+}
+
+static void
+teardown(void)
+{
+	if (srv.pid > 0)
+		fx_server_kill(&srv, SIGKILL);
+	fx_db_drop(&db);
+}
+
+TestSuite(shutdown, .init = setup, .fini = teardown, .timeout = 180);
+
+/* increment calls Counter.increment without Criterion asserts (it runs on client threads). */
+static dobj_err
+increment(dobj_client *c, const char *name, char *msg, size_t msglen)
+{
+	Dobj__Examples__Counter__IncrementRequest req =
+	    DOBJ__EXAMPLES__COUNTER__INCREMENT_REQUEST__INIT;
+	dobj_call_opts o = {.timeout_ms = CALL_TIMEOUT_MS};
+	uint8_t buf[32];
+	dobj_reply r;
+	dobj_stub s;
+	dobj_err rc;
+
+	req.amount = 1;
+	if ((rc = dobj_singleton(c, "Counter", name, &s)) != DOBJ_OK)
+		return rc;
+	rc = dobj_call(&s, "increment", buf,
+	               dobj__examples__counter__increment_request__pack(&req, buf), &o, &r);
+	snprintf(msg, msglen, "%s", r.message ? r.message : "");
+	dobj_reply_fini(&r);
+	return rc;
+}
+
+typedef struct loader {
+	pthread_t thread;
+	int index;
+	const char *url;
+	atomic_bool *stop;
+	atomic_long *ok_total;
+	long ok;            /* acknowledged increments */
+	dobj_err last;      /* the first failure, DOBJ_OK if none */
+	char last_msg[256]; /* its message */
+	int64_t longest_ms; /* the slowest call */
+} loader;
+
+static void *
+loader_main(void *arg)
+{
+	loader *ld = arg;
+	dobj_client_opts co = {.url = ld->url, .default_timeout_ms = CALL_TIMEOUT_MS};
+	dobj_client *c = NULL;
+	char name[32];
+
+	snprintf(name, sizeof(name), "drain-%d", ld->index % OBJECTS);
+	ld->last = dobj_client_open(&c, &co);
+	while (ld->last == DOBJ_OK && !atomic_load(ld->stop)) {
+		int64_t t0 = now_ms(), took;
+		dobj_err rc = increment(c, name, ld->last_msg, sizeof(ld->last_msg));
+
+		took = now_ms() - t0;
+		if (took > ld->longest_ms)
+			ld->longest_ms = took;
+		if (rc != DOBJ_OK) {
+			ld->last = rc;
+			break;
+		}
+		ld->ok++;
+		atomic_fetch_add(ld->ok_total, 1);
+	}
+	dobj_client_close(c);
+	return NULL;
+}
+
+/* total_count restarts dobjd on the database and sums the counters. */
+static int64_t
+total_count(void)
+{
+	dobj_client *c;
+	int64_t sum = 0;
+
+	fx_server_start(&srv, &db, 0, NULL);
+	c = fx_client(srv.url, CALL_TIMEOUT_MS);
+	for (int i = 0; i < OBJECTS; i++) {
+		char name[32];
+		int64_t n = 0;
+
+		snprintf(name, sizeof(name), "drain-%d", i);
+		cr_assert_eq(fx_counter(c, name, "get", 0, &n), DOBJ_OK);
+		sum += n;
+	}
+	dobj_client_close(c);
+	fx_server_stop(&srv);
+	return sum;
+}
+
+Test(shutdown, sigterm_under_load_answers_every_call_and_exits_0)
+{
+	const char *args[] = {"--http-listen", http_url, NULL};
+	static loader ld[CLIENTS];
+	atomic_bool stop = false;
+	atomic_long ok_total = 0;
+	long ok = 0, unavailable = 0, never_sent = 0;
+	int64_t deadline, longest = 0, total;
+	char body[256];
+	int status;
+
+	fx_server_start(&srv, &db, 0, args);
+	fx_http_wait(http_port);
+	for (int i = 0; i < CLIENTS; i++) {
+		ld[i] = (loader){.index = i, .url = srv.url, .stop = &stop, .ok_total = &ok_total};
+		cr_assert_eq(pthread_create(&ld[i].thread, NULL, loader_main, &ld[i]), 0);
+	}
+	for (deadline = now_ms() + 30000; atomic_load(&ok_total) < 500; nap_ms(10))
+		cr_assert(now_ms() < deadline, "the load did not get going: %ld calls in 30 s",
+		          atomic_load(&ok_total));
+	cr_assert_eq(kill(srv.pid, SIGTERM), 0);
+	/* Ready no more from the signal on: 503 while draining, or no answer once gone. */
+	status = fx_http_get(http_port, "/readyz", body, sizeof(body));
+	cr_assert(status == 503 || status == 0, "/readyz answered %d after SIGTERM: %s", status,
+	          body);
+	status = fx_server_kill(&srv, 0); /* waits for the exit */
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	          "dobjd did not exit 0 after SIGTERM (wait status 0x%x); log in %s", status,
+	          srv.log_path);
+	atomic_store(&stop, true);
+	for (int i = 0; i < CLIENTS; i++) {
+		pthread_join(ld[i].thread, NULL);
+		ok += ld[i].ok;
+		if (ld[i].longest_ms > longest)
+			longest = ld[i].longest_ms;
+		if (ld[i].last == DOBJ_UNAVAILABLE)
+			unavailable++;
+		else if (ld[i].last == DOBJ_DEADLINE_EXCEEDED &&
+		         strstr(ld[i].last_msg, "request not sent") != NULL)
+			never_sent++; /* called after dobjd had gone: never ran */
+		else
+			cr_assert_eq(ld[i].last, DOBJ_OK, "client %d ended with %s: %s", i,
+			             dobj_err_name(ld[i].last), ld[i].last_msg);
+	}
+	cr_assert_gt(unavailable, 0, "no client saw UNAVAILABLE: the drain refused nothing");
+	cr_assert_lt(longest, CALL_TIMEOUT_MS, "a call took %lld ms", (long long)longest);
+	total = total_count();
+	cr_assert_eq(total, ok,
+	             "the counters hold %lld increments, %ld were acknowledged (%ld refused, %ld "
+	             "not sent)",
+	             (long long)total, ok, unavailable, never_sent);
+}
+
+/* sleep_call runs TestKV "sleep" for ms in a thread, creating marker when the turn starts. */
+typedef struct sleeper {
+	pthread_t thread;
+	const char *url;
+	const char *object;
+	unsigned ms;
+	char marker[128];
+	dobj_err rc;
+	char msg[256];
+} sleeper;
+
+static void *
+sleeper_main(void *arg)
+{
+	sleeper *sl = arg;
+	Dobj__Test__Op op = DOBJ__TEST__OP__INIT, *ops[1] = {&op};
+	Dobj__Test__Script script = DOBJ__TEST__SCRIPT__INIT;
+	dobj_client_opts co = {.url = sl->url, .default_timeout_ms = 30000};
+	dobj_client *c = NULL;
+	uint8_t buf[256];
+	dobj_reply r;
+	dobj_stub s;
+
+	op.kind = "sleep";
+	op.has_sleep_ms = 1;
+	op.sleep_ms = sl->ms;
+	op.key = sl->marker[0] ? sl->marker : NULL;
+	script.n_ops = 1;
+	script.ops = ops;
+	if ((sl->rc = dobj_client_open(&c, &co)) != DOBJ_OK)
+		return NULL;
+	dobj_singleton(c, "TestKV", sl->object, &s);
+	sl->rc = dobj_call(&s, "run", buf, dobj__test__script__pack(&script, buf), NULL, &r);
+	snprintf(sl->msg, sizeof(sl->msg), "%s", r.message ? r.message : "");
+	dobj_reply_fini(&r);
+	dobj_client_close(c);
+	return NULL;
+}
+
+static void
+sleeper_start(sleeper *sl, const char *object, unsigned ms, bool marker)
+{
+	static int n;
+	struct stat st;
+
+	memset(sl, 0, sizeof(*sl));
+	sl->url = srv.url;
+	sl->object = object;
+	sl->ms = ms;
+	if (marker)
+		snprintf(sl->marker, sizeof(sl->marker), "/tmp/dobj-sleep-%ld-%d", (long)getpid(),
+		         n++);
+	cr_assert_eq(pthread_create(&sl->thread, NULL, sleeper_main, sl), 0);
+	if (!marker)
+		return;
+	for (int64_t deadline = now_ms() + 10000; stat(sl->marker, &st) != 0; nap_ms(5))
+		cr_assert(now_ms() < deadline, "the slow call did not start");
+	unlink(sl->marker);
+}
+
+/* queue_depth reads dobj_shard_queue_depth{shard="0"} from /metrics. */
+static long
+queue_depth(void)
+{
+	static char body[1 << 20];
+	const char *p;
+
+	cr_assert_eq(fx_http_get(http_port, "/metrics", body, sizeof(body)), 200);
+	p = strstr(body, "dobj_shard_queue_depth{shard=\"0\"} ");
+	cr_assert_not_null(p);
+	return strtol(p + strlen("dobj_shard_queue_depth{shard=\"0\"} "), NULL, 10);
+}
+
+Test(shutdown, readyz_is_503_and_new_calls_refused_while_a_slow_call_drains)
+{
+	const char *args[] = {"--http-listen", http_url, "--shards", "1", NULL};
+	dobj_client *c;
+	sleeper sl;
+	char body[256], msg[256];
+	int64_t t0;
+	int status;
+
+	fx_server_start(&srv, &db, 0, args);
+	fx_http_wait(http_port);
+	cr_assert_eq(fx_http_get(http_port, "/readyz", body, sizeof(body)), 200, "%s", body);
+	c = fx_client(srv.url, CALL_TIMEOUT_MS);
+	sleeper_start(&sl, "slow", 2000, true);
+	cr_assert_eq(kill(srv.pid, SIGTERM), 0);
+	for (int64_t deadline = now_ms() + 5000;; nap_ms(5)) {
+		status = fx_http_get(http_port, "/readyz", body, sizeof(body));
+		if (status == 503)
+			break;
+		cr_assert(now_ms() < deadline, "/readyz kept answering %d after SIGTERM", status);
+	}
+	cr_assert(strstr(body, "stopping") != NULL, "reason: %s", body);
+	/* A new call is refused at once, while the slow one still holds the shard. */
+	t0 = now_ms();
+	cr_assert_eq(increment(c, "refused", msg, sizeof(msg)), DOBJ_UNAVAILABLE);
+	cr_assert(strstr(msg, "shutting down") != NULL, "message: %s", msg);
+	cr_assert_lt(now_ms() - t0, 1000);
+	dobj_client_close(c);
+	pthread_join(sl.thread, NULL);
+	cr_assert_eq(sl.rc, DOBJ_OK, "the slow call under way was not served: %s: %s",
+	             dobj_err_name(sl.rc), sl.msg);
+	status = fx_server_kill(&srv, 0);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "wait status 0x%x", status);
+}
+
+Test(shutdown, drain_timeout_refuses_queued_calls_and_exits_1)
+{
+	const char *args[] = {"--http-listen",      http_url, "--shards", "1",
+	                      "--drain-timeout-ms", "1000",   NULL};
+	sleeper slow, queued;
+	char log[8192];
+	FILE *f;
+	size_t n;
+	int status;
+
+	fx_server_start(&srv, &db, 0, args);
+	fx_http_wait(http_port);
+	sleeper_start(&slow, "slow", 1500, true);
+	sleeper_start(&queued, "queued", 0, false);
+	for (int64_t deadline = now_ms() + 5000; queue_depth() < 1; nap_ms(5))
+		cr_assert(now_ms() < deadline, "the second call never queued");
+	cr_assert_eq(kill(srv.pid, SIGTERM), 0);
+	status = fx_server_kill(&srv, 0);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 1,
+	          "dobjd did not exit 1 after its drain timeout (wait status 0x%x)", status);
+	pthread_join(slow.thread, NULL);
+	pthread_join(queued.thread, NULL);
+	cr_assert_eq(slow.rc, DOBJ_OK, "the running call: %s: %s", dobj_err_name(slow.rc),
+	             slow.msg);
+	cr_assert_eq(queued.rc, DOBJ_UNAVAILABLE, "the queued call: %s: %s",
+	             dobj_err_name(queued.rc), queued.msg);
+	cr_assert(strstr(queued.msg, "drain timeout") != NULL, "message: %s", queued.msg);
+	cr_assert_not_null(f = fopen(srv.log_path, "r"));
+	n = fread(log, 1, sizeof(log) - 1, f);
+	log[n] = '\0';
+	fclose(f);
+	cr_assert(strstr(log, "drain timeout of 1000 ms passed") != NULL, "log: %s", log);
+}
+
+Test(shutdown, a_second_signal_exits_at_once)
+{
+	const char *args[] = {"--shards", "1", NULL};
+	sleeper sl;
+	int64_t t0;
+	int status;
+
+	fx_server_start(&srv, &db, 0, args);
+	sleeper_start(&sl, "slow", 8000, true);
+	/* Two different signals: both are delivered even if the second comes before the first
+	 * is taken, so no wait is needed between them. */
+	cr_assert_eq(kill(srv.pid, SIGTERM), 0);
+	t0 = now_ms();
+	cr_assert_eq(kill(srv.pid, SIGINT), 0);
+	status = fx_server_kill(&srv, 0);
+	cr_assert_lt(now_ms() - t0, 3000, "dobjd took %lld ms to exit", (long long)(now_ms() - t0));
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) != 0, "wait status 0x%x", status);
+	pthread_join(sl.thread, NULL);
+	cr_assert_neq(sl.rc, DOBJ_OK, "the call cut short cannot have been answered OK");
+}
