@@ -1,0 +1,262 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# bench/run.sh - dobj's standard benchmark suite on this machine: a private PostgreSQL and
+# dobjd (RelWithDebInfo), dobj-bench against them, pgbench for PostgreSQL's own ceiling, then
+# a table and one JSON line (last line of stdout). Everything started here is stopped on exit.
+#
+#   bench/run.sh            the suite: B0-B5, the pgbench ceiling, ratios, memory (~6 min)
+#   bench/run.sh memory     the cache limit: 1,000,000 objects through --cache-objects 100000
+#
+# Environment: RUNS (3) runs per figure, SECS (10) seconds per run, BUILD (build/ if it is a
+# RelWithDebInfo build, else build-bench/). docs/performance.md explains the figures.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mode=${1:-suite}
+[[ $mode == suite || $mode == memory ]] || { echo "usage: bench/run.sh [memory]" >&2; exit 2; }
+RUNS=${RUNS:-3}
+SECS=${SECS:-10}
+INFLIGHT=64
+
+# --- build ---------------------------------------------------------------------------------
+if [[ -z ${BUILD:-} ]]; then
+	BUILD=build-bench
+	if grep -qs '^CMAKE_BUILD_TYPE:STRING=RelWithDebInfo$' build/CMakeCache.txt &&
+		! grep -qs '^DOBJ_SANITIZE:BOOL=ON$' build/CMakeCache.txt; then
+		BUILD=build
+	fi
+fi
+if [[ ! -f $BUILD/CMakeCache.txt ]]; then
+	cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+fi
+echo "bench/run.sh: building dobjd, dobj-bench and dobjd-test in $BUILD/" >&2
+cmake --build "$BUILD" -j2 --target dobjd dobj-bench dobjd-test >/dev/null
+dobjd=$BUILD/server/dobjd
+bench=$BUILD/tools/dobj-bench/dobj-bench
+PGBIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
+[[ -x $PGBIN/pgbench ]] || PGBIN=$(dirname "$(command -v pgbench)")
+
+# --- services ------------------------------------------------------------------------------
+tmp=$(mktemp -d /tmp/dobj-bench-run.XXXXXX)
+chmod 755 "$tmp"
+pid=""
+cleanup() {
+	[[ -n $pid ]] && kill -TERM "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true
+	scripts/pg.sh stop "$tmp/pg" >/dev/null 2>&1 || true
+	rm -rf "$tmp"
+	return 0
+}
+trap cleanup EXIT
+echo "bench/run.sh: starting PostgreSQL in $tmp/pg" >&2
+base=$(scripts/pg.sh start "$tmp/pg")
+dsn=$base
+q() { psql -qAtX "$dsn" -c "$1"; }
+"$dobjd" migrate --database-url "$dsn" >/dev/null
+
+port=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
+url=tcp://127.0.0.1:$port
+
+# start_dobjd [FLAGS...]: start dobjd and wait until it answers.
+start_dobjd() {
+	DOBJ_HTTP_LISTEN= "$dobjd" --listen "$url" --database-url "$dsn" --log-level warn "$@" \
+		>>"$tmp/dobjd.log" 2>&1 &
+	pid=$!
+	for _ in $(seq 1 100); do
+		if "$bench" --url "$url" --class Counter --method get --hot --count 1 \
+			--warmup 0 --timeout-ms 300 --json 2>/dev/null | tail -1 | grep -q '"errors":{}'; then
+			return
+		fi
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	echo "bench/run.sh: dobjd did not start; its log:" >&2
+	cat "$tmp/dobjd.log" >&2
+	exit 1
+}
+stop_dobjd() {
+	kill -TERM "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+	pid=""
+}
+rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$pid/status"; }
+
+# --- helpers over dobj-bench's JSON line -----------------------------------------------------
+# jnum KEY: the number KEY in the JSON on stdin.
+jnum() { grep -o "\"$1\":[-0-9.e+]*" | head -1 | cut -d: -f2; }
+# jerrors: the number of failed calls in the JSON on stdin.
+jerrors() { grep -o '"errors":{[^}]*}' | grep -o ':[0-9]*' | tr -d : | awk '{s += $1} END {print s + 0}'; }
+# median/min/max of numbers, one per line, on stdin
+median() { sort -g | awk '{v[NR] = $1} END {if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
+minimum() { sort -g | head -1; }
+maximum() { sort -g | tail -1; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (b > 0) printf "%.3f", a / b; else print "null"}'; }
+
+# run_bench NAME ARGS...: one dobj-bench run; its JSON appended to $tmp/NAME.json.
+run_bench() {
+	local name=$1 line
+	shift
+	line=$("$bench" --url "$url" --inflight "$INFLIGHT" --json "$@" 2>/dev/null | tail -1)
+	echo "$line" >>"$tmp/$name.json"
+	printf '  %-3s %10.0f calls/s  p50 %7.3f ms  p99 %7.3f ms  errors %s\n' "$name" \
+		"$(jnum calls_per_s <<<"$line")" "$(jnum p50_ms <<<"$line")" \
+		"$(jnum p99_ms <<<"$line")" "$(jerrors <<<"$line")" >&2
+}
+# col NAME KEY: the KEY of every run of NAME, one per line
+col() { while read -r l; do jnum "$2" <<<"$l"; done <"$tmp/$1.json"; }
+errs() { while read -r l; do jerrors <<<"$l"; done <"$tmp/$1.json" | awk '{s += $1} END {print s + 0}'; }
+firsterr() { grep -o '"errors":{[^}]*}' "$tmp/$1.json" | grep -v '{}' | head -1 | cut -c10- || true; }
+
+# summary NAME: "median min max p50 p99 errors" of NAME's runs
+summary() {
+	echo "$(col "$1" calls_per_s | median) $(col "$1" calls_per_s | minimum)" \
+		"$(col "$1" calls_per_s | maximum) $(col "$1" p50_ms | median)" \
+		"$(col "$1" p99_ms | median) $(errs "$1")"
+}
+# fig_json NAME: NAME's summary as a JSON object
+fig_json() {
+	local m lo hi p50 p99 e
+	read -r m lo hi p50 p99 e <<<"$(summary "$1")"
+	printf '{"calls_per_s":%s,"min":%s,"max":%s,"p50_ms":%s,"p99_ms":%s,"errors":%s,"runs":%s}' \
+		"$m" "$lo" "$hi" "$p50" "$p99" "$e" "$(wc -l <"$tmp/$1.json")"
+}
+
+machine_json() {
+	printf '{"nproc":%s,"mem_mb":%s,"kernel":"%s"}' "$(nproc)" \
+		"$(awk '/^MemTotal:/ {printf "%d", $2 / 1024}' /proc/meminfo)" "$(uname -r)"
+}
+
+# --- memory mode -----------------------------------------------------------------------------
+if [[ $mode == memory ]]; then
+	start_dobjd --cache-objects 100000
+	rss0=$(rss_kb)
+	echo "bench/run.sh: 100,000 objects (one increment each)" >&2
+	"$bench" --url "$url" --scenario increment --sequential --objects 100000 --json >/dev/null
+	rss100k=$(rss_kb)
+	echo "bench/run.sh: 1,000,000 distinct objects through a cache of 100,000" >&2
+	peak=$rss100k
+	"$bench" --url "$url" --scenario increment --sequential --objects 1000000 --json \
+		>"$tmp/mem.out" 2>/dev/null &
+	bpid=$!
+	while kill -0 "$bpid" 2>/dev/null; do
+		r=$(rss_kb)
+		((r > peak)) && peak=$r
+		sleep 1
+	done
+	wait "$bpid"
+	rss1m=$(rss_kb)
+	line=$(tail -1 "$tmp/mem.out")
+	live=$(q "SELECT count(*) FROM dobj_objects WHERE class = 'Counter'")
+	printf '%-46s %10s\n' "dobjd RSS (MiB)" ""
+	printf '%-46s %10.1f\n' "idle, after start" "$(awk -v k="$rss0" 'BEGIN {print k / 1024}')"
+	printf '%-46s %10.1f\n' "after 100,000 objects" "$(awk -v k="$rss100k" 'BEGIN {print k / 1024}')"
+	printf '%-46s %10.1f\n' "after 1,000,000 objects (cache 100,000)" "$(awk -v k="$rss1m" 'BEGIN {print k / 1024}')"
+	printf '%-46s %10.1f\n' "peak during the 1,000,000" "$(awk -v k="$peak" 'BEGIN {print k / 1024}')"
+	printf '%-46s %10s\n' "objects in PostgreSQL" "$live"
+	printf '%-46s %10s\n' "increments/s (1,000,000 sequential)" "$(jnum calls_per_s <<<"$line")"
+	printf '{"mode":"memory","cache_objects":100000,"rss_idle_kb":%s,"rss_100k_kb":%s,"rss_1m_kb":%s,"rss_peak_kb":%s,"per_object_bytes":%s,"objects_stored":%s,"errors":%s,"machine":%s}\n' \
+		"$rss0" "$rss100k" "$rss1m" "$peak" "$(((rss100k - rss0) * 1024 / 100000))" "$live" \
+		"$(jerrors <<<"$line")" "$(machine_json)"
+	exit 0
+fi
+
+# --- B0-B3: interleaved rounds, so that drift in the machine's load hits every figure --------
+start_dobjd
+echo "bench/run.sh: warming 10,000 dobj.Echo and 10,000 Counter objects" >&2
+"$bench" --url "$url" --scenario echo --sequential --objects 10000 >/dev/null 2>&1 || true
+"$bench" --url "$url" --scenario increment --sequential --objects 10000 >/dev/null 2>&1
+"$bench" --url "$url" --scenario increment --hot --count 1 --warmup 0 >/dev/null 2>&1
+for r in $(seq 1 "$RUNS"); do
+	echo "bench/run.sh: round $r of $RUNS" >&2
+	run_bench B0 --scenario echo --objects 10000 --duration "$SECS"
+	run_bench B1 --scenario increment --hot --duration "$SECS"
+	run_bench B2 --scenario increment --objects 10000 --duration "$SECS"
+	run_bench B3 --scenario get --objects 10000 --duration "$SECS"
+done
+
+# --- PostgreSQL's ceiling: 100-row upserts shaped like dobj_storage's rows --------------------
+echo "bench/run.sh: pgbench, 100-row upsert transactions" >&2
+q "CREATE TABLE pgb_storage (class text COLLATE \"C\", id bytea, key text COLLATE \"C\",
+     value bytea, PRIMARY KEY (class, id, key))"
+cat >"$tmp/upsert.sql" <<'EOF'
+\set o random(0, 99)
+INSERT INTO pgb_storage (class, id, key, value)
+SELECT 'Counter', sha256(int8send(:o * 100 + i)), 'count', '\x0801'::bytea
+FROM generate_series(0, 99) AS i
+ON CONFLICT (class, id, key) DO UPDATE SET value = EXCLUDED.value;
+EOF
+for r in $(seq 1 "$RUNS"); do
+	"$PGBIN/pgbench" -n -M prepared -c 8 -j 2 -T "$SECS" -f "$tmp/upsert.sql" "$dsn" \
+		2>/dev/null | awk '/^tps = / {print $3}' >>"$tmp/pgb.tps"
+	printf '  pgbench %10.0f transactions/s\n' "$(tail -1 "$tmp/pgb.tps")" >&2
+done
+pg_tps=$(median <"$tmp/pgb.tps")
+pg_rows=$(awk -v t="$pg_tps" 'BEGIN {printf "%.0f", t * 100}')
+
+# --- B4: cold activation of 100,000 objects of 10 keys ---------------------------------------
+stop_dobjd
+echo "bench/run.sh: B4, inserting 100,000 Counter objects of 10 keys with SQL" >&2
+q "DELETE FROM dobj_storage WHERE class = 'Counter'; DELETE FROM dobj_objects WHERE class = 'Counter'"
+q "CREATE TEMP TABLE ids AS
+     SELECT sha256(convert_to('Counter', 'UTF8') || '\\x00'::bytea ||
+                   convert_to('bench-' || i, 'UTF8')) AS id
+     FROM generate_series(0, 99999) AS i;
+   INSERT INTO dobj_objects (class, id) SELECT 'Counter', id FROM ids;
+   INSERT INTO dobj_storage (class, id, key, value)
+     SELECT 'Counter', id, 'count', '\\x082a'::bytea FROM ids;   -- CounterSchema{count: 42}
+   INSERT INTO dobj_storage (class, id, key, value)
+     SELECT 'Counter', id, 'k' || k, sha256(id || int4send(k)) || sha256(int4send(k) || id)
+     FROM ids, generate_series(1, 9) AS k"
+q "VACUUM ANALYZE dobj_objects"
+q "VACUUM ANALYZE dobj_storage"
+for r in $(seq 1 "$RUNS"); do
+	start_dobjd --cache-objects 200000
+	rss_before=$(rss_kb)
+	run_bench B4 --scenario get --sequential --objects 100000
+	echo "$rss_before $(rss_kb)" >>"$tmp/rss"
+	stop_dobjd
+done
+read -r rss_before rss_after <<<"$(tail -1 "$tmp/rss")"
+per_obj=$(((rss_after - rss_before) * 1024 / 100000))
+
+# --- B5: alarms (bench/alarms.sh, on the same PostgreSQL, its own database) ------------------
+echo "bench/run.sh: B5, bench/alarms.sh" >&2
+DOBJ_DATABASE_URL=$base bench/alarms.sh "$BUILD" >"$tmp/alarms.out" 2>&1 || true
+b5=$(tail -1 "$tmp/alarms.out")
+[[ $b5 == "{"* ]] || { cat "$tmp/alarms.out" >&2; b5=null; }
+
+# --- report ----------------------------------------------------------------------------------
+b0=$(col B0 calls_per_s | median)
+echo
+printf '%-44s %10s %21s %8s %8s %7s %7s\n' "figure (median of $RUNS runs, ${SECS} s each)" \
+	"calls/s" "range" "p50 ms" "p99 ms" "errors" "vs B0"
+row() { # NAME LABEL
+	local m lo hi p50 p99 e
+	read -r m lo hi p50 p99 e <<<"$(summary "$1")"
+	printf '%-44s %10.0f %10.0f-%-10.0f %8.3f %8.3f %7s %7s\n' "$2" "$m" "$lo" "$hi" "$p50" \
+		"$p99" "$e" "$(ratio "$m" "$b0")"
+}
+row B0 "B0 echo (no storage), 10,000 objects"
+row B1 "B1 durable increments, one hot object"
+row B2 "B2 durable increments, 10,000 objects"
+row B3 "B3 reads of cached objects, 10,000"
+row B4 "B4 cold activations, 100,000 x 10 keys"
+printf '%-44s %10.0f transactions/s, %.0f rows/s\n' "PostgreSQL: pgbench 100-row upserts" \
+	"$pg_tps" "$pg_rows"
+printf '%-44s %10s\n' "B2 / PostgreSQL rows/s" "$(ratio "$(col B2 calls_per_s | median)" "$pg_rows")"
+printf '%-44s %10.1f MiB (%.1f before activating), %s bytes per object\n' \
+	"dobjd RSS with 100,000 live objects" "$(awk -v k="$rss_after" 'BEGIN {print k / 1024}')" \
+	"$(awk -v k="$rss_before" 'BEGIN {print k / 1024}')" "$per_obj"
+if [[ $b5 != null ]]; then
+	sed -n '1,4p' "$tmp/alarms.out" | sed 's/^/B5 /'
+fi
+for f in B0 B1 B2 B3 B4; do
+	e=$(firsterr "$f")
+	if [[ -n $e ]]; then
+		echo "$f errors: $e"
+	fi
+done
+b2=$(col B2 calls_per_s | median)
+printf '{"B0":%s,"B1":%s,"B2":%s,"B3":%s,"B4":%s,"B5":%s,"pgbench":{"tps":%s,"rows_per_s":%s},"ratios":{"B1_B0":%s,"B2_B0":%s,"B3_B0":%s,"B2_pg_rows":%s},"memory":{"live_objects":100000,"keys_per_object":10,"rss_before_kb":%s,"rss_after_kb":%s,"per_object_bytes":%s},"inflight":%s,"runs":%s,"secs":%s,"machine":%s}\n' \
+	"$(fig_json B0)" "$(fig_json B1)" "$(fig_json B2)" "$(fig_json B3)" "$(fig_json B4)" "$b5" \
+	"$pg_tps" "$pg_rows" "$(ratio "$(col B1 calls_per_s | median)" "$b0")" "$(ratio "$b2" "$b0")" \
+	"$(ratio "$(col B3 calls_per_s | median)" "$b0")" "$(ratio "$b2" "$pg_rows")" \
+	"$rss_before" "$rss_after" "$per_obj" "$INFLIGHT" "$RUNS" "$SECS" "$(machine_json)"
