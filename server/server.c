@@ -15,6 +15,7 @@
 #include <dobj/server.h>
 
 #include "clock.h"
+#include "echo.h"
 #include "http.h"
 #include "listener.h"
 #include "log.h"
@@ -203,6 +204,12 @@ dobj_server_open(dobj_server **out, const dobj_server_opts *opts, char *err, siz
 			dobj_server_close(s);
 			return rc;
 		}
+	}
+	/* dobj.Echo: the no-op class that measures transport and dispatch (dobj-bench echo). */
+	if ((rc = dobj__registry_add(&s->reg, dobj__echo_class())) != DOBJ_OK) {
+		set_err(err, errlen, "could not register the built-in class dobj.Echo");
+		dobj_server_close(s);
+		return rc;
 	}
 	*out = s;
 	return DOBJ_OK;
