@@ -255,8 +255,8 @@ read_results(dobj__pg *pg, int queued, int commit_idx, size_t nturns, char *err,
 }
 
 dobj_err
-dobj__pg_commit(dobj__pg *pg, dobj__object *batch, const dobj__call *calls, size_t nturns,
-                const char *owner, char *err, size_t errlen)
+dobj__pg_commit_send(dobj__pg *pg, dobj__object *batch, const dobj__call *calls, size_t nturns,
+                     const char *owner, char *err, size_t errlen)
 {
 	static const Oid key_value[] = {OID_TEXT, OID_BYTEA, OID_TEXT, OID_BYTEA};
 	static const Oid due[] = {OID_TEXT, OID_BYTEA, OID_INT8};
@@ -265,8 +265,7 @@ dobj__pg_commit(dobj__pg *pg, dobj__object *batch, const dobj__call *calls, size
 	                                           ST_ALARM_UPSERT};
 	static const int ncols[NCH] = {2, 3, 4, 2, 3, 2, 3};
 	change_set ch[NCH];
-	bool ok = true, synced;
-	enum commit_outcome outcome;
+	bool ok = true;
 	dobj_err rc = DOBJ_OK;
 	int queued = 1;
 
@@ -306,11 +305,40 @@ dobj__pg_commit(dobj__pg *pg, dobj__object *batch, const dobj__call *calls, size
 		queued++;
 	else
 		ok = false;
-	synced = PQpipelineSync(pg->conn) == 1;
-	outcome = synced ? read_results(pg, queued, ok ? queued - 1 : -1, nturns, err, errlen)
-	                 : FAILED; /* nothing was flushed to the server */
+	if (PQpipelineSync(pg->conn) != 1) {
+		/* nothing reached the server as a whole: the batch failed */
+		PQexitPipelineMode(pg->conn);
+		dobj__pg_broken(pg, "connection to PostgreSQL lost during a commit");
+		atomic_fetch_add(&pg->errors, 1);
+		snprintf(err, errlen, "could not commit batch of %zu turns: %s", nturns,
+		         "connection to PostgreSQL lost");
+		rc = DOBJ_UNAVAILABLE;
+		goto out;
+	}
+	pg->commit_pending = true;
+	pg->pending_queued = queued;
+	pg->pending_commit_idx = ok ? queued - 1 : -1;
+	pg->pending_turns = nturns;
+out:
+	for (int i = 0; i < NCH; i++)
+		for (int k = 0; k < ch[i].ncols; k++)
+			free(ch[i].col[k].buf);
+	return rc;
+}
+
+dobj_err
+dobj__pg_commit_wait(dobj__pg *pg, char *err, size_t errlen)
+{
+	size_t nturns = pg->pending_turns;
+	enum commit_outcome outcome;
+
+	err[0] = '\0';
+	if (!pg->commit_pending)
+		return DOBJ_OK;
+	pg->commit_pending = false;
+	outcome = read_results(pg, pg->pending_queued, pg->pending_commit_idx, nturns, err, errlen);
 	PQexitPipelineMode(pg->conn);
-	if (!synced || PQstatus(pg->conn) != CONNECTION_OK)
+	if (PQstatus(pg->conn) != CONNECTION_OK)
 		dobj__pg_broken(pg, "connection to PostgreSQL lost during a commit");
 	if (outcome == UNKNOWN) {
 		atomic_fetch_add(&pg->errors, 1);
@@ -318,20 +346,26 @@ dobj__pg_commit(dobj__pg *pg, dobj__object *batch, const dobj__call *calls, size
 		         "could not commit batch of %zu turns (outcome unknown): connection to "
 		         "PostgreSQL lost before COMMIT was answered",
 		         nturns);
-		rc = DOBJ_UNAVAILABLE;
-	} else if (outcome == FAILED) {
+		return DOBJ_UNAVAILABLE;
+	}
+	if (outcome == FAILED) {
 		atomic_fetch_add(&pg->errors, 1);
-		if (synced && PQstatus(pg->conn) == CONNECTION_OK &&
+		if (PQstatus(pg->conn) == CONNECTION_OK &&
 		    PQtransactionStatus(pg->conn) != PQTRANS_IDLE)
 			PQclear(PQexec(pg->conn, "ROLLBACK"));
 		if (err[0] == '\0')
 			snprintf(err, errlen, "could not commit batch of %zu turns: %s", nturns,
 			         PQerrorMessage(pg->conn));
-		rc = DOBJ_UNAVAILABLE;
+		return DOBJ_UNAVAILABLE;
 	}
-out:
-	for (int i = 0; i < NCH; i++)
-		for (int k = 0; k < ch[i].ncols; k++)
-			free(ch[i].col[k].buf);
-	return rc;
+	return DOBJ_OK;
+}
+
+dobj_err
+dobj__pg_commit(dobj__pg *pg, dobj__object *batch, const dobj__call *calls, size_t nturns,
+                const char *owner, char *err, size_t errlen)
+{
+	dobj_err rc = dobj__pg_commit_send(pg, batch, calls, nturns, owner, err, errlen);
+
+	return rc != DOBJ_OK ? rc : dobj__pg_commit_wait(pg, err, errlen);
 }

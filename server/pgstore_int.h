@@ -58,6 +58,15 @@ struct dobj__pg {
 	char down_reason[256];             /* why the connection is not up ("" while up) */
 	_Atomic uint64_t errors;           /* failed statements, commits and connection attempts */
 	_Atomic uint64_t reconnects;       /* connections re-established after a failure */
+	/* a commit sent and not yet read (dobj__pg_commit_send/_wait) */
+	bool commit_pending;
+	int pending_queued;     /* statements in its pipeline */
+	int pending_commit_idx; /* COMMIT's position among them, or -1 if it was not sent */
+	size_t pending_turns;
+	/* settle: called before any other statement while a commit is pending, so that its
+	 * owner reads the commit's outcome first (the connection serves one thing at a time) */
+	void (*settle)(void *arg);
+	void *settle_arg;
 };
 
 /* dobj__pg_stmt_name writes statement st's prepared name into buf. */
