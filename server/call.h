@@ -49,6 +49,7 @@ struct dobj__call {
 	const char *message; /* never NULL once answered; in the arena or static */
 	dobj_bytes result;   /* in the arena */
 	bool fired;          /* DOBJ_CALL_ALARM: the alarm ran and is deleted by the commit */
+	bool in_commit;      /* its outcome depends on the commit it waits for */
 	int64_t started_ms;  /* DOBJ_CALL_ALARM: server clock when the turn began */
 };
 

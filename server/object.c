@@ -255,14 +255,26 @@ dobj__object_set_alarm(dobj__object *o, dobj__undo *undo, bool has, int64_t at_m
 }
 
 void
-dobj__object_committed(dobj__object *o)
+dobj__object_sent(dobj__object *o)
+{
+	for (size_t i = 0; i < o->n; i++)
+		o->entries[i].dirty = false;
+	o->cleared = false;
+	o->alarm_dirty = false;
+	o->ndirty = 0;
+	o->persisted = true;
+}
+
+void
+dobj__object_compact(dobj__object *o)
 {
 	size_t j = 0;
 
+	if (!o->complete)
+		return;
 	for (size_t i = 0; i < o->n; i++) {
 		dobj__entry *e = &o->entries[i];
-		e->dirty = false;
-		if (!e->present && o->complete) {
+		if (!e->present && !e->dirty) {
 			o->bytes -= entry_bytes(e);
 			free(e->key);
 			continue;
@@ -270,10 +282,13 @@ dobj__object_committed(dobj__object *o)
 		o->entries[j++] = *e;
 	}
 	o->n = j;
-	o->cleared = false;
-	o->alarm_dirty = false;
-	o->ndirty = 0;
-	o->persisted = true;
+}
+
+void
+dobj__object_committed(dobj__object *o)
+{
+	dobj__object_sent(o);
+	dobj__object_compact(o);
 }
 
 size_t

@@ -42,6 +42,8 @@ typedef struct dobj__object {
 	bool cleared;   /* delete_all since the last commit: delete every stored row first */
 	bool persisted; /* the dobj_objects row is known to exist */
 	bool in_batch;  /* on the shard's list of objects to commit */
+	bool pinned;    /* written by the commit in flight: must stay live until it ends */
+	bool doomed;    /* a commit it took part in failed: evict after the current batch */
 	size_t ndirty;  /* dirty entries (plus 1 while cleared) */
 	/* the object's alarm (dobj/alarm.h) */
 	bool alarm_known; /* has_alarm and alarm_ms reflect PostgreSQL plus this object's writes */
@@ -94,7 +96,16 @@ int dobj__object_clear(dobj__object *o, dobj__undo *undo);
  * by the commit that records its turn, so clearing it then is not dirty). */
 int dobj__object_set_alarm(dobj__object *o, dobj__undo *undo, bool has, int64_t at_ms, bool dirty);
 
-/* dobj__object_committed: the dirty entries are now durable. Clears dirty marks and drops
+/* dobj__object_sent: the dirty state was handed to a commit. Clears dirty marks (later turns
+ * mark what they change again) but keeps tombstones until dobj__object_compact. */
+void dobj__object_sent(dobj__object *o);
+
+/* dobj__object_compact: the commit succeeded; a complete object drops the tombstones no turn
+ * has written since. */
+void dobj__object_compact(dobj__object *o);
+
+/* dobj__object_committed: the dirty entries are now durable (dobj__object_sent then
+ * dobj__object_compact). Clears dirty marks and drops
  * tombstones that a complete object no longer needs. */
 void dobj__object_committed(dobj__object *o);
 

@@ -17,6 +17,7 @@
 #include "ctx.h"
 #include "log.h"
 #include "object.h"
+#include "objmap.h"
 #include "pgstore.h"
 #include "shard.h"
 
@@ -39,9 +40,7 @@ struct dobj__shard {
 
 	/* shard thread only */
 	dobj__pg *pg;
-	dobj__object **buckets; /* chained hash of live objects */
-	size_t nbuckets, nlive;
-	dobj__object *lru_head, *lru_tail; /* most recently used first */
+	dobj__objmap objs; /* the live objects */
 	dobj__undo undo;
 
 	/* counters, read by dobj__shard_stats_get from other threads */
@@ -50,132 +49,32 @@ struct dobj__shard {
 	dobj__hist commit_turns, commit_seconds;
 };
 
-/* --- the live-object map ------------------------------------------------------------ */
-
-static size_t
-obj_hash(const dobj__class_reg *cls, const dobj_id *id)
-{
-	uint64_t v;
-
-	/* bytes 0..7 chose the shard; 8..15 are as random and independent of it */
-	memcpy(&v, id->bytes + 8, sizeof(v));
-	return (size_t)(v ^ (cls->index * 0x9e3779b97f4a7c15ULL));
-}
-
-static dobj__object *
-map_find(dobj__shard *s, const dobj__class_reg *cls, const dobj_id *id)
-{
-	dobj__object *o;
-
-	if (s->nbuckets == 0)
-		return NULL;
-	for (o = s->buckets[obj_hash(cls, id) & (s->nbuckets - 1)]; o != NULL; o = o->hnext)
-		if (o->cls == cls && dobj_id_equal(&o->id, id))
-			return o;
-	return NULL;
-}
-
-static int
-map_grow(dobj__shard *s)
-{
-	size_t n = s->nbuckets ? s->nbuckets * 2 : 1024;
-	dobj__object **b = calloc(n, sizeof(*b));
-
-	if (b == NULL)
-		return -1;
-	for (size_t i = 0; i < s->nbuckets; i++) {
-		dobj__object *o = s->buckets[i], *next;
-		for (; o != NULL; o = next) {
-			size_t h = obj_hash(o->cls, &o->id) & (n - 1);
-			next = o->hnext;
-			o->hnext = b[h];
-			b[h] = o;
-		}
-	}
-	free(s->buckets);
-	s->buckets = b;
-	s->nbuckets = n;
-	return 0;
-}
-
+/* evict_cold drops objects beyond the cache size and objects idle for too long; objects on
+ * the batch being built or written by the commit in flight stay. */
 static void
-lru_unlink(dobj__shard *s, dobj__object *o)
+evict_cold(dobj__shard *s)
 {
-	if (o->lru_prev)
-		o->lru_prev->lru_next = o->lru_next;
-	else
-		s->lru_head = o->lru_next;
-	if (o->lru_next)
-		o->lru_next->lru_prev = o->lru_prev;
-	else
-		s->lru_tail = o->lru_prev;
-	o->lru_prev = o->lru_next = NULL;
-}
-
-static void
-lru_push_front(dobj__shard *s, dobj__object *o)
-{
-	o->lru_prev = NULL;
-	o->lru_next = s->lru_head;
-	if (s->lru_head)
-		s->lru_head->lru_prev = o;
-	s->lru_head = o;
-	if (s->lru_tail == NULL)
-		s->lru_tail = o;
-}
-
-static int
-map_insert(dobj__shard *s, dobj__object *o)
-{
-	size_t h;
-
-	if (s->nlive >= s->nbuckets && map_grow(s) != 0)
-		return -1;
-	h = obj_hash(o->cls, &o->id) & (s->nbuckets - 1);
-	o->hnext = s->buckets[h];
-	s->buckets[h] = o;
-	s->nlive++;
-	atomic_store(&s->live, s->nlive);
-	lru_push_front(s, o);
-	return 0;
+	dobj__objmap_evict_cold(&s->objs, s->cfg->cache_objects,
+	                        dobj__clock_mono_ms() - s->cfg->idle_timeout_ms);
+	atomic_store(&s->live, s->objs.n);
 }
 
 static void
 map_evict(dobj__shard *s, dobj__object *o)
 {
-	dobj__object **pp = &s->buckets[obj_hash(o->cls, &o->id) & (s->nbuckets - 1)];
-
-	while (*pp != o)
-		pp = &(*pp)->hnext;
-	*pp = o->hnext;
-	lru_unlink(s, o);
-	s->nlive--;
-	atomic_store(&s->live, s->nlive);
-	dobj__object_free(o);
-}
-
-/* evict_cold drops objects beyond the cache size and objects idle for too long. Objects
- * with uncommitted writes are never dropped (none exist between batches). */
-static void
-evict_cold(dobj__shard *s)
-{
-	int64_t idle_before = dobj__clock_mono_ms() - s->cfg->idle_timeout_ms;
-
-	while (s->lru_tail != NULL && !s->lru_tail->in_batch &&
-	       (s->nlive > s->cfg->cache_objects || s->lru_tail->last_used_ms < idle_before))
-		map_evict(s, s->lru_tail);
+	dobj__objmap_evict(&s->objs, o);
+	atomic_store(&s->live, s->objs.n);
 }
 
 /* activate returns the live object, loading it from PostgreSQL on first use. */
 static dobj_err
 activate(dobj__shard *s, dobj__call *c, dobj__object **out, char *err, size_t errlen)
 {
-	dobj__object *o = map_find(s, c->cls, &c->id);
+	dobj__object *o = dobj__objmap_find(&s->objs, c->cls, &c->id);
 	dobj_err rc;
 
 	if (o != NULL) {
-		lru_unlink(s, o);
-		lru_push_front(s, o);
+		dobj__objmap_touch(&s->objs, o);
 		*out = o;
 		return DOBJ_OK;
 	}
@@ -189,11 +88,12 @@ activate(dobj__shard *s, dobj__call *c, dobj__object **out, char *err, size_t er
 		dobj__object_free(o);
 		return rc;
 	}
-	if (map_insert(s, o) != 0) {
+	if (dobj__objmap_insert(&s->objs, o) != 0) {
 		dobj__object_free(o);
 		snprintf(err, errlen, "out of memory activating object");
 		return DOBJ_RESOURCE_EXHAUSTED;
 	}
+	atomic_store(&s->live, s->objs.n);
 	*out = o;
 	return DOBJ_OK;
 }
@@ -568,9 +468,7 @@ dobj__shard_close(dobj__shard *s)
 	if (s == NULL)
 		return;
 	dobj__shard_stop(s);
-	while (s->lru_head != NULL)
-		map_evict(s, s->lru_head);
-	free(s->buckets);
+	dobj__objmap_fini(&s->objs);
 	dobj__undo_fini(&s->undo);
 	dobj__pg_close(s->pg);
 	pthread_cond_destroy(&s->exit_cv);
