@@ -42,6 +42,15 @@ struct dobj__shard {
 	dobj__pg *pg;
 	dobj__objmap objs; /* the live objects */
 	dobj__undo undo;
+	/* the commit in flight: its calls (replies held) and the objects it writes (pinned) */
+	dobj__call *fl_calls;
+	dobj__object **fl_objs;
+	size_t fl_nobjs, fl_cap;
+	int64_t fl_t0;
+	uint64_t fl_wrote;
+	char taint[512];       /* the flight failed while a batch ran: fail that batch too */
+	dobj__object **doomed; /* objects to drop after the current batch */
+	size_t ndoomed, doomed_cap;
 
 	/* counters, read by dobj__shard_stats_get from other threads */
 	_Atomic uint64_t turns, commits, commit_failures, drain_refused;
@@ -225,55 +234,188 @@ run_turn(dobj__shard *s, dobj__call *c, dobj__object **batch)
 		batch_add(o, batch);
 }
 
-/* commit makes the batch durable, then lets the replies go. On failure every call that ran
- * on a batch object is answered with the error, and those objects are dropped so that their
- * next call reloads what PostgreSQL really holds. */
+/* The group commit, pipelined: the batch just run is sent to PostgreSQL, and while its COMMIT
+ * is on its way the shard runs the next batch. Replies of a batch are held until its own
+ * COMMIT is answered (the output gate). Because the next batch may have read what the flight
+ * wrote, a failed flight fails the next batch too, and every object either touched is dropped
+ * so that its next call reloads what PostgreSQL holds. One commit is in flight at most; any
+ * other use of the connection first settles it (flight_settle). */
+
 static void
-commit_and_reply(dobj__shard *s, dobj__call *calls, size_t ncalls, dobj__object *batch)
+doom(dobj__shard *s, dobj__object *o)
 {
-	char err[512], why[448];
-	dobj_err rc = DOBJ_OK;
-	dobj__object *o, *next;
-
-	if (batch != NULL) {
-		int64_t t0 = dobj__clock_mono_us();
-		uint64_t wrote = 0;
-
-		for (dobj__call *c = calls; c != NULL; c = c->next)
-			wrote += c->obj != NULL && c->obj->in_batch;
-		rc = dobj__pg_ensure(s->pg, why, sizeof(why));
-		if (rc != DOBJ_OK) {
-			/* pgstore.c logged the outage once; a line per refused batch would flood */
-			snprintf(err, sizeof(err), "could not commit batch of %zu turns: %s",
-			         ncalls, why);
-			dobj__log_debug("shard %u: %s", s->index, err);
-		} else if ((rc = dobj__pg_commit(s->pg, batch, calls, ncalls, s->cfg->node_id, err,
-		                                 sizeof(err))) != DOBJ_OK) {
-			dobj__log_error("shard %u: %s", s->index, err);
+	if (o->doomed)
+		return;
+	if (s->ndoomed == s->doomed_cap) {
+		size_t cap = s->doomed_cap ? s->doomed_cap * 2 : 64;
+		dobj__object **p = realloc(s->doomed, cap * sizeof(*p));
+		if (p == NULL) {
+			/* cannot remember it: drop its cached state now as the next best thing */
+			dobj__log_error("shard %u: out of memory; reloading an object early",
+			                s->index);
+			return;
 		}
-		if (rc == DOBJ_OK) {
-			atomic_fetch_add(&s->commits, 1);
-			dobj__hist_observe(&s->commit_turns, DOBJ_HIST_SIZE, wrote);
-			dobj__hist_observe(&s->commit_seconds, DOBJ_HIST_SECONDS,
-			                   (uint64_t)(dobj__clock_mono_us() - t0));
-		} else {
-			atomic_fetch_add(&s->commit_failures, 1);
-		}
+		s->doomed = p;
+		s->doomed_cap = cap;
 	}
-	for (dobj__call *c = calls, *cn; c != NULL; c = cn) {
+	o->doomed = true;
+	s->doomed[s->ndoomed++] = o;
+}
+
+/* evict_doomed drops the objects of failed commits once no batch refers to them. */
+static void
+evict_doomed(dobj__shard *s)
+{
+	for (size_t i = 0; i < s->ndoomed; i++)
+		map_evict(s, s->doomed[i]);
+	s->ndoomed = 0;
+}
+
+/* flight_finish waits for the commit in flight and releases its replies; on failure it
+ * answers its calls with the error, dooms its objects and taints the batch being run. */
+static void
+flight_finish(dobj__shard *s)
+{
+	char err[512];
+	dobj_err rc;
+
+	if (s->fl_calls == NULL && !dobj__pg_commit_pending(s->pg))
+		return;
+	rc = dobj__pg_commit_wait(s->pg, err, sizeof(err));
+	if (rc == DOBJ_OK) {
+		atomic_fetch_add(&s->commits, 1);
+		dobj__hist_observe(&s->commit_turns, DOBJ_HIST_SIZE, s->fl_wrote);
+		dobj__hist_observe(&s->commit_seconds, DOBJ_HIST_SECONDS,
+		                   (uint64_t)(dobj__clock_mono_us() - s->fl_t0));
+	} else {
+		atomic_fetch_add(&s->commit_failures, 1);
+		dobj__log_error("shard %u: %s", s->index, err);
+		snprintf(s->taint, sizeof(s->taint), "%s", err);
+	}
+	for (dobj__call *c = s->fl_calls, *cn; c != NULL; c = cn) {
 		cn = c->next;
-		if (rc != DOBJ_OK && c->obj != NULL && c->obj->in_batch)
+		if (rc != DOBJ_OK && c->in_commit)
 			dobj__call_answer(c, DOBJ_UNAVAILABLE, err, NULL);
 		c->done(c);
 	}
-	for (o = batch; o != NULL; o = next) {
+	for (size_t i = 0; i < s->fl_nobjs; i++) {
+		dobj__object *o = s->fl_objs[i];
+		o->pinned = false;
+		if (rc == DOBJ_OK)
+			dobj__object_compact(o);
+		else
+			doom(s, o);
+	}
+	s->fl_calls = NULL;
+	s->fl_nobjs = 0;
+}
+
+static void
+flight_settle(void *arg)
+{
+	flight_finish(arg);
+}
+
+/* fail_batch answers every call of a batch with err and dooms the objects it touched. */
+static void
+fail_batch(dobj__shard *s, dobj__call *calls, dobj__object *batch, const char *err)
+{
+	for (dobj__call *c = calls, *cn; c != NULL; c = cn) {
+		cn = c->next;
+		dobj__call_answer(c, DOBJ_UNAVAILABLE, err, NULL);
+		if (c->obj != NULL)
+			doom(s, c->obj);
+		c->done(c);
+	}
+	for (dobj__object *o = batch, *next; o != NULL; o = next) {
 		next = o->batch_next;
 		o->batch_next = NULL;
 		o->in_batch = false;
-		if (rc == DOBJ_OK)
-			dobj__object_committed(o);
-		else
-			map_evict(s, o);
+		doom(s, o);
+	}
+}
+
+/* end_batch: the calls have run. Settle the flight, then send this batch's commit (its replies
+ * wait for it), or answer at once when the batch wrote nothing. */
+static void
+end_batch(dobj__shard *s, dobj__call *calls, size_t ncalls, dobj__object *batch)
+{
+	char err[512], why[448];
+	size_t nobjs = 0;
+	uint64_t wrote = 0;
+	dobj_err rc;
+
+	flight_finish(s);
+	if (s->taint[0] != '\0') {
+		snprintf(err, sizeof(err), "an earlier commit this call depended on failed: %.440s",
+		         s->taint);
+		fail_batch(s, calls, batch, err);
+		s->taint[0] = '\0';
+		return;
+	}
+	if (batch == NULL) { /* nothing to write, and everything read is durable */
+		for (dobj__call *c = calls, *cn; c != NULL; c = cn) {
+			cn = c->next;
+			c->done(c);
+		}
+		return;
+	}
+	for (dobj__call *c = calls; c != NULL; c = c->next) {
+		c->in_commit = (c->obj != NULL && c->obj->in_batch) || c->fired;
+		wrote += c->in_commit;
+	}
+	for (dobj__object *o = batch; o != NULL; o = o->batch_next)
+		nobjs++;
+	rc = dobj__pg_ensure(s->pg, why, sizeof(why));
+	if (rc != DOBJ_OK) {
+		/* pgstore.c logged the outage once; a line per refused batch would flood */
+		snprintf(err, sizeof(err), "could not commit batch of %zu turns: %s", ncalls, why);
+		dobj__log_debug("shard %u: %s", s->index, err);
+	} else if (s->fl_cap < nobjs) {
+		dobj__object **p = realloc(s->fl_objs, nobjs * sizeof(*p));
+		if (p == NULL) {
+			rc = DOBJ_RESOURCE_EXHAUSTED;
+			snprintf(err, sizeof(err),
+			         "could not commit batch of %zu turns: out of memory", ncalls);
+		} else {
+			s->fl_objs = p;
+			s->fl_cap = nobjs;
+		}
+	}
+	if (rc == DOBJ_OK) {
+		s->fl_t0 = dobj__clock_mono_us();
+		rc = dobj__pg_commit_send(s->pg, batch, calls, ncalls, s->cfg->node_id, err,
+		                          sizeof(err));
+		if (rc != DOBJ_OK)
+			dobj__log_error("shard %u: %s", s->index, err);
+	}
+	if (rc != DOBJ_OK) {
+		atomic_fetch_add(&s->commit_failures, 1);
+		for (dobj__call *c = calls; c != NULL; c = c->next)
+			if (c->in_commit)
+				dobj__call_answer(c, DOBJ_UNAVAILABLE, err, NULL);
+		for (dobj__call *c = calls, *cn; c != NULL; c = cn) {
+			cn = c->next;
+			c->done(c);
+		}
+		for (dobj__object *o = batch, *next; o != NULL; o = next) {
+			next = o->batch_next;
+			o->batch_next = NULL;
+			o->in_batch = false;
+			doom(s, o);
+		}
+		return;
+	}
+	/* In flight: the objects' dirty state now belongs to the commit. */
+	s->fl_calls = calls;
+	s->fl_wrote = wrote;
+	for (dobj__object *o = batch, *next; o != NULL; o = next) {
+		next = o->batch_next;
+		o->batch_next = NULL;
+		o->in_batch = false;
+		o->pinned = true;
+		dobj__object_sent(o);
+		s->fl_objs[s->fl_nobjs++] = o;
 	}
 }
 
@@ -307,6 +449,14 @@ shard_main(void *arg)
 		size_t n = 0;
 
 		pthread_mutex_lock(&s->mu);
+		if (s->qhead == NULL && s->fl_calls != NULL) {
+			/* nothing new to overlap with: finish the flight and answer now */
+			pthread_mutex_unlock(&s->mu);
+			flight_finish(s);
+			s->taint[0] = '\0'; /* no batch ran on the flight's writes */
+			evict_doomed(s);
+			continue;
+		}
 		while (s->qhead == NULL && !s->stopping) {
 			pthread_mutex_unlock(&s->mu);
 			/* a reconnect under way wants a look sooner than the idle cleanup */
@@ -354,7 +504,8 @@ shard_main(void *arg)
 			}
 			run_turn(s, c, &batch);
 		}
-		commit_and_reply(s, calls, n, batch);
+		end_batch(s, calls, n, batch);
+		evict_doomed(s);
 		evict_cold(s);
 	}
 	return NULL;
@@ -385,6 +536,7 @@ dobj__shard_open(dobj__shard **out, unsigned index, const dobj__shard_cfg *cfg, 
 		dobj__shard_close(s);
 		return rc;
 	}
+	dobj__pg_set_settle(s->pg, flight_settle, s);
 	*out = s;
 	return DOBJ_OK;
 }
@@ -469,6 +621,8 @@ dobj__shard_close(dobj__shard *s)
 		return;
 	dobj__shard_stop(s);
 	dobj__objmap_fini(&s->objs);
+	free(s->fl_objs);
+	free(s->doomed);
 	dobj__undo_fini(&s->undo);
 	dobj__pg_close(s->pg);
 	pthread_cond_destroy(&s->exit_cv);
