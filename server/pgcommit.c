@@ -10,81 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pgarr.h"
 #include "pgstore_int.h"
 #include "registry.h"
-
-/* pgarr: a one-dimensional PostgreSQL array in binary form (array_send's layout: ndim,
- * has-nulls flag, element type, then length and lower bound, then each element as a 4-byte
- * length and its bytes). */
-typedef struct pgarr {
-	char *buf;
-	size_t len, cap;
-	uint32_t count;
-	bool oom;
-} pgarr;
-
-static void
-pgarr_put(pgarr *a, const void *p, size_t n)
-{
-	if (a->oom)
-		return;
-	if (a->len + n > a->cap) {
-		size_t cap = a->cap ? a->cap : 256;
-		char *b;
-		while (cap < a->len + n)
-			cap *= 2;
-		if ((b = realloc(a->buf, cap)) == NULL) {
-			a->oom = true;
-			return;
-		}
-		a->buf = b;
-		a->cap = cap;
-	}
-	memcpy(a->buf + a->len, p, n);
-	a->len += n;
-}
-
-static void
-pgarr_u32(pgarr *a, uint32_t v)
-{
-	v = htonl(v);
-	pgarr_put(a, &v, 4);
-}
-
-static void
-pgarr_begin(pgarr *a, Oid elem)
-{
-	a->len = 0;
-	a->count = 0;
-	a->oom = false;
-	/* ndim, flags, element type, length (set by pgarr_end), lower bound */
-	pgarr_u32(a, 1);
-	pgarr_u32(a, 0);
-	pgarr_u32(a, elem);
-	pgarr_u32(a, 0);
-	pgarr_u32(a, 1);
-}
-
-static void
-pgarr_add(pgarr *a, const void *p, size_t n)
-{
-	if (n > INT32_MAX) {
-		a->oom = true;
-		return;
-	}
-	pgarr_u32(a, (uint32_t)n);
-	pgarr_put(a, p, n);
-	a->count++;
-}
-
-static void
-pgarr_end(pgarr *a)
-{
-	uint32_t n = htonl(a->count);
-
-	if (!a->oom)
-		memcpy(a->buf + 12, &n, 4);
-}
 
 /* change_set: the columns of one statement, in the order of its parameters. */
 #define MAX_COLS 4
@@ -92,7 +20,7 @@ pgarr_end(pgarr *a)
 typedef struct change_set {
 	enum dobj__pg_stmt st;
 	int ncols;
-	pgarr col[MAX_COLS];
+	dobj__pgarr col[MAX_COLS];
 	const char *trailing; /* one more text parameter after the arrays, or NULL */
 } change_set;
 
@@ -102,7 +30,7 @@ change_begin(change_set *c, enum dobj__pg_stmt st, int ncols, const Oid *elems)
 	c->st = st;
 	c->ncols = ncols;
 	for (int i = 0; i < ncols; i++)
-		pgarr_begin(&c->col[i], elems[i]);
+		dobj__pgarr_begin(&c->col[i], elems[i]);
 }
 
 /* change_object starts a row with the object's class and id. */
@@ -111,16 +39,16 @@ change_object(change_set *c, const dobj__object *o)
 {
 	const char *cls = o->cls->cls->name;
 
-	pgarr_add(&c->col[0], cls, strlen(cls));
-	pgarr_add(&c->col[1], o->id.bytes, DOBJ_ID_SIZE);
+	dobj__pgarr_add(&c->col[0], cls, strlen(cls));
+	dobj__pgarr_add(&c->col[1], o->id.bytes, DOBJ_ID_SIZE);
 }
 
 static void
-change_i64(pgarr *a, int64_t v)
+change_i64(dobj__pgarr *a, int64_t v)
 {
 	uint64_t be = dobj__pg_be64((uint64_t)v);
 
-	pgarr_add(a, &be, 8);
+	dobj__pgarr_add(a, &be, 8);
 }
 
 static bool
@@ -143,7 +71,7 @@ send_change(dobj__pg *pg, change_set *c)
 	if (c->col[0].count == 0)
 		return 0;
 	for (int i = 0; i < c->ncols; i++) {
-		pgarr_end(&c->col[i]);
+		dobj__pgarr_end(&c->col[i]);
 		vals[i] = c->col[i].buf;
 		lens[i] = (int)c->col[i].len;
 		fmts[i] = 1;
@@ -183,9 +111,9 @@ collect(change_set *ch, dobj__object *batch, const dobj__call *calls)
 			if (!e->dirty)
 				continue;
 			change_object(c, o);
-			pgarr_add(&c->col[2], e->key, e->klen);
+			dobj__pgarr_add(&c->col[2], e->key, e->klen);
 			if (e->present)
-				pgarr_add(&c->col[3], e->val, e->vlen);
+				dobj__pgarr_add(&c->col[3], e->val, e->vlen);
 		}
 		if (o->alarm_dirty && o->has_alarm) {
 			change_object(&ch[CH_ALARM_UPSERT], o);

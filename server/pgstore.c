@@ -19,6 +19,7 @@
 
 #include "log.h"
 #include "pgstore.h"
+#include "pgarr.h"
 #include "pgstore_int.h"
 #include "registry.h"
 
@@ -84,6 +85,14 @@ static const struct {
                          "parked = false, last_error = NULL, updated_at = now()",
                          3,
                          {OID_TEXT_ARRAY, OID_BYTEA_ARRAY, OID_INT8_ARRAY}},
+    /* Activation of many objects at once: each object's first max_keys + 1 keys. */
+    [ST_LOAD_MANY] = {"SELECT class, id, key, value FROM (SELECT class, id, key, value, "
+                      "row_number() OVER (PARTITION BY class, id ORDER BY key) AS rn "
+                      "FROM dobj_storage WHERE (class, id) IN "
+                      "(SELECT * FROM unnest($1::text[], $2::bytea[]))) s "
+                      "WHERE rn <= $3 ORDER BY class, id, key",
+                      3,
+                      {OID_TEXT_ARRAY, OID_BYTEA_ARRAY, OID_INT8}},
     [ST_ALARMS_FIRED] = {"SELECT dobj_alarms_fired($1::text[], $2::bytea[], $3::bigint[], $4)",
                          4,
                          {OID_TEXT_ARRAY, OID_BYTEA_ARRAY, OID_INT8_ARRAY, OID_TEXT}},
@@ -555,4 +564,102 @@ bool
 dobj__pg_commit_pending(const dobj__pg *pg)
 {
 	return pg->commit_pending;
+}
+
+/* obj_cmp orders objects as PostgreSQL orders (class COLLATE "C", id bytea): by bytes. */
+static int
+obj_cmp(const dobj__object *a, const char *cls, const uint8_t *id)
+{
+	int c = strcmp(a->cls->cls->name, cls);
+
+	return c != 0 ? c : memcmp(a->id.bytes, id, DOBJ_ID_SIZE);
+}
+
+static int
+obj_qsort_cmp(const void *x, const void *y)
+{
+	const dobj__object *a = *(dobj__object *const *)x, *b = *(dobj__object *const *)y;
+
+	return obj_cmp(a, b->cls->cls->name, b->id.bytes);
+}
+
+dobj_err
+dobj__pg_load_many(dobj__pg *pg, dobj__object **objs, size_t n, size_t max_keys, char *err,
+                   size_t errlen)
+{
+	dobj__pgarr cls = {0}, ids = {0};
+	uint64_t limit = dobj__pg_be64((uint64_t)max_keys + 1);
+	const char *vals[3];
+	int lens[3], fmts[3] = {1, 1, 1};
+	size_t *count = calloc(n ? n : 1, sizeof(*count));
+	PGresult *r = NULL;
+	dobj_err rc = DOBJ_OK;
+	size_t k = 0;
+	int rows;
+
+	if (count == NULL) {
+		snprintf(err, errlen, "out of memory loading %zu objects", n);
+		return DOBJ_RESOURCE_EXHAUSTED;
+	}
+	qsort(objs, n, sizeof(*objs), obj_qsort_cmp);
+	dobj__pgarr_begin(&cls, OID_TEXT);
+	dobj__pgarr_begin(&ids, OID_BYTEA);
+	for (size_t i = 0; i < n; i++) {
+		dobj__pgarr_add(&cls, objs[i]->cls->cls->name, strlen(objs[i]->cls->cls->name));
+		dobj__pgarr_add(&ids, objs[i]->id.bytes, DOBJ_ID_SIZE);
+	}
+	dobj__pgarr_end(&cls);
+	dobj__pgarr_end(&ids);
+	if (cls.oom || ids.oom) {
+		snprintf(err, errlen, "out of memory loading %zu objects", n);
+		rc = DOBJ_RESOURCE_EXHAUSTED;
+		goto out;
+	}
+	vals[0] = cls.buf;
+	lens[0] = (int)cls.len;
+	vals[1] = ids.buf;
+	lens[1] = (int)ids.len;
+	vals[2] = (const char *)&limit;
+	lens[2] = 8;
+	r = pg_exec_ready(pg, ST_LOAD_MANY, vals, lens, fmts, err, errlen);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		rc = dobj__pg_result_error(pg, r, "could not load objects", err, errlen);
+		r = NULL;
+		goto out;
+	}
+	/* Rows come ordered like objs: walk both. */
+	rows = PQntuples(r);
+	for (int i = 0; i < rows; i++) {
+		const char *c = PQgetvalue(r, i, 0);
+		const uint8_t *id = (const uint8_t *)PQgetvalue(r, i, 1);
+		dobj__object *o;
+
+		if (PQgetlength(r, i, 1) != DOBJ_ID_SIZE)
+			continue;
+		while (k < n && obj_cmp(objs[k], c, id) < 0)
+			k++;
+		if (k == n)
+			break;
+		if (obj_cmp(objs[k], c, id) != 0)
+			continue;
+		o = objs[k];
+		if (dobj__object_cache(o, o->n, PQgetvalue(r, i, 2), (size_t)PQgetlength(r, i, 2),
+		                       PQgetvalue(r, i, 3), (size_t)PQgetlength(r, i, 3),
+		                       true) != 0) {
+			snprintf(err, errlen, "out of memory loading %zu objects", n);
+			rc = DOBJ_RESOURCE_EXHAUSTED;
+			goto out;
+		}
+		count[k]++;
+	}
+	for (size_t i = 0; i < n; i++) {
+		objs[i]->persisted = count[i] > 0;
+		objs[i]->complete = count[i] <= max_keys;
+	}
+out:
+	PQclear(r);
+	free(cls.buf);
+	free(ids.buf);
+	free(count);
+	return rc;
 }

@@ -54,6 +54,11 @@ void dobj__pg_counters(dobj__pg *pg, uint64_t *errors, uint64_t *reconnects);
  * complete when it has at most max_keys. */
 dobj_err dobj__pg_load(dobj__pg *pg, dobj__object *o, size_t max_keys, char *err, size_t errlen);
 
+/* dobj__pg_load_many is dobj__pg_load for n new, distinct objects in one query (it sorts
+ * objs). On failure the objects hold whatever was read: free them. */
+dobj_err dobj__pg_load_many(dobj__pg *pg, dobj__object **objs, size_t n, size_t max_keys, char *err,
+                            size_t errlen);
+
 /* dobj__pg_fetch_key caches the committed value (or absence) of key in o, which must not
  * hold key yet. */
 dobj_err dobj__pg_fetch_key(dobj__pg *pg, dobj__object *o, const char *key, char *err,

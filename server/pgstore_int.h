@@ -36,6 +36,7 @@ enum dobj__pg_stmt {
 	ST_ALARM_DELETE,
 	ST_ALARM_UPSERT,
 	ST_ALARMS_FIRED,
+	ST_LOAD_MANY,
 	ST_COUNT
 };
 

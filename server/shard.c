@@ -107,6 +107,40 @@ activate(dobj__shard *s, dobj__call *c, dobj__object **out, char *err, size_t er
 	return DOBJ_OK;
 }
 
+/* prefetch activates, in one query, the objects of a batch that are not live yet (a cold
+ * start, a burst of alarms): one round trip instead of one per object. What it cannot load
+ * is left to each turn's own activation, which reports the error to its call. */
+#define PREFETCH_MAX 256
+
+static void
+prefetch(dobj__shard *s, dobj__call *calls)
+{
+	dobj__object *objs[PREFETCH_MAX];
+	char err[256];
+	size_t n = 0;
+
+	for (dobj__call *c = calls; c != NULL && n < PREFETCH_MAX; c = c->next) {
+		bool dup = false;
+		if (dobj__objmap_find(&s->objs, c->cls, &c->id) != NULL)
+			continue;
+		for (size_t i = 0; i < n && !dup; i++)
+			dup = objs[i]->cls == c->cls && dobj_id_equal(&objs[i]->id, &c->id);
+		if (!dup && (objs[n] = dobj__object_new(c->cls, &c->id)) != NULL)
+			n++;
+	}
+	if (n >= 2 && dobj__pg_load_many(s->pg, objs, n, s->cfg->load_all_max_keys, err,
+	                                 sizeof(err)) == DOBJ_OK) {
+		for (size_t i = 0; i < n; i++) {
+			objs[i]->last_used_ms = dobj__clock_mono_ms();
+			if (dobj__objmap_insert(&s->objs, objs[i]) == 0)
+				objs[i] = NULL;
+		}
+		atomic_store(&s->live, s->objs.n);
+	}
+	for (size_t i = 0; i < n; i++)
+		dobj__object_free(objs[i]);
+}
+
 /* --- turns and the group commit --------------------------------------------------------- */
 
 static void
@@ -491,6 +525,7 @@ shard_main(void *arg)
 		last->next = NULL;
 		pthread_mutex_unlock(&s->mu);
 
+		prefetch(s, calls);
 		for (c = calls; c != NULL; c = c->next) {
 			if (deadline != 0 && dobj__clock_mono_ms() >= deadline) {
 				dobj__call_answer(

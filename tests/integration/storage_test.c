@@ -3,6 +3,7 @@
 // PostgreSQL: values and deletes, list options and key byte order, limits, transactions,
 // failing handlers, and objects too big to load at once.
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -370,4 +371,84 @@ Test(storage, failed_commit_answers_unavailable_and_reloads_the_object)
 	cr_assert_eq(r->results[0]->value.data[0], '1', "the refused write is still visible");
 	dobj__test__script_result__free_unpacked(r, NULL);
 	expect_list("c", op_list(NULL, NULL, NULL, NULL, -1, 0), "good");
+}
+
+/* Cold objects that arrive together are activated together (one query for a batch): each
+ * must still get exactly its own keys, including objects too big to load whole. */
+typedef struct cold_wait {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int left, bad;
+	char why[256];
+} cold_wait;
+
+static void
+cold_cb(void *arg, dobj_reply *reply)
+{
+	cold_wait *w = arg;
+	Dobj__Test__ScriptResult *r = NULL;
+	char want[64];
+	bool ok = reply->status == DOBJ_OK &&
+	          (r = dobj__test__script_result__unpack(NULL, reply->len, reply->data)) != NULL &&
+	          r->n_results == 1 && r->results[0]->n_entries == 5;
+
+	for (size_t i = 0; ok && i < 5; i++) {
+		Dobj__Test__Entry *e = r->results[0]->entries[i];
+		snprintf(want, sizeof(want), "k%zu", i);
+		ok = strcmp(e->key, want) == 0 && e->value.len > 0 &&
+		     strncmp((const char *)e->value.data, "cold-", 5) == 0;
+	}
+	pthread_mutex_lock(&w->mu);
+	if (!ok && w->bad++ == 0)
+		snprintf(w->why, sizeof(w->why), "%s: %s (%zu entries)",
+		         dobj_err_name(reply->status), reply->message,
+		         r && r->n_results ? r->results[0]->n_entries : 0);
+	if (--w->left == 0)
+		pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+	if (r != NULL)
+		dobj__test__script_result__free_unpacked(r, NULL);
+}
+
+Test(storage, cold_objects_activated_together_get_their_own_keys)
+{
+	static const char *const args[] = {"--load-all-max-keys", "3", "--shards", "1", NULL};
+	enum { N = 60 };
+	cold_wait w = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, N, 0, ""};
+	Dobj__Test__Op *list = op_list(NULL, NULL, NULL, NULL, -1, 0);
+	Dobj__Test__Script script = DOBJ__TEST__SCRIPT__INIT;
+	uint8_t buf[64];
+	size_t len;
+
+	for (int i = 0; i < N; i++) {
+		char name[32], val[32], key[8];
+		Dobj__Test__Op *ops[5];
+		snprintf(name, sizeof(name), "cold-%d", i);
+		for (int k = 0; k < 5; k++) {
+			snprintf(key, sizeof(key), "k%d", k);
+			snprintf(val, sizeof(val), "cold-%d-%d", i, k);
+			ops[k] = fx_op("put", key, val);
+		}
+		dobj__test__script_result__free_unpacked(run(name, ops, 5), NULL);
+	}
+	fx_server_stop(&srv);
+	fx_server_start(&srv, &db, srv.port, args);
+	dobj_client_close(cl);
+	cl = fx_client(srv.url, 20000);
+
+	script.ops = &list;
+	script.n_ops = 1;
+	len = dobj__test__script__pack(&script, buf);
+	for (int i = 0; i < N; i++) {
+		char name[32];
+		dobj_stub s;
+		snprintf(name, sizeof(name), "cold-%d", i);
+		cr_assert_eq(dobj_singleton(cl, "TestKV", name, &s), DOBJ_OK);
+		cr_assert_eq(dobj_call_async(&s, "run", buf, len, NULL, cold_cb, &w), DOBJ_OK);
+	}
+	pthread_mutex_lock(&w.mu);
+	while (w.left > 0)
+		pthread_cond_wait(&w.cv, &w.mu);
+	pthread_mutex_unlock(&w.mu);
+	cr_assert_eq(w.bad, 0, "%d objects read wrong: first: %s", w.bad, w.why);
 }
