@@ -14,6 +14,7 @@
 
 #include <libpq-fe.h>
 
+#include "migrate.h"
 #include "pgping.h"
 
 struct dobj__pgping {
@@ -105,6 +106,23 @@ pgping_connect(dobj__pgping *p, int64_t deadline, int timeout_ms, char *msg, siz
 	return DOBJ_OK;
 }
 
+/* schema_check compares the applied migrations (count, highest version) with this build's;
+ * msg stays empty when they match. */
+static void
+schema_check(PGresult *res, char *msg, size_t msglen)
+{
+	size_t n = dobj__builtin_migrations_count;
+	long have = strtol(PQgetvalue(res, 0, 0), NULL, 10);
+	long top = strtol(PQgetvalue(res, 0, 1), NULL, 10);
+	long want = n ? strtol(dobj__builtin_migrations[n - 1].name, NULL, 10) : 0;
+
+	if (have != (long)n || top != want)
+		snprintf(msg, msglen,
+		         "schema is at version %ld (%ld migrations), this dobjd needs %ld: run "
+		         "`dobjd migrate`",
+		         top, have, want);
+}
+
 dobj_err
 dobj__pgping_run(dobj__pgping *p, int timeout_ms, char *msg, size_t msglen)
 {
@@ -120,7 +138,9 @@ dobj__pgping_run(dobj__pgping *p, int timeout_ms, char *msg, size_t msglen)
 	if (p->conn == NULL &&
 	    (rc = pgping_connect(p, deadline, timeout_ms, msg, msglen)) != DOBJ_OK)
 		return rc;
-	if (!PQsendQuery(p->conn, "SELECT 1"))
+	/* Ready also means the schema this dobjd was built for: the applied migrations. */
+	if (!PQsendQuery(p->conn,
+	                 "SELECT count(*), coalesce(max(version), 0) FROM dobj_schema_migrations"))
 		return pgping_fail(p, p->conn, DOBJ_UNAVAILABLE, "could not send SELECT 1", msg,
 		                   msglen);
 	for (;;) {
@@ -143,14 +163,22 @@ dobj__pgping_run(dobj__pgping *p, int timeout_ms, char *msg, size_t msglen)
 			                   msglen);
 	}
 	/* The query is complete: PQgetResult does not block from here. */
+	msg[0] = '\0';
 	while ((res = PQgetResult(p->conn)) != NULL) {
-		if (PQresultStatus(res) == PGRES_TUPLES_OK)
+		if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1) {
 			answered = true;
+			schema_check(res, msg, msglen);
+		} else if (PQresultStatus(res) != PGRES_TUPLES_OK && msg[0] == '\0') {
+			snprintf(msg, msglen, "PostgreSQL could not read the schema version: %s",
+			         PQresultErrorMessage(res));
+			for (size_t n = strlen(msg); n > 0 && msg[n - 1] == '\n'; n--)
+				msg[n - 1] = '\0';
+		}
 		PQclear(res);
 	}
-	if (!answered)
+	if (PQstatus(p->conn) != CONNECTION_OK || (!answered && msg[0] == '\0'))
 		return pgping_fail(p, p->conn, DOBJ_UNAVAILABLE, "SELECT 1 failed", msg, msglen);
-	return DOBJ_OK;
+	return msg[0] == '\0' ? DOBJ_OK : DOBJ_FAILED_PRECONDITION;
 }
 
 dobj_err

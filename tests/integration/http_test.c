@@ -434,3 +434,31 @@ Test(http, metrics_show_calls_latency_and_commit_batches_moving)
 	cr_assert_gt(metric("dobj_commit_duration_seconds_sum"), 0);
 	cr_assert_eq(metric("dobj_pg_errors_total"), 0);
 }
+
+/* Ready means the schema this dobjd was built for: a migration missing from the database
+ * turns /readyz to 503 with the fix in the reason, and back once it is there again. */
+Test(http, readyz_is_503_when_the_schema_is_behind)
+{
+	char body[1024], *row;
+
+	start_with_http();
+	wait_status("/readyz", 200, body, sizeof(body));
+	row = fx_db_query1(&db, "SELECT name || '|' || checksum FROM dobj_schema_migrations "
+	                        "ORDER BY version DESC LIMIT 1");
+	cr_assert_not_null(row);
+	free(fx_db_query1(&db, "DELETE FROM dobj_schema_migrations WHERE version = "
+	                       "(SELECT max(version) FROM dobj_schema_migrations) RETURNING 1"));
+	wait_status("/readyz", 503, body, sizeof(body));
+	cr_assert(strstr(body, "run `dobjd migrate`") != NULL, "body: %s", body);
+	{
+		char sql[512], *sep = strchr(row, '|');
+		*sep = '\0';
+		snprintf(sql, sizeof(sql),
+		         "INSERT INTO dobj_schema_migrations (version, name, checksum) VALUES "
+		         "(%ld, '%s', '%s') RETURNING 1",
+		         strtol(row, NULL, 10), row, sep + 1);
+		free(fx_db_query1(&db, sql));
+	}
+	wait_status("/readyz", 200, body, sizeof(body));
+	free(row);
+}
