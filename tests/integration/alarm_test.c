@@ -40,13 +40,6 @@ teardown(void)
 
 TestSuite(alarm, .init = setup, .fini = teardown, .timeout = 240);
 
-static void
-nap_ms(long ms)
-{
-	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-	nanosleep(&ts, NULL);
-}
-
 static Dobj__Test__Op *
 op_alarm_in(int64_t in_ms)
 {
@@ -102,7 +95,7 @@ wait_runs(const char *name, long n, long deadline_ms)
 	for (long waited = 0; query_long(sql) != n; waited += 20) {
 		cr_assert_lt(waited, deadline_ms, "alarm of %s did not run %ld times in %ld ms",
 		             name, n, deadline_ms);
-		nap_ms(20);
+		fx_nap_ms(20);
 	}
 }
 
@@ -222,7 +215,7 @@ Test(alarm, an_alarm_that_keeps_failing_is_parked)
 	for (long waited = 0; query_long("SELECT count(*) FROM dobj_alarms WHERE parked") != 1;
 	     waited += 20) {
 		cr_assert_lt(waited, 20000, "the alarm was not parked");
-		nap_ms(20);
+		fx_nap_ms(20);
 	}
 	cr_assert_eq(query_long("SELECT attempts FROM dobj_alarms"), 4, "1 run and 3 retries");
 	err = fx_db_query1(&db, "SELECT last_error FROM dobj_alarms");
@@ -253,7 +246,7 @@ Test(alarm, two_servers_run_each_of_1000_alarms_exactly_once)
 	for (long waited = 0; query_long("SELECT count(*) FROM dobj_alarms") != 0; waited += 50) {
 		cr_assert_lt(waited, 60000, "alarms left: %ld",
 		             query_long("SELECT count(*) FROM dobj_alarms"));
-		nap_ms(50);
+		fx_nap_ms(50);
 	}
 	cr_assert_eq(query_long("SELECT count(*) FROM dobj_storage WHERE key = 'alarm_runs'"), N);
 	cr_assert_eq(query_long("SELECT count(*) FROM dobj_storage WHERE key = 'alarm_runs' "

@@ -31,24 +31,6 @@ static fx_server srv;
 static int http_port;
 static char http_url[64];
 
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void
-nap_ms(long ms)
-{
-	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
-
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-		;
-}
-
 /* listen_any binds a loopback TCP socket on a free port; the caller closes it. */
 static int
 listen_any(int *port)
@@ -81,7 +63,7 @@ http_get(int port, const char *path, char *body, size_t bodylen)
 {
 	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
 	char *buf = malloc(HTTP_BODY_MAX + 1), req[256];
-	int64_t deadline = now_ms() + HTTP_DEADLINE_MS;
+	int64_t deadline = fx_now_ms() + HTTP_DEADLINE_MS;
 	int fd = socket(AF_INET, SOCK_STREAM, 0), status = 0;
 	size_t len = 0;
 	char *sep;
@@ -96,7 +78,7 @@ http_get(int port, const char *path, char *body, size_t bodylen)
 	/* Connection: close, so the response ends where the stream does. */
 	for (;;) {
 		struct pollfd pfd = {.fd = fd, .events = POLLIN};
-		int64_t left = deadline - now_ms();
+		int64_t left = deadline - fx_now_ms();
 		ssize_t n;
 
 		cr_assert(left > 0, "GET %s: no complete answer within %d ms", path,
@@ -150,7 +132,7 @@ start_http(const char *const *args)
 
 	fx_server_start(&srv, &db, 0, args);
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	for (deadline = now_ms() + HTTP_DEADLINE_MS;; nap_ms(10)) {
+	for (deadline = fx_now_ms() + HTTP_DEADLINE_MS;; fx_nap_ms(10)) {
 		int fd = socket(AF_INET, SOCK_STREAM, 0);
 		bool up = fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
 
@@ -158,7 +140,7 @@ start_http(const char *const *args)
 			close(fd);
 		if (up)
 			return;
-		cr_assert(now_ms() < deadline, "dobjd did not serve HTTP on %s; log in %s",
+		cr_assert(fx_now_ms() < deadline, "dobjd did not serve HTTP on %s; log in %s",
 		          http_url, srv.log_path);
 	}
 }
@@ -175,13 +157,13 @@ start_with_http(void)
 static void
 wait_status(const char *path, int want, char *body, size_t bodylen)
 {
-	int64_t deadline = now_ms() + 15000;
+	int64_t deadline = fx_now_ms() + 15000;
 	int got;
 
 	while ((got = http_get(http_port, path, body, bodylen)) != want) {
-		cr_assert(now_ms() < deadline, "GET %s kept answering %d (%s), not %d", path, got,
-		          body, want);
-		nap_ms(50);
+		cr_assert(fx_now_ms() < deadline, "GET %s kept answering %d (%s), not %d", path,
+		          got, body, want);
+		fx_nap_ms(50);
 	}
 }
 

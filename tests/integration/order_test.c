@@ -130,13 +130,6 @@ Test(order, state_is_kept_across_restarts)
 	expect_state(cl, "keep", "ship", "T-1", "shipped");
 }
 
-static void
-nap_ms(long ms)
-{
-	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-	nanosleep(&ts, NULL);
-}
-
 /* wait_alarms_gone waits until no alarm is pending in the database. */
 static void
 wait_alarms_gone(fx_db *d, long deadline_ms)
@@ -148,7 +141,7 @@ wait_alarms_gone(fx_db *d, long deadline_ms)
 		if (gone)
 			return;
 		cr_assert_lt(waited, deadline_ms, "alarms still pending after %ld ms", deadline_ms);
-		nap_ms(20);
+		fx_nap_ms(20);
 	}
 }
 

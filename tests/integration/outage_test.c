@@ -29,24 +29,6 @@ static fx_server srv;
 static int http_port;
 static char http_url[64];
 
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void
-nap_ms(long ms)
-{
-	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
-
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-		;
-}
-
 static void
 setup(void)
 {
@@ -103,7 +85,7 @@ loader_main(void *arg)
 		return NULL;
 	while (atomic_load(ld->phase) != PHASE_STOP) {
 		int phase = atomic_load(ld->phase);
-		int64_t t0 = now_ms();
+		int64_t t0 = fx_now_ms();
 		dobj_reply r;
 		dobj_stub s;
 		dobj_err rc;
@@ -116,7 +98,7 @@ loader_main(void *arg)
 			ld->ok++;
 			ld->ok_after += phase == PHASE_AFTER;
 		} else {
-			int64_t took = now_ms() - t0;
+			int64_t took = fx_now_ms() - t0;
 			ld->failed++;
 			ld->failed_outage += phase == PHASE_OUTAGE;
 			if (took > ld->slowest_fail)
@@ -127,7 +109,7 @@ loader_main(void *arg)
 				         dobj_err_name(rc), r.message);
 			}
 			if (phase == PHASE_OUTAGE)
-				nap_ms(5); /* keep the failure loop from spinning a core */
+				fx_nap_ms(5); /* keep the failure loop from spinning a core */
 		}
 		dobj_reply_fini(&r);
 	}
@@ -163,9 +145,9 @@ sum_of_all(void)
 
 			snprintf(name, sizeof(name), "outage-%d-%d", k, j);
 			/* a shard may still wait out its backoff (5 s at most) */
-			for (int64_t deadline = now_ms() + 15000;
-			     fx_counter(c, name, "get", 0, &n) != DOBJ_OK; nap_ms(50))
-				cr_assert(now_ms() < deadline, "get %s kept failing", name);
+			for (int64_t deadline = fx_now_ms() + 15000;
+			     fx_counter(c, name, "get", 0, &n) != DOBJ_OK; fx_nap_ms(50))
+				cr_assert(fx_now_ms() < deadline, "get %s kept failing", name);
 			sum += n;
 		}
 	}
@@ -189,24 +171,25 @@ Test(outage, postgresql_down_for_10s_fails_fast_and_recovers_by_itself)
 		ld[i] = (loader){.index = i, .phase = &phase};
 		cr_assert_eq(pthread_create(&ld[i].thread, NULL, loader_main, &ld[i]), 0);
 	}
-	for (deadline = now_ms() + 30000; metric("dobj_commits_total") < 50; nap_ms(20))
-		cr_assert(now_ms() < deadline, "the load did not get going");
+	for (deadline = fx_now_ms() + 30000; metric("dobj_commits_total") < 50; fx_nap_ms(20))
+		cr_assert(fx_now_ms() < deadline, "the load did not get going");
 
 	fx_pg_stop(&pg);
 	atomic_store(&phase, PHASE_OUTAGE);
-	for (t_end = now_ms() + OUTAGE_MS; now_ms() < t_end; nap_ms(100))
+	for (t_end = fx_now_ms() + OUTAGE_MS; fx_now_ms() < t_end; fx_nap_ms(100))
 		if (fx_http_get(http_port, "/readyz", body, sizeof(body)) == 503)
 			saw_503 = true;
 	cr_assert(saw_503, "/readyz never answered 503 while PostgreSQL was down");
 	fx_pg_start(&pg);
 	atomic_store(&phase, PHASE_AFTER);
-	for (deadline = now_ms() + 30000;; nap_ms(50)) {
+	for (deadline = fx_now_ms() + 30000;; fx_nap_ms(50)) {
 		long after = 0;
 		for (int i = 0; i < CLIENTS; i++)
 			after += ld[i].ok_after; /* racy read of a growing count: only a hint */
 		if (after >= 100 && fx_http_get(http_port, "/readyz", body, sizeof(body)) == 200)
 			break;
-		cr_assert(now_ms() < deadline, "dobjd did not serve again within 30 s: %s", body);
+		cr_assert(fx_now_ms() < deadline, "dobjd did not serve again within 30 s: %s",
+		          body);
 	}
 	atomic_store(&phase, PHASE_STOP);
 	for (int i = 0; i < CLIENTS; i++) {

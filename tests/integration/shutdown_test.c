@@ -31,24 +31,6 @@ static fx_server srv;
 static int http_port;
 static char http_url[64];
 
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void
-nap_ms(long ms)
-{
-	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
-
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-		;
-}
-
 static void
 setup(void)
 {
@@ -113,10 +95,10 @@ loader_main(void *arg)
 	snprintf(name, sizeof(name), "drain-%d", ld->index % OBJECTS);
 	ld->last = dobj_client_open(&c, &co);
 	while (ld->last == DOBJ_OK && !atomic_load(ld->stop)) {
-		int64_t t0 = now_ms(), took;
+		int64_t t0 = fx_now_ms(), took;
 		dobj_err rc = increment(c, name, ld->last_msg, sizeof(ld->last_msg));
 
-		took = now_ms() - t0;
+		took = fx_now_ms() - t0;
 		if (took > ld->longest_ms)
 			ld->longest_ms = took;
 		if (rc != DOBJ_OK) {
@@ -169,8 +151,8 @@ Test(shutdown, sigterm_under_load_answers_every_call_and_exits_0)
 		ld[i] = (loader){.index = i, .url = srv.url, .stop = &stop, .ok_total = &ok_total};
 		cr_assert_eq(pthread_create(&ld[i].thread, NULL, loader_main, &ld[i]), 0);
 	}
-	for (deadline = now_ms() + 30000; atomic_load(&ok_total) < 500; nap_ms(10))
-		cr_assert(now_ms() < deadline, "the load did not get going: %ld calls in 30 s",
+	for (deadline = fx_now_ms() + 30000; atomic_load(&ok_total) < 500; fx_nap_ms(10))
+		cr_assert(fx_now_ms() < deadline, "the load did not get going: %ld calls in 30 s",
 		          atomic_load(&ok_total));
 	cr_assert_eq(kill(srv.pid, SIGTERM), 0);
 	/* Ready no more from the signal on: 503 while draining, or no answer once gone. */
@@ -260,8 +242,8 @@ sleeper_start(sleeper *sl, const char *object, unsigned ms, bool marker)
 	cr_assert_eq(pthread_create(&sl->thread, NULL, sleeper_main, sl), 0);
 	if (!marker)
 		return;
-	for (int64_t deadline = now_ms() + 10000; stat(sl->marker, &st) != 0; nap_ms(5))
-		cr_assert(now_ms() < deadline, "the slow call did not start");
+	for (int64_t deadline = fx_now_ms() + 10000; stat(sl->marker, &st) != 0; fx_nap_ms(5))
+		cr_assert(fx_now_ms() < deadline, "the slow call did not start");
 	unlink(sl->marker);
 }
 
@@ -293,18 +275,19 @@ Test(shutdown, readyz_is_503_and_new_calls_refused_while_a_slow_call_drains)
 	c = fx_client(srv.url, CALL_TIMEOUT_MS);
 	sleeper_start(&sl, "slow", 2000, true);
 	cr_assert_eq(kill(srv.pid, SIGTERM), 0);
-	for (int64_t deadline = now_ms() + 5000;; nap_ms(5)) {
+	for (int64_t deadline = fx_now_ms() + 5000;; fx_nap_ms(5)) {
 		status = fx_http_get(http_port, "/readyz", body, sizeof(body));
 		if (status == 503)
 			break;
-		cr_assert(now_ms() < deadline, "/readyz kept answering %d after SIGTERM", status);
+		cr_assert(fx_now_ms() < deadline, "/readyz kept answering %d after SIGTERM",
+		          status);
 	}
 	cr_assert(strstr(body, "stopping") != NULL, "reason: %s", body);
 	/* A new call is refused at once, while the slow one still holds the shard. */
-	t0 = now_ms();
+	t0 = fx_now_ms();
 	cr_assert_eq(increment(c, "refused", msg, sizeof(msg)), DOBJ_UNAVAILABLE);
 	cr_assert(strstr(msg, "shutting down") != NULL, "message: %s", msg);
-	cr_assert_lt(now_ms() - t0, 1000);
+	cr_assert_lt(fx_now_ms() - t0, 1000);
 	dobj_client_close(c);
 	pthread_join(sl.thread, NULL);
 	cr_assert_eq(sl.rc, DOBJ_OK, "the slow call under way was not served: %s: %s",
@@ -327,8 +310,8 @@ Test(shutdown, drain_timeout_refuses_queued_calls_and_exits_1)
 	fx_http_wait(http_port);
 	sleeper_start(&slow, "slow", 1500, true);
 	sleeper_start(&queued, "queued", 0, false);
-	for (int64_t deadline = now_ms() + 5000; queue_depth() < 1; nap_ms(5))
-		cr_assert(now_ms() < deadline, "the second call never queued");
+	for (int64_t deadline = fx_now_ms() + 5000; queue_depth() < 1; fx_nap_ms(5))
+		cr_assert(fx_now_ms() < deadline, "the second call never queued");
 	cr_assert_eq(kill(srv.pid, SIGTERM), 0);
 	status = fx_server_kill(&srv, 0);
 	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 1,
@@ -359,10 +342,11 @@ Test(shutdown, a_second_signal_exits_at_once)
 	/* Two different signals: both are delivered even if the second comes before the first
 	 * is taken, so no wait is needed between them. */
 	cr_assert_eq(kill(srv.pid, SIGTERM), 0);
-	t0 = now_ms();
+	t0 = fx_now_ms();
 	cr_assert_eq(kill(srv.pid, SIGINT), 0);
 	status = fx_server_kill(&srv, 0);
-	cr_assert_lt(now_ms() - t0, 3000, "dobjd took %lld ms to exit", (long long)(now_ms() - t0));
+	cr_assert_lt(fx_now_ms() - t0, 3000, "dobjd took %lld ms to exit",
+	             (long long)(fx_now_ms() - t0));
 	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) != 0, "wait status 0x%x", status);
 	pthread_join(sl.thread, NULL);
 	cr_assert_neq(sl.rc, DOBJ_OK, "the call cut short cannot have been answered OK");

@@ -40,7 +40,7 @@ static pid_t fx_children[FX_MAX_CHILDREN];
 static int fx_atexit_done;
 static atomic_uint fx_counter;
 
-static int64_t
+int64_t
 fx_now_ms(void)
 {
 	struct timespec ts;
@@ -49,7 +49,7 @@ fx_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void
+void
 fx_nap_ms(long ms)
 {
 	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};

@@ -10,6 +10,7 @@
 #define DOBJ_TEST_FIXTURE_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #define FX_DSN_MAX 512
@@ -89,5 +90,11 @@ void fx_pg_start(fx_pg *pg);
 
 /* fx_pg_destroy stops it and removes its directory. */
 void fx_pg_destroy(fx_pg *pg);
+
+/* fx_now_ms returns a monotonic time in ms, for test deadlines. */
+int64_t fx_now_ms(void);
+
+/* fx_nap_ms sleeps ms between two polls of a condition (never as synchronisation itself). */
+void fx_nap_ms(long ms);
 
 #endif /* DOBJ_TEST_FIXTURE_H */
