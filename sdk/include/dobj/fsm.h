@@ -56,7 +56,9 @@ typedef struct dobj_fsm_def {
 	dobj_fsm_transition_cb on_transition; /* may be NULL */
 	void *arg;                            /* passed to on_transition */
 	const char *state_key;                /* NULL: "__fsm_state" */
-	bool history;       /* record (from, to, event, time) of each transition */
+	bool history;       /* record (from, to, event, time) of each transition; the records
+	                     * live under keys "__fsm_history/<n>", so at most one machine per
+	                     * object may keep history */
 	size_t history_max; /* records kept per object; 0: 100 */
 } dobj_fsm_def;
 
