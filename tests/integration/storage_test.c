@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <criterion/criterion.h>
 
@@ -451,4 +452,101 @@ Test(storage, cold_objects_activated_together_get_their_own_keys)
 		pthread_cond_wait(&w.cv, &w.mu);
 	pthread_mutex_unlock(&w.mu);
 	cr_assert_eq(w.bad, 0, "%d objects read wrong: first: %s", w.bad, w.why);
+}
+
+/* The pipelined commit: a call that runs while an earlier commit is in flight may read that
+ * commit's writes, so when the earlier commit fails, the later call fails too and no reply
+ * shows state that never became durable. */
+typedef struct one_wait {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool done;
+	dobj_err status;
+	char message[256];
+} one_wait;
+
+static void
+one_cb(void *arg, dobj_reply *reply)
+{
+	one_wait *w = arg;
+
+	pthread_mutex_lock(&w->mu);
+	w->status = reply->status;
+	snprintf(w->message, sizeof(w->message), "%s", reply->message);
+	w->done = true;
+	pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+}
+
+static void
+one_wait_done(one_wait *w)
+{
+	pthread_mutex_lock(&w->mu);
+	while (!w->done)
+		pthread_cond_wait(&w->cv, &w->mu);
+	pthread_mutex_unlock(&w->mu);
+}
+
+Test(storage, a_call_that_read_a_failed_commits_writes_fails_with_it)
+{
+	static const char *const args[] = {"--shards", "1", NULL};
+	one_wait a = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false, DOBJ_OK, ""};
+	Dobj__Test__Op *ops[3], *get = fx_op("get", "x", NULL);
+	Dobj__Test__Script script = DOBJ__TEST__SCRIPT__INIT;
+	Dobj__Test__ScriptResult *r;
+	char started[64], msg[512];
+	uint8_t buf[256];
+	dobj_stub s;
+	size_t len;
+
+	fx_server_stop(&srv);
+	fx_server_start(&srv, &db, srv.port, args);
+	dobj_client_close(cl);
+	cl = fx_client(srv.url, 20000);
+	/* the commit that writes 'poison' takes 1 s, then fails */
+	free(fx_db_query1(&db,
+	                  "CREATE FUNCTION slow_poison() RETURNS trigger LANGUAGE plpgsql AS $$ "
+	                  "BEGIN IF NEW.key = 'poison' THEN PERFORM pg_sleep(1); "
+	                  "RAISE EXCEPTION 'poisoned key'; END IF; RETURN NEW; END $$; "
+	                  "CREATE TRIGGER slow_poison BEFORE INSERT OR UPDATE ON dobj_storage "
+	                  "FOR EACH ROW EXECUTE FUNCTION slow_poison()"));
+
+	/* A writes x and poison; its turn creates `started`, then holds the shard for 300 ms */
+	snprintf(started, sizeof(started), "/tmp/dobj-pipeline-%ld", (long)getpid());
+	unlink(started);
+	ops[0] = fx_op("put", "x", "1");
+	ops[1] = fx_op("put", "poison", "p");
+	ops[2] = fx_op("sleep", started, NULL);
+	ops[2]->has_sleep_ms = 1;
+	ops[2]->sleep_ms = 300; /* B queues meanwhile, and runs right after A's commit is sent */
+	script.ops = ops;
+	script.n_ops = 3;
+	len = dobj__test__script__pack(&script, buf);
+	cr_assert_eq(dobj_singleton(cl, "TestKV", "pipe", &s), DOBJ_OK);
+	cr_assert_eq(dobj_call_async(&s, "run", buf, len, NULL, one_cb, &a), DOBJ_OK);
+	for (int waited = 0; access(started, F_OK) != 0; waited++) {
+		cr_assert_lt(waited, 10000, "A did not run");
+		fx_nap_ms(1);
+	}
+	unlink(started);
+
+	/* B runs while A's commit is in flight and reads A's x: it must not answer 1 */
+	{
+		dobj_err rc = fx_kv_run(cl, "pipe", &get, 1, &r, msg, sizeof(msg));
+		cr_assert_eq(rc, DOBJ_UNAVAILABLE,
+		             "B answered %s (get: %s) although the commit it read from failed",
+		             dobj_err_name(rc),
+		             rc == DOBJ_OK ? dobj_err_name((dobj_err)r->results[0]->status) : msg);
+	}
+	cr_assert(strstr(msg, "an earlier commit this call depended on failed") != NULL &&
+	              strstr(msg, "poisoned key") != NULL,
+	          "B: %s", msg);
+	one_wait_done(&a);
+	cr_assert_eq(a.status, DOBJ_UNAVAILABLE);
+	cr_assert(strstr(a.message, "poisoned key") != NULL, "A: %s", a.message);
+
+	/* and the object was reloaded: x never existed */
+	r = run("pipe", &get, 1);
+	cr_assert_eq(r->results[0]->status, DOBJ_NOT_FOUND);
+	dobj__test__script_result__free_unpacked(r, NULL);
 }
