@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # check.sh PLUGIN PROTO_DIR PROTOBUF_DIR CLANG_FORMAT_FILE golden|rejects|update
-#   golden:  alltypes.proto's .dobj.h/.dobj.c equal golden/ byte for byte and are clang-format clean
+#   golden:  alltypes.proto's .dobj.h/.dobj.c equal golden/*.expected byte for byte and are clang-format clean
 #   rejects: bad_*.proto make protoc fail with the error their first line expects
 #   update:  rewrite golden/ from the current generator (review the diff before committing)
 set -euo pipefail
@@ -20,12 +20,12 @@ golden | update)
 	gen alltypes.proto || { cat "$tmp/err"; exit 1; }
 	for f in alltypes.dobj.h alltypes.dobj.c; do
 		if [ "$mode" = update ]; then
-			cp "$tmp/$f" "$here/golden/$f"
-			echo "updated tests/codegen/golden/$f"
+			cp "$tmp/$f" "$here/golden/$f.expected"
+			echo "updated tests/codegen/golden/$f.expected"
 			continue
 		fi
-		diff -u "$here/golden/$f" "$tmp/$f" || {
-			echo "$f differs from tests/codegen/golden/$f;" \
+		diff -u "$here/golden/$f.expected" "$tmp/$f" || {
+			echo "$f differs from tests/codegen/golden/$f.expected;" \
 				"after an intended change: cmake --build build --target codegen-golden-update"
 			exit 1
 		}
