@@ -48,15 +48,6 @@ listen_any(int *port)
 	return fd;
 }
 
-static int
-free_port(void)
-{
-	int port, fd = listen_any(&port);
-
-	close(fd);
-	return port;
-}
-
 /* http_get sends GET path to 127.0.0.1:port and returns the status; body gets the body. */
 static int
 http_get(int port, const char *path, char *body, size_t bodylen)
@@ -108,7 +99,7 @@ static void
 setup(void)
 {
 	fx_db_create(&db, true);
-	http_port = free_port();
+	http_port = fx_port();
 	snprintf(http_url, sizeof(http_url), "http://127.0.0.1:%d", http_port);
 }
 
@@ -342,7 +333,7 @@ Test(http, bad_http_listen_is_refused_at_start)
 	char port[16], out[1024], err[4096], rpc[64], in_use[64];
 	int busy_port, busy = listen_any(&busy_port);
 
-	snprintf(rpc, sizeof(rpc), "tcp://127.0.0.1:%d", free_port());
+	snprintf(rpc, sizeof(rpc), "tcp://127.0.0.1:%d", fx_port());
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		const char *argv[] = {
 		    fx_bin("dobjd"), "serve",         "--listen", rpc, "--database-url",

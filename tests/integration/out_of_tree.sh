@@ -34,7 +34,7 @@ trap cleanup EXIT
 free_port() {
 	local p
 	for _ in $(seq 1 50); do
-		p=$((20000 + RANDOM % 30000))
+		p=$((20000 + RANDOM % 12000)) # below the ephemeral range (32768+): no client port takes it
 		if ! (echo >"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
 			echo "$p"
 			return

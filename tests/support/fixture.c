@@ -219,27 +219,30 @@ fx_db_query1(fx_db *db, const char *sql)
 	return val;
 }
 
-// fx_free_port asks the kernel for a free loopback port (bind port 0, read it, close).
+// fx_free_port finds a free loopback port below the ephemeral range (32768 and up on Linux),
+// so that no client connection of a parallel test can take it as its source port between
+// this check and dobjd's bind: random ports, each tried with a bind.
 static int
 fx_free_port(void)
 {
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = 0};
-	socklen_t len = sizeof(sa);
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	int port;
+	for (int tries = 0; tries < 200; tries++) {
+		struct sockaddr_in sa = {.sin_family = AF_INET};
+		uint16_t r;
+		int fd = socket(AF_INET, SOCK_STREAM, 0);
+		int ok;
 
-	cr_assert(fd >= 0, "socket: %s", strerror(errno));
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
-	    getsockname(fd, (struct sockaddr *)&sa, &len) != 0) {
-		int e = errno;
-
+		cr_assert(fd >= 0, "socket: %s", strerror(errno));
+		if (getrandom(&r, sizeof(r), 0) != sizeof(r))
+			r = (uint16_t)(getpid() + tries);
+		sa.sin_port = htons((uint16_t)(20000 + r % 12000));
+		sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		ok = bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
 		close(fd);
-		cr_assert_fail("could not find a free port: %s", strerror(e));
+		if (ok)
+			return ntohs(sa.sin_port);
 	}
-	port = ntohs(sa.sin_port);
-	close(fd);
-	return port;
+	cr_assert_fail("could not find a free port below 32000");
+	return -1;
 }
 
 static bool
