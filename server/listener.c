@@ -41,9 +41,10 @@ struct dobj__listener {
 	unsigned nctxs;
 	atomic_bool draining;
 	atomic_bool closing; /* contexts receive no more requests after their current reply */
-	pthread_mutex_t mu;  /* protects busy */
+	pthread_mutex_t mu;  /* with idle: wakes wait_idle when busy drops to 0 */
 	pthread_cond_t idle;
-	unsigned busy; /* contexts between a received request and its sent reply */
+	atomic_uint busy;        /* contexts between a received request and its sent reply */
+	atomic_bool idle_waiter; /* wait_idle is waiting: the last busy_add must wake it */
 };
 
 static void lctx_cb(void *arg);
@@ -175,14 +176,21 @@ answer:
 	lctx_send(c);
 }
 
+/* busy_add counts a context in (+1) or out (-1) without a lock on the hot path; only the
+ * drop to zero while wait_idle waits takes the mutex (seq_cst atomics: either the waiter sees
+ * zero, or the decrement sees the waiter and wakes it under the mutex). */
 static void
 busy_add(dobj__listener *l, int delta)
 {
-	pthread_mutex_lock(&l->mu);
-	l->busy += (unsigned)delta;
-	if (l->busy == 0)
+	if (delta > 0) {
+		atomic_fetch_add(&l->busy, 1);
+		return;
+	}
+	if (atomic_fetch_sub(&l->busy, 1) == 1 && atomic_load(&l->idle_waiter)) {
+		pthread_mutex_lock(&l->mu);
 		pthread_cond_broadcast(&l->idle);
-	pthread_mutex_unlock(&l->mu);
+		pthread_mutex_unlock(&l->mu);
+	}
 }
 
 static void
@@ -297,11 +305,14 @@ wait_idle(dobj__listener *l, int64_t until)
 		ts.tv_nsec -= 1000000000L;
 	}
 	pthread_mutex_lock(&l->mu);
-	while (l->busy > 0)
+	atomic_store(&l->idle_waiter, true);
+	while (atomic_load(&l->busy) > 0)
 		if (pthread_cond_timedwait(&l->idle, &l->mu, &ts) != 0)
 			break;
-	if (l->busy > 0)
-		dobj__log_warn("closing with %u requests unanswered or replies unsent", l->busy);
+	atomic_store(&l->idle_waiter, false);
+	if (atomic_load(&l->busy) > 0)
+		dobj__log_warn("closing with %u requests unanswered or replies unsent",
+		               atomic_load(&l->busy));
 	pthread_mutex_unlock(&l->mu);
 }
 
