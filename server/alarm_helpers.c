@@ -10,20 +10,9 @@
 #include <dobj/alarm.h>
 #include <dobj/storage.h>
 
+#include "log.h"
+
 #define ALARM_ACTION_KEY "__alarm_action"
-
-static dobj_err
-duration_fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err != NULL && errlen > 0) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return DOBJ_INVALID_ARGUMENT;
-}
 
 /* dobj_parse_duration accepts what the seed's /^(\d+)(s|m|h|d)$/ accepts: ASCII digits, then
  * one unit letter, then the end of the string. */
@@ -40,7 +29,7 @@ dobj_parse_duration(const char *s, int64_t *ms, char *err, size_t errlen)
 		err[0] = '\0';
 	for (; *p >= '0' && *p <= '9'; p++) {
 		if (n > (INT64_MAX - (*p - '0')) / 10)
-			return duration_fail(err, errlen, bad, in);
+			return dobj__errf(err, errlen, DOBJ_INVALID_ARGUMENT, bad, in);
 		n = n * 10 + (*p - '0');
 	}
 	/* at least one digit, then exactly one more character */
@@ -58,12 +47,13 @@ dobj_parse_duration(const char *s, int64_t *ms, char *err, size_t errlen)
 		unit = 24 * 60 * 60 * 1000;
 		break;
 	default:
-		return duration_fail(err, errlen, bad, in);
+		return dobj__errf(err, errlen, DOBJ_INVALID_ARGUMENT, bad, in);
 	}
 	if (n == 0)
-		return duration_fail(err, errlen, "Duration must be positive, got: \"%s\"", in);
+		return dobj__errf(err, errlen, DOBJ_INVALID_ARGUMENT,
+		                  "Duration must be positive, got: \"%s\"", in);
 	if (n > INT64_MAX / unit)
-		return duration_fail(err, errlen, bad, in);
+		return dobj__errf(err, errlen, DOBJ_INVALID_ARGUMENT, bad, in);
 	*ms = n * unit;
 	return DOBJ_OK;
 }

@@ -13,6 +13,7 @@
 #include <dobj/fsm.h>
 #include <dobj/storage.h>
 
+#include "log.h"
 #include "fsm_record.h"
 
 #define FSM_STATE_KEY "__fsm_state"
@@ -56,19 +57,6 @@ typedef struct fsm_edge_src {
 } fsm_edge_src;
 
 static const char *const fsm_no_events[1];
-
-static dobj_err
-fsm_fail(char *err, size_t errlen, dobj_err code, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err != NULL && errlen > 0) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return code;
-}
 
 static int
 fsm_bytes_cmp(const char *a, size_t alen, const char *b, size_t blen)
@@ -129,18 +117,19 @@ static dobj_err
 fsm_check_names(const dobj_fsm_def *def, char *err, size_t errlen)
 {
 	if (def->nstates > 0 && def->states == NULL)
-		return fsm_fail(err, errlen, DOBJ_INVALID_ARGUMENT,
-		                "fsm define: states is NULL but nstates is %zu", def->nstates);
+		return dobj__errf(err, errlen, DOBJ_INVALID_ARGUMENT,
+		                  "fsm define: states is NULL but nstates is %zu", def->nstates);
 	if (def->ntransitions > 0 && def->transitions == NULL)
-		return fsm_fail(err, errlen, DOBJ_INVALID_ARGUMENT,
-		                "fsm define: transitions is NULL but ntransitions is %zu",
-		                def->ntransitions);
+		return dobj__errf(err, errlen, DOBJ_INVALID_ARGUMENT,
+		                  "fsm define: transitions is NULL but ntransitions is %zu",
+		                  def->ntransitions);
 	for (size_t i = 0; i < def->nstates; i++)
 		if (def->states[i] == NULL || def->states[i][0] == '\0')
-			return fsm_fail(err, errlen, DOBJ_INVALID_ARGUMENT,
-			                "fsm define: states[%zu] has an empty name", i);
+			return dobj__errf(err, errlen, DOBJ_INVALID_ARGUMENT,
+			                  "fsm define: states[%zu] has an empty name", i);
 	if (def->initial == NULL || def->initial[0] == '\0')
-		return fsm_fail(err, errlen, DOBJ_INVALID_ARGUMENT, "fsm define: no initial state");
+		return dobj__errf(err, errlen, DOBJ_INVALID_ARGUMENT,
+		                  "fsm define: no initial state");
 	for (size_t i = 0; i < def->ntransitions; i++) {
 		const dobj_fsm_transition *t = &def->transitions[i];
 		const char *what = NULL;
@@ -152,12 +141,12 @@ fsm_check_names(const dobj_fsm_def *def, char *err, size_t errlen)
 		else if (t->to == NULL || t->to[0] == '\0')
 			what = "to";
 		if (what != NULL)
-			return fsm_fail(err, errlen, DOBJ_INVALID_ARGUMENT,
-			                "fsm define: transitions[%zu] has an empty %s", i, what);
+			return dobj__errf(err, errlen, DOBJ_INVALID_ARGUMENT,
+			                  "fsm define: transitions[%zu] has an empty %s", i, what);
 	}
 	if (def->state_key != NULL && def->state_key[0] == '\0')
-		return fsm_fail(err, errlen, DOBJ_INVALID_ARGUMENT,
-		                "fsm define: state_key is empty");
+		return dobj__errf(err, errlen, DOBJ_INVALID_ARGUMENT,
+		                  "fsm define: state_key is empty");
 	return DOBJ_OK;
 }
 
@@ -196,7 +185,8 @@ fsm_build(dobj_fsm *m, const dobj_fsm_def *def, char *err, size_t errlen)
 	m->out_to = calloc(def->ntransitions + 1, sizeof(*m->out_to));
 	if (m->pool == NULL || m->states == NULL || m->by_name == NULL || m->out_first == NULL ||
 	    m->out_event == NULL || m->out_to == NULL)
-		return fsm_fail(err, errlen, DOBJ_RESOURCE_EXHAUSTED, "fsm define: out of memory");
+		return dobj__errf(err, errlen, DOBJ_RESOURCE_EXHAUSTED,
+		                  "fsm define: out of memory");
 
 	at = m->pool;
 	m->state_key = fsm_copy(&at, key);
@@ -211,13 +201,13 @@ fsm_build(dobj_fsm *m, const dobj_fsm_def *def, char *err, size_t errlen)
 	qsort(m->by_name, m->nstates, sizeof(*m->by_name), fsm_name_cmp);
 	for (size_t i = 1; i < m->nstates; i++)
 		if (fsm_name_cmp(&m->by_name[i - 1], &m->by_name[i]) == 0)
-			return fsm_fail(err, errlen, DOBJ_INVALID_ARGUMENT,
-			                "fsm define: state \"%s\" is listed twice",
-			                m->by_name[i].name);
+			return dobj__errf(err, errlen, DOBJ_INVALID_ARGUMENT,
+			                  "fsm define: state \"%s\" is listed twice",
+			                  m->by_name[i].name);
 	if (!fsm_find(m, def->initial, strlen(def->initial), &m->initial))
-		return fsm_fail(err, errlen, DOBJ_INVALID_ARGUMENT,
-		                "fsm define: initial state \"%s\" is not a state of the machine",
-		                def->initial);
+		return dobj__errf(err, errlen, DOBJ_INVALID_ARGUMENT,
+		                  "fsm define: initial state \"%s\" is not a state of the machine",
+		                  def->initial);
 	return DOBJ_OK;
 }
 
@@ -230,23 +220,24 @@ fsm_index(dobj_fsm *m, const dobj_fsm_def *def, char *err, size_t errlen)
 	dobj_err rc = DOBJ_OK;
 
 	if (src == NULL)
-		return fsm_fail(err, errlen, DOBJ_RESOURCE_EXHAUSTED, "fsm define: out of memory");
+		return dobj__errf(err, errlen, DOBJ_RESOURCE_EXHAUSTED,
+		                  "fsm define: out of memory");
 	for (size_t i = 0; i < m->ntransitions; i++) {
 		const dobj_fsm_transition *t = &def->transitions[i];
 
 		src[i].pos = i;
 		src[i].event = m->out_event[i];
 		if (!fsm_find(m, t->from, strlen(t->from), &src[i].from)) {
-			rc = fsm_fail(
+			rc = dobj__errf(
 			    err, errlen, DOBJ_INVALID_ARGUMENT,
 			    "fsm define: transitions[%zu] starts from unknown state \"%s\"", i,
 			    t->from);
 			goto out;
 		}
 		if (!fsm_find(m, t->to, strlen(t->to), &src[i].to)) {
-			rc = fsm_fail(err, errlen, DOBJ_INVALID_ARGUMENT,
-			              "fsm define: transitions[%zu] leads to unknown state \"%s\"",
-			              i, t->to);
+			rc = dobj__errf(
+			    err, errlen, DOBJ_INVALID_ARGUMENT,
+			    "fsm define: transitions[%zu] leads to unknown state \"%s\"", i, t->to);
 			goto out;
 		}
 		m->out_first[src[i].from + 1]++;
@@ -259,8 +250,8 @@ fsm_index(dobj_fsm *m, const dobj_fsm_def *def, char *err, size_t errlen)
 		size_t *next = calloc(m->nstates + 1, sizeof(*next));
 
 		if (next == NULL) {
-			rc = fsm_fail(err, errlen, DOBJ_RESOURCE_EXHAUSTED,
-			              "fsm define: out of memory");
+			rc = dobj__errf(err, errlen, DOBJ_RESOURCE_EXHAUSTED,
+			                "fsm define: out of memory");
 			goto out;
 		}
 		memcpy(next, m->out_first, m->nstates * sizeof(*next));
@@ -276,11 +267,11 @@ fsm_index(dobj_fsm *m, const dobj_fsm_def *def, char *err, size_t errlen)
 	qsort(src, m->ntransitions, sizeof(*src), fsm_edge_cmp);
 	for (size_t i = 1; i < m->ntransitions; i++)
 		if (src[i - 1].from == src[i].from && strcmp(src[i - 1].event, src[i].event) == 0) {
-			rc = fsm_fail(err, errlen, DOBJ_INVALID_ARGUMENT,
-			              "fsm define: state \"%s\" handles event \"%s\" twice "
-			              "(transitions[%zu] and transitions[%zu])",
-			              m->states[src[i].from], src[i].event, src[i - 1].pos,
-			              src[i].pos);
+			rc = dobj__errf(err, errlen, DOBJ_INVALID_ARGUMENT,
+			                "fsm define: state \"%s\" handles event \"%s\" twice "
+			                "(transitions[%zu] and transitions[%zu])",
+			                m->states[src[i].from], src[i].event, src[i - 1].pos,
+			                src[i].pos);
 			goto out;
 		}
 out:
@@ -297,14 +288,15 @@ dobj_fsm_define(const dobj_fsm_def *def, dobj_fsm **out, char *err, size_t errle
 	if (err != NULL && errlen > 0)
 		err[0] = '\0';
 	if (out == NULL)
-		return fsm_fail(err, errlen, DOBJ_INVALID_ARGUMENT, "fsm define: out is NULL");
+		return dobj__errf(err, errlen, DOBJ_INVALID_ARGUMENT, "fsm define: out is NULL");
 	*out = NULL;
 	if (def == NULL)
-		return fsm_fail(err, errlen, DOBJ_INVALID_ARGUMENT, "fsm define: def is NULL");
+		return dobj__errf(err, errlen, DOBJ_INVALID_ARGUMENT, "fsm define: def is NULL");
 	if ((rc = fsm_check_names(def, err, errlen)) != DOBJ_OK)
 		return rc;
 	if ((m = calloc(1, sizeof(*m))) == NULL)
-		return fsm_fail(err, errlen, DOBJ_RESOURCE_EXHAUSTED, "fsm define: out of memory");
+		return dobj__errf(err, errlen, DOBJ_RESOURCE_EXHAUSTED,
+		                  "fsm define: out of memory");
 	m->on_transition = def->on_transition;
 	m->arg = def->arg;
 	m->history = def->history;

@@ -301,3 +301,16 @@ dobj__log(dobj__log_level level, const char *fmt, ...)
 		/* Nowhere left to report it. */
 	}
 }
+
+dobj_err
+dobj__errf(char *err, size_t errlen, dobj_err code, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err != NULL && errlen > 0) {
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return code;
+}

@@ -6,6 +6,10 @@
 
 #include <stddef.h>
 
+#include <dobj/err.h>
+
+#include <stddef.h>
+
 typedef enum dobj__log_level {
 	DOBJ_LOG_DEBUG,
 	DOBJ_LOG_INFO,
@@ -45,6 +49,11 @@ void dobj__log_redact(char *buf, size_t size);
 
 /* dobj__log writes one line (plain or JSON) as one write(2). Thread-safe. */
 void dobj__log(dobj__log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* dobj__errf formats a message into err (errlen bytes; err may be NULL) and returns code:
+ * `return dobj__errf(err, errlen, DOBJ_INVALID_ARGUMENT, "...", ...);`. */
+dobj_err dobj__errf(char *err, size_t errlen, dobj_err code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 #define dobj__log_debug(...) dobj__log(DOBJ_LOG_DEBUG, __VA_ARGS__)
 #define dobj__log_info(...) dobj__log(DOBJ_LOG_INFO, __VA_ARGS__)

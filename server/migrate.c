@@ -15,6 +15,7 @@
 
 #include <openssl/evp.h>
 
+#include "log.h"
 #include "migrate.h"
 
 // MIGRATE_LOCK_KEY: the pg_advisory_lock key of a migration run ("dobjmigr" in ASCII).
@@ -57,19 +58,6 @@ static const char create_table_sql[] = "CREATE TABLE dobj_schema_migrations (\n"
                                        "    applied_at timestamptz NOT NULL DEFAULT now()\n"
                                        ")";
 
-static dobj_err
-migrate_fail(char *err, size_t errlen, dobj_err code, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err != NULL && errlen > 0) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return code;
-}
-
 // migrate_pq_fail wraps a libpq failure (res may be NULL) as dobj_err plus "what: cause".
 static dobj_err
 migrate_pq_fail(PGconn *conn, PGresult *res, char *err, size_t errlen, const char *what)
@@ -90,7 +78,7 @@ migrate_pq_fail(PGconn *conn, PGresult *res, char *err, size_t errlen, const cha
 		len = strlen(msg);
 	}
 	code = PQstatus(conn) == CONNECTION_OK ? DOBJ_INTERNAL : DOBJ_UNAVAILABLE;
-	return migrate_fail(err, errlen, code, "%s: %.*s", what, (int)len, msg);
+	return dobj__errf(err, errlen, code, "%s: %.*s", what, (int)len, msg);
 }
 
 // migrate_exec runs sql that returns no rows; what names the operation in the message.
@@ -173,15 +161,15 @@ migset_finish(migset *set, char *err, size_t errlen)
 		mig *m = &set->v[i];
 
 		if ((m->version = migrate_version(m->name)) < 0)
-			return migrate_fail(err, errlen, DOBJ_INVALID_ARGUMENT,
-			                    "migration file name %s is not NNNN_name.sql", m->name);
+			return dobj__errf(err, errlen, DOBJ_INVALID_ARGUMENT,
+			                  "migration file name %s is not NNNN_name.sql", m->name);
 		if (i > 0 && m->version == set->v[i - 1].version)
-			return migrate_fail(err, errlen, DOBJ_INVALID_ARGUMENT,
-			                    "migrations %s and %s have the same version %04d",
-			                    set->v[i - 1].name, m->name, m->version);
+			return dobj__errf(err, errlen, DOBJ_INVALID_ARGUMENT,
+			                  "migrations %s and %s have the same version %04d",
+			                  set->v[i - 1].name, m->name, m->version);
 		if (memchr(m->sql, '\0', m->len) != NULL)
-			return migrate_fail(err, errlen, DOBJ_INVALID_ARGUMENT,
-			                    "migration %s contains a NUL byte", m->name);
+			return dobj__errf(err, errlen, DOBJ_INVALID_ARGUMENT,
+			                  "migration %s contains a NUL byte", m->name);
 		migrate_checksum(m->sql, m->len, m->sum);
 	}
 	return DOBJ_OK;
@@ -193,7 +181,7 @@ migset_builtin(migset *set, char *err, size_t errlen)
 	set->owned = 0;
 	set->n = dobj__builtin_migrations_count;
 	if ((set->v = calloc(set->n + 1, sizeof(set->v[0]))) == NULL)
-		return migrate_fail(err, errlen, DOBJ_RESOURCE_EXHAUSTED, "out of memory");
+		return dobj__errf(err, errlen, DOBJ_RESOURCE_EXHAUSTED, "out of memory");
 	for (size_t i = 0; i < set->n; i++) {
 		set->v[i].name = dobj__builtin_migrations[i].name;
 		set->v[i].sql = dobj__builtin_migrations[i].sql;
@@ -212,25 +200,24 @@ migset_read_file(const char *path, char **out, size_t *outlen, char *err, size_t
 	size_t n;
 
 	if ((f = fopen(path, "rb")) == NULL)
-		return migrate_fail(err, errlen, DOBJ_NOT_FOUND, "could not open migration %s: %s",
-		                    path, strerror(errno));
+		return dobj__errf(err, errlen, DOBJ_NOT_FOUND, "could not open migration %s: %s",
+		                  path, strerror(errno));
 	if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode) ||
 	    (uintmax_t)st.st_size > MIGRATE_MAX_FILE_SIZE) {
 		fclose(f);
-		return migrate_fail(err, errlen, DOBJ_INVALID_ARGUMENT,
-		                    "migration %s is not a regular file of at most %u bytes", path,
-		                    MIGRATE_MAX_FILE_SIZE);
+		return dobj__errf(err, errlen, DOBJ_INVALID_ARGUMENT,
+		                  "migration %s is not a regular file of at most %u bytes", path,
+		                  MIGRATE_MAX_FILE_SIZE);
 	}
 	if ((buf = malloc((size_t)st.st_size + 1)) == NULL) {
 		fclose(f);
-		return migrate_fail(err, errlen, DOBJ_RESOURCE_EXHAUSTED, "out of memory");
+		return dobj__errf(err, errlen, DOBJ_RESOURCE_EXHAUSTED, "out of memory");
 	}
 	n = fread(buf, 1, (size_t)st.st_size, f);
 	if (ferror(f) || n != (size_t)st.st_size) {
 		fclose(f);
 		free(buf);
-		return migrate_fail(err, errlen, DOBJ_INTERNAL, "could not read migration %s",
-		                    path);
+		return dobj__errf(err, errlen, DOBJ_INTERNAL, "could not read migration %s", path);
 	}
 	fclose(f);
 	buf[n] = '\0';
@@ -250,9 +237,9 @@ migset_dir(migset *set, const char *dir, char *err, size_t errlen)
 
 	set->owned = 1;
 	if ((d = opendir(dir)) == NULL)
-		return migrate_fail(err, errlen, DOBJ_NOT_FOUND,
-		                    "could not open migrations directory %s: %s", dir,
-		                    strerror(errno));
+		return dobj__errf(err, errlen, DOBJ_NOT_FOUND,
+		                  "could not open migrations directory %s: %s", dir,
+		                  strerror(errno));
 	while (rv == DOBJ_OK && (de = readdir(d)) != NULL) {
 		char path[4096];
 		mig *m;
@@ -260,8 +247,8 @@ migset_dir(migset *set, const char *dir, char *err, size_t errlen)
 		if (migrate_version(de->d_name) < 0)
 			continue;
 		if (set->n == MIGRATE_MAX_FILES) {
-			rv = migrate_fail(err, errlen, DOBJ_INVALID_ARGUMENT,
-			                  "more than %d migrations in %s", MIGRATE_MAX_FILES, dir);
+			rv = dobj__errf(err, errlen, DOBJ_INVALID_ARGUMENT,
+			                "more than %d migrations in %s", MIGRATE_MAX_FILES, dir);
 			break;
 		}
 		if (set->n == cap) {
@@ -269,8 +256,8 @@ migset_dir(migset *set, const char *dir, char *err, size_t errlen)
 			mig *nv = realloc(set->v, ncap * sizeof(*nv));
 
 			if (nv == NULL) {
-				rv = migrate_fail(err, errlen, DOBJ_RESOURCE_EXHAUSTED,
-				                  "out of memory");
+				rv = dobj__errf(err, errlen, DOBJ_RESOURCE_EXHAUSTED,
+				                "out of memory");
 				break;
 			}
 			set->v = nv;
@@ -278,14 +265,14 @@ migset_dir(migset *set, const char *dir, char *err, size_t errlen)
 		}
 		if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, de->d_name) >=
 		    sizeof(path)) {
-			rv = migrate_fail(err, errlen, DOBJ_INVALID_ARGUMENT,
-			                  "migration path too long in %s", dir);
+			rv = dobj__errf(err, errlen, DOBJ_INVALID_ARGUMENT,
+			                "migration path too long in %s", dir);
 			break;
 		}
 		m = &set->v[set->n];
 		memset(m, 0, sizeof(*m));
 		if ((m->name = strdup(de->d_name)) == NULL) {
-			rv = migrate_fail(err, errlen, DOBJ_RESOURCE_EXHAUSTED, "out of memory");
+			rv = dobj__errf(err, errlen, DOBJ_RESOURCE_EXHAUSTED, "out of memory");
 			break;
 		}
 		if ((rv = migset_read_file(path, (char **)&m->sql, &m->len, err, errlen)) !=
@@ -360,7 +347,7 @@ migrate_read_applied(PGconn *conn, applied **out, size_t *n, char *err, size_t e
 	rows = (size_t)PQntuples(res);
 	if ((v = calloc(rows + 1, sizeof(*v))) == NULL) {
 		PQclear(res);
-		return migrate_fail(err, errlen, DOBJ_RESOURCE_EXHAUSTED, "out of memory");
+		return dobj__errf(err, errlen, DOBJ_RESOURCE_EXHAUSTED, "out of memory");
 	}
 	for (size_t i = 0; i < rows; i++) {
 		int r = (int)i;
@@ -370,9 +357,8 @@ migrate_read_applied(PGconn *conn, applied **out, size_t *n, char *err, size_t e
 		    PQgetlength(res, r, 3) >= (int)sizeof(v[i].at)) {
 			PQclear(res);
 			free(v);
-			return migrate_fail(err, errlen, DOBJ_DATA_LOSS,
-			                    "dobj_schema_migrations has a malformed row %zu",
-			                    i + 1);
+			return dobj__errf(err, errlen, DOBJ_DATA_LOSS,
+			                  "dobj_schema_migrations has a malformed row %zu", i + 1);
 		}
 		v[i].version = atoi(PQgetvalue(res, r, 0));
 		snprintf(v[i].name, sizeof(v[i].name), "%s", PQgetvalue(res, r, 1));
@@ -393,13 +379,13 @@ migrate_verify(const migset *set, const applied *ap, size_t nap, char *err, size
 		const mig *m = migset_find(set, ap[i].version);
 
 		if (m == NULL)
-			return migrate_fail(
+			return dobj__errf(
 			    err, errlen, DOBJ_FAILED_PRECONDITION,
 			    "database has migration %04d which this dobjd does not know: "
 			    "upgrade dobjd",
 			    ap[i].version);
 		if (strcmp(m->sum, ap[i].sum) != 0)
-			return migrate_fail(
+			return dobj__errf(
 			    err, errlen, DOBJ_FAILED_PRECONDITION,
 			    "migration %s was changed after it was applied (checksum %.12s "
 			    "in the database, %.12s in this build); migrations are never "
@@ -435,10 +421,10 @@ migrate_apply(PGconn *conn, const mig *m, char *err, size_t errlen)
 		goto rollback;
 	// A file that ends the transaction itself would split it from its bookkeeping row.
 	if (PQtransactionStatus(conn) != PQTRANS_INTRANS) {
-		rv = migrate_fail(err, errlen, DOBJ_INVALID_ARGUMENT,
-		                  "%s: it ends its transaction itself (COMMIT or ROLLBACK); "
-		                  "dobjd runs each migration in a transaction of its own",
-		                  what);
+		rv = dobj__errf(err, errlen, DOBJ_INVALID_ARGUMENT,
+		                "%s: it ends its transaction itself (COMMIT or ROLLBACK); "
+		                "dobjd runs each migration in a transaction of its own",
+		                what);
 		goto rollback;
 	}
 	snprintf(version, sizeof(version), "%d", m->version);
@@ -502,8 +488,8 @@ dobj__migrate_up(PGconn *conn, const char *dir, FILE *out, char *err, size_t err
 	dobj_err rv, rv2;
 
 	if (PQstatus(conn) != CONNECTION_OK || PQtransactionStatus(conn) != PQTRANS_IDLE)
-		return migrate_fail(err, errlen, DOBJ_FAILED_PRECONDITION,
-		                    "could not migrate: connection is not open and idle");
+		return dobj__errf(err, errlen, DOBJ_FAILED_PRECONDITION,
+		                  "could not migrate: connection is not open and idle");
 	if ((rv = migset_load(&set, dir, err, errlen)) != DOBJ_OK) {
 		migset_free(&set);
 		return rv;
@@ -588,10 +574,10 @@ dobj__migrate_check(PGconn *conn, char *err, size_t errlen)
 			have = ap[i].version;
 	for (size_t i = 0; i < set.n; i++) {
 		if (!migrate_is_applied(ap, nap, set.v[i].version)) {
-			rv = migrate_fail(err, errlen, DOBJ_FAILED_PRECONDITION,
-			                  "database schema is at version %d, this dobjd needs %d "
-			                  "(%s is not applied): run `dobjd migrate`",
-			                  have, need, set.v[i].name);
+			rv = dobj__errf(err, errlen, DOBJ_FAILED_PRECONDITION,
+			                "database schema is at version %d, this dobjd needs %d "
+			                "(%s is not applied): run `dobjd migrate`",
+			                have, need, set.v[i].name);
 			goto done;
 		}
 	}

@@ -350,6 +350,19 @@ flight_settle(void *arg)
 	flight_finish(arg);
 }
 
+/* batch_doom takes the objects off the batch list and dooms them: their writes will not
+ * commit. */
+static void
+batch_doom(dobj__shard *s, dobj__object *batch)
+{
+	for (dobj__object *o = batch, *next; o != NULL; o = next) {
+		next = o->batch_next;
+		o->batch_next = NULL;
+		o->in_batch = false;
+		doom(s, o);
+	}
+}
+
 /* fail_batch answers every call of a batch with err and dooms the objects it touched. */
 static void
 fail_batch(dobj__shard *s, dobj__call *calls, dobj__object *batch, const char *err)
@@ -361,12 +374,7 @@ fail_batch(dobj__shard *s, dobj__call *calls, dobj__object *batch, const char *e
 			doom(s, c->obj);
 		c->done(c);
 	}
-	for (dobj__object *o = batch, *next; o != NULL; o = next) {
-		next = o->batch_next;
-		o->batch_next = NULL;
-		o->in_batch = false;
-		doom(s, o);
-	}
+	batch_doom(s, batch);
 }
 
 /* end_batch: the calls have run. Settle the flight, then send this batch's commit (its replies
@@ -432,12 +440,7 @@ end_batch(dobj__shard *s, dobj__call *calls, size_t ncalls, dobj__object *batch)
 			cn = c->next;
 			c->done(c);
 		}
-		for (dobj__object *o = batch, *next; o != NULL; o = next) {
-			next = o->batch_next;
-			o->batch_next = NULL;
-			o->in_batch = false;
-			doom(s, o);
-		}
+		batch_doom(s, batch);
 		return;
 	}
 	/* In flight: the objects' dirty state now belongs to the commit. */
