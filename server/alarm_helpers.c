@@ -3,7 +3,6 @@
 // scheduling from a duration or a time, and routing an alarm to a named action. The alarm
 // itself (its row, the poller, retries) is alarm.c's.
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 

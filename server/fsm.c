@@ -5,7 +5,6 @@
 // record's encoding lives in fsm_record.c.
 
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
