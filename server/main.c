@@ -3,10 +3,12 @@
 // environment variable (flags win); `migrate` and `migrate status` manage the schema;
 // serving runs until SIGTERM or SIGINT, which drain the server (a second one exits at once).
 
+#define _GNU_SOURCE /* SCHED_BATCH */
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -58,6 +60,7 @@ enum {
 	O_ALARM_MAX_RETRIES,
 	O_DRAIN_TIMEOUT_MS,
 	O_LOG_FORMAT,
+	O_SCHED,
 	O_COUNT
 };
 
@@ -99,6 +102,8 @@ static opt opts[O_COUNT] = {
                             "on SIGTERM/SIGINT, let queued calls finish this long at most"},
     [O_LOG_FORMAT] = {"--log-format", "DOBJ_LOG_FORMAT", OPT_STR, "plain",
                       "plain or json (one JSON object per line)"},
+    [O_SCHED] = {"--sched", "DOBJ_SCHED", OPT_STR, "batch",
+                 "CPU scheduling of dobjd's threads: batch (Linux SCHED_BATCH) or normal"},
 };
 
 #define MAX_PLUGINS 32
@@ -354,6 +359,31 @@ build_server_opts(dobj_server_opts *so)
 	return 0;
 }
 
+/* set_sched applies --sched to the calling thread; the threads it starts inherit it. With
+ * SCHED_BATCH a thread that is woken does not preempt the one running: a shard releasing a
+ * commit's replies, or an nng thread, keeps its core until it blocks, instead of being
+ * switched out at each wake-up it causes (docs/performance.md has the numbers). */
+static int
+set_sched(void)
+{
+	const char *v = opts[O_SCHED].value;
+	struct sched_param sp = {0};
+	int policy;
+
+	if (strcmp(v, "normal") == 0)
+		policy = SCHED_OTHER;
+	else if (strcmp(v, "batch") == 0)
+		policy = SCHED_BATCH;
+	else {
+		fprintf(stderr,
+		        "dobjd: invalid value for --sched: \"%s\" (expected batch or normal)\n", v);
+		return -1;
+	}
+	if ((errno = pthread_setschedparam(pthread_self(), policy, &sp)) != 0)
+		dobj__log_warn("could not set the %s scheduling policy: %s", v, strerror(errno));
+	return 0;
+}
+
 static const char *
 signal_name(int sig)
 {
@@ -385,7 +415,7 @@ run_serve(const dobj_class *const *classes, size_t n)
 	dobj_err rc;
 	int sig = 0;
 
-	if (build_server_opts(&so) != 0)
+	if (build_server_opts(&so) != 0 || set_sched() != 0)
 		return 2;
 	/* Block the stop signals before any thread starts, so that only sigwait sees them. */
 	sigemptyset(&set);
