@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: MIT
 // poller.c - the alarm poller thread. It owns one PostgreSQL connection (LISTEN dobj_alarms),
-// claims due alarms with a lease, submits each as a DOBJ_CALL_ALARM call to its shard, and
-// applies the outcomes the shards report back: a fired alarm was already deleted by the
-// shard's commit; a failed one is rescheduled with backoff or parked.
+// claims alarms with a lease a little before they are due (CLAIM_AHEAD_MS) and holds them,
+// submits each as a DOBJ_CALL_ALARM call to its shard at its due time, and applies the
+// outcomes the shards report back: a fired alarm was already deleted by the shard's commit; a
+// failed one is rescheduled with backoff or parked. Claiming ahead keeps the claim's round
+// trip and fsync out of an alarm's lag.
 //
 // Threads: `mu` protects the outcome list, `stopping` and the in-flight count; the shards
 // append outcomes under it and write the wake eventfd. Everything else is the poller thread's
@@ -29,6 +31,8 @@
 
 #define CLAIM_BATCH 256
 #define MAX_SLEEP_MS 1000
+/* Alarms due within this many milliseconds are claimed now and held until due. */
+#define CLAIM_AHEAD_MS 50
 /* Alarm turns queued in the shards at most: past this the poller waits for outcomes before
  * claiming more, so that no claimed alarm waits in a queue until its lease runs out. */
 #define MAX_INFLIGHT 4096
@@ -50,13 +54,17 @@ struct dobj__poller {
 	bool stopping;
 	size_t inflight;
 
+	/* claimed alarms not due yet, a min-heap on alarm_due_ms (poller thread only) */
+	dobj__call **held;
+	size_t nheld, held_cap;
+
 	_Atomic uint64_t fired, retried, parked;
 	_Atomic int64_t last_lag_ms;
 };
 
 static const char claim_sql[] =
     "UPDATE dobj_alarms a SET lease_owner = $1, lease_until_ms = $2 "
-    "FROM (SELECT class, id FROM dobj_alarms WHERE NOT parked AND due_ms <= $3 "
+    "FROM (SELECT class, id FROM dobj_alarms WHERE NOT parked AND due_ms <= $5 "
     "AND (lease_until_ms IS NULL OR lease_until_ms < $3) ORDER BY due_ms LIMIT $4 "
     "FOR UPDATE SKIP LOCKED) c WHERE a.class = c.class AND a.id = c.id "
     "RETURNING a.class, a.id, a.due_ms, a.attempts";
@@ -169,9 +177,78 @@ connect_poller(dobj__poller *p, int failures)
 	return true;
 }
 
-/* submit makes an alarm call for one claimed row and hands it to the object's shard. */
+/* --- held alarms: claimed ahead, submitted when due ---------------------------------------- */
+
+static bool
+held_before(const dobj__call *a, const dobj__call *b)
+{
+	return a->alarm_due_ms < b->alarm_due_ms;
+}
+
+static int
+held_push(dobj__poller *p, dobj__call *c)
+{
+	size_t i;
+
+	if (p->nheld == p->held_cap) {
+		size_t cap = p->held_cap ? p->held_cap * 2 : 64;
+		dobj__call **h = realloc(p->held, cap * sizeof(*h));
+		if (h == NULL)
+			return -1;
+		p->held = h;
+		p->held_cap = cap;
+	}
+	for (i = p->nheld++; i > 0 && held_before(c, p->held[(i - 1) / 2]); i = (i - 1) / 2)
+		p->held[i] = p->held[(i - 1) / 2];
+	p->held[i] = c;
+	return 0;
+}
+
+static dobj__call *
+held_pop(dobj__poller *p)
+{
+	dobj__call *top = p->held[0], *last = p->held[--p->nheld];
+	size_t i = 0;
+
+	for (;;) {
+		size_t k = 2 * i + 1;
+		if (k >= p->nheld)
+			break;
+		if (k + 1 < p->nheld && held_before(p->held[k + 1], p->held[k]))
+			k++;
+		if (!held_before(p->held[k], last))
+			break;
+		p->held[i] = p->held[k];
+		i = k;
+	}
+	if (p->nheld > 0)
+		p->held[i] = last;
+	return top;
+}
+
 static void
-submit(dobj__poller *p, PGresult *r, int row)
+to_shard(dobj__poller *p, dobj__call *c)
+{
+	dobj__shard_submit(p->shards[dobj_id_shard(&c->id, p->nshards)], c);
+}
+
+/* release_due submits the held alarms due by now; returns the milliseconds until the next
+ * one (MAX_SLEEP_MS if none is held). */
+static int
+release_due(dobj__poller *p, int64_t now)
+{
+	while (p->nheld > 0 && p->held[0]->alarm_due_ms <= now)
+		to_shard(p, held_pop(p));
+	if (p->nheld == 0)
+		return MAX_SLEEP_MS;
+	return (int)(p->held[0]->alarm_due_ms - now < MAX_SLEEP_MS ? p->held[0]->alarm_due_ms - now
+	                                                           : MAX_SLEEP_MS);
+}
+
+/* submit makes an alarm call for one claimed row and hands it to the object's shard, or holds
+ * it until due. */
+static void
+submit(dobj__poller *p, PGresult *r, int row, int64_t now)
 {
 	const char *cls_name = PQgetvalue(r, row, 0);
 	const dobj__class_reg *cls = dobj__registry_find(p->reg, cls_name, strlen(cls_name));
@@ -205,22 +282,26 @@ submit(dobj__poller *p, PGresult *r, int row)
 	pthread_mutex_lock(&p->mu);
 	p->inflight++;
 	pthread_mutex_unlock(&p->mu);
-	dobj__shard_submit(p->shards[dobj_id_shard(&c->id, p->nshards)], c);
+	if (c->alarm_due_ms <= now || held_push(p, c) != 0)
+		to_shard(p,
+		         c); /* due, or no room to hold it: run it early rather than not at all */
 }
 
-/* claim leases up to CLAIM_BATCH due alarms and submits them; returns how many, or -1. */
+/* claim leases up to CLAIM_BATCH alarms due by now + CLAIM_AHEAD_MS and submits or holds
+ * them; returns how many, or -1. */
 static int
 claim(dobj__poller *p, int64_t now)
 {
-	char until[32], nows[32], limit[32];
-	const char *vals[4] = {p->node_id, until, nows, limit};
+	char until[32], nows[32], limit[32], horizon[32];
+	const char *vals[5] = {p->node_id, until, nows, limit, horizon};
 	PGresult *r;
 	int n;
 
-	i64_param(until, now + DOBJ_ALARM_LEASE_MS);
+	i64_param(until, now + CLAIM_AHEAD_MS + DOBJ_ALARM_LEASE_MS);
 	i64_param(nows, now);
 	i64_param(limit, CLAIM_BATCH);
-	r = PQexecParams(p->conn, claim_sql, 4, NULL, vals, NULL, NULL, 0);
+	i64_param(horizon, now + CLAIM_AHEAD_MS);
+	r = PQexecParams(p->conn, claim_sql, 5, NULL, vals, NULL, NULL, 0);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
 		dobj__log_warn("alarm poller: could not claim alarms: %s", PQresultErrorMessage(r));
 		PQclear(r);
@@ -228,7 +309,7 @@ claim(dobj__poller *p, int64_t now)
 	}
 	n = PQntuples(r);
 	for (int i = 0; i < n; i++)
-		submit(p, r, i);
+		submit(p, r, i, now);
 	PQclear(r);
 	return n;
 }
@@ -313,7 +394,8 @@ drain_outcomes(dobj__poller *p)
 	}
 }
 
-/* next_wait returns how long to sleep: until the next due alarm, at most MAX_SLEEP_MS. */
+/* next_wait returns how long to sleep until the next claim: CLAIM_AHEAD_MS before the next
+ * alarm is due (or just after a lease ends), at most MAX_SLEEP_MS. */
 static int
 next_wait(dobj__poller *p, int64_t now)
 {
@@ -321,7 +403,7 @@ next_wait(dobj__poller *p, int64_t now)
 	int64_t wait = MAX_SLEEP_MS;
 
 	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 && !PQgetisnull(r, 0, 0)) {
-		int64_t next = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+		int64_t next = strtoll(PQgetvalue(r, 0, 0), NULL, 10) - CLAIM_AHEAD_MS;
 		wait = next <= now ? 0 : next - now;
 		/* a lease ends at lease_until_ms; claim checks "< now", so look just after it */
 		wait = wait < MAX_SLEEP_MS ? wait + 1 : MAX_SLEEP_MS;
@@ -349,6 +431,31 @@ sleep_until_woken(dobj__poller *p, int timeout_ms)
 	}
 }
 
+/* release_held gives the alarms still held back when the poller stops, so that another server
+ * need not wait for their leases to end. */
+static void
+release_held(dobj__poller *p)
+{
+	size_t n = p->nheld;
+
+	while (p->nheld > 0) {
+		dobj__call *c = held_pop(p);
+		char idhex[2 * DOBJ_ID_SIZE + 3], due[32];
+		const char *rv[4] = {c->cls->cls->name, idhex, due, p->node_id};
+
+		if (p->conn != NULL && PQstatus(p->conn) == CONNECTION_OK) {
+			id_param(idhex, &c->id);
+			i64_param(due, c->alarm_due_ms);
+			PQclear(PQexecParams(p->conn, release_sql, 4, NULL, rv, NULL, NULL, 0));
+		}
+		dobj__arena_fini(&c->arena);
+		free(c);
+	}
+	pthread_mutex_lock(&p->mu);
+	p->inflight -= n;
+	pthread_mutex_unlock(&p->mu);
+}
+
 static void *
 poller_main(void *arg)
 {
@@ -356,8 +463,7 @@ poller_main(void *arg)
 	int failures = 0;
 
 	for (;;) {
-		int64_t now;
-		int n, wait;
+		int n, wait, held;
 
 		pthread_mutex_lock(&p->mu);
 		if (p->stopping) {
@@ -365,11 +471,14 @@ poller_main(void *arg)
 			break;
 		}
 		pthread_mutex_unlock(&p->mu);
+		/* held alarms go out when due, whatever else is going on */
+		held = release_due(p, dobj__clock_now_ms());
 		if (!connect_poller(p, failures)) {
 			/* back off 0.1 s, 0.2 s, ... up to 5 s while PostgreSQL is away */
 			wait = 100 << (failures < 6 ? failures : 6);
 			failures++;
-			sleep_until_woken(p, wait > 5000 ? 5000 : wait);
+			sleep_until_woken(p, wait > 5000 ? (held < 5000 ? held : 5000)
+			                                 : (held < wait ? held : wait));
 			continue;
 		}
 		failures = 0;
@@ -378,16 +487,19 @@ poller_main(void *arg)
 		n = p->inflight >= MAX_INFLIGHT;
 		pthread_mutex_unlock(&p->mu);
 		if (n) {
-			sleep_until_woken(p, MAX_SLEEP_MS); /* an outcome wakes it */
+			sleep_until_woken(p, held); /* an outcome wakes it */
 			continue;
 		}
-		now = dobj__clock_now_ms();
-		if ((n = claim(p, now)) == CLAIM_BATCH)
+		if ((n = claim(p, dobj__clock_now_ms())) == CLAIM_BATCH)
 			continue;
-		wait = n < 0 ? MAX_SLEEP_MS : next_wait(p, now);
+		wait = n < 0 ? MAX_SLEEP_MS : next_wait(p, dobj__clock_now_ms());
+		held = release_due(p, dobj__clock_now_ms());
+		if (held < wait)
+			wait = held;
 		if (wait > 0)
 			sleep_until_woken(p, wait);
 	}
+	release_held(p);
 	return NULL;
 }
 
@@ -464,6 +576,7 @@ dobj__poller_close(dobj__poller *p)
 	if (p->inflight > 0)
 		dobj__log_warn("alarm poller: %zu alarm turns never reported back", p->inflight);
 	PQfinish(p->conn);
+	free(p->held);
 	close(p->wake_fd);
 	pthread_mutex_destroy(&p->mu);
 	free(p->node_id);
