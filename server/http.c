@@ -298,6 +298,7 @@ http_metrics_write(dobj__http *h, dobj__text *t)
 	unsigned nshards = h->ops->shard_count(h->arg);
 	dobj__shard_stats *st = calloc(nshards ? nshards : 1, sizeof(*st));
 	dobj__shard_stats sum;
+	dobj__committer_stats cs;
 	int64_t up_ms = http_mono_ms() - h->start_mono_ms;
 
 	if (st == NULL) {
@@ -309,13 +310,12 @@ http_metrics_write(dobj__http *h, dobj__text *t)
 		h->ops->shard_stats(h->arg, i, &st[i]);
 		sum.live_objects += st[i].live_objects;
 		sum.turns += st[i].turns;
-		sum.commits += st[i].commits;
-		sum.commit_failures += st[i].commit_failures;
 		sum.pg_errors += st[i].pg_errors;
 		sum.pg_reconnects += st[i].pg_reconnects;
-		dobj__hist_add(&sum.commit_turns, &st[i].commit_turns);
-		dobj__hist_add(&sum.commit_seconds, &st[i].commit_seconds);
 	}
+	h->ops->commit_stats(h->arg, &cs);
+	sum.pg_errors += cs.pg_errors;
+	sum.pg_reconnects += cs.pg_reconnects;
 	dobj__metric_head(t, "dobj_build_info", "gauge",
 	                  "Version of this dobjd; the value is always 1.");
 	dobj__text_printf(t, "dobj_build_info{version=\"");
@@ -344,18 +344,18 @@ http_metrics_write(dobj__http *h, dobj__text *t)
 	dobj__text_printf(t, "dobj_turns_total %llu\n", (unsigned long long)sum.turns);
 	dobj__metric_head(t, "dobj_commits_total", "counter",
 	                  "Group commits: PostgreSQL transactions that ended a batch of turns.");
-	dobj__text_printf(t, "dobj_commits_total %llu\n", (unsigned long long)sum.commits);
+	dobj__text_printf(t, "dobj_commits_total %llu\n", (unsigned long long)cs.commits);
 	dobj__metric_head(t, "dobj_commit_failures_total", "counter",
 	                  "Group commits that failed; their calls were answered UNAVAILABLE.");
 	dobj__text_printf(t, "dobj_commit_failures_total %llu\n",
-	                  (unsigned long long)sum.commit_failures);
+	                  (unsigned long long)cs.commit_failures);
 	dobj__metric_head(t, "dobj_commit_turns", "histogram",
 	                  "Turns with writes made durable by one group commit.");
-	dobj__hist_write(t, "dobj_commit_turns", "", DOBJ_HIST_SIZE, &sum.commit_turns);
+	dobj__hist_write(t, "dobj_commit_turns", "", DOBJ_HIST_SIZE, &cs.commit_turns);
 	dobj__metric_head(t, "dobj_commit_duration_seconds", "histogram",
 	                  "Time to make one batch durable (BEGIN to COMMIT, one round trip).");
 	dobj__hist_write(t, "dobj_commit_duration_seconds", "", DOBJ_HIST_SECONDS,
-	                 &sum.commit_seconds);
+	                 &cs.commit_seconds);
 	dobj__metric_head(t, "dobj_pg_errors_total", "counter",
 	                  "Failed PostgreSQL statements, commits and connection attempts of the "
 	                  "shards.");

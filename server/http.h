@@ -12,6 +12,7 @@
 #include <dobj/err.h>
 
 #include "metrics.h"
+#include "committer.h"
 #include "poller.h"
 #include "shard.h"
 
@@ -25,6 +26,8 @@ typedef struct dobj__http_ops {
 	unsigned (*shard_count)(void *arg);
 	/* shard_stats: a snapshot of one shard's counters. */
 	void (*shard_stats)(void *arg, unsigned shard, dobj__shard_stats *out);
+	/* commit_stats: the commit thread's counters. */
+	void (*commit_stats)(void *arg, dobj__committer_stats *out);
 	/* not_ready: NULL while the server serves calls, else why not (static text). */
 	const char *(*not_ready)(void *arg);
 	/* alarm_stats: the alarm poller's counters (may be NULL: no alarm metrics). */

@@ -42,7 +42,7 @@ typedef struct dobj__object {
 	bool cleared;   /* delete_all since the last commit: delete every stored row first */
 	bool persisted; /* the dobj_objects row is known to exist */
 	bool in_batch;  /* on the shard's list of objects to commit */
-	bool pinned;    /* written by the commit in flight: must stay live until it ends */
+	unsigned pins;  /* commits on their way that write it: it stays live until they end */
 	bool doomed;    /* a commit it took part in failed: evict after the current batch */
 	size_t ndirty;  /* dirty entries (plus 1 while cleared) */
 	/* the object's alarm (dobj/alarm.h) */

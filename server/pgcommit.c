@@ -71,8 +71,7 @@ send_change(dobj__pg *pg, change_set *c)
 	if (c->col[0].count == 0)
 		return 0;
 	for (int i = 0; i < c->ncols; i++) {
-		dobj__pgarr_end(&c->col[i]);
-		vals[i] = c->col[i].buf;
+		vals[i] = c->col[i].buf; /* ended by dobj__pg_part_build */
 		lens[i] = (int)c->col[i].len;
 		fmts[i] = 1;
 	}
@@ -182,9 +181,15 @@ read_results(dobj__pg *pg, int queued, int commit_idx, size_t nturns, char *err,
 	return UNKNOWN;
 }
 
-dobj_err
-dobj__pg_commit_send(dobj__pg *pg, dobj__object *batch, const dobj__call *calls, size_t nturns,
-                     const char *owner, char *err, size_t errlen)
+/* A part: one shard batch's changes, collected on the shard's thread (which owns the objects)
+ * and sent later, with the parts of other shards, in one transaction. */
+struct dobj__pg_part {
+	change_set ch[NCH];
+	size_t nturns;
+};
+
+dobj__pg_part *
+dobj__pg_part_build(dobj__object *batch, const dobj__call *calls, size_t nturns)
 {
 	static const Oid key_value[] = {OID_TEXT, OID_BYTEA, OID_TEXT, OID_BYTEA};
 	static const Oid due[] = {OID_TEXT, OID_BYTEA, OID_INT8};
@@ -192,40 +197,69 @@ dobj__pg_commit_send(dobj__pg *pg, dobj__object *batch, const dobj__call *calls,
 	                                           ST_OBJECTS,     ST_ALARMS_FIRED, ST_ALARM_DELETE,
 	                                           ST_ALARM_UPSERT};
 	static const int ncols[NCH] = {2, 3, 4, 2, 3, 2, 3};
-	change_set ch[NCH];
-	bool ok = true;
-	dobj_err rc = DOBJ_OK;
+	dobj__pg_part *part = calloc(1, sizeof(*part));
+
+	if (part == NULL)
+		return NULL;
+	part->nturns = nturns;
+	for (int i = 0; i < NCH; i++)
+		change_begin(&part->ch[i], st[i], ncols[i],
+		             i == CH_FIRED || i == CH_ALARM_UPSERT ? due : key_value);
+	collect(part->ch, batch, calls);
+	for (int i = 0; i < NCH; i++) {
+		if (change_oom(&part->ch[i])) {
+			dobj__pg_part_free(part);
+			return NULL;
+		}
+		if (part->ch[i].col[0].count > 0)
+			for (int k = 0; k < part->ch[i].ncols; k++)
+				dobj__pgarr_end(&part->ch[i].col[k]);
+	}
+	return part;
+}
+
+void
+dobj__pg_part_free(dobj__pg_part *part)
+{
+	if (part == NULL)
+		return;
+	for (int i = 0; i < NCH; i++)
+		for (int k = 0; k < part->ch[i].ncols; k++)
+			free(part->ch[i].col[k].buf);
+	free(part);
+}
+
+dobj_err
+dobj__pg_commit_send(dobj__pg *pg, dobj__pg_part *const *parts, size_t nparts, const char *owner,
+                     char *err, size_t errlen)
+{
+	bool ok = true, alarms = false;
+	size_t nturns = 0;
 	int queued = 1;
 
 	err[0] = '\0';
-	memset(ch, 0, sizeof(ch));
-	for (int i = 0; i < NCH; i++)
-		change_begin(&ch[i], st[i], ncols[i],
-		             i == CH_FIRED || i == CH_ALARM_UPSERT ? due : key_value);
-	ch[CH_FIRED].trailing = owner;
-	collect(ch, batch, calls);
-	for (int i = 0; i < NCH; i++) {
-		if (change_oom(&ch[i])) {
-			snprintf(err, errlen, "could not commit batch of %zu turns: out of memory",
-			         nturns);
-			rc = DOBJ_RESOURCE_EXHAUSTED;
-			goto out;
-		}
+	for (size_t p = 0; p < nparts; p++) {
+		nturns += parts[p]->nturns;
+		parts[p]->ch[CH_FIRED].trailing = owner;
+		alarms = alarms || parts[p]->ch[CH_ALARM_UPSERT].col[0].count > 0;
 	}
-
 	if (!PQenterPipelineMode(pg->conn) ||
 	    !PQsendQueryParams(pg->conn, "BEGIN", 0, NULL, NULL, NULL, NULL, 0)) {
-		rc = dobj__pg_result_error(pg, NULL, "could not start commit", err, errlen);
+		dobj_err rc =
+		    dobj__pg_result_error(pg, NULL, "could not start commit", err, errlen);
 		PQexitPipelineMode(pg->conn);
-		goto out;
+		return rc;
 	}
+	/* kind by kind: the parts are of different shards, so no two write the same rows */
 	for (int i = 0; i < NCH && ok; i++) {
-		int s = send_change(pg, &ch[i]);
-		ok = s >= 0;
-		queued += s > 0;
+		for (size_t p = 0; p < nparts && ok; p++) {
+			int s = send_change(pg, &parts[p]->ch[i]);
+			ok = s >= 0;
+			queued += s > 0;
+		}
 	}
 	/* A new alarm may be nearer than every poller's next wake-up. */
-	if (ok && ch[CH_ALARM_UPSERT].col[0].count > 0)
+	if (ok && alarms)
 		ok = PQsendQueryParams(pg->conn, "SELECT pg_notify('dobj_alarms', '')", 0, NULL,
 		                       NULL, NULL, NULL, 0) == 1 &&
 		     ++queued;
@@ -240,18 +274,13 @@ dobj__pg_commit_send(dobj__pg *pg, dobj__object *batch, const dobj__call *calls,
 		atomic_fetch_add(&pg->errors, 1);
 		snprintf(err, errlen, "could not commit batch of %zu turns: %s", nturns,
 		         "connection to PostgreSQL lost");
-		rc = DOBJ_UNAVAILABLE;
-		goto out;
+		return DOBJ_UNAVAILABLE;
 	}
 	pg->commit_pending = true;
 	pg->pending_queued = queued;
 	pg->pending_commit_idx = ok ? queued - 1 : -1;
 	pg->pending_turns = nturns;
-out:
-	for (int i = 0; i < NCH; i++)
-		for (int k = 0; k < ch[i].ncols; k++)
-			free(ch[i].col[k].buf);
-	return rc;
+	return DOBJ_OK;
 }
 
 dobj_err
@@ -287,13 +316,4 @@ dobj__pg_commit_wait(dobj__pg *pg, char *err, size_t errlen)
 		return DOBJ_UNAVAILABLE;
 	}
 	return DOBJ_OK;
-}
-
-dobj_err
-dobj__pg_commit(dobj__pg *pg, dobj__object *batch, const dobj__call *calls, size_t nturns,
-                const char *owner, char *err, size_t errlen)
-{
-	dobj_err rc = dobj__pg_commit_send(pg, batch, calls, nturns, owner, err, errlen);
-
-	return rc != DOBJ_OK ? rc : dobj__pg_commit_wait(pg, err, errlen);
 }

@@ -74,22 +74,24 @@ dobj_err dobj__pg_fetch_range(dobj__pg *pg, dobj__object *o, const char *lo, boo
 /* dobj__pg_fetch_alarm makes o's alarm state known from PostgreSQL (a parked alarm is none). */
 dobj_err dobj__pg_fetch_alarm(dobj__pg *pg, dobj__object *o, char *err, size_t errlen);
 
-/* dobj__pg_commit_send sends, without waiting, one transaction that writes the dirty state of
- * every object on the batch list (linked by batch_next) and removes the alarms that fired
- * among calls (those claimed by `owner`). DOBJ_OK means it is on its way: read its outcome
- * with dobj__pg_commit_wait() before anything else uses the connection. On failure nothing
- * was sent and err says why. */
-dobj_err dobj__pg_commit_send(dobj__pg *pg, dobj__object *batch, const dobj__call *calls,
-                              size_t nturns, const char *owner, char *err, size_t errlen);
+/* dobj__pg_part: the changes of one batch of turns, taken from its objects by
+ * dobj__pg_part_build (on the thread that owns them; NULL when out of memory) and written by
+ * dobj__pg_commit_send, possibly with other parts, in one transaction. */
+typedef struct dobj__pg_part dobj__pg_part;
+dobj__pg_part *dobj__pg_part_build(dobj__object *batch, const dobj__call *calls, size_t nturns);
+void dobj__pg_part_free(dobj__pg_part *part);
+
+/* dobj__pg_commit_send sends, without waiting, one transaction that writes the parts (each of
+ * different objects), in one pipeline; owner fences the fired alarms' deletion. Its outcome
+ * must be read with dobj__pg_commit_wait() before anything else uses the connection. On
+ * failure nothing was written. */
+dobj_err dobj__pg_commit_send(dobj__pg *pg, dobj__pg_part *const *parts, size_t nparts,
+                              const char *owner, char *err, size_t errlen);
 
 /* dobj__pg_commit_wait waits for the pending commit's outcome: DOBJ_OK once COMMIT is
  * durable; otherwise nothing of it is assumed written (the caller reloads the objects) and err
  * says why (with "outcome unknown" when the connection died before COMMIT was answered). */
 dobj_err dobj__pg_commit_wait(dobj__pg *pg, char *err, size_t errlen);
-
-/* dobj__pg_commit is dobj__pg_commit_send followed by dobj__pg_commit_wait. */
-dobj_err dobj__pg_commit(dobj__pg *pg, dobj__object *batch, const dobj__call *calls, size_t nturns,
-                         const char *owner, char *err, size_t errlen);
 
 /* dobj__pg_commit_pending says whether a commit was sent and not yet waited for. */
 bool dobj__pg_commit_pending(const dobj__pg *pg);

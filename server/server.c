@@ -24,6 +24,7 @@
 #include "pgstore.h"
 #include "poller.h"
 #include "registry.h"
+#include "committer.h"
 #include "shard.h"
 
 struct dobj_server {
@@ -34,6 +35,7 @@ struct dobj_server {
 	dobj__registry reg;
 	dobj__shard **shards;
 	unsigned nshards;
+	dobj__committer *committer;
 	dobj__listener *listener;
 	dobj__http *http; /* NULL when --http-listen is "" */
 	dobj__poller *poller;
@@ -92,6 +94,12 @@ server_shard_stats(void *arg, unsigned i, dobj__shard_stats *out)
 	dobj__shard_stats_get(((dobj_server *)arg)->shards[i], out);
 }
 
+static void
+server_commit_stats(void *arg, dobj__committer_stats *out)
+{
+	dobj__committer_stats_get(((dobj_server *)arg)->committer, out);
+}
+
 static const char *
 server_not_ready(void *arg)
 {
@@ -116,6 +124,7 @@ server_call_metrics(void *arg, dobj__text *t)
 static const dobj__http_ops server_http_ops = {
     .shard_count = server_shard_count,
     .shard_stats = server_shard_stats,
+    .commit_stats = server_commit_stats,
     .not_ready = server_not_ready,
     .alarm_stats = server_alarm_stats,
     .call_metrics = server_call_metrics,
@@ -197,6 +206,13 @@ dobj_server_open(dobj_server **out, const dobj_server_opts *opts, char *err, siz
 		dobj_server_close(s);
 		return rc;
 	}
+	if ((rc = dobj__committer_open(&s->committer, s->database_url, s->node_id, s->nshards, msg,
+	                               sizeof(msg))) != DOBJ_OK) {
+		set_err(err, errlen, msg);
+		dobj_server_close(s);
+		return rc;
+	}
+	s->cfg.committer = s->committer;
 	for (unsigned i = 0; i < s->nshards; i++) {
 		if ((rc = dobj__shard_open(&s->shards[i], i, &s->cfg, msg, sizeof(msg))) !=
 		    DOBJ_OK) {
@@ -241,6 +257,10 @@ dobj_server_start(dobj_server *s, char *err, size_t errlen)
 	                         s->opts.contexts ? s->opts.contexts : 1024, msg, sizeof(msg));
 	if (rc != DOBJ_OK) {
 		set_err(err, errlen, msg);
+		return rc;
+	}
+	if ((rc = dobj__committer_start(s->committer)) != DOBJ_OK) {
+		set_err(err, errlen, "could not start the commit thread");
 		return rc;
 	}
 	for (unsigned i = 0; i < s->nshards; i++) {
@@ -310,6 +330,7 @@ dobj_server_drain(dobj_server *s, char *err, size_t errlen)
 		set_err(err, errlen, s->drain_msg);
 		return s->drain_rc;
 	}
+	dobj__committer_stop(s->committer); /* the shards have heard about all their commits */
 	for (unsigned i = 0; i < s->nshards; i++) {
 		dobj__shard_stats st;
 		memset(&st, 0, sizeof(st));
@@ -362,6 +383,7 @@ dobj_server_close(dobj_server *s)
 		return; /* a shard thread may still use all of it; the process is about to exit */
 	for (unsigned i = 0; s->shards != NULL && i < s->nshards; i++)
 		dobj__shard_close(s->shards[i]);
+	dobj__committer_close(s->committer);
 	dobj__http_close(s->http);
 	free(s->shards);
 	dobj__registry_fini(&s->reg);

@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: MIT
-// shard.c - a shard thread: the live-object map with its LRU, the turn loop, and the group
-// commit that holds replies until their writes are durable (the output gate).
+// shard.c - a shard thread: the live-object map with its LRU, the turn loop, and the output
+// gate: each batch of turns goes to the committer, and its replies wait until it is durable.
 //
-// Threads: the queue (qhead, qtail, qlen) and the stop state (stopping, drain_deadline_ms,
-// exited) are shared with the listener's threads and the server under `mu`; everything else
-// belongs to the shard thread alone, except the counters (atomics). No other lock is taken
-// while `mu` is held.
+// Threads: the queue (qhead, qtail, qlen), the committer's reports (done_head, done_tail) and
+// the stop state (stopping, drain_deadline_ms, exited) are shared with the listener's threads,
+// the committer and the server under `mu`; everything else belongs to the shard thread alone,
+// except the counters and failed_gen (atomics). No other lock is taken while `mu` is held.
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "clock.h"
+#include "committer.h"
 #include "ctx.h"
 #include "log.h"
 #include "object.h"
@@ -23,6 +24,20 @@
 
 #define IDLE_WAIT_MS 1000
 
+/* pending: a batch handed to the committer, with the calls whose replies wait for it and the
+ * objects it writes (pinned until it ends). */
+typedef struct pending {
+	dobj__commit_req req; /* first: the committer's report finds the record */
+	struct pending *next; /* the shard's batches in order */
+	struct pending *done_next;
+	struct dobj__shard *s;
+	dobj__call *calls;            /* the batch's own calls */
+	dobj__call *deps, *deps_tail; /* read-only batches that ran after it, held behind it */
+	bool first; /* no batch was pending when it ran: its turns read only durable state */
+	size_t nobjs;
+	dobj__object *objs[];
+} pending;
+
 struct dobj__shard {
 	unsigned index;
 	const dobj__shard_cfg *cfg;
@@ -30,36 +45,43 @@ struct dobj__shard {
 	bool started;
 
 	pthread_mutex_t mu; /* protects qhead, qtail, qlen, stopping, drain_deadline_ms, exited */
-	pthread_cond_t cv;  /* the shard thread waits for calls or stopping */
+	pthread_cond_t cv;  /* the shard thread waits for calls, reports or stopping */
 	pthread_cond_t exit_cv; /* the server waits for exited */
 	dobj__call *qhead, *qtail;
 	size_t qlen;
 	bool stopping;
-	int64_t drain_deadline_ms; /* once stopping: calls not run by then are refused */
-	bool exited;               /* the thread has answered everything and returns */
+	int64_t drain_deadline_ms;      /* once stopping: calls not run by then are refused */
+	bool exited;                    /* the thread has answered everything and returns */
+	pending *done_head, *done_tail; /* batches the committer has finished, in order */
+	unsigned queued; /* batches handed to the committer that it has not taken yet */
 
 	/* shard thread only */
 	dobj__pg *pg;
 	dobj__objmap objs; /* the live objects */
 	dobj__undo undo;
-	/* the commit in flight: its calls (replies held) and the objects it writes (pinned) */
-	dobj__call *fl_calls;
-	dobj__object **fl_objs;
-	size_t fl_nobjs, fl_cap;
-	int64_t fl_t0;
-	uint64_t fl_wrote;
-	char taint[512];       /* the flight failed while a batch ran: fail that batch too */
-	dobj__object **doomed; /* objects to drop after the current batch */
+	pending *pend_head, *pend_tail; /* batches with the committer, oldest first */
+	/* The open batch: calls run but not handed over yet. While the committer still holds a
+	 * batch of this shard that it has not taken, new calls join the open batch, so that the
+	 * next transaction takes all of them at once. */
+	dobj__call *open_calls, *open_tail;
+	size_t open_n;
+	dobj__object *open_batch;
+	/* A batch depends on the ones pending when it ran. When one fails, the committer raises
+	 * failed_gen and fails every later batch made with a lower gen; the shard adopts the new
+	 * gen once it has dropped the objects of the failed batch. */
+	uint64_t gen;
+	_Atomic uint64_t failed_gen;
+	char fail_reason[512]; /* why the last failed batch failed */
+	dobj__object **doomed; /* objects to drop once no pending batch writes them */
 	size_t ndoomed, doomed_cap;
 
 	/* counters, read by dobj__shard_stats_get from other threads */
-	_Atomic uint64_t turns, commits, commit_failures, drain_refused;
+	_Atomic uint64_t turns, drain_refused;
 	_Atomic size_t live;
-	dobj__hist commit_turns, commit_seconds;
 };
 
 /* evict_cold drops objects beyond the cache size and objects idle for too long; objects on
- * the batch being built or written by the commit in flight stay. */
+ * the batch being built or written by a pending commit stay. */
 static void
 evict_cold(dobj__shard *s)
 {
@@ -82,6 +104,11 @@ activate(dobj__shard *s, dobj__call *c, dobj__object **out, char *err, size_t er
 	dobj__object *o = dobj__objmap_find(&s->objs, c->cls, &c->id);
 	dobj_err rc;
 
+	if (o != NULL && o->doomed) {
+		/* a commit it took part in failed; it reloads once the batches after it end */
+		snprintf(err, errlen, "the object is reloading after a failed commit; retry");
+		return DOBJ_UNAVAILABLE;
+	}
 	if (o != NULL) {
 		dobj__objmap_touch(&s->objs, o);
 		*out = o;
@@ -268,12 +295,12 @@ run_turn(dobj__shard *s, dobj__call *c, dobj__object **batch)
 		batch_add(o, batch);
 }
 
-/* The group commit, pipelined: the batch just run is sent to PostgreSQL, and while its COMMIT
- * is on its way the shard runs the next batch. Replies of a batch are held until its own
- * COMMIT is answered (the output gate). Because the next batch may have read what the flight
- * wrote, a failed flight fails the next batch too, and every object either touched is dropped
- * so that its next call reloads what PostgreSQL holds. One commit is in flight at most; any
- * other use of the connection first settles it (flight_settle). */
+/* The output gate. A batch that wrote something goes to the committer, and the shard runs the
+ * next batch while it is written; replies wait until their batch is durable. A batch that
+ * wrote nothing waits for the last pending one (its turns may have read what that one
+ * writes). Batches end in order. When one fails, its calls are answered UNAVAILABLE, the
+ * batches made before the shard heard of it fail too (they may have read its writes), and the
+ * objects involved are dropped so that their next call reloads what PostgreSQL holds. */
 
 static void
 doom(dobj__shard *s, dobj__object *o)
@@ -296,58 +323,97 @@ doom(dobj__shard *s, dobj__object *o)
 	s->doomed[s->ndoomed++] = o;
 }
 
-/* evict_doomed drops the objects of failed commits once no batch refers to them. */
+/* evict_doomed drops the objects of failed commits that no pending batch writes any more. */
 static void
 evict_doomed(dobj__shard *s)
 {
-	for (size_t i = 0; i < s->ndoomed; i++)
-		map_evict(s, s->doomed[i]);
-	s->ndoomed = 0;
+	size_t kept = 0;
+
+	for (size_t i = 0; i < s->ndoomed; i++) {
+		dobj__object *o = s->doomed[i];
+		if (o->pins > 0 || o->in_batch)
+			s->doomed[kept++] = o;
+		else
+			map_evict(s, o);
+	}
+	s->ndoomed = kept;
 }
 
-/* flight_finish waits for the commit in flight and releases its replies; on failure it
- * answers its calls with the error, dooms its objects and taints the batch being run. */
+/* commit_taken: the committer took a batch of this shard for a transaction (its thread). */
 static void
-flight_finish(dobj__shard *s)
+commit_taken(dobj__commit_req *r)
 {
-	char err[512];
-	dobj_err rc;
+	dobj__shard *s = ((pending *)r)->s;
 
-	if (s->fl_calls == NULL && !dobj__pg_commit_pending(s->pg))
-		return;
-	rc = dobj__pg_commit_wait(s->pg, err, sizeof(err));
-	if (rc == DOBJ_OK) {
-		atomic_fetch_add(&s->commits, 1);
-		dobj__hist_observe(&s->commit_turns, DOBJ_HIST_SIZE, s->fl_wrote);
-		dobj__hist_observe(&s->commit_seconds, DOBJ_HIST_SECONDS,
-		                   (uint64_t)(dobj__clock_mono_us() - s->fl_t0));
-	} else {
-		atomic_fetch_add(&s->commit_failures, 1);
-		dobj__log_error("shard %u: %s", s->index, err);
-		snprintf(s->taint, sizeof(s->taint), "%s", err);
+	pthread_mutex_lock(&s->mu);
+	s->queued--;
+	pthread_cond_signal(&s->cv);
+	pthread_mutex_unlock(&s->mu);
+}
+
+/* commit_done: the committer's report (on its thread); the shard takes it in its loop. */
+static void
+commit_done(dobj__commit_req *r)
+{
+	pending *p = (pending *)r;
+	dobj__shard *s = p->s;
+
+	pthread_mutex_lock(&s->mu);
+	p->done_next = NULL;
+	if (s->done_tail != NULL)
+		s->done_tail->done_next = p;
+	else
+		s->done_head = p;
+	s->done_tail = p;
+	pthread_cond_signal(&s->cv);
+	pthread_mutex_unlock(&s->mu);
+}
+
+/* complete releases (or fails) the calls of the oldest pending batch, which has ended. */
+static void
+complete(dobj__shard *s, pending *p)
+{
+	bool ok = p->req.rc == DOBJ_OK;
+	char dep[512];
+
+	if (p != s->pend_head)
+		dobj__log_error("shard %u: commits reported out of order", s->index);
+	for (pending **link = &s->pend_head; *link != NULL; link = &(*link)->next) {
+		if (*link == p) {
+			*link = p->next;
+			break;
+		}
 	}
-	for (dobj__call *c = s->fl_calls, *cn; c != NULL; c = cn) {
-		cn = c->next;
-		if (rc != DOBJ_OK && c->in_commit)
-			dobj__call_answer(c, DOBJ_UNAVAILABLE, err, NULL);
-		c->done(c);
+	if (s->pend_tail == p)
+		for (s->pend_tail = s->pend_head;
+		     s->pend_tail != NULL && s->pend_tail->next != NULL;)
+			s->pend_tail = s->pend_tail->next;
+	if (!ok && strncmp(p->req.err, DOBJ__COMMIT_DEPENDED, strlen(DOBJ__COMMIT_DEPENDED)) != 0)
+		snprintf(s->fail_reason, sizeof(s->fail_reason), "%s", p->req.err);
+	if (!ok)
+		snprintf(dep, sizeof(dep), "%s: %.440s", DOBJ__COMMIT_DEPENDED, s->fail_reason);
+	for (int own = 1; own >= 0; own--) {
+		for (dobj__call *c = own ? p->calls : p->deps, *cn; c != NULL; c = cn) {
+			cn = c->next;
+			if (!ok && own && c->in_commit)
+				dobj__call_answer(c, p->req.rc, p->req.err, NULL);
+			else if (!ok && (!own || !p->first))
+				dobj__call_answer(c, DOBJ_UNAVAILABLE, dep, NULL);
+			c->done(c);
+		}
 	}
-	for (size_t i = 0; i < s->fl_nobjs; i++) {
-		dobj__object *o = s->fl_objs[i];
-		o->pinned = false;
-		if (rc == DOBJ_OK)
+	for (size_t i = 0; i < p->nobjs; i++) {
+		dobj__object *o = p->objs[i];
+		o->pins--;
+		if (ok)
 			dobj__object_compact(o);
 		else
 			doom(s, o);
 	}
-	s->fl_calls = NULL;
-	s->fl_nobjs = 0;
-}
-
-static void
-flight_settle(void *arg)
-{
-	flight_finish(arg);
+	if (!ok)
+		s->gen = atomic_load(&s->failed_gen);
+	dobj__pg_part_free(p->req.part);
+	free(p);
 }
 
 /* batch_doom takes the objects off the batch list and dooms them: their writes will not
@@ -363,39 +429,28 @@ batch_doom(dobj__shard *s, dobj__object *batch)
 	}
 }
 
-/* fail_batch answers every call of a batch with err and dooms the objects it touched. */
-static void
-fail_batch(dobj__shard *s, dobj__call *calls, dobj__object *batch, const char *err)
-{
-	for (dobj__call *c = calls, *cn; c != NULL; c = cn) {
-		cn = c->next;
-		dobj__call_answer(c, DOBJ_UNAVAILABLE, err, NULL);
-		if (c->obj != NULL)
-			doom(s, c->obj);
-		c->done(c);
-	}
-	batch_doom(s, batch);
-}
-
-/* end_batch: the calls have run. Settle the flight, then send this batch's commit (its replies
- * wait for it), or answer at once when the batch wrote nothing. */
+/* end_batch: the calls have run. Hand their writes to the committer (their replies wait for
+ * it), or hold them behind the last pending batch, or answer at once. */
 static void
 end_batch(dobj__shard *s, dobj__call *calls, size_t ncalls, dobj__object *batch)
 {
-	char err[512], why[448];
-	size_t nobjs = 0;
+	dobj__pg_part *part = NULL;
+	size_t nobjs = 0, n = 0;
 	uint64_t wrote = 0;
-	dobj_err rc;
+	pending *p;
 
-	flight_finish(s);
-	if (s->taint[0] != '\0') {
-		snprintf(err, sizeof(err), "an earlier commit this call depended on failed: %.440s",
-		         s->taint);
-		fail_batch(s, calls, batch, err);
-		s->taint[0] = '\0';
-		return;
-	}
-	if (batch == NULL) { /* nothing to write, and everything read is durable */
+	if (batch == NULL) {
+		if (s->pend_tail != NULL) { /* what it read may not become durable */
+			if (s->pend_tail->deps_tail != NULL)
+				s->pend_tail->deps_tail->next = calls;
+			else
+				s->pend_tail->deps = calls;
+			while (calls != NULL && calls->next != NULL)
+				calls = calls->next;
+			if (calls != NULL)
+				s->pend_tail->deps_tail = calls;
+			return;
+		}
 		for (dobj__call *c = calls, *cn; c != NULL; c = cn) {
 			cn = c->next;
 			c->done(c);
@@ -408,52 +463,51 @@ end_batch(dobj__shard *s, dobj__call *calls, size_t ncalls, dobj__object *batch)
 	}
 	for (dobj__object *o = batch; o != NULL; o = o->batch_next)
 		nobjs++;
-	rc = dobj__pg_ensure(s->pg, why, sizeof(why));
-	if (rc != DOBJ_OK) {
-		/* pgstore.c logged the outage once; a line per refused batch would flood */
-		snprintf(err, sizeof(err), "could not commit batch of %zu turns: %s", ncalls, why);
-		dobj__log_debug("shard %u: %s", s->index, err);
-	} else if (s->fl_cap < nobjs) {
-		dobj__object **p = realloc(s->fl_objs, nobjs * sizeof(*p));
-		if (p == NULL) {
-			rc = DOBJ_RESOURCE_EXHAUSTED;
-			snprintf(err, sizeof(err),
-			         "could not commit batch of %zu turns: out of memory", ncalls);
-		} else {
-			s->fl_objs = p;
-			s->fl_cap = nobjs;
-		}
-	}
-	if (rc == DOBJ_OK) {
-		s->fl_t0 = dobj__clock_mono_us();
-		rc = dobj__pg_commit_send(s->pg, batch, calls, ncalls, s->cfg->node_id, err,
-		                          sizeof(err));
-		if (rc != DOBJ_OK)
-			dobj__log_error("shard %u: %s", s->index, err);
-	}
-	if (rc != DOBJ_OK) {
-		atomic_fetch_add(&s->commit_failures, 1);
-		for (dobj__call *c = calls; c != NULL; c = c->next)
-			if (c->in_commit)
-				dobj__call_answer(c, DOBJ_UNAVAILABLE, err, NULL);
+	if ((p = calloc(1, sizeof(*p) + nobjs * sizeof(p->objs[0]))) == NULL ||
+	    (part = dobj__pg_part_build(batch, calls, wrote)) == NULL) {
+		char err[128];
+		free(p);
+		snprintf(err, sizeof(err), "could not commit batch of %zu turns: out of memory",
+		         ncalls);
+		dobj__log_error("shard %u: %s", s->index, err);
 		for (dobj__call *c = calls, *cn; c != NULL; c = cn) {
 			cn = c->next;
+			if (c->in_commit || s->pend_head != NULL)
+				dobj__call_answer(c, DOBJ_RESOURCE_EXHAUSTED, err, NULL);
 			c->done(c);
 		}
 		batch_doom(s, batch);
 		return;
 	}
-	/* In flight: the objects' dirty state now belongs to the commit. */
-	s->fl_calls = calls;
-	s->fl_wrote = wrote;
+	/* On its way: the objects' dirty state now belongs to the batch. */
+	p->s = s;
+	p->calls = calls;
+	p->first = s->pend_head == NULL;
 	for (dobj__object *o = batch, *next; o != NULL; o = next) {
 		next = o->batch_next;
 		o->batch_next = NULL;
 		o->in_batch = false;
-		o->pinned = true;
+		o->pins++;
 		dobj__object_sent(o);
-		s->fl_objs[s->fl_nobjs++] = o;
+		p->objs[n++] = o;
 	}
+	p->nobjs = n;
+	p->req.part = part;
+	p->req.nturns = wrote;
+	p->req.source = s;
+	p->req.gen = s->gen;
+	p->req.failed_gen = &s->failed_gen;
+	p->req.done = commit_done;
+	p->req.taken = commit_taken;
+	pthread_mutex_lock(&s->mu);
+	s->queued++;
+	pthread_mutex_unlock(&s->mu);
+	if (s->pend_tail != NULL)
+		s->pend_tail->next = p;
+	else
+		s->pend_head = p;
+	s->pend_tail = p;
+	dobj__committer_submit(s->cfg->committer, &p->req);
 }
 
 /* cond_wait_ms waits on cv for at most ms (mu held). */
@@ -474,6 +528,30 @@ cond_wait_ms(pthread_cond_t *cv, pthread_mutex_t *mu, int ms)
 	pthread_cond_timedwait(cv, mu, &ts);
 }
 
+/* end_open hands the open batch over (end_batch) and starts a new one. */
+static void
+end_open(dobj__shard *s)
+{
+	dobj__call *calls = s->open_calls;
+	dobj__object *batch = s->open_batch;
+	size_t n = s->open_n;
+
+	s->open_calls = s->open_tail = NULL;
+	s->open_batch = NULL;
+	s->open_n = 0;
+	end_batch(s, calls, n, batch);
+}
+
+static void
+take_reports(dobj__shard *s, pending *done)
+{
+	for (pending *p = done, *pn; p != NULL; p = pn) {
+		pn = p->done_next;
+		complete(s, p);
+	}
+	evict_doomed(s);
+}
+
 static void *
 shard_main(void *arg)
 {
@@ -481,40 +559,51 @@ shard_main(void *arg)
 
 	for (;;) {
 		dobj__call *calls, *last, *c;
-		dobj__object *batch = NULL;
+		pending *done;
 		int64_t deadline = 0;
 		size_t n = 0;
+		bool can_end;
 
 		pthread_mutex_lock(&s->mu);
-		if (s->qhead == NULL && s->fl_calls != NULL) {
-			/* nothing new to overlap with: finish the flight and answer now */
-			pthread_mutex_unlock(&s->mu);
-			flight_finish(s);
-			s->taint[0] = '\0'; /* no batch ran on the flight's writes */
-			evict_doomed(s);
-			continue;
-		}
-		while (s->qhead == NULL && !s->stopping) {
+		for (;;) {
+			can_end = s->open_calls != NULL && s->queued == 0;
+			if (s->qhead != NULL || s->done_head != NULL || can_end ||
+			    (s->stopping && s->pend_head == NULL && s->open_calls == NULL))
+				break;
+			if (s->stopping || s->open_calls != NULL) { /* waiting for the committer */
+				cond_wait_ms(&s->cv, &s->mu, IDLE_WAIT_MS);
+				continue;
+			}
 			pthread_mutex_unlock(&s->mu);
 			/* a reconnect under way wants a look sooner than the idle cleanup */
 			int wait_ms = dobj__pg_tick(s->pg);
 			pthread_mutex_lock(&s->mu);
-			if (s->qhead != NULL || s->stopping)
-				break;
+			if (s->qhead != NULL || s->done_head != NULL || s->stopping)
+				continue;
 			cond_wait_ms(&s->cv, &s->mu,
 			             wait_ms < 0 || wait_ms > IDLE_WAIT_MS ? IDLE_WAIT_MS
 			                                                   : wait_ms);
-			if (s->qhead == NULL) {
+			if (s->qhead == NULL && s->done_head == NULL) {
 				pthread_mutex_unlock(&s->mu);
 				evict_cold(s);
 				pthread_mutex_lock(&s->mu);
 			}
 		}
-		if (s->qhead == NULL) { /* stopping, and nothing left */
-			s->exited = true;
-			pthread_cond_broadcast(&s->exit_cv);
+		done = s->done_head;
+		s->done_head = s->done_tail = NULL;
+		if (s->qhead == NULL) {
+			bool exit = done == NULL && !can_end;
+			if (exit) { /* stopping, and everything answered */
+				s->exited = true;
+				pthread_cond_broadcast(&s->exit_cv);
+			}
 			pthread_mutex_unlock(&s->mu);
-			break;
+			if (exit)
+				break;
+			take_reports(s, done);
+			if (can_end)
+				end_open(s);
+			continue;
 		}
 		if (s->stopping)
 			deadline = s->drain_deadline_ms;
@@ -528,6 +617,7 @@ shard_main(void *arg)
 		last->next = NULL;
 		pthread_mutex_unlock(&s->mu);
 
+		take_reports(s, done);
 		prefetch(s, calls);
 		for (c = calls; c != NULL; c = c->next) {
 			if (deadline != 0 && dobj__clock_mono_ms() >= deadline) {
@@ -540,10 +630,19 @@ shard_main(void *arg)
 				atomic_fetch_add(&s->drain_refused, 1);
 				continue;
 			}
-			run_turn(s, c, &batch);
+			run_turn(s, c, &s->open_batch);
 		}
-		end_batch(s, calls, n, batch);
-		evict_doomed(s);
+		if (s->open_tail != NULL)
+			s->open_tail->next = calls;
+		else
+			s->open_calls = calls;
+		s->open_tail = last;
+		s->open_n += n;
+		pthread_mutex_lock(&s->mu);
+		can_end = s->queued == 0;
+		pthread_mutex_unlock(&s->mu);
+		if (can_end || s->open_batch == NULL || s->open_n >= s->cfg->max_batch)
+			end_open(s);
 		evict_cold(s);
 	}
 	return NULL;
@@ -574,7 +673,6 @@ dobj__shard_open(dobj__shard **out, unsigned index, const dobj__shard_cfg *cfg, 
 		dobj__shard_close(s);
 		return rc;
 	}
-	dobj__pg_set_settle(s->pg, flight_settle, s);
 	*out = s;
 	return DOBJ_OK;
 }
@@ -659,7 +757,6 @@ dobj__shard_close(dobj__shard *s)
 		return;
 	dobj__shard_stop(s);
 	dobj__objmap_fini(&s->objs);
-	free(s->fl_objs);
 	free(s->doomed);
 	dobj__undo_fini(&s->undo);
 	dobj__pg_close(s->pg);
@@ -677,10 +774,6 @@ dobj__shard_stats_get(dobj__shard *s, dobj__shard_stats *out)
 	pthread_mutex_unlock(&s->mu);
 	out->live_objects = atomic_load(&s->live);
 	out->turns = atomic_load(&s->turns);
-	out->commits = atomic_load(&s->commits);
-	out->commit_failures = atomic_load(&s->commit_failures);
 	out->drain_refused = atomic_load(&s->drain_refused);
 	dobj__pg_counters(s->pg, &out->pg_errors, &out->pg_reconnects);
-	dobj__hist_add(&out->commit_turns, &s->commit_turns);
-	dobj__hist_add(&out->commit_seconds, &s->commit_seconds);
 }

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * shard.h - a shard thread: it owns the live objects whose ids hash to it, runs their turns
- * one at a time in arrival order, commits every turn it ran since its last commit in one
- * PostgreSQL transaction (group commit), and only then releases their replies.
+ * one at a time in arrival order, hands each batch of turns to the committer (group commit)
+ * and releases their replies once the committer says the batch is durable.
  */
 #ifndef DOBJ_SERVER_SHARD_H
 #define DOBJ_SERVER_SHARD_H
@@ -27,6 +27,7 @@ typedef struct dobj__shard_cfg {
 	unsigned max_batch;
 	const char *database_url;
 	const char *node_id; /* this server's name in alarm leases */
+	struct dobj__committer *committer;
 } dobj__shard_cfg;
 
 /* dobj__shard_open connects the shard to PostgreSQL; the thread starts in _start. */
@@ -59,17 +60,12 @@ typedef struct dobj__shard_stats {
 	size_t live_objects;
 	size_t queue_depth;
 	uint64_t turns;
-	uint64_t commits;
-	uint64_t commit_failures;
-	uint64_t drain_refused;    /* calls refused because the drain timeout passed */
-	uint64_t pg_errors;        /* failed statements, commits and connection attempts */
-	uint64_t pg_reconnects;    /* connections re-established after a failure */
-	dobj__hist commit_turns;   /* turns with writes per commit */
-	dobj__hist commit_seconds; /* commit latency */
+	uint64_t drain_refused; /* calls refused because the drain timeout passed */
+	uint64_t pg_errors;     /* failed statements, commits and connection attempts */
+	uint64_t pg_reconnects; /* connections re-established after a failure */
 } dobj__shard_stats;
 
-/* dobj__shard_stats_get adds the shard's histograms to out's (zero them first) and sets the
- * rest. Thread-safe. */
+/* dobj__shard_stats_get fills out. Thread-safe. */
 void dobj__shard_stats_get(dobj__shard *s, dobj__shard_stats *out);
 
 #endif /* DOBJ_SERVER_SHARD_H */
