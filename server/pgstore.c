@@ -400,8 +400,6 @@ static PGresult *
 pg_exec_ready(dobj__pg *pg, enum dobj__pg_stmt st, const char *const *vals, const int *lens,
               const int *fmts, char *err, size_t errlen)
 {
-	if (pg->commit_pending && pg->settle != NULL)
-		pg->settle(pg->settle_arg);
 	if (dobj__pg_ensure(pg, err, errlen) != DOBJ_OK)
 		return NULL;
 	err[0] = '\0';
@@ -551,19 +549,6 @@ dobj__pg_fetch_alarm(dobj__pg *pg, dobj__object *o, char *err, size_t errlen)
 	}
 	PQclear(r);
 	return DOBJ_OK;
-}
-
-void
-dobj__pg_set_settle(dobj__pg *pg, void (*settle)(void *arg), void *arg)
-{
-	pg->settle = settle;
-	pg->settle_arg = arg;
-}
-
-bool
-dobj__pg_commit_pending(const dobj__pg *pg)
-{
-	return pg->commit_pending;
 }
 
 /* obj_cmp orders objects as PostgreSQL orders (class COLLATE "C", id bytea): by bytes. */

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * pgstore.h - a shard's PostgreSQL connection: loading objects, reading keys that are not
- * cached, and committing a batch of turns as one transaction (libpq pipeline mode, one
- * multi-row statement per kind of change, prepared once per connection).
+ * pgstore.h - a PostgreSQL connection: a shard's loads objects and reads keys that are not
+ * cached; the committer's writes batches of turns, several shards' in one transaction (libpq
+ * pipeline mode, one multi-row statement per kind of change and part, prepared once per
+ * connection).
  */
 #ifndef DOBJ_SERVER_PGSTORE_H
 #define DOBJ_SERVER_PGSTORE_H
@@ -92,12 +93,5 @@ dobj_err dobj__pg_commit_send(dobj__pg *pg, dobj__pg_part *const *parts, size_t 
  * durable; otherwise nothing of it is assumed written (the caller reloads the objects) and err
  * says why (with "outcome unknown" when the connection died before COMMIT was answered). */
 dobj_err dobj__pg_commit_wait(dobj__pg *pg, char *err, size_t errlen);
-
-/* dobj__pg_commit_pending says whether a commit was sent and not yet waited for. */
-bool dobj__pg_commit_pending(const dobj__pg *pg);
-
-/* dobj__pg_set_settle registers the function that reads a pending commit's outcome; reads
- * through this connection call it first. */
-void dobj__pg_set_settle(dobj__pg *pg, void (*settle)(void *arg), void *arg);
 
 #endif /* DOBJ_SERVER_PGSTORE_H */

@@ -64,10 +64,6 @@ struct dobj__pg {
 	int pending_queued;     /* statements in its pipeline */
 	int pending_commit_idx; /* COMMIT's position among them, or -1 if it was not sent */
 	size_t pending_turns;
-	/* settle: called before any other statement while a commit is pending, so that its
-	 * owner reads the commit's outcome first (the connection serves one thing at a time) */
-	void (*settle)(void *arg);
-	void *settle_arg;
 };
 
 /* dobj__pg_stmt_name writes statement st's prepared name into buf. */
