@@ -4,6 +4,7 @@
 #ifndef DOBJ_SERVER_CLOCK_H
 #define DOBJ_SERVER_CLOCK_H
 
+#include <pthread.h>
 #include <stdint.h>
 
 /* dobj__clock_now_ms returns the server's time in ms since the Unix epoch. Thread-safe. */
@@ -17,5 +18,8 @@ int64_t dobj__clock_mono_ms(void);
 
 /* dobj__clock_mono_us returns the same monotonic clock in microseconds, for latencies. */
 int64_t dobj__clock_mono_us(void);
+
+/* dobj__cond_wait_ms waits on cv (mu held) for at most ms milliseconds (at least 1). */
+void dobj__cond_wait_ms(pthread_cond_t *cv, pthread_mutex_t *mu, int ms);
 
 #endif /* DOBJ_SERVER_CLOCK_H */

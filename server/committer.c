@@ -143,14 +143,8 @@ committer_main(void *arg)
 			pthread_mutex_lock(&c->mu);
 			if (c->qhead != NULL || c->stopping)
 				break;
-			if (wait_ms < 0 || wait_ms > 1000)
-				wait_ms = 1000;
-			struct timespec ts;
-			clock_gettime(CLOCK_REALTIME, &ts);
-			ts.tv_nsec += (long)(wait_ms < 1 ? 1 : wait_ms) * 1000000L;
-			ts.tv_sec += ts.tv_nsec / 1000000000L;
-			ts.tv_nsec %= 1000000000L;
-			pthread_cond_timedwait(&c->cv, &c->mu, &ts);
+			dobj__cond_wait_ms(&c->cv, &c->mu,
+			                   wait_ms < 0 || wait_ms > 1000 ? 1000 : wait_ms);
 		}
 		if (c->qhead == NULL) { /* stopping, and everything written */
 			pthread_mutex_unlock(&c->mu);

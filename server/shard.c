@@ -510,24 +510,6 @@ end_batch(dobj__shard *s, dobj__call *calls, size_t ncalls, dobj__object *batch)
 	dobj__committer_submit(s->cfg->committer, &p->req);
 }
 
-/* cond_wait_ms waits on cv for at most ms (mu held). */
-static void
-cond_wait_ms(pthread_cond_t *cv, pthread_mutex_t *mu, int ms)
-{
-	struct timespec ts;
-
-	if (ms < 1)
-		ms = 1;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += ms / 1000;
-	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
-	pthread_cond_timedwait(cv, mu, &ts);
-}
-
 /* end_open hands the open batch over (end_batch) and starts a new one. */
 static void
 end_open(dobj__shard *s)
@@ -571,7 +553,7 @@ shard_main(void *arg)
 			    (s->stopping && s->pend_head == NULL && s->open_calls == NULL))
 				break;
 			if (s->stopping || s->open_calls != NULL) { /* waiting for the committer */
-				cond_wait_ms(&s->cv, &s->mu, IDLE_WAIT_MS);
+				dobj__cond_wait_ms(&s->cv, &s->mu, IDLE_WAIT_MS);
 				continue;
 			}
 			pthread_mutex_unlock(&s->mu);
@@ -580,9 +562,9 @@ shard_main(void *arg)
 			pthread_mutex_lock(&s->mu);
 			if (s->qhead != NULL || s->done_head != NULL || s->stopping)
 				continue;
-			cond_wait_ms(&s->cv, &s->mu,
-			             wait_ms < 0 || wait_ms > IDLE_WAIT_MS ? IDLE_WAIT_MS
-			                                                   : wait_ms);
+			dobj__cond_wait_ms(&s->cv, &s->mu,
+			                   wait_ms < 0 || wait_ms > IDLE_WAIT_MS ? IDLE_WAIT_MS
+			                                                         : wait_ms);
 			if (s->qhead == NULL && s->done_head == NULL) {
 				pthread_mutex_unlock(&s->mu);
 				evict_cold(s);
@@ -731,9 +713,10 @@ dobj__shard_join(dobj__shard *s, int64_t until_mono_ms)
 		return true;
 	pthread_mutex_lock(&s->mu);
 	while (!s->exited && (until_mono_ms == 0 || dobj__clock_mono_ms() < until_mono_ms))
-		cond_wait_ms(&s->exit_cv, &s->mu,
-		             until_mono_ms == 0 ? IDLE_WAIT_MS
-		                                : (int)(until_mono_ms - dobj__clock_mono_ms()));
+		dobj__cond_wait_ms(&s->exit_cv, &s->mu,
+		                   until_mono_ms == 0
+		                       ? IDLE_WAIT_MS
+		                       : (int)(until_mono_ms - dobj__clock_mono_ms()));
 	exited = s->exited;
 	pthread_mutex_unlock(&s->mu);
 	if (exited) {
