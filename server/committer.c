@@ -67,9 +67,10 @@ take(dobj__committer *c)
 }
 
 static void
-finish(dobj__commit_req *r, dobj_err rc, const char *err)
+finish(dobj__commit_req *r, dobj_err rc, bool depended, const char *err)
 {
 	r->rc = rc;
+	r->depended = depended;
 	snprintf(r->err, sizeof(r->err), "%s", rc == DOBJ_OK ? "" : err);
 	if (rc != DOBJ_OK) {
 		uint64_t want = r->gen + 1, cur = atomic_load(r->failed_gen);
@@ -84,15 +85,16 @@ finish(dobj__commit_req *r, dobj_err rc, const char *err)
 static void
 write_batch(dobj__committer *c, size_t n)
 {
-	char err[512];
+	char err[512], why[448];
 	size_t nparts = 0, nturns = 0;
+	bool outage = false;
 	int64_t t0;
 	dobj_err rc;
 
 	for (size_t i = 0; i < n; i++) {
 		dobj__commit_req *r = c->batch[i];
 		if (r->gen < atomic_load(r->failed_gen)) {
-			finish(r, DOBJ_UNAVAILABLE, DOBJ__COMMIT_DEPENDED);
+			finish(r, DOBJ_UNAVAILABLE, true, DOBJ__COMMIT_DEPENDED);
 			continue;
 		}
 		c->batch[nparts] = r;
@@ -102,12 +104,9 @@ write_batch(dobj__committer *c, size_t n)
 	if (nparts == 0)
 		return;
 	t0 = dobj__clock_mono_us();
-	if ((rc = dobj__pg_ensure(c->pg, err, sizeof(err))) != DOBJ_OK) {
-		char why[sizeof(err)];
-		/* pgstore.c logged the outage once; a line per refused batch would flood */
-		snprintf(why, sizeof(why), "%s", err);
-		snprintf(err, sizeof(err), "could not commit batch of %zu turns: %.400s", nturns,
-		         why);
+	if ((rc = dobj__pg_ensure(c->pg, why, sizeof(why))) != DOBJ_OK) {
+		outage = true;
+		snprintf(err, sizeof(err), "could not commit batch of %zu turns: %s", nturns, why);
 	} else if ((rc = dobj__pg_commit_send(c->pg, c->parts, nparts, c->owner, err,
 	                                      sizeof(err))) == DOBJ_OK) {
 		rc = dobj__pg_commit_wait(c->pg, err, sizeof(err));
@@ -119,13 +118,11 @@ write_batch(dobj__committer *c, size_t n)
 		                   (uint64_t)(dobj__clock_mono_us() - t0));
 	} else {
 		atomic_fetch_add(&c->commit_failures, 1);
-		dobj__log(rc == DOBJ_UNAVAILABLE && strstr(err, "unavailable") != NULL
-		              ? DOBJ_LOG_DEBUG
-		              : DOBJ_LOG_ERROR,
-		          "committer: %s", err);
+		/* pgstore.c logged an outage once; a line per refused batch would flood */
+		dobj__log(outage ? DOBJ_LOG_DEBUG : DOBJ_LOG_ERROR, "committer: %s", err);
 	}
 	for (size_t i = 0; i < nparts; i++)
-		finish(c->batch[i], rc, err);
+		finish(c->batch[i], rc, false, err);
 }
 
 static void *

@@ -37,6 +37,7 @@ typedef struct dobj__commit_req {
 	void (*taken)(struct dobj__commit_req *r); /* it left the queue for a transaction */
 	void (*done)(struct dobj__commit_req *r);
 	dobj_err rc;
+	bool depended; /* failed without being sent: an earlier request of its source failed */
 	char err[512];
 } dobj__commit_req;
 

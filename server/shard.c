@@ -388,7 +388,7 @@ complete(dobj__shard *s, pending *p)
 		for (s->pend_tail = s->pend_head;
 		     s->pend_tail != NULL && s->pend_tail->next != NULL;)
 			s->pend_tail = s->pend_tail->next;
-	if (!ok && strncmp(p->req.err, DOBJ__COMMIT_DEPENDED, strlen(DOBJ__COMMIT_DEPENDED)) != 0)
+	if (!ok && !p->req.depended)
 		snprintf(s->fail_reason, sizeof(s->fail_reason), "%s", p->req.err);
 	if (!ok)
 		snprintf(dep, sizeof(dep), "%s: %.440s", DOBJ__COMMIT_DEPENDED, s->fail_reason);
@@ -429,10 +429,10 @@ batch_doom(dobj__shard *s, dobj__object *batch)
 	}
 }
 
-/* end_batch: the calls have run. Hand their writes to the committer (their replies wait for
- * it), or hold them behind the last pending batch, or answer at once. */
+/* end_batch: the calls (last is the final one) have run. Hand their writes to the committer
+ * (their replies wait for it), or hold them behind the last pending batch, or answer at once. */
 static void
-end_batch(dobj__shard *s, dobj__call *calls, size_t ncalls, dobj__object *batch)
+end_batch(dobj__shard *s, dobj__call *calls, dobj__call *last, size_t ncalls, dobj__object *batch)
 {
 	dobj__pg_part *part = NULL;
 	size_t nobjs = 0, n = 0;
@@ -445,10 +445,7 @@ end_batch(dobj__shard *s, dobj__call *calls, size_t ncalls, dobj__object *batch)
 				s->pend_tail->deps_tail->next = calls;
 			else
 				s->pend_tail->deps = calls;
-			while (calls != NULL && calls->next != NULL)
-				calls = calls->next;
-			if (calls != NULL)
-				s->pend_tail->deps_tail = calls;
+			s->pend_tail->deps_tail = last;
 			return;
 		}
 		for (dobj__call *c = calls, *cn; c != NULL; c = cn) {
@@ -514,14 +511,14 @@ end_batch(dobj__shard *s, dobj__call *calls, size_t ncalls, dobj__object *batch)
 static void
 end_open(dobj__shard *s)
 {
-	dobj__call *calls = s->open_calls;
+	dobj__call *calls = s->open_calls, *last = s->open_tail;
 	dobj__object *batch = s->open_batch;
 	size_t n = s->open_n;
 
 	s->open_calls = s->open_tail = NULL;
 	s->open_batch = NULL;
 	s->open_n = 0;
-	end_batch(s, calls, n, batch);
+	end_batch(s, calls, last, n, batch);
 }
 
 static void

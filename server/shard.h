@@ -26,7 +26,6 @@ typedef struct dobj__shard_cfg {
 	size_t load_all_max_keys;
 	unsigned max_batch;
 	const char *database_url;
-	const char *node_id; /* this server's name in alarm leases */
 	struct dobj__committer *committer;
 } dobj__shard_cfg;
 
