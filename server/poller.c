@@ -282,9 +282,9 @@ submit(dobj__poller *p, PGresult *r, int row, int64_t now)
 	pthread_mutex_lock(&p->mu);
 	p->inflight++;
 	pthread_mutex_unlock(&p->mu);
+	/* due, or no room to hold it: run it early rather than not at all */
 	if (c->alarm_due_ms <= now || held_push(p, c) != 0)
-		to_shard(p,
-		         c); /* due, or no room to hold it: run it early rather than not at all */
+		to_shard(p, c);
 }
 
 /* claim leases up to CLAIM_BATCH alarms due by now + CLAIM_AHEAD_MS and submits or holds
@@ -314,6 +314,25 @@ claim(dobj__poller *p, int64_t now)
 	return n;
 }
 
+/* release gives a claimed alarm back (its lease ends now) without counting an attempt. */
+static void
+release(dobj__poller *p, const dobj__call *c)
+{
+	char idhex[2 * DOBJ_ID_SIZE + 3], due[32];
+	const char *rv[4] = {c->cls->cls->name, idhex, due, p->node_id};
+
+	id_param(idhex, &c->id);
+	i64_param(due, c->alarm_due_ms);
+	PQclear(PQexecParams(p->conn, release_sql, 4, NULL, rv, NULL, NULL, 0));
+}
+
+static void
+call_free(dobj__call *c)
+{
+	dobj__arena_fini(&c->arena);
+	free(c);
+}
+
 /* record applies one finished alarm turn's outcome and frees the call. */
 static void
 record(dobj__poller *p, dobj__call *c)
@@ -340,10 +359,8 @@ record(dobj__poller *p, dobj__call *c)
 		goto out;
 	}
 	if (!ran) {
-		/* Never ran (the server is stopping, or the object could not be loaded): give the
-		 * alarm back without counting an attempt. */
-		const char *rv[4] = {c->cls->cls->name, idhex, due, p->node_id};
-		PQclear(PQexecParams(p->conn, release_sql, 4, NULL, rv, NULL, NULL, 0));
+		/* never ran: the server is stopping, or the object could not be loaded */
+		release(p, c);
 		goto out;
 	}
 	i64_param(next,
@@ -370,8 +387,7 @@ record(dobj__poller *p, dobj__call *c)
 	}
 	PQclear(r);
 out:
-	dobj__arena_fini(&c->arena);
-	free(c);
+	call_free(c);
 }
 
 /* drain_outcomes takes the shards' reports and records them. */
@@ -440,16 +456,9 @@ release_held(dobj__poller *p)
 
 	while (p->nheld > 0) {
 		dobj__call *c = held_pop(p);
-		char idhex[2 * DOBJ_ID_SIZE + 3], due[32];
-		const char *rv[4] = {c->cls->cls->name, idhex, due, p->node_id};
-
-		if (p->conn != NULL && PQstatus(p->conn) == CONNECTION_OK) {
-			id_param(idhex, &c->id);
-			i64_param(due, c->alarm_due_ms);
-			PQclear(PQexecParams(p->conn, release_sql, 4, NULL, rv, NULL, NULL, 0));
-		}
-		dobj__arena_fini(&c->arena);
-		free(c);
+		if (p->conn != NULL && PQstatus(p->conn) == CONNECTION_OK)
+			release(p, c);
+		call_free(c);
 	}
 	pthread_mutex_lock(&p->mu);
 	p->inflight -= n;
@@ -477,8 +486,9 @@ poller_main(void *arg)
 			/* back off 0.1 s, 0.2 s, ... up to 5 s while PostgreSQL is away */
 			wait = 100 << (failures < 6 ? failures : 6);
 			failures++;
-			sleep_until_woken(p, wait > 5000 ? (held < 5000 ? held : 5000)
-			                                 : (held < wait ? held : wait));
+			if (wait > 5000)
+				wait = 5000;
+			sleep_until_woken(p, held < wait ? held : wait);
 			continue;
 		}
 		failures = 0;
