@@ -10,6 +10,7 @@
 #include <dobj/storage.h>
 
 #include "fsm_record.h"
+#include "hex.h"
 
 #define REC_DIGITS 20 /* UINT64_MAX has 20 digits */
 #define REC_KEY_SIZE (sizeof(DOBJ__FSM_HISTORY_PREFIX) + REC_DIGITS)
@@ -180,18 +181,6 @@ rec_lit(rec_parser *r, char c)
 	return false;
 }
 
-static int
-rec_hex(uint8_t c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* rec_escape decodes the escape after a backslash into s at *o. */
 static bool
 rec_escape(rec_parser *r, char *s, size_t *o)
@@ -212,7 +201,7 @@ rec_escape(rec_parser *r, char *s, size_t *o)
 	if (r->end - r->p < 5)
 		return rec_fail(r, "bad \\u escape in a string");
 	for (int i = 1; i <= 4; i++) {
-		int h = rec_hex(r->p[i]);
+		int h = dobj__hex_digit((unsigned char)r->p[i]);
 
 		if (h < 0)
 			return rec_fail(r, "bad \\u escape in a string");

@@ -10,6 +10,8 @@
 
 #include <dobj/id.h>
 
+#include "hex.h"
+
 dobj_err
 dobj_id_from_name(const char *class_name, const char *name, dobj_id *out)
 {
@@ -49,8 +51,8 @@ dobj_id_unique(dobj_id *out)
 	return DOBJ_OK;
 }
 
-static int
-hex_value(char c)
+int
+dobj__hex_digit(int c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -69,7 +71,8 @@ dobj_id_from_string(const char *hex, dobj_id *out)
 	if (hex == NULL || out == NULL || strlen(hex) != 2 * DOBJ_ID_SIZE)
 		return DOBJ_INVALID_ARGUMENT;
 	for (size_t i = 0; i < DOBJ_ID_SIZE; i++) {
-		int hi = hex_value(hex[2 * i]), lo = hex_value(hex[2 * i + 1]);
+		int hi = dobj__hex_digit((unsigned char)hex[2 * i]);
+		int lo = dobj__hex_digit((unsigned char)hex[2 * i + 1]);
 		if (hi < 0 || lo < 0)
 			return DOBJ_INVALID_ARGUMENT;
 		id.bytes[i] = (uint8_t)(hi << 4 | lo);
