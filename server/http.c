@@ -292,6 +292,23 @@ http_checker(void *arg)
 
 /* --- /metrics ------------------------------------------------------------------------ */
 
+/* metric_u64 writes one unlabelled series with an integer value. */
+static void
+metric_u64(dobj__text *t, const char *name, const char *type, const char *help, uint64_t v)
+{
+	dobj__metric_head(t, name, type, help);
+	dobj__text_printf(t, "%s %llu\n", name, (unsigned long long)v);
+}
+
+/* metric_ms writes one unlabelled gauge in seconds from a count of milliseconds. */
+static void
+metric_ms(dobj__text *t, const char *name, const char *help, int64_t ms)
+{
+	dobj__metric_head(t, name, "gauge", help);
+	dobj__text_printf(t, "%s %lld.%03lld\n", name, (long long)(ms / 1000),
+	                  (long long)(ms % 1000));
+}
+
 static void
 http_metrics_write(dobj__http *h, dobj__text *t)
 {
@@ -321,34 +338,25 @@ http_metrics_write(dobj__http *h, dobj__text *t)
 	dobj__text_printf(t, "dobj_build_info{version=\"");
 	dobj__text_label(t, DOBJ_VERSION_STRING);
 	dobj__text_printf(t, "\"} 1\n");
-	dobj__metric_head(t, "dobj_start_time_seconds", "gauge",
-	                  "When this server started, in seconds since the Unix epoch.");
-	dobj__text_printf(t, "dobj_start_time_seconds %lld.%03lld\n",
-	                  (long long)(h->start_unix_ms / 1000),
-	                  (long long)(h->start_unix_ms % 1000));
-	dobj__metric_head(t, "dobj_uptime_seconds", "gauge", "Seconds since this server started.");
-	dobj__text_printf(t, "dobj_uptime_seconds %lld.%03lld\n", (long long)(up_ms / 1000),
-	                  (long long)(up_ms % 1000));
-	dobj__metric_head(t, "dobj_shards", "gauge", "Shard threads.");
-	dobj__text_printf(t, "dobj_shards %u\n", nshards);
-	dobj__metric_head(t, "dobj_live_objects", "gauge",
-	                  "Objects held in memory, over all shards.");
-	dobj__text_printf(t, "dobj_live_objects %zu\n", sum.live_objects);
+	metric_ms(t, "dobj_start_time_seconds",
+	          "When this server started, in seconds since the Unix epoch.", h->start_unix_ms);
+	metric_ms(t, "dobj_uptime_seconds", "Seconds since this server started.", up_ms);
+	metric_u64(t, "dobj_shards", "gauge", "Shard threads.", nshards);
+	metric_u64(t, "dobj_live_objects", "gauge", "Objects held in memory, over all shards.",
+	           sum.live_objects);
 	dobj__metric_head(t, "dobj_shard_queue_depth", "gauge",
 	                  "Calls queued for a shard, not yet run.");
 	for (unsigned i = 0; i < nshards; i++)
 		dobj__text_printf(t, "dobj_shard_queue_depth{shard=\"%u\"} %zu\n", i,
 		                  st[i].queue_depth);
-	dobj__metric_head(t, "dobj_turns_total", "counter",
-	                  "Turns run: calls that reached an object.");
-	dobj__text_printf(t, "dobj_turns_total %llu\n", (unsigned long long)sum.turns);
-	dobj__metric_head(t, "dobj_commits_total", "counter",
-	                  "Group commits: PostgreSQL transactions that ended a batch of turns.");
-	dobj__text_printf(t, "dobj_commits_total %llu\n", (unsigned long long)cs.commits);
-	dobj__metric_head(t, "dobj_commit_failures_total", "counter",
-	                  "Group commits that failed; their calls were answered UNAVAILABLE.");
-	dobj__text_printf(t, "dobj_commit_failures_total %llu\n",
-	                  (unsigned long long)cs.commit_failures);
+	metric_u64(t, "dobj_turns_total", "counter", "Turns run: calls that reached an object.",
+	           sum.turns);
+	metric_u64(t, "dobj_commits_total", "counter",
+	           "Group commits: PostgreSQL transactions that ended a batch of turns.",
+	           cs.commits);
+	metric_u64(t, "dobj_commit_failures_total", "counter",
+	           "Group commits that failed; their calls were answered UNAVAILABLE.",
+	           cs.commit_failures);
 	dobj__metric_head(t, "dobj_commit_turns", "histogram",
 	                  "Turns with writes made durable by one group commit.");
 	dobj__hist_write(t, "dobj_commit_turns", "", DOBJ_HIST_SIZE, &cs.commit_turns);
@@ -356,36 +364,30 @@ http_metrics_write(dobj__http *h, dobj__text *t)
 	                  "Time to make one batch durable (BEGIN to COMMIT, one round trip).");
 	dobj__hist_write(t, "dobj_commit_duration_seconds", "", DOBJ_HIST_SECONDS,
 	                 &cs.commit_seconds);
-	dobj__metric_head(t, "dobj_pg_errors_total", "counter",
-	                  "Failed PostgreSQL statements, commits and connection attempts of the "
-	                  "shards.");
-	dobj__text_printf(t, "dobj_pg_errors_total %llu\n", (unsigned long long)sum.pg_errors);
-	dobj__metric_head(t, "dobj_pg_reconnects_total", "counter",
-	                  "Shard connections to PostgreSQL re-established after a failure.");
-	dobj__text_printf(t, "dobj_pg_reconnects_total %llu\n",
-	                  (unsigned long long)sum.pg_reconnects);
+	metric_u64(t, "dobj_pg_errors_total", "counter",
+	           "Failed PostgreSQL statements, commits and connection attempts of the shards "
+	           "and the commit thread.",
+	           sum.pg_errors);
+	metric_u64(t, "dobj_pg_reconnects_total", "counter",
+	           "Connections of the shards and the commit thread to PostgreSQL re-established "
+	           "after a failure.",
+	           sum.pg_reconnects);
 	free(st);
 	if (h->ops->call_metrics != NULL)
 		h->ops->call_metrics(h->arg, t);
 	if (h->ops->alarm_stats != NULL) {
 		dobj__poller_stats a;
 		h->ops->alarm_stats(h->arg, &a);
-		dobj__metric_head(t, "dobj_alarms_fired_total", "counter",
-		                  "Alarm turns committed (each deleted its alarm).");
-		dobj__text_printf(t, "dobj_alarms_fired_total %llu\n", (unsigned long long)a.fired);
-		dobj__metric_head(t, "dobj_alarms_retried_total", "counter",
-		                  "Failed alarm runs rescheduled with backoff.");
-		dobj__text_printf(t, "dobj_alarms_retried_total %llu\n",
-		                  (unsigned long long)a.retried);
-		dobj__metric_head(t, "dobj_alarms_parked_total", "counter",
-		                  "Alarms parked after their last retry (see dobj_alarms.parked).");
-		dobj__text_printf(t, "dobj_alarms_parked_total %llu\n",
-		                  (unsigned long long)a.parked);
-		dobj__metric_head(t, "dobj_alarm_lag_seconds", "gauge",
-		                  "How late the last alarm turn started, after its due time.");
-		dobj__text_printf(t, "dobj_alarm_lag_seconds %lld.%03lld\n",
-		                  (long long)(a.last_lag_ms / 1000),
-		                  (long long)(a.last_lag_ms % 1000));
+		metric_u64(t, "dobj_alarms_fired_total", "counter",
+		           "Alarm turns committed (each deleted its alarm).", a.fired);
+		metric_u64(t, "dobj_alarms_retried_total", "counter",
+		           "Failed alarm runs rescheduled with backoff.", a.retried);
+		metric_u64(t, "dobj_alarms_parked_total", "counter",
+		           "Alarms parked after their last retry (see dobj_alarms.parked).",
+		           a.parked);
+		metric_ms(t, "dobj_alarm_lag_seconds",
+		          "How late the last alarm turn started, after its due time.",
+		          a.last_lag_ms);
 	}
 }
 
