@@ -220,6 +220,19 @@ client_open_url(const char *url)
 	return c;
 }
 
+/* peer_client starts a peer on a free TCP port, connects a client to it and makes the stub of
+ * the singleton cls/name. */
+static dobj_client *
+peer_client(peer *p, peer_mode mode, const char *cls, const char *name, dobj_stub *stub)
+{
+	dobj_client *c;
+
+	peer_start(p, "tcp://127.0.0.1:0", mode);
+	c = client_open_url(p->url);
+	cr_assert_eq(dobj_singleton(c, cls, name, stub), DOBJ_OK);
+	return c;
+}
+
 /* ---- asynchronous completions ---- */
 
 typedef struct waiter {
@@ -279,9 +292,7 @@ Test(client, request_fields_arrive_as_sent)
 	dobj_client *c;
 	peer p;
 
-	peer_start(&p, "tcp://127.0.0.1:0", PEER_ECHO);
-	c = client_open_url(p.url);
-	cr_assert_eq(dobj_singleton(c, "Counter", "global", &stub), DOBJ_OK);
+	c = peer_client(&p, PEER_ECHO, "Counter", "global", &stub);
 	cr_assert_eq(dobj_call(&stub, "increment", arg, sizeof(arg), &opts, &reply), DOBJ_OK, "%s",
 	             reply.message);
 
@@ -333,9 +344,7 @@ Test(client, error_status_and_message_come_back)
 	dobj_client *c;
 	peer p;
 
-	peer_start(&p, "tcp://127.0.0.1:0", PEER_ECHO);
-	c = client_open_url(p.url);
-	cr_assert_eq(dobj_singleton(c, "Order", "o-1", &stub), DOBJ_OK);
+	c = peer_client(&p, PEER_ECHO, "Order", "o-1", &stub);
 	cr_assert_eq(dobj_call(&stub, "fail", "x", 1, NULL, &reply), DOBJ_FAILED_PRECONDITION);
 	cr_assert_eq(reply.status, DOBJ_FAILED_PRECONDITION);
 	cr_assert_str_eq(reply.message, "state is \"done\"");
@@ -355,9 +364,7 @@ Test(client, silent_server_gives_deadline_exceeded_within_the_deadline)
 	long start, took;
 	peer p;
 
-	peer_start(&p, "tcp://127.0.0.1:0", PEER_SILENT);
-	c = client_open_url(p.url);
-	cr_assert_eq(dobj_singleton(c, "Counter", "slow", &stub), DOBJ_OK);
+	c = peer_client(&p, PEER_SILENT, "Counter", "slow", &stub);
 	start = now_ms();
 	cr_assert_eq(dobj_call(&stub, "get", NULL, 0, &opts, &reply), DOBJ_DEADLINE_EXCEEDED);
 	took = now_ms() - start;
@@ -417,9 +424,7 @@ Test(client, async_callback_runs_exactly_once)
 	dobj_client *c;
 	peer p;
 
-	peer_start(&p, "tcp://127.0.0.1:0", PEER_ECHO);
-	c = client_open_url(p.url);
-	cr_assert_eq(dobj_singleton(c, "Counter", "async", &stub), DOBJ_OK);
+	c = peer_client(&p, PEER_ECHO, "Counter", "async", &stub);
 	cr_assert_eq(dobj_call_async(&stub, "get", "abc", 3, NULL, on_reply, &a), DOBJ_OK);
 	waiter_wait(&w, 1);
 	dobj_client_close(c); /* waits for every callback: no second run can follow */
@@ -440,9 +445,7 @@ Test(client, async_timeout_runs_callback_once_with_deadline_exceeded)
 	dobj_client *c;
 	peer p;
 
-	peer_start(&p, "tcp://127.0.0.1:0", PEER_SILENT);
-	c = client_open_url(p.url);
-	cr_assert_eq(dobj_singleton(c, "Counter", "async", &stub), DOBJ_OK);
+	c = peer_client(&p, PEER_SILENT, "Counter", "async", &stub);
 	cr_assert_eq(dobj_call_async(&stub, "get", NULL, 0, &opts, on_reply, &a), DOBJ_OK);
 	waiter_wait(&w, 1);
 	dobj_client_close(c);
@@ -463,9 +466,7 @@ Test(client, close_cancels_calls_in_flight)
 	long start;
 	peer p;
 
-	peer_start(&p, "tcp://127.0.0.1:0", PEER_SILENT);
-	c = client_open_url(p.url);
-	cr_assert_eq(dobj_singleton(c, "Counter", "busy", &stub), DOBJ_OK);
+	c = peer_client(&p, PEER_SILENT, "Counter", "busy", &stub);
 	for (int i = 0; i < NCALLS; i++) {
 		a[i] = (async_result){.w = &w};
 		cr_assert_eq(dobj_call_async(&stub, "get", NULL, 0, &opts, on_reply, &a[i]),
@@ -515,9 +516,7 @@ Test(client, reply_with_wrong_request_id_is_an_internal_error)
 	dobj_client *c;
 	peer p;
 
-	peer_start(&p, "tcp://127.0.0.1:0", PEER_WRONG_ID);
-	c = client_open_url(p.url);
-	cr_assert_eq(dobj_singleton(c, "Counter", "x", &stub), DOBJ_OK);
+	c = peer_client(&p, PEER_WRONG_ID, "Counter", "x", &stub);
 	cr_assert_eq(dobj_call(&stub, "get", "data", 4, NULL, &reply), DOBJ_INTERNAL);
 	cr_assert(strstr(reply.message, "expected") != NULL, "%s", reply.message);
 	cr_assert_null(reply.data);
@@ -535,9 +534,7 @@ Test(client, garbage_reply_is_an_internal_error)
 	dobj_client *c;
 	peer p;
 
-	peer_start(&p, "tcp://127.0.0.1:0", PEER_GARBAGE);
-	c = client_open_url(p.url);
-	cr_assert_eq(dobj_singleton(c, "Counter", "x", &stub), DOBJ_OK);
+	c = peer_client(&p, PEER_GARBAGE, "Counter", "x", &stub);
 	cr_assert_eq(dobj_call(&stub, "get", NULL, 0, NULL, &reply), DOBJ_INTERNAL);
 	cr_assert(strstr(reply.message, "could not decode the reply") != NULL, "%s", reply.message);
 	dobj_reply_fini(&reply);
