@@ -36,6 +36,9 @@ pgarr_u32(dobj__pgarr *a, uint32_t v)
 	pgarr_put(a, &v, 4);
 }
 
+/* the header dobj__pgarr_begin writes: ndim, flags, element type, length, lower bound */
+#define PGARR_HEADER 20
+
 void
 dobj__pgarr_begin(dobj__pgarr *a, Oid elem)
 {
@@ -69,4 +72,17 @@ dobj__pgarr_end(dobj__pgarr *a)
 
 	if (!a->oom)
 		memcpy(a->buf + 12, &n, 4);
+}
+
+void
+dobj__pgarr_append(dobj__pgarr *a, const dobj__pgarr *src)
+{
+	if (src->oom) {
+		a->oom = true;
+		return;
+	}
+	if (src->count == 0)
+		return;
+	pgarr_put(a, src->buf + PGARR_HEADER, src->len - PGARR_HEADER);
+	a->count += src->count;
 }

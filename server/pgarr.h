@@ -27,4 +27,8 @@ void dobj__pgarr_add(dobj__pgarr *a, const void *p, size_t n);
 /* dobj__pgarr_end fixes the element count; then buf[0..len) is the parameter. */
 void dobj__pgarr_end(dobj__pgarr *a);
 
+/* dobj__pgarr_append adds src's elements after a's (same element type; oom is set on
+ * failure). src may be ended or not. */
+void dobj__pgarr_append(dobj__pgarr *a, const dobj__pgarr *src);
+
 #endif /* DOBJ_SERVER_PGARR_H */

@@ -188,8 +188,9 @@ struct dobj__pg_part {
 	size_t nturns;
 };
 
-dobj__pg_part *
-dobj__pg_part_build(dobj__object *batch, const dobj__call *calls, size_t nturns)
+/* part_begin starts part's change sets, empty. */
+static void
+part_begin(dobj__pg_part *part)
 {
 	static const Oid key_value[] = {OID_TEXT, OID_BYTEA, OID_TEXT, OID_BYTEA};
 	static const Oid due[] = {OID_TEXT, OID_BYTEA, OID_INT8};
@@ -197,25 +198,62 @@ dobj__pg_part_build(dobj__object *batch, const dobj__call *calls, size_t nturns)
 	                                           ST_OBJECTS,     ST_ALARMS_FIRED, ST_ALARM_DELETE,
 	                                           ST_ALARM_UPSERT};
 	static const int ncols[NCH] = {2, 3, 4, 2, 3, 2, 3};
-	dobj__pg_part *part = calloc(1, sizeof(*part));
 
-	if (part == NULL)
-		return NULL;
-	part->nturns = nturns;
+	part->nturns = 0;
 	for (int i = 0; i < NCH; i++)
 		change_begin(&part->ch[i], st[i], ncols[i],
 		             i == CH_FIRED || i == CH_ALARM_UPSERT ? due : key_value);
-	collect(part->ch, batch, calls);
+}
+
+/* part_end ends part's arrays: false if one ran out of memory. */
+static bool
+part_end(dobj__pg_part *part)
+{
 	for (int i = 0; i < NCH; i++) {
-		if (change_oom(&part->ch[i])) {
-			dobj__pg_part_free(part);
-			return NULL;
-		}
+		if (change_oom(&part->ch[i]))
+			return false;
 		if (part->ch[i].col[0].count > 0)
 			for (int k = 0; k < part->ch[i].ncols; k++)
 				dobj__pgarr_end(&part->ch[i].col[k]);
 	}
+	return true;
+}
+
+dobj__pg_part *
+dobj__pg_part_build(dobj__object *batch, const dobj__call *calls, size_t nturns)
+{
+	dobj__pg_part *part = calloc(1, sizeof(*part));
+
+	if (part == NULL)
+		return NULL;
+	part_begin(part);
+	part->nturns = nturns;
+	collect(part->ch, batch, calls);
+	if (!part_end(part)) {
+		dobj__pg_part_free(part);
+		return NULL;
+	}
 	return part;
+}
+
+/* merge joins the parts, kind by kind, into the connection's scratch part, so that a
+ * transaction runs one statement per kind whatever the number of shards. The parts are of
+ * different shards, so no two hold the same row. NULL if out of memory. */
+static dobj__pg_part *
+merge(dobj__pg *pg, dobj__pg_part *const *parts, size_t nparts)
+{
+	dobj__pg_part *m = pg->merged;
+
+	if (m == NULL && (m = pg->merged = calloc(1, sizeof(*m))) == NULL)
+		return NULL;
+	part_begin(m);
+	for (size_t p = 0; p < nparts; p++) {
+		m->nturns += parts[p]->nturns;
+		for (int i = 0; i < NCH; i++)
+			for (int k = 0; k < m->ch[i].ncols; k++)
+				dobj__pgarr_append(&m->ch[i].col[k], &parts[p]->ch[i].col[k]);
+	}
+	return part_end(m) ? m : NULL;
 }
 
 void
@@ -233,11 +271,16 @@ dobj_err
 dobj__pg_commit_send(dobj__pg *pg, dobj__pg_part *const *parts, size_t nparts, const char *owner,
                      char *err, size_t errlen)
 {
+	dobj__pg_part *merged;
 	bool ok = true, alarms = false;
 	size_t nturns = 0;
 	int queued = 1;
 
 	err[0] = '\0';
+	if (nparts > 1 && (merged = merge(pg, parts, nparts)) != NULL) {
+		parts = &merged; /* out of memory: the parts go one by one, as correct */
+		nparts = 1;
+	}
 	for (size_t p = 0; p < nparts; p++) {
 		nturns += parts[p]->nturns;
 		parts[p]->ch[CH_FIRED].trailing = owner;
@@ -250,7 +293,8 @@ dobj__pg_commit_send(dobj__pg *pg, dobj__pg_part *const *parts, size_t nparts, c
 		PQexitPipelineMode(pg->conn);
 		return rc;
 	}
-	/* kind by kind: the parts are of different shards, so no two write the same rows */
+	/* kind by kind (when not merged): the parts are of different shards, so no two write the
+	 * same rows */
 	for (int i = 0; i < NCH && ok; i++) {
 		for (size_t p = 0; p < nparts && ok; p++) {
 			int s = send_change(pg, &parts[p]->ch[i]);

@@ -186,6 +186,7 @@ dobj__pg_close(dobj__pg *pg)
 	if (pg == NULL)
 		return;
 	PQfinish(pg->conn);
+	dobj__pg_part_free(pg->merged);
 	free(pg->dsn);
 	free(pg);
 }

@@ -64,6 +64,7 @@ struct dobj__pg {
 	int pending_queued;     /* statements in its pipeline */
 	int pending_commit_idx; /* COMMIT's position among them, or -1 if it was not sent */
 	size_t pending_turns;
+	dobj__pg_part *merged; /* scratch: the parts of one commit joined (pgcommit.c) */
 };
 
 /* dobj__pg_stmt_name writes statement st's prepared name into buf. */
