@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: MIT
 // committer.c - the commit thread. It takes the requests queued by the shards, at most one per
-// shard, writes them in one transaction on its own connection, waits for COMMIT and reports
-// each request's outcome to its shard. While a transaction is on its way the shards go on
-// running turns and queue their next batches, which go together into the next transaction:
-// the busier the server, the more turns share one fsync.
+// shard, writes them in one transaction on its own connection and reports each request's
+// outcome to its shard. While a transaction is on its way the shards go on running turns and
+// queue their next batches, which go together into the next transaction, sent behind the
+// first as soon as the server is committing it: the busier the server, the more turns share
+// one fsync, and the server never waits for this thread between two transactions.
 //
-// Threads: `mu` protects the queue and `stopping`; the connection and the batch being written
-// are the commit thread's; the counters are atomic.
+// Threads: `mu` protects the queue and `stopping`; the connection and the transactions in
+// flight are the commit thread's; the counters are atomic.
 
 #include <pthread.h>
 #include <stdbool.h>
@@ -17,6 +18,15 @@
 #include "clock.h"
 #include "committer.h"
 #include "log.h"
+
+/* A transaction of the commit thread: the requests in it and its state on the connection. */
+typedef struct flight {
+	dobj__commit_req **reqs;
+	size_t n;
+	dobj__pg_txn txn;
+	int64_t t0;
+	bool sent;
+} flight;
 
 struct dobj__committer {
 	dobj__pg *pg;
@@ -30,40 +40,69 @@ struct dobj__committer {
 	dobj__commit_req *qhead, *qtail;
 	bool stopping;
 
-	/* commit thread only */
-	dobj__commit_req **batch;
+	/* commit thread only: the transaction being committed and the one sent behind it */
+	flight fl[2];
 	dobj__pg_part **parts;
 
-	_Atomic uint64_t commits, commit_failures;
+	_Atomic uint64_t commits, commit_failures, commit_retries;
 	dobj__hist commit_turns, commit_seconds;
 };
 
-/* take moves into c->batch the oldest request of each source, in queue order, up to
- * max_sources of them; the others keep their places. Returns how many (mu held). */
-static size_t
-take(dobj__committer *c)
+/* take moves into f the oldest request of each source, in queue order, up to max_sources of
+ * them; the others keep their places (mu held). */
+static void
+take(dobj__committer *c, flight *f)
 {
 	dobj__commit_req **link = &c->qhead;
-	size_t n = 0;
 
-	while (*link != NULL && n < c->max_sources) {
+	f->n = 0;
+	while (*link != NULL && f->n < c->max_sources) {
 		dobj__commit_req *r = *link;
 		bool seen = false;
 
-		for (size_t i = 0; i < n && !seen; i++)
-			seen = c->batch[i]->source == r->source;
+		for (size_t i = 0; i < f->n && !seen; i++)
+			seen = f->reqs[i]->source == r->source;
 		if (seen) {
 			link = &r->next;
 			continue;
 		}
 		*link = r->next;
 		r->next = NULL;
-		c->batch[n++] = r;
+		f->reqs[f->n++] = r;
 	}
 	c->qtail = NULL;
 	for (dobj__commit_req *r = c->qhead; r != NULL; r = r->next)
 		c->qtail = r;
-	return n;
+}
+
+/* taken tells the sources that their requests left the queue (once per request). */
+static void
+taken(flight *f)
+{
+	for (size_t i = 0; i < f->n; i++) {
+		dobj__commit_req *r = f->reqs[i];
+		if (r->taken != NULL) {
+			void (*cb)(dobj__commit_req *) = r->taken;
+			r->taken = NULL;
+			cb(r);
+		}
+	}
+}
+
+/* requeue puts f's requests back at the head of the queue, in their order. */
+static void
+requeue(dobj__committer *c, dobj__commit_req **reqs, size_t n)
+{
+	if (n == 0)
+		return;
+	pthread_mutex_lock(&c->mu);
+	for (size_t i = n; i-- > 0;) {
+		reqs[i]->next = c->qhead;
+		c->qhead = reqs[i];
+		if (c->qtail == NULL)
+			c->qtail = reqs[i];
+	}
+	pthread_mutex_unlock(&c->mu);
 }
 
 static void
@@ -80,79 +119,156 @@ finish(dobj__commit_req *r, dobj_err rc, bool depended, const char *err)
 	r->done(r);
 }
 
-/* write_batch writes the n requests taken: the ones that depend on a failed commit are failed
- * first, the rest go into one transaction. */
+static bool
+depends_on_failure(const dobj__commit_req *r)
+{
+	return r->gen < atomic_load(r->failed_gen);
+}
+
+/* start fails f's requests that depend on a failed commit and sends the others as one
+ * transaction, behind the one in flight if any; f->sent says whether it went. */
 static void
-write_batch(dobj__committer *c, size_t n)
+start(dobj__committer *c, flight *f)
 {
 	char err[512], why[448];
-	size_t nparts = 0, nturns = 0;
+	size_t n = 0, nturns = 0;
 	bool outage = false;
-	int64_t t0;
 	dobj_err rc;
 
-	for (size_t i = 0; i < n; i++) {
-		dobj__commit_req *r = c->batch[i];
-		if (r->gen < atomic_load(r->failed_gen)) {
+	f->sent = false;
+	for (size_t i = 0; i < f->n; i++) {
+		dobj__commit_req *r = f->reqs[i];
+		if (depends_on_failure(r)) {
 			finish(r, DOBJ_UNAVAILABLE, true, DOBJ__COMMIT_DEPENDED);
 			continue;
 		}
-		c->batch[nparts] = r;
-		c->parts[nparts++] = r->part;
+		f->reqs[n] = r;
+		c->parts[n++] = r->part;
 		nturns += r->nturns;
 	}
-	if (nparts == 0)
+	f->n = n;
+	if (n == 0)
 		return;
-	t0 = dobj__clock_mono_us();
+	f->t0 = dobj__clock_mono_us();
 	if ((rc = dobj__pg_ensure(c->pg, why, sizeof(why))) != DOBJ_OK) {
 		outage = true;
 		snprintf(err, sizeof(err), "could not commit batch of %zu turns: %s", nturns, why);
-	} else if ((rc = dobj__pg_commit_send(c->pg, c->parts, nparts, c->owner, err,
+	} else if ((rc = dobj__pg_commit_send(c->pg, c->parts, n, c->owner, &f->txn, err,
 	                                      sizeof(err))) == DOBJ_OK) {
-		rc = dobj__pg_commit_wait(c->pg, err, sizeof(err));
+		f->sent = true;
+		return;
 	}
-	if (rc == DOBJ_OK) {
-		atomic_fetch_add(&c->commits, 1);
-		dobj__hist_observe(&c->commit_turns, DOBJ_HIST_SIZE, nturns);
-		dobj__hist_observe(&c->commit_seconds, DOBJ_HIST_SECONDS,
-		                   (uint64_t)(dobj__clock_mono_us() - t0));
-	} else {
-		atomic_fetch_add(&c->commit_failures, 1);
-		/* pgstore.c logged an outage once; a line per refused batch would flood */
-		dobj__log(outage ? DOBJ_LOG_DEBUG : DOBJ_LOG_ERROR, "committer: %s", err);
-	}
-	for (size_t i = 0; i < nparts; i++)
-		finish(c->batch[i], rc, false, err);
+	atomic_fetch_add(&c->commit_failures, 1);
+	/* pgstore.c logged an outage once; a line per refused batch would flood */
+	dobj__log(outage ? DOBJ_LOG_DEBUG : DOBJ_LOG_ERROR, "committer: %s", err);
+	for (size_t i = 0; i < n; i++)
+		finish(f->reqs[i], rc, false, err);
+	f->n = 0;
 }
 
+/* land reports the outcome of f, read through COMMIT, to its requests: false if it failed.
+ * A transaction that was only skipped, because the one ahead of it failed, goes back to the
+ * queue, except for the requests that depended on the failure. */
+static bool
+land(dobj__committer *c, flight *f)
+{
+	char err[512];
+	dobj_err rc = dobj__pg_commit_outcome(c->pg, &f->txn, err, sizeof(err));
+	bool skipped = rc != DOBJ_OK && dobj__pg_commit_skipped(&f->txn);
+	size_t again = 0;
+
+	f->sent = false;
+	if (rc == DOBJ_OK) {
+		atomic_fetch_add(&c->commits, 1);
+		dobj__hist_observe(&c->commit_turns, DOBJ_HIST_SIZE, f->txn.nturns);
+		dobj__hist_observe(&c->commit_seconds, DOBJ_HIST_SECONDS,
+		                   (uint64_t)(dobj__clock_mono_us() - f->t0));
+	} else if (!skipped) {
+		atomic_fetch_add(&c->commit_failures, 1);
+		dobj__log(DOBJ_LOG_ERROR, "committer: %s", err);
+	}
+	for (size_t i = 0; i < f->n; i++) {
+		dobj__commit_req *r = f->reqs[i];
+		if (!skipped)
+			finish(r, rc, false, err);
+		else if (depends_on_failure(r))
+			finish(r, DOBJ_UNAVAILABLE, true, DOBJ__COMMIT_DEPENDED);
+		else
+			f->reqs[again++] = r;
+	}
+	if (again > 0) {
+		atomic_fetch_add(&c->commit_retries, 1);
+		requeue(c, f->reqs, again);
+	}
+	f->n = 0;
+	return rc == DOBJ_OK;
+}
+
+/* wait_take waits for requests and takes them into f: false once stopping with nothing left. */
+static bool
+wait_take(dobj__committer *c, flight *f)
+{
+	pthread_mutex_lock(&c->mu);
+	while (c->qhead == NULL && !c->stopping) {
+		pthread_mutex_unlock(&c->mu);
+		int wait_ms = dobj__pg_tick(c->pg); /* a reconnect under way */
+		pthread_mutex_lock(&c->mu);
+		if (c->qhead != NULL || c->stopping)
+			break;
+		dobj__cond_wait_ms(&c->cv, &c->mu, wait_ms < 0 || wait_ms > 1000 ? 1000 : wait_ms);
+	}
+	if (c->qhead == NULL) { /* stopping, and everything written */
+		pthread_mutex_unlock(&c->mu);
+		return false;
+	}
+	take(c, f);
+	pthread_mutex_unlock(&c->mu);
+	taken(f);
+	return true;
+}
+
+/* The commit thread keeps at most two transactions on the connection. When the server has run
+ * the changes of the one in flight and is committing it, the requests queued meanwhile are sent
+ * behind it, so that the server goes from one fsync straight to the next transaction's work
+ * instead of waiting for this thread to hear the answer and send more. */
 static void *
 committer_main(void *arg)
 {
 	dobj__committer *c = arg;
+	flight *a = &c->fl[0], *b = &c->fl[1];
 
 	for (;;) {
-		size_t n;
+		bool ok, idle;
 
-		pthread_mutex_lock(&c->mu);
-		while (c->qhead == NULL && !c->stopping) {
-			pthread_mutex_unlock(&c->mu);
-			int wait_ms = dobj__pg_tick(c->pg); /* a reconnect under way */
-			pthread_mutex_lock(&c->mu);
-			if (c->qhead != NULL || c->stopping)
+		if (!a->sent) {
+			if (!wait_take(c, a))
 				break;
-			dobj__cond_wait_ms(&c->cv, &c->mu,
-			                   wait_ms < 0 || wait_ms > 1000 ? 1000 : wait_ms);
+			start(c, a);
+			if (!a->sent)
+				continue;
 		}
-		if (c->qhead == NULL) { /* stopping, and everything written */
+		dobj__pg_commit_read(c->pg, &a->txn, false);
+		if (!a->txn.failed && !a->txn.broken) {
+			pthread_mutex_lock(&c->mu);
+			take(c, b);
 			pthread_mutex_unlock(&c->mu);
-			break;
+			taken(b);
+			start(c, b);
 		}
-		n = take(c);
+		dobj__pg_commit_read(c->pg, &a->txn, true);
+		ok = land(c, a);
+		if (!ok && b->sent) {
+			dobj__pg_commit_read(c->pg, &b->txn, true);
+			land(c, b);
+		}
+		pthread_mutex_lock(&c->mu);
+		idle = !b->sent && c->qhead == NULL;
 		pthread_mutex_unlock(&c->mu);
-		for (size_t i = 0; i < n; i++)
-			if (c->batch[i]->taken != NULL)
-				c->batch[i]->taken(c->batch[i]);
-		write_batch(c, n);
+		if (!ok || idle)
+			dobj__pg_commit_settle(c->pg, !ok);
+		flight *next = b; /* the one sent behind, if any, is now the one in flight */
+		b = a;
+		a = next;
 	}
 	return NULL;
 }
@@ -168,10 +284,12 @@ dobj__committer_open(dobj__committer **out, const char *dsn, const char *owner,
 	if (max_sources == 0)
 		max_sources = 1;
 	if (c == NULL || (c->owner = strdup(owner)) == NULL ||
-	    (c->batch = calloc(max_sources, sizeof(*c->batch))) == NULL ||
+	    (c->fl[0].reqs = calloc(max_sources, sizeof(*c->fl[0].reqs))) == NULL ||
+	    (c->fl[1].reqs = calloc(max_sources, sizeof(*c->fl[1].reqs))) == NULL ||
 	    (c->parts = calloc(max_sources, sizeof(*c->parts))) == NULL) {
 		if (c != NULL) {
-			free(c->batch);
+			free(c->fl[0].reqs);
+			free(c->fl[1].reqs);
 			free(c->owner);
 		}
 		free(c);
@@ -237,7 +355,8 @@ dobj__committer_close(dobj__committer *c)
 	pthread_cond_destroy(&c->cv);
 	pthread_mutex_destroy(&c->mu);
 	free(c->parts);
-	free(c->batch);
+	free(c->fl[0].reqs);
+	free(c->fl[1].reqs);
 	free(c->owner);
 	free(c);
 }
@@ -250,6 +369,7 @@ dobj__committer_stats_get(dobj__committer *c, dobj__committer_stats *out)
 		return;
 	out->commits = atomic_load(&c->commits);
 	out->commit_failures = atomic_load(&c->commit_failures);
+	out->commit_retries = atomic_load(&c->commit_retries);
 	dobj__pg_counters(c->pg, &out->pg_errors, &out->pg_reconnects);
 	dobj__hist_add(&out->commit_turns, &c->commit_turns);
 	dobj__hist_add(&out->commit_seconds, &c->commit_seconds);

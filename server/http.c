@@ -357,6 +357,9 @@ http_metrics_write(dobj__http *h, dobj__text *t)
 	metric_u64(t, "dobj_commit_failures_total", "counter",
 	           "Group commits that failed; their calls were answered UNAVAILABLE.",
 	           cs.commit_failures);
+	metric_u64(t, "dobj_commit_retries_total", "counter",
+	           "Group commits PostgreSQL skipped because the one ahead failed, sent again.",
+	           cs.commit_retries);
 	dobj__metric_head(t, "dobj_commit_turns", "histogram",
 	                  "Turns with writes made durable by one group commit.");
 	dobj__hist_write(t, "dobj_commit_turns", "", DOBJ_HIST_SIZE, &cs.commit_turns);

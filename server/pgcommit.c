@@ -129,58 +129,6 @@ collect(change_set *ch, dobj__object *batch, const dobj__call *calls)
 	}
 }
 
-/* The outcome of a commit pipeline as far as this side can tell. */
-enum commit_outcome {
-	COMMITTED, /* COMMIT answered OK: durable, whatever came after */
-	FAILED,    /* a statement before COMMIT, or COMMIT itself, failed: nothing was written */
-	UNKNOWN,   /* the connection broke before COMMIT's answer: it may have been applied */
-};
-
-/* read_results reads every result up to the sync point; the first error is the one kept.
- * Statement commit_idx (-1: none was sent) is the COMMIT. Each statement's results end with
- * a NULL; after an error the rest of the pipeline is skipped (PIPELINE_ABORTED results), and
- * a session killed mid-way reports its FATAL at the statement it had reached: PostgreSQL
- * sends results in order, so an error before COMMIT's index means COMMIT never ran. */
-static enum commit_outcome
-read_results(dobj__pg *pg, int queued, int commit_idx, size_t nturns, char *err, size_t errlen)
-{
-	bool failed = false, committed = false;
-	int stmt = 0;
-
-	for (;;) {
-		PGresult *r = PQgetResult(pg->conn);
-		ExecStatusType st;
-
-		if (r == NULL) {
-			if (PQstatus(pg->conn) != CONNECTION_OK || stmt >= queued)
-				break; /* no sync point will come */
-			stmt++;
-			continue;
-		}
-		st = PQresultStatus(r);
-		if (st == PGRES_PIPELINE_SYNC) {
-			PQclear(r);
-			break;
-		}
-		if ((st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) && !failed &&
-		    stmt == commit_idx) {
-			committed = true;
-		} else if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && !failed) {
-			failed = true;
-			snprintf(err, errlen, "could not commit batch of %zu turns: %s", nturns,
-			         PQresultErrorMessage(r));
-			for (size_t n = strlen(err); n > 0 && err[n - 1] == '\n'; n--)
-				err[n - 1] = '\0';
-		}
-		PQclear(r);
-	}
-	if (committed)
-		return COMMITTED;
-	if (failed || commit_idx < 0)
-		return FAILED;
-	return UNKNOWN;
-}
-
 /* A part: one shard batch's changes, collected on the shard's thread (which owns the objects)
  * and sent later, with the parts of other shards, in one transaction. */
 struct dobj__pg_part {
@@ -267,97 +215,211 @@ dobj__pg_part_free(dobj__pg_part *part)
 	free(part);
 }
 
+/* The commit connection stays in pipeline mode. Each transaction is BEGIN, its changes, maybe
+ * a notify, a flush request, COMMIT and another flush request, so its results arrive in two
+ * steps: the changes (the server is now committing), then COMMIT. No Sync separates one
+ * transaction from the next: when one fails, the server skips everything after it up to the
+ * next Sync, so a transaction sent behind a failed one is never applied. A Sync is sent when
+ * nothing is in flight, and after a failure. */
+
+/* pipe_check forgets the pipeline's bookkeeping when the connection is a new one. */
+static void
+pipe_check(dobj__pg *pg)
+{
+	if (pg->pipe_conn != pg->conn) {
+		pg->pipe_conn = pg->conn;
+		pg->syncs_pending = 0;
+	}
+}
+
+static bool
+send_flush(dobj__pg *pg)
+{
+	return PQsendFlushRequest(pg->conn) == 1;
+}
+
+static bool
+send_sql(dobj__pg *pg, const char *sql)
+{
+	return PQsendQueryParams(pg->conn, sql, 0, NULL, NULL, NULL, NULL, 0) == 1;
+}
+
 dobj_err
 dobj__pg_commit_send(dobj__pg *pg, dobj__pg_part *const *parts, size_t nparts, const char *owner,
-                     char *err, size_t errlen)
+                     dobj__pg_txn *t, char *err, size_t errlen)
 {
 	dobj__pg_part *merged;
 	bool ok = true, alarms = false;
-	size_t nturns = 0;
-	int queued = 1;
 
+	memset(t, 0, sizeof(*t));
 	err[0] = '\0';
+	pipe_check(pg);
 	if (nparts > 1 && (merged = merge(pg, parts, nparts)) != NULL) {
 		parts = &merged; /* out of memory: the parts go one by one, as correct */
 		nparts = 1;
 	}
 	for (size_t p = 0; p < nparts; p++) {
-		nturns += parts[p]->nturns;
+		t->nturns += parts[p]->nturns;
 		parts[p]->ch[CH_FIRED].trailing = owner;
 		alarms = alarms || parts[p]->ch[CH_ALARM_UPSERT].col[0].count > 0;
 	}
-	if (!PQenterPipelineMode(pg->conn) ||
-	    !PQsendQueryParams(pg->conn, "BEGIN", 0, NULL, NULL, NULL, NULL, 0)) {
-		dobj_err rc =
-		    dobj__pg_result_error(pg, NULL, "could not start commit", err, errlen);
-		PQexitPipelineMode(pg->conn);
-		return rc;
-	}
+	ok = (PQpipelineStatus(pg->conn) != PQ_PIPELINE_OFF || PQenterPipelineMode(pg->conn)) &&
+	     send_sql(pg, "BEGIN");
+	t->nstmts = ok;
 	/* kind by kind (when not merged): the parts are of different shards, so no two write the
 	 * same rows */
 	for (int i = 0; i < NCH && ok; i++) {
 		for (size_t p = 0; p < nparts && ok; p++) {
 			int s = send_change(pg, &parts[p]->ch[i]);
 			ok = s >= 0;
-			queued += s > 0;
+			t->nstmts += s > 0;
 		}
 	}
 	/* A new alarm may be nearer than every poller's next wake-up. */
-	if (ok && alarms)
-		ok = PQsendQueryParams(pg->conn, "SELECT pg_notify('dobj_alarms', '')", 0, NULL,
-		                       NULL, NULL, NULL, 0) == 1 &&
-		     ++queued;
-	if (ok && PQsendQueryParams(pg->conn, "COMMIT", 0, NULL, NULL, NULL, NULL, 0))
-		queued++;
-	else
-		ok = false;
-	if (PQpipelineSync(pg->conn) != 1) {
-		/* nothing reached the server as a whole: the batch failed */
-		PQexitPipelineMode(pg->conn);
+	if (ok && alarms && (ok = send_sql(pg, "SELECT pg_notify('dobj_alarms', '')")))
+		t->nstmts++;
+	if (ok && (ok = send_flush(pg) && send_sql(pg, "COMMIT") && send_flush(pg)))
+		t->nstmts++;
+	if (!ok || PQflush(pg->conn) != 0) {
+		/* the commands queued so far would confuse the next reader: start afresh */
 		dobj__pg_broken(pg, "connection to PostgreSQL lost during a commit");
 		atomic_fetch_add(&pg->errors, 1);
-		snprintf(err, errlen, "could not commit batch of %zu turns: %s", nturns,
-		         "connection to PostgreSQL lost");
+		snprintf(err, errlen, "could not commit batch of %zu turns: %s", t->nturns,
+		         PQstatus(pg->conn) == CONNECTION_OK ? PQerrorMessage(pg->conn)
+		                                             : "connection to PostgreSQL lost");
+		for (size_t n = strlen(err); n > 0 && err[n - 1] == '\n'; n--)
+			err[n - 1] = '\0';
+		t->nstmts = 0;
 		return DOBJ_UNAVAILABLE;
 	}
-	pg->commit_pending = true;
-	pg->pending_queued = queued;
-	pg->pending_commit_idx = ok ? queued - 1 : -1;
-	pg->pending_turns = nturns;
 	return DOBJ_OK;
 }
 
-dobj_err
-dobj__pg_commit_wait(dobj__pg *pg, char *err, size_t errlen)
+/* read_stmt reads the results of t's next statement: false if the connection broke first.
+ * The first error is the one kept; statements the server skipped after an error (of this
+ * transaction or an earlier one) come as PIPELINE_ABORTED. */
+static bool
+read_stmt(dobj__pg *pg, dobj__pg_txn *t)
 {
-	size_t nturns = pg->pending_turns;
-	enum commit_outcome outcome;
+	bool got = false, after_sync = false;
 
-	err[0] = '\0';
-	if (!pg->commit_pending)
-		return DOBJ_OK;
-	pg->commit_pending = false;
-	outcome = read_results(pg, pg->pending_queued, pg->pending_commit_idx, nturns, err, errlen);
-	PQexitPipelineMode(pg->conn);
-	if (PQstatus(pg->conn) != CONNECTION_OK)
+	for (;;) {
+		PGresult *r = PQgetResult(pg->conn);
+		ExecStatusType st;
+
+		if (r == NULL) {
+			if (got) {
+				t->nread++;
+				return true;
+			}
+			if (after_sync && PQstatus(pg->conn) == CONNECTION_OK) {
+				after_sync = false; /* the NULL that may follow a Sync's result */
+				continue;
+			}
+			return false;
+		}
+		st = PQresultStatus(r);
+		if (st == PGRES_PIPELINE_SYNC && pg->syncs_pending > 0) {
+			pg->syncs_pending--;
+			after_sync = true;
+		} else if (st == PGRES_PIPELINE_ABORTED) {
+			got = true;
+			t->naborted++;
+			if (!t->failed)
+				snprintf(t->err, sizeof(t->err), "an earlier transaction failed");
+			t->failed = true;
+		} else if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
+			got = true;
+			t->committed = !t->failed && t->nread == t->nstmts - 1;
+		} else if (PQresultErrorField(r, PG_DIAG_SQLSTATE) == NULL) {
+			/* libpq's own error: the connection is gone, and the server may have gone
+			 * further than the results that reached this side */
+			got = true;
+			t->broken = true;
+		} else {
+			got = true;
+			if (!t->errored) {
+				snprintf(t->err, sizeof(t->err), "%s", PQresultErrorMessage(r));
+				for (size_t n = strlen(t->err); n > 0 && t->err[n - 1] == '\n'; n--)
+					t->err[n - 1] = '\0';
+			}
+			t->failed = true;
+			t->errored = true;
+		}
+		PQclear(r);
+	}
+}
+
+void
+dobj__pg_commit_read(dobj__pg *pg, dobj__pg_txn *t, bool through_commit)
+{
+	int upto = through_commit ? t->nstmts : t->nstmts - 1;
+
+	while (!t->broken && t->nread < upto)
+		if (!read_stmt(pg, t))
+			t->broken = true;
+	if (t->broken)
 		dobj__pg_broken(pg, "connection to PostgreSQL lost during a commit");
-	if (outcome == UNKNOWN) {
-		atomic_fetch_add(&pg->errors, 1);
+}
+
+dobj_err
+dobj__pg_commit_outcome(dobj__pg *pg, const dobj__pg_txn *t, char *err, size_t errlen)
+{
+	err[0] = '\0';
+	if (t->committed)
+		return DOBJ_OK;
+	atomic_fetch_add(&pg->errors, t->errored);
+	if (t->failed) /* the server reported an error before or at COMMIT: nothing written */
+		snprintf(err, errlen, "could not commit batch of %zu turns: %s", t->nturns, t->err);
+	else
 		snprintf(err, errlen,
 		         "could not commit batch of %zu turns (outcome unknown): connection to "
 		         "PostgreSQL lost before COMMIT was answered",
-		         nturns);
-		return DOBJ_UNAVAILABLE;
+		         t->nturns);
+	return DOBJ_UNAVAILABLE;
+}
+
+bool
+dobj__pg_commit_skipped(const dobj__pg_txn *t)
+{
+	return !t->broken && t->naborted == t->nstmts;
+}
+
+void
+dobj__pg_commit_settle(dobj__pg *pg, bool failed)
+{
+	pipe_check(pg);
+	if (pg->conn == NULL || PQstatus(pg->conn) != CONNECTION_OK ||
+	    PQpipelineStatus(pg->conn) == PQ_PIPELINE_OFF)
+		return;
+	if (!failed && PQpipelineStatus(pg->conn) == PQ_PIPELINE_ON) {
+		/* idle: let the server report ready; its answer is read before the next results */
+		if (PQpipelineSync(pg->conn) == 1)
+			pg->syncs_pending++;
+		else
+			dobj__pg_broken(pg, "connection to PostgreSQL lost during a commit");
+		return;
 	}
-	if (outcome == FAILED) {
-		atomic_fetch_add(&pg->errors, 1);
-		if (PQstatus(pg->conn) == CONNECTION_OK &&
-		    PQtransactionStatus(pg->conn) != PQTRANS_IDLE)
-			PQclear(PQexec(pg->conn, "ROLLBACK"));
-		if (err[0] == '\0')
-			snprintf(err, errlen, "could not commit batch of %zu turns: %s", nturns,
-			         PQerrorMessage(pg->conn));
-		return DOBJ_UNAVAILABLE;
+	/* after a failure: read up to a Sync, then end the transaction block left aborted */
+	if (PQpipelineSync(pg->conn) != 1) {
+		dobj__pg_broken(pg, "connection to PostgreSQL lost during a commit");
+		return;
 	}
-	return DOBJ_OK;
+	for (pg->syncs_pending++; pg->syncs_pending > 0;) {
+		PGresult *r = PQgetResult(pg->conn);
+		if (r == NULL) {
+			if (PQstatus(pg->conn) != CONNECTION_OK)
+				break;
+			continue;
+		}
+		if (PQresultStatus(r) == PGRES_PIPELINE_SYNC)
+			pg->syncs_pending--;
+		PQclear(r);
+	}
+	if (pg->syncs_pending > 0 || PQexitPipelineMode(pg->conn) != 1) {
+		dobj__pg_broken(pg, "connection to PostgreSQL lost during a commit");
+		return;
+	}
+	if (PQtransactionStatus(pg->conn) != PQTRANS_IDLE)
+		PQclear(PQexec(pg->conn, "ROLLBACK"));
 }

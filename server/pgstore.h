@@ -8,6 +8,7 @@
 #ifndef DOBJ_SERVER_PGSTORE_H
 #define DOBJ_SERVER_PGSTORE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -82,16 +83,43 @@ typedef struct dobj__pg_part dobj__pg_part;
 dobj__pg_part *dobj__pg_part_build(dobj__object *batch, const dobj__call *calls, size_t nturns);
 void dobj__pg_part_free(dobj__pg_part *part);
 
-/* dobj__pg_commit_send sends, without waiting, one transaction that writes the parts (each of
- * different objects), in one pipeline; owner fences the fired alarms' deletion. Its outcome
- * must be read with dobj__pg_commit_wait() before anything else uses the connection. On
- * failure nothing was written. */
-dobj_err dobj__pg_commit_send(dobj__pg *pg, dobj__pg_part *const *parts, size_t nparts,
-                              const char *owner, char *err, size_t errlen);
+/* dobj__pg_txn: one commit transaction sent on the commit connection, read in two steps. */
+typedef struct dobj__pg_txn {
+	int nstmts;     /* statements sent: BEGIN, the changes, maybe a notify, COMMIT */
+	int nread;      /* statements whose results have been read */
+	int naborted;   /* statements the server skipped after an earlier failure */
+	size_t nturns;  /* turns with writes in it */
+	bool committed; /* COMMIT answered OK: durable */
+	bool failed;    /* the server refused or skipped a statement: nothing of it was written */
+	bool errored;   /* one of its own statements failed (err says why) */
+	bool broken;    /* the connection broke before its results were all read */
+	char err[448];
+} dobj__pg_txn;
 
-/* dobj__pg_commit_wait waits for the pending commit's outcome: DOBJ_OK once COMMIT is
- * durable; otherwise nothing of it is assumed written (the caller reloads the objects) and err
- * says why (with "outcome unknown" when the connection died before COMMIT was answered). */
-dobj_err dobj__pg_commit_wait(dobj__pg *pg, char *err, size_t errlen);
+/* dobj__pg_commit_send sends, without waiting, one transaction that writes the parts (each of
+ * different objects); owner fences the fired alarms' deletion. It goes behind the
+ * transactions still in flight on the connection, and the server skips it if one of those
+ * fails. Each transaction sent must be read with dobj__pg_commit_read, in the order sent. */
+dobj_err dobj__pg_commit_send(dobj__pg *pg, dobj__pg_part *const *parts, size_t nparts,
+                              const char *owner, dobj__pg_txn *t, char *err, size_t errlen);
+
+/* dobj__pg_commit_read waits for t's results: those of its changes (the server is then
+ * committing it) or, with through_commit, all of them. */
+void dobj__pg_commit_read(dobj__pg *pg, dobj__pg_txn *t, bool through_commit);
+
+/* dobj__pg_commit_outcome says what became of t, once read through COMMIT: DOBJ_OK once
+ * COMMIT is durable; otherwise nothing of it is assumed written (the caller reloads the
+ * objects) and err says why (with "outcome unknown" when the connection died before COMMIT
+ * was answered). */
+dobj_err dobj__pg_commit_outcome(dobj__pg *pg, const dobj__pg_txn *t, char *err, size_t errlen);
+
+/* dobj__pg_commit_skipped: t was certainly not applied, only skipped because a transaction
+ * ahead of it failed (it may be sent again). */
+bool dobj__pg_commit_skipped(const dobj__pg_txn *t);
+
+/* dobj__pg_commit_settle is called when no transaction is in flight any more: after a
+ * failure it brings the connection back to a clean state; otherwise it lets the server report
+ * ready without waiting for it. */
+void dobj__pg_commit_settle(dobj__pg *pg, bool failed);
 
 #endif /* DOBJ_SERVER_PGSTORE_H */

@@ -59,11 +59,9 @@ struct dobj__pg {
 	char down_reason[256];             /* why the connection is not up ("" while up) */
 	_Atomic uint64_t errors;           /* failed statements, commits and connection attempts */
 	_Atomic uint64_t reconnects;       /* connections re-established after a failure */
-	/* a commit sent and not yet read (dobj__pg_commit_send/_wait) */
-	bool commit_pending;
-	int pending_queued;     /* statements in its pipeline */
-	int pending_commit_idx; /* COMMIT's position among them, or -1 if it was not sent */
-	size_t pending_turns;
+	/* the commit pipeline (pgcommit.c), on pipe_conn */
+	PGconn *pipe_conn;
+	int syncs_pending;     /* Syncs sent whose answer has not been read */
 	dobj__pg_part *merged; /* scratch: the parts of one commit joined (pgcommit.c) */
 };
 

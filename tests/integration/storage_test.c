@@ -550,3 +550,123 @@ Test(storage, a_call_that_read_a_failed_commits_writes_fails_with_it)
 	cr_assert_eq(r->results[0]->status, DOBJ_NOT_FOUND);
 	dobj__test__script_result__free_unpacked(r, NULL);
 }
+
+/* name_in_shard writes into buf a TestKV object name, starting with prefix, that shard
+ * `shard` of nshards owns. */
+static void
+name_in_shard(const char *prefix, unsigned shard, unsigned nshards, char *buf, size_t len)
+{
+	for (int i = 0; i < 1000; i++) {
+		dobj_stub s;
+		snprintf(buf, len, "%s%d", prefix, i);
+		cr_assert_eq(dobj_singleton(cl, "TestKV", buf, &s), DOBJ_OK);
+		if (dobj_id_shard(&s.id, nshards) == shard)
+			return;
+	}
+	cr_assert_fail("no name for shard %u", shard);
+}
+
+/* metric reads one unlabelled counter from /metrics. */
+static uint64_t
+metric(int port, const char *name)
+{
+	static char body[65536];
+	char *at;
+
+	cr_assert_eq(fx_http_get(port, "/metrics", body, sizeof(body)), 200);
+	for (at = body; (at = strstr(at, name)) != NULL; at++)
+		if ((at == body || at[-1] == '\n') && at[strlen(name)] == ' ')
+			return strtoull(at + strlen(name) + 1, NULL, 10);
+	cr_assert_fail("no %s in /metrics", name);
+	return 0;
+}
+
+static void
+call_async(const char *name, Dobj__Test__Op **ops, size_t n, one_wait *w)
+{
+	Dobj__Test__Script script = DOBJ__TEST__SCRIPT__INIT;
+	uint8_t buf[512];
+	dobj_stub s;
+
+	script.ops = ops;
+	script.n_ops = n;
+	cr_assert_leq(dobj__test__script__get_packed_size(&script), sizeof(buf));
+	cr_assert_eq(dobj_singleton(cl, "TestKV", name, &s), DOBJ_OK);
+	cr_assert_eq(dobj_call_async(&s, "run", buf, dobj__test__script__pack(&script, buf), NULL,
+	                             one_cb, w),
+	             DOBJ_OK);
+}
+
+/* The commit thread sends the next transaction while the server is committing the one ahead.
+ * When that COMMIT fails, the server skips the one behind: its calls that depended on the
+ * failure fail with it, the others are sent again and succeed. */
+Test(storage, a_commit_failing_at_commit_fails_its_dependents_and_retries_the_rest)
+{
+	int http = fx_port();
+	char http_url[64], mine[32], other[32], msg[512];
+	const char *args[] = {"--shards", "2", "--http-listen", http_url, NULL};
+	one_wait a = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false, DOBJ_OK, ""};
+	one_wait b = a, c = a;
+	Dobj__Test__Op *ops_a[] = {fx_op("put", "x", "1"), fx_op("put", "poison", "p")};
+	Dobj__Test__Op *ops_b[] = {fx_op("put", "y", "2")};
+	Dobj__Test__Op *ops_c[] = {fx_op("put", "z", "3")};
+	Dobj__Test__Op *get = fx_op("get", "x", NULL);
+	Dobj__Test__ScriptResult *r;
+	char *keys;
+
+	snprintf(http_url, sizeof(http_url), "http://127.0.0.1:%d", http);
+	fx_server_stop(&srv);
+	fx_server_start(&srv, &db, srv.port, args);
+	fx_http_wait(http);
+	dobj_client_close(cl);
+	cl = fx_client(srv.url, 20000);
+	name_in_shard("mine", 0, 2, mine, sizeof(mine));
+	name_in_shard("other", 1, 2, other, sizeof(other));
+	/* writing 'poison' takes a second, then its COMMIT fails */
+	free(fx_db_query1(&db,
+	                  "CREATE FUNCTION slow() RETURNS trigger LANGUAGE plpgsql AS $$ "
+	                  "BEGIN IF NEW.key = 'poison' THEN PERFORM pg_sleep(1); END IF; "
+	                  "RETURN NEW; END $$; "
+	                  "CREATE TRIGGER slow BEFORE INSERT OR UPDATE ON dobj_storage "
+	                  "FOR EACH ROW EXECUTE FUNCTION slow(); "
+	                  "CREATE FUNCTION late_poison() RETURNS trigger LANGUAGE plpgsql AS $$ "
+	                  "BEGIN IF NEW.key = 'poison' THEN RAISE EXCEPTION 'poisoned at commit'; "
+	                  "END IF; RETURN NULL; END $$; "
+	                  "CREATE CONSTRAINT TRIGGER late_poison AFTER INSERT OR UPDATE ON "
+	                  "dobj_storage DEFERRABLE INITIALLY DEFERRED "
+	                  "FOR EACH ROW EXECUTE FUNCTION late_poison()"));
+
+	call_async(mine, ops_a, 2, &a);
+	for (int waited = 0;; waited++) {
+		char *n = fx_db_query1(&db, "SELECT count(*) FROM pg_stat_activity "
+		                            "WHERE wait_event = 'PgSleep'");
+		bool sleeping = strcmp(n, "1") == 0;
+		free(n);
+		if (sleeping)
+			break;
+		cr_assert_lt(waited, 10000, "A's commit never reached the slow trigger");
+		fx_nap_ms(1);
+	}
+	/* while A's changes run: B on the same object (it saw A's writes), C on the other shard */
+	call_async(mine, ops_b, 1, &b);
+	call_async(other, ops_c, 1, &c);
+	one_wait_done(&a);
+	one_wait_done(&b);
+	one_wait_done(&c);
+
+	cr_assert_eq(a.status, DOBJ_UNAVAILABLE, "A: %s", a.message);
+	cr_assert(strstr(a.message, "poisoned at commit") != NULL, "A: %s", a.message);
+	cr_assert_eq(b.status, DOBJ_UNAVAILABLE, "B: %s %s", dobj_err_name(b.status), b.message);
+	cr_assert(strstr(b.message, "an earlier commit this call depended on failed") != NULL,
+	          "B: %s", b.message);
+	cr_assert_eq(c.status, DOBJ_OK, "C: %s %s", dobj_err_name(c.status), c.message);
+	cr_assert_eq(metric(http, "dobj_commit_retries_total"), 1,
+	             "C was not in the transaction sent behind A's");
+
+	keys = fx_db_query1(&db, "SELECT string_agg(key, ',' ORDER BY key) FROM dobj_storage");
+	cr_assert_str_eq(keys, "z");
+	free(keys);
+	cr_assert_eq(fx_kv_run(cl, mine, &get, 1, &r, msg, sizeof(msg)), DOBJ_OK, "%s", msg);
+	cr_assert_eq(r->results[0]->status, DOBJ_NOT_FOUND, "A's write is visible after reload");
+	dobj__test__script_result__free_unpacked(r, NULL);
+}
