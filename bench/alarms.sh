@@ -31,8 +31,10 @@ else
 fi
 db=dobj_bench_alarms_$$
 psql -q "$base" -c "CREATE DATABASE $db" >/dev/null
+query=""
+[[ $base == *\?* ]] && query="?${base#*\?}" # e.g. host=/dir for a unix socket
 dsn=${base%%\?*}
-dsn=${dsn%/*}/$db
+dsn=${dsn%/*}/$db$query
 q() { psql -qAt "$dsn" -c "$1"; }
 
 "$dobjd" migrate --database-url "$dsn" >/dev/null

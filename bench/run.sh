@@ -8,7 +8,8 @@
 #   bench/run.sh memory     the cache limit: 1,000,000 objects through --cache-objects 100000
 #
 # Environment: RUNS (3) runs per figure, SECS (10) seconds per run, BUILD (build/ if it is a
-# RelWithDebInfo build, else build-bench/). docs/performance.md explains the figures.
+# RelWithDebInfo build, else build-bench/), PG_TCP=1 (PostgreSQL over TCP loopback rather than
+# its unix socket). docs/performance.md explains the figures.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode=${1:-suite}
@@ -47,8 +48,16 @@ cleanup() {
 }
 trap cleanup EXIT
 echo "bench/run.sh: starting PostgreSQL in $tmp/pg" >&2
-base=$(scripts/pg.sh start "$tmp/pg")
-dsn=$base
+scripts/pg.sh start "$tmp/pg" >/dev/null
+# PostgreSQL shares this host with dobjd, so they talk over its unix socket, as a co-located
+# deployment would. PG_TCP=1 goes through TCP loopback instead (B2 measured ~10% lower).
+if [[ ${PG_TCP:-0} == 1 ]]; then
+	pg_transport=tcp
+	dsn=$(scripts/pg.sh dsn "$tmp/pg")
+else
+	pg_transport=unix
+	dsn=$(scripts/pg.sh dsn "$tmp/pg" --socket)
+fi
 q() { psql -qAtX "$dsn" -c "$1"; }
 "$dobjd" migrate --database-url "$dsn" >/dev/null
 
@@ -120,8 +129,9 @@ fig_json() {
 }
 
 machine_json() {
-	printf '{"nproc":%s,"mem_mb":%s,"kernel":"%s"}' "$(nproc)" \
-		"$(awk '/^MemTotal:/ {printf "%d", $2 / 1024}' /proc/meminfo)" "$(uname -r)"
+	printf '{"nproc":%s,"mem_mb":%s,"kernel":"%s","pg_transport":"%s"}' "$(nproc)" \
+		"$(awk '/^MemTotal:/ {printf "%d", $2 / 1024}' /proc/meminfo)" "$(uname -r)" \
+		"$pg_transport"
 }
 
 # --- memory mode -----------------------------------------------------------------------------
@@ -219,7 +229,7 @@ per_obj=$(((rss_after - rss_before) * 1024 / 100000))
 
 # --- B5: alarms (bench/alarms.sh, on the same PostgreSQL, its own database) ------------------
 echo "bench/run.sh: B5, bench/alarms.sh" >&2
-DOBJ_DATABASE_URL=$base bench/alarms.sh "$BUILD" >"$tmp/alarms.out" 2>&1 || true
+DOBJ_DATABASE_URL=$dsn bench/alarms.sh "$BUILD" >"$tmp/alarms.out" 2>&1 || true
 b5=$(tail -1 "$tmp/alarms.out")
 [[ $b5 == "{"* ]] || { cat "$tmp/alarms.out" >&2; b5=null; }
 

@@ -5,7 +5,8 @@
 #   scripts/pg.sh start DIR [PORT]   initdb DIR (once), start on 127.0.0.1:PORT (default: a free
 #                                    port) and a unix socket in DIR; prints the DSN on stdout
 #   scripts/pg.sh stop DIR           stop it (fast shutdown); nothing to do is not an error
-#   scripts/pg.sh dsn DIR            print the DSN
+#   scripts/pg.sh dsn DIR [--socket] print the DSN (TCP), or with --socket one that goes
+#                                    through the unix socket in DIR (cheaper on one host)
 #
 # Layout: DIR/data (the cluster), DIR/log (server log), DIR/port. As root the server runs as
 # the `postgres` user, so DIR is chowned to it and DIR's parents must be traversable.
@@ -18,7 +19,7 @@ die() {
 }
 
 usage() {
-	echo "usage: pg.sh start DIR [PORT] | stop DIR | dsn DIR" >&2
+	echo "usage: pg.sh start DIR [PORT] | stop DIR | dsn DIR [--socket]" >&2
 	exit 2
 }
 
@@ -142,7 +143,11 @@ cmd_stop() {
 
 cmd_dsn() {
 	[[ -f "$DIR/port" ]] || die "no PostgreSQL set up in $DIR (run pg.sh start $DIR)"
-	dsn_for "$(cat "$DIR/port")"
+	if [[ ${1:-} == --socket ]]; then
+		echo "postgresql://postgres@/postgres?host=$DIR&port=$(cat "$DIR/port")"
+	else
+		dsn_for "$(cat "$DIR/port")"
+	fi
 }
 
 [[ $# -ge 2 ]] || usage
@@ -168,6 +173,9 @@ start)
 	cmd_start "${1:-}"
 	;;
 stop) cmd_stop ;;
-dsn) cmd_dsn ;;
+dsn)
+	[[ $# -eq 0 || ($# -eq 1 && $1 == --socket) ]] || usage
+	cmd_dsn "${1:-}"
+	;;
 *) usage ;;
 esac
