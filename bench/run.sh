@@ -4,17 +4,17 @@
 # dobjd (RelWithDebInfo), dobj-bench against them, pgbench for PostgreSQL's own ceiling, then
 # a table and one JSON line (last line of stdout). Everything started here is stopped on exit.
 #
-#   bench/run.sh            the suite: B0-B5, the pgbench ceiling, ratios, memory (~6 min)
+#   bench/run.sh            the suite: B0-B5, the pgbench ceiling, ratios, memory (~8 min)
 #   bench/run.sh memory     the cache limit: 1,000,000 objects through --cache-objects 100000
 #
-# Environment: RUNS (3) runs per figure, SECS (10) seconds per run, BUILD (build/ if it is a
+# Environment: RUNS (5) runs per figure, SECS (10) seconds per run, BUILD (build/ if it is a
 # RelWithDebInfo build, else build-bench/), PG_TCP=1 (PostgreSQL over TCP loopback rather than
 # its unix socket). docs/performance.md explains the figures.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode=${1:-suite}
 [[ $mode == suite || $mode == memory ]] || { echo "usage: bench/run.sh [memory]" >&2; exit 2; }
-RUNS=${RUNS:-3}
+RUNS=${RUNS:-5}
 SECS=${SECS:-10}
 INFLIGHT=64
 
