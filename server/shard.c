@@ -21,6 +21,7 @@
 #include "objmap.h"
 #include "pgstore.h"
 #include "shard.h"
+#include "thread.h"
 
 #define IDLE_WAIT_MS 1000
 
@@ -66,6 +67,7 @@ struct dobj__shard {
 	dobj__call *open_calls, *open_tail;
 	size_t open_n;
 	dobj__object *open_batch;
+	uint64_t open_gen; /* gen when the open batch's first turn ran */
 	/* A batch depends on the ones pending when it ran. When one fails, the committer raises
 	 * failed_gen and fails every later batch made with a lower gen; the shard adopts the new
 	 * gen once it has dropped the objects of the failed batch. */
@@ -432,7 +434,8 @@ batch_doom(dobj__shard *s, dobj__object *batch)
 /* end_batch: the calls (last is the final one) have run. Hand their writes to the committer
  * (their replies wait for it), or hold them behind the last pending batch, or answer at once. */
 static void
-end_batch(dobj__shard *s, dobj__call *calls, dobj__call *last, size_t ncalls, dobj__object *batch)
+end_batch(dobj__shard *s, dobj__call *calls, dobj__call *last, size_t ncalls, dobj__object *batch,
+          uint64_t gen)
 {
 	dobj__pg_part *part = NULL;
 	size_t nobjs = 0, n = 0;
@@ -492,7 +495,7 @@ end_batch(dobj__shard *s, dobj__call *calls, dobj__call *last, size_t ncalls, do
 	p->req.part = part;
 	p->req.nturns = wrote;
 	p->req.source = s;
-	p->req.gen = s->gen;
+	p->req.gen = gen; /* the batch may have read what was pending when its first turn ran */
 	p->req.failed_gen = &s->failed_gen;
 	p->req.done = commit_done;
 	p->req.taken = commit_taken;
@@ -518,7 +521,7 @@ end_open(dobj__shard *s)
 	s->open_calls = s->open_tail = NULL;
 	s->open_batch = NULL;
 	s->open_n = 0;
-	end_batch(s, calls, last, n, batch);
+	end_batch(s, calls, last, n, batch, s->open_gen);
 }
 
 static void
@@ -536,6 +539,7 @@ shard_main(void *arg)
 {
 	dobj__shard *s = arg;
 
+	dobj__thread_name("dobj-shard-%u", s->index);
 	for (;;) {
 		dobj__call *calls, *last, *c;
 		pending *done;
@@ -597,6 +601,8 @@ shard_main(void *arg)
 		pthread_mutex_unlock(&s->mu);
 
 		take_reports(s, done);
+		if (s->open_calls == NULL)
+			s->open_gen = s->gen;
 		prefetch(s, calls);
 		for (c = calls; c != NULL; c = c->next) {
 			if (deadline != 0 && dobj__clock_mono_ms() >= deadline) {
