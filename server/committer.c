@@ -18,6 +18,7 @@
 #include "clock.h"
 #include "committer.h"
 #include "log.h"
+#include "thread.h"
 
 /* A transaction of the commit thread: the requests in it and its state on the connection. */
 typedef struct flight {
@@ -237,6 +238,7 @@ committer_main(void *arg)
 	dobj__committer *c = arg;
 	flight *a = &c->fl[0], *b = &c->fl[1];
 
+	dobj__thread_name("dobj-commit");
 	for (;;) {
 		bool ok, idle;
 

@@ -23,6 +23,7 @@
 #include <dobj/version.h>
 
 #include "http.h"
+#include "thread.h"
 #include "log.h"
 #include "pgping.h"
 
@@ -249,6 +250,7 @@ http_checker(void *arg)
 	size_t n;
 	bool ok;
 
+	dobj__thread_name("dobj-http");
 	pthread_mutex_lock(&h->mu);
 	for (;;) {
 		while (!h->stopping && h->npending == 0)

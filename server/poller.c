@@ -28,6 +28,7 @@
 #include "log.h"
 #include "pgstore.h"
 #include "poller.h"
+#include "thread.h"
 
 #define CLAIM_BATCH 256
 #define MAX_SLEEP_MS 1000
@@ -471,6 +472,7 @@ poller_main(void *arg)
 	dobj__poller *p = arg;
 	int failures = 0;
 
+	dobj__thread_name("dobj-alarms");
 	for (;;) {
 		int n, wait, held;
 
