@@ -244,6 +244,15 @@ send_sql(dobj__pg *pg, const char *sql)
 	return PQsendQueryParams(pg->conn, sql, 0, NULL, NULL, NULL, NULL, 0) == 1;
 }
 
+static bool
+send_prepared(dobj__pg *pg, enum dobj__pg_stmt st)
+{
+	char name[16];
+
+	dobj__pg_stmt_name(st, name, sizeof(name));
+	return PQsendQueryPrepared(pg->conn, name, 0, NULL, NULL, NULL, 0) == 1;
+}
+
 dobj_err
 dobj__pg_commit_send(dobj__pg *pg, dobj__pg_part *const *parts, size_t nparts, const char *owner,
                      dobj__pg_txn *t, char *err, size_t errlen)
@@ -264,7 +273,7 @@ dobj__pg_commit_send(dobj__pg *pg, dobj__pg_part *const *parts, size_t nparts, c
 		alarms = alarms || parts[p]->ch[CH_ALARM_UPSERT].col[0].count > 0;
 	}
 	ok = (PQpipelineStatus(pg->conn) != PQ_PIPELINE_OFF || PQenterPipelineMode(pg->conn)) &&
-	     send_sql(pg, "BEGIN");
+	     send_prepared(pg, ST_BEGIN);
 	t->nstmts = ok;
 	/* kind by kind (when not merged): the parts are of different shards, so no two write the
 	 * same rows */
@@ -278,7 +287,7 @@ dobj__pg_commit_send(dobj__pg *pg, dobj__pg_part *const *parts, size_t nparts, c
 	/* A new alarm may be nearer than every poller's next wake-up. */
 	if (ok && alarms && (ok = send_sql(pg, "SELECT pg_notify('dobj_alarms', '')")))
 		t->nstmts++;
-	if (ok && (ok = send_flush(pg) && send_sql(pg, "COMMIT") && send_flush(pg)))
+	if (ok && (ok = send_flush(pg) && send_prepared(pg, ST_COMMIT) && send_flush(pg)))
 		t->nstmts++;
 	if (!ok || PQflush(pg->conn) != 0) {
 		/* the commands queued so far would confuse the next reader: start afresh */

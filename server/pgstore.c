@@ -96,6 +96,9 @@ static const struct {
     [ST_ALARMS_FIRED] = {"SELECT dobj_alarms_fired($1::text[], $2::bytea[], $3::bigint[], $4)",
                          4,
                          {OID_TEXT_ARRAY, OID_BYTEA_ARRAY, OID_INT8_ARRAY, OID_TEXT}},
+    /* the commit pipeline's transaction brackets, parsed once like the rest */
+    [ST_BEGIN] = {"BEGIN", 0, {0}},
+    [ST_COMMIT] = {"COMMIT", 0, {0}},
 };
 
 static void

@@ -37,6 +37,8 @@ enum dobj__pg_stmt {
 	ST_ALARM_UPSERT,
 	ST_ALARMS_FIRED,
 	ST_LOAD_MANY,
+	ST_BEGIN,
+	ST_COMMIT,
 	ST_COUNT
 };
 
