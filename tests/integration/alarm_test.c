@@ -14,6 +14,7 @@
 
 #include "calls.h"
 #include "fixture.h"
+#include "stack.h"
 
 static fx_db db;
 static fx_server srv;
@@ -22,20 +23,14 @@ static dobj_client *cl;
 static void
 setup(void)
 {
-	fx_db_create(&db, true);
 	fx_server_use("dobjd-test");
-	fx_server_start(&srv, &db, 0, NULL);
-	cl = fx_client(srv.url, 20000);
+	fx_stack_up(&db, &srv, &cl, NULL);
 }
 
 static void
 teardown(void)
 {
-	dobj_client_close(cl);
-	if (srv.pid > 0)
-		fx_server_stop(&srv);
-	fx_db_drop(&db);
-	fx_ops_free();
+	fx_stack_down(&db, &srv, &cl);
 }
 
 TestSuite(alarm, .init = setup, .fini = teardown, .timeout = 240);

@@ -16,6 +16,7 @@
 #include "proto2.dobj.h"
 #include "calls.h"
 #include "fixture.h"
+#include "stack.h"
 
 typedef Dobj__Test__Alltypes__Everything Everything;
 typedef Dobj__Test__Alltypes__Point Point;
@@ -35,20 +36,15 @@ static dobj_stub store;
 static void
 setup(void)
 {
-	fx_db_create(&db, true);
 	fx_server_use("dobjd-codegen");
-	fx_server_start(&srv, &db, 0, NULL);
-	client = fx_client(srv.url, 10000);
+	fx_stack_up(&db, &srv, &client, NULL);
 	cr_assert_eq(dobj_test_alltypes_store_stub(client, "s1", &store), DOBJ_OK);
 }
 
 static void
 teardown(void)
 {
-	dobj_client_close(client);
-	if (srv.pid > 0)
-		fx_server_stop(&srv);
-	fx_db_drop(&db);
+	fx_stack_down(&db, &srv, &client);
 }
 
 TestSuite(codegen, .init = setup, .fini = teardown, .timeout = 120);
@@ -209,10 +205,7 @@ Test(codegen, every_field_round_trips_and_survives_restart)
 	assert_full(gr->values, "load");
 	dobj__test__alltypes__get_reply__free_unpacked(gr, NULL);
 
-	dobj_client_close(client);
-	fx_server_stop(&srv);
-	fx_server_start(&srv, &db, srv.port, NULL);
-	client = fx_client(srv.url, 10000);
+	fx_stack_restart(&db, &srv, &client, NULL);
 	cr_assert_eq(dobj_test_alltypes_store_stub(client, "s1", &store), DOBJ_OK);
 	gr = get(all_fields, NFIELDS);
 	cr_assert_eq(gr->n_missing, 0);

@@ -22,6 +22,7 @@
 
 #include "calls.h"
 #include "fixture.h"
+#include "stack.h"
 
 #define HTTP_DEADLINE_MS 10000
 #define HTTP_BODY_MAX 65536
@@ -99,8 +100,7 @@ static void
 setup(void)
 {
 	fx_db_create(&db, true);
-	http_port = fx_port();
-	snprintf(http_url, sizeof(http_url), "http://127.0.0.1:%d", http_port);
+	http_port = fx_http_url(http_url, sizeof(http_url));
 }
 
 static void

@@ -17,6 +17,7 @@
 
 #include "calls.h"
 #include "fixture.h"
+#include "stack.h"
 
 static fx_db db;
 static fx_server srv;
@@ -206,7 +207,7 @@ assert_no_secret(const char *what, const char *text)
 Test(logs, the_dsn_password_is_never_printed)
 {
 	char dsn_uri[512], dsn_kv[512], out[4096], err[8192], body[1024], http[64];
-	int st, http_port = fx_port();
+	int st, http_port = fx_http_url(http, sizeof(http));
 	const char *port;
 	char *log;
 
@@ -214,7 +215,6 @@ Test(logs, the_dsn_password_is_never_printed)
 	fx_db_create(&db, true);
 	require_passwords();
 	port = pg.port;
-	snprintf(http, sizeof(http), "http://127.0.0.1:%d", http_port);
 
 	/* A wrong password, as a URI and as key=value: start and migrate fail, silently so. */
 	snprintf(dsn_uri, sizeof(dsn_uri), "postgresql://dobj_pw:%s@127.0.0.1:%s/%s", WRONG, port,

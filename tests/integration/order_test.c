@@ -15,6 +15,7 @@
 
 #include "calls.h"
 #include "fixture.h"
+#include "stack.h"
 #include "order/order.dobj.h"
 #include "order/order.h"
 
@@ -25,18 +26,13 @@ static dobj_client *cl;
 static void
 setup(void)
 {
-	fx_db_create(&db, true);
-	fx_server_start(&srv, &db, 0, NULL);
-	cl = fx_client(srv.url, 20000);
+	fx_stack_up(&db, &srv, &cl, NULL);
 }
 
 static void
 teardown(void)
 {
-	dobj_client_close(cl);
-	if (srv.pid > 0)
-		fx_server_stop(&srv);
-	fx_db_drop(&db);
+	fx_stack_down(&db, &srv, &cl);
 }
 
 TestSuite(order, .init = setup, .fini = teardown, .timeout = 180);

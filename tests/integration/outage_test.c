@@ -18,6 +18,7 @@
 #include "calls.h"
 #include "counter/counter.pb-c.h"
 #include "fixture.h"
+#include "stack.h"
 
 #define CLIENTS 8
 #define CALL_TIMEOUT_MS 5000
@@ -34,8 +35,7 @@ setup(void)
 {
 	fx_pg_private(&pg);
 	fx_db_create(&db, true);
-	http_port = fx_port();
-	snprintf(http_url, sizeof(http_url), "http://127.0.0.1:%d", http_port);
+	http_port = fx_http_url(http_url, sizeof(http_url));
 }
 
 static void

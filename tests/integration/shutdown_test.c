@@ -21,6 +21,7 @@
 #include "calls.h"
 #include "counter/counter.pb-c.h"
 #include "fixture.h"
+#include "stack.h"
 
 #define CLIENTS 32
 #define OBJECTS 8
@@ -36,8 +37,7 @@ setup(void)
 {
 	fx_server_use("dobjd-test");
 	fx_db_create(&db, true);
-	http_port = fx_port();
-	snprintf(http_url, sizeof(http_url), "http://127.0.0.1:%d", http_port);
+	http_port = fx_http_url(http_url, sizeof(http_url));
 }
 
 static void

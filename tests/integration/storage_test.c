@@ -13,34 +13,23 @@
 
 #include "calls.h"
 #include "fixture.h"
+#include "stack.h"
 
 static fx_db db;
 static fx_server srv;
 static dobj_client *cl;
 
 static void
-start(const char *const *args)
-{
-	fx_db_create(&db, true);
-	fx_server_use("dobjd-test");
-	fx_server_start(&srv, &db, 0, args);
-	cl = fx_client(srv.url, 20000);
-}
-
-static void
 setup(void)
 {
-	start(NULL);
+	fx_server_use("dobjd-test");
+	fx_stack_up(&db, &srv, &cl, NULL);
 }
 
 static void
 teardown(void)
 {
-	dobj_client_close(cl);
-	if (srv.pid > 0)
-		fx_server_stop(&srv);
-	fx_db_drop(&db);
-	fx_ops_free();
+	fx_stack_down(&db, &srv, &cl);
 }
 
 TestSuite(storage, .init = setup, .fini = teardown, .timeout = 120);
@@ -432,10 +421,7 @@ Test(storage, cold_objects_activated_together_get_their_own_keys)
 		}
 		dobj__test__script_result__free_unpacked(run(name, ops, 5), NULL);
 	}
-	fx_server_stop(&srv);
-	fx_server_start(&srv, &db, srv.port, args);
-	dobj_client_close(cl);
-	cl = fx_client(srv.url, 20000);
+	fx_stack_restart(&db, &srv, &cl, args);
 
 	script.ops = &list;
 	script.n_ops = 1;
@@ -499,10 +485,7 @@ Test(storage, a_call_that_read_a_failed_commits_writes_fails_with_it)
 	dobj_stub s;
 	size_t len;
 
-	fx_server_stop(&srv);
-	fx_server_start(&srv, &db, srv.port, args);
-	dobj_client_close(cl);
-	cl = fx_client(srv.url, 20000);
+	fx_stack_restart(&db, &srv, &cl, args);
 	/* the commit that writes 'poison' takes 1 s, then fails */
 	free(fx_db_query1(&db,
 	                  "CREATE FUNCTION slow_poison() RETURNS trigger LANGUAGE plpgsql AS $$ "
@@ -602,8 +585,8 @@ call_async(const char *name, Dobj__Test__Op **ops, size_t n, one_wait *w)
  * failure fail with it, the others are sent again and succeed. */
 Test(storage, a_commit_failing_at_commit_fails_its_dependents_and_retries_the_rest)
 {
-	int http = fx_port();
 	char http_url[64], mine[32], other[32], msg[512];
+	int http = fx_http_url(http_url, sizeof(http_url));
 	const char *args[] = {"--shards", "2", "--http-listen", http_url, NULL};
 	one_wait a = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false, DOBJ_OK, ""};
 	one_wait b = a, c = a;
@@ -614,12 +597,8 @@ Test(storage, a_commit_failing_at_commit_fails_its_dependents_and_retries_the_re
 	Dobj__Test__ScriptResult *r;
 	char *keys;
 
-	snprintf(http_url, sizeof(http_url), "http://127.0.0.1:%d", http);
-	fx_server_stop(&srv);
-	fx_server_start(&srv, &db, srv.port, args);
+	fx_stack_restart(&db, &srv, &cl, args);
 	fx_http_wait(http);
-	dobj_client_close(cl);
-	cl = fx_client(srv.url, 20000);
 	name_in_shard("mine", 0, 2, mine, sizeof(mine));
 	name_in_shard("other", 1, 2, other, sizeof(other));
 	/* writing 'poison' takes a second, then its COMMIT fails */
