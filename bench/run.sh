@@ -114,6 +114,12 @@ col() { while read -r l; do jnum "$2" <<<"$l"; done <"$tmp/$1.json"; }
 errs() { while read -r l; do jerrors <<<"$l"; done <"$tmp/$1.json" | awk '{s += $1} END {print s + 0}'; }
 firsterr() { grep -o '"errors":{[^}]*}' "$tmp/$1.json" | grep -v '{}' | head -1 | cut -c10- || true; }
 
+# by_round NAME: NAME's calls/s over B0's of the same round, one per line. The rounds are
+# interleaved, so each pair saw the same machine; the median of these is the paired ratio.
+by_round() { paste <(col "$1" calls_per_s) <(col B0 calls_per_s) | awk '$2 > 0 {printf "%.3f\n", $1 / $2}'; }
+round_json() { by_round "$1" | paste -sd, | sed 's/^/[/; s/$/]/'; }
+round_median() { by_round "$1" | median | awk '{printf "%.3f", $1}'; }
+
 # summary NAME: "median min max p50 p99 errors" of NAME's runs
 summary() {
 	echo "$(col "$1" calls_per_s | median) $(col "$1" calls_per_s | minimum)" \
@@ -252,6 +258,10 @@ row B4 "B4 cold activations, 100,000 x 10 keys"
 printf '%-44s %10.0f transactions/s, %.0f rows/s\n' "PostgreSQL: pgbench 100-row upserts" \
 	"$pg_tps" "$pg_rows"
 printf '%-44s %10s\n' "B2 / PostgreSQL rows/s" "$(ratio "$(col B2 calls_per_s | median)" "$pg_rows")"
+for f in B1 B2 B3; do
+	printf '%-44s %s (median %s)\n' "$f / B0 round by round" "$(by_round "$f" | paste -sd' ')" \
+		"$(round_median "$f")"
+done
 printf '%-44s %10.1f MiB (%.1f before activating), %s bytes per object\n' \
 	"dobjd RSS with 100,000 live objects" "$(awk -v k="$rss_after" 'BEGIN {print k / 1024}')" \
 	"$(awk -v k="$rss_before" 'BEGIN {print k / 1024}')" "$per_obj"
@@ -265,8 +275,10 @@ for f in B0 B1 B2 B3 B4; do
 	fi
 done
 b2=$(col B2 calls_per_s | median)
-printf '{"B0":%s,"B1":%s,"B2":%s,"B3":%s,"B4":%s,"B5":%s,"pgbench":{"tps":%s,"rows_per_s":%s},"ratios":{"B1_B0":%s,"B2_B0":%s,"B3_B0":%s,"B2_pg_rows":%s},"memory":{"live_objects":100000,"keys_per_object":10,"rss_before_kb":%s,"rss_after_kb":%s,"per_object_bytes":%s},"inflight":%s,"runs":%s,"secs":%s,"machine":%s}\n' \
+printf '{"B0":%s,"B1":%s,"B2":%s,"B3":%s,"B4":%s,"B5":%s,"pgbench":{"tps":%s,"rows_per_s":%s},"ratios":{"B1_B0":%s,"B2_B0":%s,"B3_B0":%s,"B2_pg_rows":%s},"ratios_by_round":{"B1_B0":%s,"B2_B0":%s,"B3_B0":%s,"median":{"B1_B0":%s,"B2_B0":%s,"B3_B0":%s}},"memory":{"live_objects":100000,"keys_per_object":10,"rss_before_kb":%s,"rss_after_kb":%s,"per_object_bytes":%s},"inflight":%s,"runs":%s,"secs":%s,"machine":%s}\n' \
 	"$(fig_json B0)" "$(fig_json B1)" "$(fig_json B2)" "$(fig_json B3)" "$(fig_json B4)" "$b5" \
 	"$pg_tps" "$pg_rows" "$(ratio "$(col B1 calls_per_s | median)" "$b0")" "$(ratio "$b2" "$b0")" \
 	"$(ratio "$(col B3 calls_per_s | median)" "$b0")" "$(ratio "$b2" "$pg_rows")" \
+	"$(round_json B1)" "$(round_json B2)" "$(round_json B3)" "$(round_median B1)" \
+	"$(round_median B2)" "$(round_median B3)" \
 	"$rss_before" "$rss_after" "$per_obj" "$INFLIGHT" "$RUNS" "$SECS" "$(machine_json)"
