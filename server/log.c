@@ -314,3 +314,10 @@ dobj__errf(char *err, size_t errlen, dobj_err code, const char *fmt, ...)
 	}
 	return code;
 }
+
+void
+dobj__chomp(char *s)
+{
+	for (size_t n = strlen(s); n > 0 && s[n - 1] == '\n'; n--)
+		s[n - 1] = '\0';
+}

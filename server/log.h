@@ -47,6 +47,9 @@ void dobj__log_hide_dsn(const char *dsn);
  * every `password=...` value and the password of `scheme://user:password@` become "***". */
 void dobj__log_redact(char *buf, size_t size);
 
+/* dobj__chomp drops the newlines at the end of s (libpq ends its messages with one). */
+void dobj__chomp(char *s);
+
 /* dobj__log writes one line (plain or JSON) as one write(2). Thread-safe. */
 void dobj__log(dobj__log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "log.h"
 #include "pgarr.h"
 #include "pgstore_int.h"
 #include "registry.h"
@@ -296,8 +297,7 @@ dobj__pg_commit_send(dobj__pg *pg, dobj__pg_part *const *parts, size_t nparts, c
 		snprintf(err, errlen, "could not commit batch of %zu turns: %s", t->nturns,
 		         PQstatus(pg->conn) == CONNECTION_OK ? PQerrorMessage(pg->conn)
 		                                             : "connection to PostgreSQL lost");
-		for (size_t n = strlen(err); n > 0 && err[n - 1] == '\n'; n--)
-			err[n - 1] = '\0';
+		dobj__chomp(err);
 		t->nstmts = 0;
 		return DOBJ_UNAVAILABLE;
 	}
@@ -349,8 +349,7 @@ read_stmt(dobj__pg *pg, dobj__pg_txn *t)
 			got = true;
 			if (!t->errored) {
 				snprintf(t->err, sizeof(t->err), "%s", PQresultErrorMessage(r));
-				for (size_t n = strlen(t->err); n > 0 && t->err[n - 1] == '\n'; n--)
-					t->err[n - 1] = '\0';
+				dobj__chomp(t->err);
 			}
 			t->failed = true;
 			t->errored = true;

@@ -14,6 +14,7 @@
 
 #include <libpq-fe.h>
 
+#include "log.h"
 #include "migrate.h"
 #include "pgping.h"
 
@@ -171,8 +172,7 @@ dobj__pgping_run(dobj__pgping *p, int timeout_ms, char *msg, size_t msglen)
 		} else if (PQresultStatus(res) != PGRES_TUPLES_OK && msg[0] == '\0') {
 			snprintf(msg, msglen, "PostgreSQL could not read the schema version: %s",
 			         PQresultErrorMessage(res));
-			for (size_t n = strlen(msg); n > 0 && msg[n - 1] == '\n'; n--)
-				msg[n - 1] = '\0';
+			dobj__chomp(msg);
 		}
 		PQclear(res);
 	}

@@ -425,8 +425,7 @@ dobj__pg_result_error(dobj__pg *pg, PGresult *r, const char *what, char *err, si
 		return DOBJ_UNAVAILABLE;
 	snprintf(err, errlen, "%s: %s", what,
 	         r ? PQresultErrorMessage(r) : PQerrorMessage(pg->conn));
-	for (size_t n = strlen(err); n > 0 && err[n - 1] == '\n'; n--)
-		err[n - 1] = '\0';
+	dobj__chomp(err);
 	PQclear(r);
 	atomic_fetch_add(&pg->errors, 1);
 	if (rc == DOBJ_UNAVAILABLE)

@@ -68,8 +68,7 @@ check_schema(const char *dsn, char *err, size_t errlen)
 	if (PQstatus(conn) != CONNECTION_OK) {
 		snprintf(msg, sizeof(msg), "could not connect to PostgreSQL: %s",
 		         PQerrorMessage(conn));
-		for (size_t n = strlen(msg); n > 0 && msg[n - 1] == '\n'; n--)
-			msg[n - 1] = '\0';
+		dobj__chomp(msg);
 		PQfinish(conn);
 		set_err(err, errlen, msg);
 		return DOBJ_UNAVAILABLE;
