@@ -72,7 +72,7 @@ send_change(dobj__pg *pg, change_set *c)
 	if (c->col[0].count == 0)
 		return 0;
 	for (int i = 0; i < c->ncols; i++) {
-		vals[i] = c->col[i].buf; /* ended by dobj__pg_part_build */
+		vals[i] = c->col[i].buf; /* ended by part_end */
 		lens[i] = (int)c->col[i].len;
 		fmts[i] = 1;
 	}
@@ -376,7 +376,8 @@ dobj__pg_commit_outcome(dobj__pg *pg, const dobj__pg_txn *t, char *err, size_t e
 	err[0] = '\0';
 	if (t->committed)
 		return DOBJ_OK;
-	atomic_fetch_add(&pg->errors, t->errored);
+	/* its own statement failed, or the connection broke under it; not a skipped one */
+	atomic_fetch_add(&pg->errors, t->errored || t->broken);
 	if (t->failed) /* the server reported an error before or at COMMIT: nothing written */
 		snprintf(err, errlen, "could not commit batch of %zu turns: %s", t->nturns, t->err);
 	else
