@@ -45,8 +45,9 @@ struct dobj__shard {
 	pthread_t thread;
 	bool started;
 
-	pthread_mutex_t mu; /* protects qhead, qtail, qlen, stopping, drain_deadline_ms, exited */
-	pthread_cond_t cv;  /* the shard thread waits for calls, reports or stopping */
+	/* mu protects the queue, the stop state, the committer's reports and queued */
+	pthread_mutex_t mu;
+	pthread_cond_t cv;      /* the shard thread waits for calls, reports or stopping */
 	pthread_cond_t exit_cv; /* the server waits for exited */
 	dobj__call *qhead, *qtail;
 	size_t qlen;
