@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // clock.c - the server clock: every "now" the server and its objects see comes from here.
 
+#include <errno.h>
 #include <stdatomic.h>
 #include <time.h>
 
@@ -44,6 +45,31 @@ dobj__clock_mono_us(void)
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
+int
+dobj__cond_init(pthread_cond_t *cv)
+{
+	pthread_condattr_t attr;
+	int rv;
+
+	if ((rv = pthread_condattr_init(&attr)) != 0)
+		return rv;
+	if ((rv = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC)) == 0)
+		rv = pthread_cond_init(cv, &attr);
+	pthread_condattr_destroy(&attr);
+	return rv;
+}
+
+bool
+dobj__cond_wait_until_mono_ms(pthread_cond_t *cv, pthread_mutex_t *mu, int64_t until)
+{
+	struct timespec ts = {.tv_sec = (time_t)(until / 1000),
+	                      .tv_nsec = (long)(until % 1000) * 1000000L};
+
+	if (until <= dobj__clock_mono_ms())
+		return false;
+	return pthread_cond_timedwait(cv, mu, &ts) != ETIMEDOUT;
+}
+
 void
 dobj__cond_wait_ms(pthread_cond_t *cv, pthread_mutex_t *mu, int ms)
 {
@@ -51,7 +77,7 @@ dobj__cond_wait_ms(pthread_cond_t *cv, pthread_mutex_t *mu, int ms)
 
 	if (ms < 1)
 		ms = 1;
-	clock_gettime(CLOCK_REALTIME, &ts);
+	clock_gettime(CLOCK_MONOTONIC, &ts);
 	ts.tv_sec += ms / 1000;
 	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
 	if (ts.tv_nsec >= 1000000000L) {

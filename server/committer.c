@@ -300,7 +300,7 @@ dobj__committer_open(dobj__committer **out, const char *dsn, const char *owner,
 	}
 	c->max_sources = max_sources;
 	pthread_mutex_init(&c->mu, NULL);
-	pthread_cond_init(&c->cv, NULL);
+	dobj__cond_init(&c->cv);
 	if ((rc = dobj__pg_open(&c->pg, dsn, "committer", err, errlen)) != DOBJ_OK) {
 		dobj__committer_close(c);
 		return rc;

@@ -236,7 +236,7 @@ dobj__listener_open(dobj__listener **out, const dobj__registry *reg, dobj__shard
 		return DOBJ_RESOURCE_EXHAUSTED;
 	}
 	pthread_mutex_init(&l->mu, NULL);
-	pthread_cond_init(&l->idle, NULL);
+	dobj__cond_init(&l->idle);
 	l->reg = reg;
 	l->shards = shards;
 	l->nshards = nshards;
@@ -292,22 +292,10 @@ dobj__listener_drain(dobj__listener *l)
 static void
 wait_idle(dobj__listener *l, int64_t until)
 {
-	struct timespec ts;
-	int64_t left = until - dobj__clock_mono_ms();
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	if (left < 0)
-		left = 0;
-	ts.tv_sec += left / 1000;
-	ts.tv_nsec += (long)(left % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
 	pthread_mutex_lock(&l->mu);
 	atomic_store(&l->idle_waiter, true);
 	while (atomic_load(&l->busy) > 0)
-		if (pthread_cond_timedwait(&l->idle, &l->mu, &ts) != 0)
+		if (!dobj__cond_wait_until_mono_ms(&l->idle, &l->mu, until))
 			break;
 	atomic_store(&l->idle_waiter, false);
 	if (atomic_load(&l->busy) > 0)

@@ -652,8 +652,8 @@ dobj__shard_open(dobj__shard **out, unsigned index, const dobj__shard_cfg *cfg, 
 	s->index = index;
 	s->cfg = cfg;
 	pthread_mutex_init(&s->mu, NULL);
-	pthread_cond_init(&s->cv, NULL);
-	pthread_cond_init(&s->exit_cv, NULL);
+	dobj__cond_init(&s->cv);
+	dobj__cond_init(&s->exit_cv);
 	snprintf(name, sizeof(name), "shard %u", index);
 	if ((rc = dobj__pg_open(&s->pg, cfg->database_url, name, err, errlen)) != DOBJ_OK) {
 		dobj__shard_close(s);

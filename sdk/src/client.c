@@ -143,6 +143,7 @@ client_nng_err(int rv)
 dobj_err
 dobj_client_open(dobj_client **out, const dobj_client_opts *opts)
 {
+	pthread_condattr_t ca;
 	dobj_client *c;
 	int rv;
 
@@ -162,7 +163,11 @@ dobj_client_open(dobj_client **out, const dobj_client_opts *opts)
 	    opts->default_timeout_ms ? opts->default_timeout_ms : DOBJ_DEFAULT_TIMEOUT_MS;
 	atomic_init(&c->next_request_id, 1);
 	pthread_mutex_init(&c->mtx, NULL);
-	pthread_cond_init(&c->idle, NULL);
+	/* close's timed waits run on the monotonic clock: a wall-clock step must not stall them */
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&c->idle, &ca);
+	pthread_condattr_destroy(&ca);
 
 	if ((rv = nng_req0_open(&c->sock)) != 0)
 		goto fail_sock;
@@ -248,7 +253,7 @@ dobj_client_close(dobj_client *c)
 		 * closing, starts nothing more and unlinks itself. */
 		for (client_call *call = c->calls; call != NULL; call = call->next)
 			nng_aio_cancel(call->aio);
-		clock_gettime(CLOCK_REALTIME, &until);
+		clock_gettime(CLOCK_MONOTONIC, &until);
 		until.tv_nsec += CLIENT_CANCEL_RETRY_MS * 1000000L;
 		if (until.tv_nsec >= 1000000000L) {
 			until.tv_sec++;
