@@ -16,24 +16,7 @@
 #include "fixture.h"
 #include "stack.h"
 
-static fx_db db;
-static fx_server srv;
-static dobj_client *cl;
-
-static void
-setup(void)
-{
-	fx_server_use("dobjd-test");
-	fx_stack_up(&db, &srv, &cl, NULL);
-}
-
-static void
-teardown(void)
-{
-	fx_stack_down(&db, &srv, &cl);
-}
-
-TestSuite(alarm, .init = setup, .fini = teardown, .timeout = 240);
+FX_STACK_SUITE(alarm, "dobjd-test", 240);
 
 static Dobj__Test__Op *
 op_alarm_in(int64_t in_ms)

@@ -19,23 +19,7 @@
 #include "order/order.dobj.h"
 #include "order/order.h"
 
-static fx_db db;
-static fx_server srv;
-static dobj_client *cl;
-
-static void
-setup(void)
-{
-	fx_stack_up(&db, &srv, &cl, NULL);
-}
-
-static void
-teardown(void)
-{
-	fx_stack_down(&db, &srv, &cl);
-}
-
-TestSuite(order, .init = setup, .fini = teardown, .timeout = 180);
+FX_STACK_SUITE(order, "dobjd", 180);
 
 /* call runs one Order rpc on order id; state and message receive the outcome. */
 static dobj_err

@@ -15,24 +15,7 @@
 #include "fixture.h"
 #include "stack.h"
 
-static fx_db db;
-static fx_server srv;
-static dobj_client *cl;
-
-static void
-setup(void)
-{
-	fx_server_use("dobjd-test");
-	fx_stack_up(&db, &srv, &cl, NULL);
-}
-
-static void
-teardown(void)
-{
-	fx_stack_down(&db, &srv, &cl);
-}
-
-TestSuite(storage, .init = setup, .fini = teardown, .timeout = 120);
+FX_STACK_SUITE(storage, "dobjd-test", 120);
 
 /* run runs ops on object `name`, asserting the call succeeds. */
 static Dobj__Test__ScriptResult *

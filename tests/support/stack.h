@@ -29,4 +29,22 @@ void fx_stack_down(fx_db *db, fx_server *srv, dobj_client **cl);
  * and returns the port. */
 int fx_http_url(char *url, size_t len);
 
+/* FX_STACK_SUITE declares a test file's db, srv and cl and a Criterion suite (criterion.h
+ * included first) whose every test runs against them: up before it, on the built binary
+ * `server` ("dobjd", "dobjd-test"), down after it. */
+#define FX_STACK_SUITE(suite, server, secs)        \
+	static fx_db db;                           \
+	static fx_server srv;                      \
+	static dobj_client *cl;                    \
+	static void suite##_up(void)               \
+	{                                          \
+		fx_server_use(server);             \
+		fx_stack_up(&db, &srv, &cl, NULL); \
+	}                                          \
+	static void suite##_down(void)             \
+	{                                          \
+		fx_stack_down(&db, &srv, &cl);     \
+	}                                          \
+	TestSuite(suite, .init = suite##_up, .fini = suite##_down, .timeout = (secs))
+
 #endif /* DOBJ_TEST_STACK_H */
