@@ -302,15 +302,6 @@ metric_u64(dobj__text *t, const char *name, const char *type, const char *help, 
 	dobj__text_printf(t, "%s %llu\n", name, (unsigned long long)v);
 }
 
-/* metric_ms writes one unlabelled gauge in seconds from a count of milliseconds. */
-static void
-metric_ms(dobj__text *t, const char *name, const char *help, int64_t ms)
-{
-	dobj__metric_head(t, name, "gauge", help);
-	dobj__text_printf(t, "%s %lld.%03lld\n", name, (long long)(ms / 1000),
-	                  (long long)(ms % 1000));
-}
-
 static void
 http_metrics_write(dobj__http *h, dobj__text *t)
 {
@@ -340,9 +331,10 @@ http_metrics_write(dobj__http *h, dobj__text *t)
 	dobj__text_printf(t, "dobj_build_info{version=\"");
 	dobj__text_label(t, DOBJ_VERSION_STRING);
 	dobj__text_printf(t, "\"} 1\n");
-	metric_ms(t, "dobj_start_time_seconds",
-	          "When this server started, in seconds since the Unix epoch.", h->start_unix_ms);
-	metric_ms(t, "dobj_uptime_seconds", "Seconds since this server started.", up_ms);
+	dobj__metric_seconds(t, "dobj_start_time_seconds",
+	                     "When this server started, in seconds since the Unix epoch.",
+	                     h->start_unix_ms);
+	dobj__metric_seconds(t, "dobj_uptime_seconds", "Seconds since this server started.", up_ms);
 	metric_u64(t, "dobj_shards", "gauge", "Shard threads.", nshards);
 	metric_u64(t, "dobj_live_objects", "gauge", "Objects held in memory, over all shards.",
 	           sum.live_objects);
@@ -390,9 +382,9 @@ http_metrics_write(dobj__http *h, dobj__text *t)
 		metric_u64(t, "dobj_alarms_parked_total", "counter",
 		           "Alarms parked after their last retry (see dobj_alarms.parked).",
 		           a.parked);
-		metric_ms(t, "dobj_alarm_lag_seconds",
-		          "How late the last alarm turn started, after its due time.",
-		          a.last_lag_ms);
+		dobj__metric_seconds(t, "dobj_alarm_lag_seconds",
+		                     "How late the last alarm turn started, after its due time.",
+		                     a.last_lag_ms);
 	}
 }
 

@@ -71,6 +71,17 @@ dobj__metric_head(dobj__text *t, const char *name, const char *type, const char 
 }
 
 void
+dobj__metric_seconds(dobj__text *t, const char *name, const char *help, int64_t ms)
+{
+	/* the magnitude in unsigned arithmetic: -INT64_MIN does not fit an int64_t */
+	uint64_t mag = ms < 0 ? 0 - (uint64_t)ms : (uint64_t)ms;
+
+	dobj__metric_head(t, name, "gauge", help);
+	dobj__text_printf(t, "%s %s%llu.%03llu\n", name, ms < 0 ? "-" : "",
+	                  (unsigned long long)(mag / 1000), (unsigned long long)(mag % 1000));
+}
+
+void
 dobj__hist_observe(dobj__hist *h, dobj__hist_kind kind, uint64_t v)
 {
 	unsigned i = 0;

@@ -31,6 +31,11 @@ void dobj__text_label(dobj__text *t, const char *s);
 /* dobj__metric_head writes a metric's HELP and TYPE lines. */
 void dobj__metric_head(dobj__text *t, const char *name, const char *type, const char *help);
 
+/* dobj__metric_seconds writes one unlabelled gauge in seconds from a count of milliseconds,
+ * which may be negative (an alarm turn that started before its due time, after the wall
+ * clock stepped back). */
+void dobj__metric_seconds(dobj__text *t, const char *name, const char *help, int64_t ms);
+
 /* Histogram kinds: the bucket bounds and the unit of observed values. */
 typedef enum dobj__hist_kind {
 	DOBJ_HIST_SECONDS, /* observed in microseconds, written in seconds */
