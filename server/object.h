@@ -50,6 +50,9 @@ typedef struct dobj__object {
 	bool has_alarm;
 	bool alarm_dirty; /* set or deleted since the last commit */
 	int64_t alarm_ms;
+	/* the shard's pending batch carrying the last alarm change sent, until it commits; while
+	 * it is NULL and alarm_dirty false, the row in PostgreSQL is the alarm's truth */
+	const void *alarm_batch;
 	int64_t last_used_ms;
 	/* links owned by the shard */
 	struct dobj__object *hnext;

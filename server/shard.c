@@ -206,6 +206,13 @@ run_alarm(dobj__shard *s, dobj__call *c, dobj__object *o, dobj__object **batch)
 	dobj_err rc;
 
 	c->fired = false;
+	/* A claim that disagrees with what the object knows of its alarm: if the object has no
+	 * alarm change on its way, the row moved without it (the poller rescheduled a failed run
+	 * after the object read it, or an operator edited it); read it again before calling the
+	 * claim superseded. */
+	if (o->alarm_known && !o->alarm_dirty && o->alarm_batch == NULL &&
+	    (!o->has_alarm || o->alarm_ms != c->alarm_due_ms))
+		o->alarm_known = false;
 	if (!o->alarm_known && (rc = dobj__pg_fetch_alarm(s->pg, o, err, sizeof(err))) != DOBJ_OK) {
 		dobj__call_answer(c, rc, err, NULL);
 		return;
@@ -408,6 +415,8 @@ complete(dobj__shard *s, pending *p)
 	for (size_t i = 0; i < p->nobjs; i++) {
 		dobj__object *o = p->objs[i];
 		o->pins--;
+		if (o->alarm_batch == p)
+			o->alarm_batch = NULL;
 		if (ok)
 			dobj__object_compact(o);
 		else
@@ -489,6 +498,8 @@ end_batch(dobj__shard *s, dobj__call *calls, dobj__call *last, size_t ncalls, do
 		o->batch_next = NULL;
 		o->in_batch = false;
 		o->pins++;
+		if (o->alarm_dirty)
+			o->alarm_batch = p;
 		dobj__object_sent(o);
 		p->objs[n++] = o;
 	}

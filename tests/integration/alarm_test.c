@@ -175,6 +175,22 @@ Test(alarm, failing_handler_is_retried_with_growing_delays)
 	cr_assert_eq(query_long("SELECT count(*) FROM dobj_alarms"), 0);
 }
 
+/* The object keeps its alarm's due time in memory; the row can move without it: the poller
+ * reschedules a failed run, an operator edits or unparks a row. The claim of the moved row
+ * must still run the handler, not take the object's old due time as a newer alarm. */
+Test(alarm, an_alarm_moved_behind_the_objects_back_still_fires)
+{
+	cr_assert_eq(run1("moved", op_alarm_in(3600000), NULL), DOBJ_OK);
+	cr_assert_eq(run1("moved", fx_op("alarm_get", NULL, NULL), NULL), DOBJ_OK);
+	cr_assert_eq(query_long("UPDATE dobj_alarms SET due_ms = "
+	                        "(extract(epoch FROM clock_timestamp()) * 1000)::bigint "
+	                        "RETURNING 1"),
+	             1);
+	wait_runs("moved", 1, 10000);
+	cr_assert_eq(query_long("SELECT count(*) FROM dobj_alarms"), 0);
+	cr_assert_eq(run1("moved", fx_op("alarm_get", NULL, NULL), NULL), DOBJ_NOT_FOUND);
+}
+
 Test(alarm, an_alarm_that_keeps_failing_is_parked)
 {
 	static const char *const args[] = {"--alarm-retry-ms", "50", "--alarm-max-retries", "3",
