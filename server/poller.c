@@ -34,6 +34,8 @@
 #define MAX_SLEEP_MS 1000
 /* Alarms due within this many milliseconds are claimed now and held until due. */
 #define CLAIM_AHEAD_MS 50
+/* how long an alarm whose object could not be loaded waits before it is claimed again */
+#define LOAD_RETRY_MS 1000
 /* Alarm turns queued in the shards at most: past this the poller waits for outcomes before
  * claiming more, so that no claimed alarm waits in a queue until its lease runs out. */
 #define MAX_INFLIGHT 4096
@@ -80,8 +82,11 @@ static const char retry_sql[] =
     "WHERE class = $1 AND id = $2 AND due_ms = $3 AND lease_owner = $6 "
     "RETURNING attempts, parked";
 
+/* $5 NULL gives the lease up; a time keeps it until then, so that nobody claims the alarm
+ * again before */
 static const char release_sql[] =
-    "UPDATE dobj_alarms SET lease_owner = NULL, lease_until_ms = NULL "
+    "UPDATE dobj_alarms SET lease_owner = CASE WHEN $5::bigint IS NULL THEN NULL "
+    "ELSE lease_owner END, lease_until_ms = $5::bigint "
     "WHERE class = $1 AND id = $2 AND due_ms = $3 AND lease_owner = $4";
 
 int64_t
@@ -315,16 +320,18 @@ claim(dobj__poller *p, int64_t now)
 	return n;
 }
 
-/* release gives a claimed alarm back (its lease ends now) without counting an attempt. */
+/* release gives a claimed alarm back without counting an attempt: at once with hold_ms 0,
+ * else when hold_ms have passed (its lease ends then). */
 static void
-release(dobj__poller *p, const dobj__call *c)
+release(dobj__poller *p, const dobj__call *c, int hold_ms)
 {
-	char idhex[2 * DOBJ_ID_SIZE + 3], due[32];
-	const char *rv[4] = {c->cls->cls->name, idhex, due, p->node_id};
+	char idhex[2 * DOBJ_ID_SIZE + 3], due[32], until[32];
+	const char *rv[5] = {c->cls->cls->name, idhex, due, p->node_id, hold_ms > 0 ? until : NULL};
 
 	id_param(idhex, &c->id);
 	i64_param(due, c->alarm_due_ms);
-	PQclear(PQexecParams(p->conn, release_sql, 4, NULL, rv, NULL, NULL, 0));
+	i64_param(until, dobj__clock_now_ms() + hold_ms);
+	PQclear(PQexecParams(p->conn, release_sql, 5, NULL, rv, NULL, NULL, 0));
 }
 
 static void
@@ -341,7 +348,7 @@ record(dobj__poller *p, dobj__call *c)
 	char idhex[2 * DOBJ_ID_SIZE + 3], due[32], next[32], owner_max[32];
 	const char *vals[7] = {c->cls->cls->name, idhex,      due,      next,
 	                       c->message,        p->node_id, owner_max};
-	bool ran = c->obj != NULL;
+	bool ran = c->obj != NULL, stopping;
 	PGresult *r;
 
 	id_param(idhex, &c->id);
@@ -360,8 +367,13 @@ record(dobj__poller *p, dobj__call *c)
 		goto out;
 	}
 	if (!ran) {
-		/* never ran: the server is stopping, or the object could not be loaded */
-		release(p, c);
+		/* Never ran: the server is stopping (another server may take it now), or the object
+		 * could not be loaded. Then the shard's PostgreSQL is likely in trouble: claiming
+		 * the alarm again at once would only fail again, in a loop of claims and releases. */
+		pthread_mutex_lock(&p->mu);
+		stopping = p->stopping;
+		pthread_mutex_unlock(&p->mu);
+		release(p, c, stopping ? 0 : LOAD_RETRY_MS);
 		goto out;
 	}
 	i64_param(next,
@@ -458,7 +470,7 @@ release_held(dobj__poller *p)
 	while (p->nheld > 0) {
 		dobj__call *c = held_pop(p);
 		if (p->conn != NULL && PQstatus(p->conn) == CONNECTION_OK)
-			release(p, c);
+			release(p, c, 0);
 		call_free(c);
 	}
 	pthread_mutex_lock(&p->mu);

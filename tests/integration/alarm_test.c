@@ -191,6 +191,32 @@ Test(alarm, an_alarm_moved_behind_the_objects_back_still_fires)
 	cr_assert_eq(run1("moved", fx_op("alarm_get", NULL, NULL), NULL), DOBJ_NOT_FOUND);
 }
 
+/* An alarm whose object cannot be loaded (its shard cannot read PostgreSQL, the poller can)
+ * goes back unrun without counting an attempt; it waits a second before it is claimed again
+ * instead of looping through claims and releases, and runs once the object loads. */
+Test(alarm, an_alarm_whose_object_cannot_load_is_not_claimed_in_a_loop)
+{
+	long updates;
+
+	cr_assert_eq(run1("cold", op_alarm_in(1500), NULL), DOBJ_OK);
+	fx_stack_restart(&db, &srv, &cl, NULL); /* the object is no longer in memory */
+	free(fx_db_query1(&db, "CREATE TABLE alarm_updates (at timestamptz DEFAULT now())"));
+	free(fx_db_query1(&db, "CREATE FUNCTION count_update() RETURNS trigger LANGUAGE plpgsql "
+	                       "AS $$ BEGIN INSERT INTO alarm_updates DEFAULT VALUES; "
+	                       "RETURN NULL; END $$"));
+	free(fx_db_query1(&db, "CREATE TRIGGER count_update AFTER UPDATE ON dobj_alarms "
+	                       "FOR EACH ROW EXECUTE FUNCTION count_update()"));
+	free(fx_db_query1(&db, "ALTER TABLE dobj_storage RENAME TO dobj_storage_away"));
+	fx_nap_ms(4500); /* due after 1.5 s, then 3 s of failed loads */
+	updates = query_long("SELECT count(*) FROM alarm_updates");
+	free(fx_db_query1(&db, "ALTER TABLE dobj_storage_away RENAME TO dobj_storage"));
+	/* a claim and a release a second: a few, not one pair per millisecond */
+	cr_assert_geq(updates, 2, "the alarm was never claimed (%ld updates)", updates);
+	cr_assert_leq(updates, 12, "%ld claims and releases in 3 s", updates);
+	cr_assert_eq(query_long("SELECT attempts FROM dobj_alarms"), 0);
+	wait_runs("cold", 1, 15000);
+}
+
 Test(alarm, an_alarm_that_keeps_failing_is_parked)
 {
 	static const char *const args[] = {"--alarm-retry-ms", "50", "--alarm-max-retries", "3",
