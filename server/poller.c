@@ -47,7 +47,8 @@ struct dobj__poller {
 	const dobj__registry *reg;
 	dobj__shard *const *shards;
 	unsigned nshards;
-	PGconn *conn; /* poller thread only */
+	PGconn *conn;   /* poller thread only */
+	bool listening; /* LISTEN dobj_alarms succeeded on conn (poller thread only) */
 	int wake_fd;
 	pthread_t thread;
 	bool started;
@@ -158,8 +159,10 @@ connect_poller(dobj__poller *p, int failures)
 {
 	PGresult *r;
 
-	if (p->conn != NULL && PQstatus(p->conn) == CONNECTION_OK)
+	if (p->conn != NULL && PQstatus(p->conn) == CONNECTION_OK && p->listening)
 		return true;
+	/* a connection whose LISTEN failed is dropped too: it would never hear of new alarms */
+	p->listening = false;
 	PQfinish(p->conn);
 	p->conn = dobj__pg_connect(p->dsn);
 	if (PQstatus(p->conn) != CONNECTION_OK) {
@@ -180,6 +183,7 @@ connect_poller(dobj__poller *p, int failures)
 		return false;
 	}
 	PQclear(r);
+	p->listening = true;
 	return true;
 }
 
@@ -447,8 +451,17 @@ sleep_until_woken(dobj__poller *p, int timeout_ms)
 	struct pollfd fds[2] = {{.fd = p->wake_fd, .events = POLLIN}, {.fd = -1, .events = POLLIN}};
 	uint64_t v;
 
-	if (p->conn != NULL && PQstatus(p->conn) == CONNECTION_OK)
+	if (p->conn != NULL && PQstatus(p->conn) == CONNECTION_OK) {
+		PGnotify *n = PQnotifies(p->conn);
+		/* a notification that came with a query's results is already read: no sleep */
+		if (n != NULL) {
+			do
+				PQfreemem(n);
+			while ((n = PQnotifies(p->conn)) != NULL);
+			return;
+		}
 		fds[1].fd = PQsocket(p->conn);
+	}
 	if (poll(fds, 2, timeout_ms) > 0 && (fds[0].revents & POLLIN)) {
 		if (read(p->wake_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
 			dobj__log_warn("alarm poller: wake read failed: %s", strerror(errno));
