@@ -53,9 +53,10 @@ struct dobj__poller {
 	pthread_t thread;
 	bool started;
 
-	pthread_mutex_t mu; /* protects outcomes, stopping, inflight */
+	pthread_mutex_t mu; /* protects outcomes, stopping, exited, inflight */
+	pthread_cond_t exit_cv;
 	dobj__call *outcomes;
-	bool stopping;
+	bool stopping, exited;
 	size_t inflight;
 
 	/* claimed alarms not due yet, a min-heap on alarm_due_ms (poller thread only) */
@@ -537,6 +538,10 @@ poller_main(void *arg)
 			sleep_until_woken(p, wait);
 	}
 	release_held(p);
+	pthread_mutex_lock(&p->mu);
+	p->exited = true;
+	pthread_cond_broadcast(&p->exit_cv);
+	pthread_mutex_unlock(&p->mu);
 	return NULL;
 }
 
@@ -568,6 +573,7 @@ dobj__poller_open(dobj__poller **out, const char *dsn, const char *node_id,
 	p->shards = shards;
 	p->nshards = nshards;
 	pthread_mutex_init(&p->mu, NULL);
+	dobj__cond_init(&p->exit_cv);
 	*out = p;
 	return DOBJ_OK;
 }
@@ -588,19 +594,37 @@ dobj__poller_wake(dobj__poller *p)
 		wake(p);
 }
 
-void
-dobj__poller_stop(dobj__poller *p)
+bool
+dobj__poller_stop(dobj__poller *p, int64_t until_mono_ms)
 {
+	bool exited;
+
 	if (p == NULL)
-		return;
+		return true;
 	pthread_mutex_lock(&p->mu);
 	p->stopping = true;
 	pthread_mutex_unlock(&p->mu);
 	wake(p);
-	if (p->started) {
-		pthread_join(p->thread, NULL);
-		p->started = false;
+	if (!p->started)
+		return true;
+	pthread_mutex_lock(&p->mu);
+	while (!p->exited) {
+		if (until_mono_ms == 0)
+			pthread_cond_wait(&p->exit_cv, &p->mu);
+		else if (!dobj__cond_wait_until_mono_ms(&p->exit_cv, &p->mu, until_mono_ms))
+			break;
 	}
+	exited = p->exited;
+	pthread_mutex_unlock(&p->mu);
+	if (!exited) {
+		dobj__log_error(
+		    "alarm poller: still inside a PostgreSQL query at the drain deadline; "
+		    "leaving it");
+		return false;
+	}
+	pthread_join(p->thread, NULL);
+	p->started = false;
+	return true;
 }
 
 void
@@ -608,13 +632,14 @@ dobj__poller_close(dobj__poller *p)
 {
 	if (p == NULL)
 		return;
-	dobj__poller_stop(p);
+	dobj__poller_stop(p, 0);
 	drain_outcomes(p); /* the shards have stopped: every alarm turn has reported */
 	if (p->inflight > 0)
 		dobj__log_warn("alarm poller: %zu alarm turns never reported back", p->inflight);
 	PQfinish(p->conn);
 	free(p->held);
 	close(p->wake_fd);
+	pthread_cond_destroy(&p->exit_cv);
 	pthread_mutex_destroy(&p->mu);
 	free(p->node_id);
 	free(p->dsn);

@@ -38,9 +38,11 @@ dobj_err dobj__poller_start(dobj__poller *p);
 /* dobj__poller_wake makes the poller look for due alarms now (the clock moved). */
 void dobj__poller_wake(dobj__poller *p);
 
-/* dobj__poller_stop stops claiming alarms and joins the thread. Alarm turns still in the
- * shards report to the poller until dobj__poller_close. */
-void dobj__poller_stop(dobj__poller *p);
+/* dobj__poller_stop stops claiming alarms and joins the thread, waiting until until_mono_ms
+ * at most (0: no limit). false if the thread is still inside a PostgreSQL query then (the
+ * server hangs or the network drops packets): the poller must then be left as it is, not
+ * closed. Alarm turns still in the shards report to the poller until dobj__poller_close. */
+bool dobj__poller_stop(dobj__poller *p, int64_t until_mono_ms);
 
 /* dobj__poller_close records the outcomes of the alarm turns that finished after stop (call it
  * after the shards have stopped) and frees p. NULL is allowed. */

@@ -299,7 +299,7 @@ dobj_server_drain(dobj_server *s, char *err, size_t errlen)
 {
 	int64_t t0 = dobj__clock_mono_ms(), deadline = t0 + s->drain_timeout_ms;
 	uint64_t refused = 0;
-	bool joined = true;
+	bool joined = true, poller_stopped;
 
 	if (s->stopped) {
 		set_err(err, errlen, s->drain_msg);
@@ -312,19 +312,27 @@ dobj_server_drain(dobj_server *s, char *err, size_t errlen)
 	for (unsigned i = 0; i < s->nshards; i++)
 		if (s->shards[i] != NULL)
 			dobj__shard_drain(s->shards[i], deadline);
-	dobj__poller_stop(s->poller); /* no new alarm turns; those under way finish below */
+	/* no new alarm turns; those under way finish below */
+	poller_stopped = dobj__poller_stop(s->poller, deadline + DRAIN_GRACE_MS);
 	for (unsigned i = 0; i < s->nshards; i++) {
 		if (s->shards[i] != NULL &&
 		    !dobj__shard_join(s->shards[i], deadline + DRAIN_GRACE_MS))
 			joined = false;
 	}
-	if (!joined) {
+	if (!joined || !poller_stopped) {
 		s->wedged = true;
 		s->drain_rc = DOBJ_DEADLINE_EXCEEDED;
-		snprintf(s->drain_msg, sizeof(s->drain_msg),
-		         "drain timeout of %d ms passed with a turn or a commit still running; "
-		         "its caller gets no reply",
-		         s->drain_timeout_ms);
+		if (!joined)
+			snprintf(s->drain_msg, sizeof(s->drain_msg),
+			         "drain timeout of %d ms passed with a turn or a commit still "
+			         "running; its caller gets no reply",
+			         s->drain_timeout_ms);
+		else
+			snprintf(
+			    s->drain_msg, sizeof(s->drain_msg),
+			    "drain timeout of %d ms passed with the alarm poller still waiting "
+			    "for PostgreSQL",
+			    s->drain_timeout_ms);
 		set_err(err, errlen, s->drain_msg);
 		return s->drain_rc;
 	}

@@ -2,7 +2,8 @@
 // shutdown_test.c - dobjd's graceful drain through real processes: SIGTERM under load from 32
 // client threads (every call succeeds durably or gets UNAVAILABLE, none hangs, exit 0),
 // readiness turning 503 at once while a slow call holds the drain, the drain timeout (queued
-// calls refused, exit status 1) and a second signal (exit at once).
+// calls refused, exit status 1), a PostgreSQL that stops answering the alarm poller (the drain
+// still ends, exit status 1) and a second signal (exit at once).
 
 #include <errno.h>
 #include <pthread.h>
@@ -17,6 +18,7 @@
 #include <unistd.h>
 
 #include <criterion/criterion.h>
+#include <libpq-fe.h>
 
 #include "calls.h"
 #include "counter/counter.pb-c.h"
@@ -328,6 +330,32 @@ Test(shutdown, drain_timeout_refuses_queued_calls_and_exits_1)
 	log[n] = '\0';
 	fclose(f);
 	cr_assert(strstr(log, "drain timeout of 1000 ms passed") != NULL, "log: %s", log);
+}
+
+/* PostgreSQL stops answering the alarm poller (a lock held on its table stands for a hung
+ * server): the drain timeout still bounds the shutdown. */
+Test(shutdown, a_poller_stuck_in_postgresql_does_not_hold_the_drain)
+{
+	const char *args[] = {"--drain-timeout-ms", "500", NULL};
+	PGconn *lock = PQconnectdb(db.dsn);
+	PGresult *r;
+	int64_t t0;
+	int status;
+
+	cr_assert_eq(PQstatus(lock), CONNECTION_OK, "%s", PQerrorMessage(lock));
+	fx_server_start(&srv, &db, 0, args);
+	r = PQexec(lock, "BEGIN; LOCK TABLE dobj_alarms IN ACCESS EXCLUSIVE MODE");
+	cr_assert_eq(PQresultStatus(r), PGRES_COMMAND_OK, "%s", PQresultErrorMessage(r));
+	PQclear(r);
+	fx_nap_ms(1500); /* the poller looks at least once a second: it now waits for the lock */
+	t0 = fx_now_ms();
+	cr_assert_eq(kill(srv.pid, SIGTERM), 0);
+	status = fx_server_kill(&srv, 0);
+	cr_assert_lt(fx_now_ms() - t0, 10000, "the drain took %lld ms",
+	             (long long)(fx_now_ms() - t0));
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 1,
+	          "dobjd did not exit 1 (wait status 0x%x)", status);
+	PQfinish(lock);
 }
 
 Test(shutdown, a_second_signal_exits_at_once)
