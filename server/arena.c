@@ -51,6 +51,10 @@ dobj__arena_alloc(dobj__arena *a, size_t size)
 
 		while (want < size)
 			want *= 2;
+		if (a->limit != 0 && (a->total > a->limit || want > a->limit - a->total)) {
+			a->refused = true;
+			return NULL;
+		}
 		if (want > SIZE_MAX - sizeof(*c) || (c = malloc(sizeof(*c) + want)) == NULL)
 			return NULL;
 		c->size = want;
@@ -92,6 +96,8 @@ dobj__arena_reset(dobj__arena *a)
 	a->head = keep;
 	a->used = 0;
 	a->total = keep ? keep->size : 0;
+	a->limit = 0;
+	a->refused = false;
 }
 
 void

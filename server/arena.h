@@ -4,6 +4,7 @@
 #ifndef DOBJ_SERVER_ARENA_H
 #define DOBJ_SERVER_ARENA_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <protobuf-c/protobuf-c.h>
@@ -15,12 +16,15 @@ typedef struct dobj__arena {
 	dobj__arena_chunk *head; /* newest chunk first */
 	size_t used;             /* bytes used in head */
 	size_t total;            /* bytes held by all chunks */
+	size_t limit;            /* total may not grow past it; 0: no limit */
+	bool refused;            /* an allocation failed on limit since the last reset */
 	ProtobufCAllocator pb;   /* protobuf-c allocator drawing from this arena */
 } dobj__arena;
 
 void dobj__arena_init(dobj__arena *a);
 
-/* dobj__arena_alloc returns size bytes aligned to max_align_t; NULL when out of memory. */
+/* dobj__arena_alloc returns size bytes aligned to max_align_t; NULL when out of memory, or
+ * when a new chunk would take total past limit (refused is then set). */
 void *dobj__arena_alloc(dobj__arena *a, size_t size);
 
 /* dobj__arena_strdup copies s (len bytes, then a NUL) into the arena. */

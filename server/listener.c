@@ -20,6 +20,9 @@
 #include "log.h"
 
 #define MAX_REQUEST_BYTES (17u << 20) /* above the client's 16 MiB, so it answers first */
+/* a request's decoding may take DECODE_FACTOR times its size plus DECODE_SLACK bytes */
+#define DECODE_FACTOR 4
+#define DECODE_SLACK (64u << 10)
 #define CLOSE_WAIT_MS 10000 /* for replies still being sent, when the caller sets no limit */
 
 typedef struct lctx {
@@ -123,8 +126,21 @@ route(lctx *lc, nng_msg *msg)
 	c->message = NULL;
 	c->result.data = NULL;
 	c->result.len = 0;
+	/* Decoding may take a few times the message's size (protobuf-c copies strings and bytes
+	 * and keeps unknown fields), not more: a message of many tiny fields must not make the
+	 * server allocate gigabytes. */
+	c->arena.limit = c->arena.total + DECODE_FACTOR * len + DECODE_SLACK;
 	req = dobj__wire__request__unpack(dobj__arena_pb(&c->arena), len, nng_msg_body(msg));
 	nng_msg_free(msg);
+	c->arena.limit = 0;
+	if (req == NULL && c->arena.refused) {
+		snprintf(errmsg, sizeof(errmsg),
+		         "malformed request: %zu bytes that take more than %d times their size to "
+		         "decode (too many fields)",
+		         len, DECODE_FACTOR);
+		dobj__call_answer(c, DOBJ_INVALID_ARGUMENT, errmsg, NULL);
+		goto answer;
+	}
 	if (req == NULL) {
 		snprintf(errmsg, sizeof(errmsg),
 		         "malformed request: %zu bytes that are not a dobj.wire.Request", len);

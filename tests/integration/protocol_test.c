@@ -117,6 +117,36 @@ Test(protocol, random_bytes_get_error_replies_and_the_server_keeps_counting)
 	dobj_client_close(c);
 }
 
+/* A message of many tiny unknown fields decodes into far more memory than its size: it is
+ * refused with a clear status, and the server goes on answering. */
+Test(protocol, a_request_of_a_million_tiny_fields_is_refused)
+{
+	nng_socket s = raw_socket();
+	size_t len = 2u << 20;
+	uint8_t *buf = malloc(len);
+	Dobj__Wire__Response *r;
+	dobj_client *c;
+	int64_t n = 0;
+
+	cr_assert_not_null(buf);
+	for (size_t i = 0; i < len; i += 2) { /* field 15, varint 1: unknown to dobj.wire */
+		buf[i] = 0x78;
+		buf[i + 1] = 0x01;
+	}
+	r = raw_call(s, buf, len);
+	free(buf);
+	cr_assert_not_null(r, "no decodable reply");
+	cr_assert_eq(r->status, DOBJ_INVALID_ARGUMENT, "%s: %s", dobj_err_name((dobj_err)r->status),
+	             r->message);
+	cr_assert(strstr(r->message, "too many fields") != NULL, "%s", r->message);
+	dobj__wire__response__free_unpacked(r, NULL);
+	nng_close(s);
+	c = fx_client(srv.url, 10000);
+	cr_assert_eq(fx_counter(c, "after-fields", "increment", 1, &n), DOBJ_OK);
+	cr_assert_eq(n, 1);
+	dobj_client_close(c);
+}
+
 Test(protocol, bad_requests_get_clear_statuses)
 {
 	nng_socket s = raw_socket();

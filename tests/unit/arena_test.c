@@ -44,3 +44,20 @@ Test(arena, large_allocations_and_reset_keep_one_chunk)
 	dobj__arena_fini(&a);
 	cr_assert_null(a.head);
 }
+
+Test(arena, a_limit_refuses_chunks_past_it_until_the_reset)
+{
+	dobj__arena a;
+
+	dobj__arena_init(&a);
+	a.limit = 64 << 10;
+	cr_assert_not_null(dobj__arena_alloc(&a, 1000));
+	cr_assert_null(dobj__arena_alloc(&a, 128 << 10));
+	cr_assert(a.refused);
+	cr_assert_leq(a.total, (size_t)64 << 10);
+	dobj__arena_reset(&a);
+	cr_assert_not(a.refused);
+	cr_assert_eq(a.limit, 0);
+	cr_assert_not_null(dobj__arena_alloc(&a, 128 << 10), "no limit after the reset");
+	dobj__arena_fini(&a);
+}
