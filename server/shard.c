@@ -69,6 +69,7 @@ struct dobj__shard {
 	size_t open_n;
 	dobj__object *open_batch;
 	uint64_t open_gen; /* gen when the open batch's first turn ran */
+	bool open_first;   /* no batch was pending then: its turns read only committed state */
 	/* A batch depends on the ones pending when it ran. When one fails, the committer raises
 	 * failed_gen and fails every later batch made with a lower gen; the shard adopts the new
 	 * gen once it has dropped the objects of the failed batch. */
@@ -247,6 +248,7 @@ run_alarm(dobj__shard *s, dobj__call *c, dobj__object *o, dobj__object **batch)
 	dobj__call_answer(c, DOBJ_OK, "", NULL);
 	dobj__undo_discard(&s->undo);
 	c->fired = true;
+	c->in_commit = true;
 	batch_add(o, batch);
 }
 
@@ -262,6 +264,7 @@ run_turn(dobj__shard *s, dobj__call *c, dobj__object **batch)
 	dobj_err rc;
 
 	c->obj = NULL;
+	c->in_commit = false;
 	if (c->deadline_mono_ms != 0 && dobj__clock_mono_ms() >= c->deadline_mono_ms) {
 		dobj__call_answer(c, DOBJ_DEADLINE_EXCEEDED,
 		                  "deadline exceeded before the call ran; it was not executed",
@@ -303,6 +306,8 @@ run_turn(dobj__shard *s, dobj__call *c, dobj__object **batch)
 	dobj__undo_discard(&s->undo);
 	if (o->ndirty > 0)
 		batch_add(o, batch);
+	/* set now: by the batch's end an object only read here may be gone (evicted) */
+	c->in_commit = o->in_batch;
 }
 
 /* The output gate. A batch that wrote something goes to the committer, and the shard runs the
@@ -422,8 +427,16 @@ complete(dobj__shard *s, pending *p)
 		else
 			doom(s, o);
 	}
-	if (!ok)
+	if (!ok) {
+		/* The batches still pending that were made before the shard heard of the failure
+		 * (an older generation) fail with it: the committer refuses them. Their objects
+		 * hold writes that will not commit, so no new turn may read them: they reload once
+		 * those batches end. */
 		s->gen = atomic_load(&s->failed_gen);
+		for (pending *q = s->pend_head; q != NULL; q = q->next)
+			for (size_t i = 0; q->req.gen < s->gen && i < q->nobjs; i++)
+				doom(s, q->objs[i]);
+	}
 	dobj__pg_part_free(p->req.part);
 	free(p);
 }
@@ -445,7 +458,7 @@ batch_doom(dobj__shard *s, dobj__object *batch)
  * (their replies wait for it), or hold them behind the last pending batch, or answer at once. */
 static void
 end_batch(dobj__shard *s, dobj__call *calls, dobj__call *last, size_t ncalls, dobj__object *batch,
-          uint64_t gen)
+          uint64_t gen, bool first)
 {
 	dobj__pg_part *part = NULL;
 	size_t nobjs = 0, n = 0;
@@ -461,16 +474,23 @@ end_batch(dobj__shard *s, dobj__call *calls, dobj__call *last, size_t ncalls, do
 			s->pend_tail->deps_tail = last;
 			return;
 		}
+		if (!first && gen < atomic_load(&s->failed_gen)) {
+			/* a batch pending when they ran has failed since: they may have read it */
+			char dep[512];
+
+			snprintf(dep, sizeof(dep), "%s: %.440s", DOBJ__COMMIT_DEPENDED,
+			         s->fail_reason);
+			for (dobj__call *c = calls; c != NULL; c = c->next)
+				dobj__call_answer(c, DOBJ_UNAVAILABLE, dep, NULL);
+		}
 		for (dobj__call *c = calls, *cn; c != NULL; c = cn) {
 			cn = c->next;
 			c->done(c);
 		}
 		return;
 	}
-	for (dobj__call *c = calls; c != NULL; c = c->next) {
-		c->in_commit = (c->obj != NULL && c->obj->in_batch) || c->fired;
+	for (dobj__call *c = calls; c != NULL; c = c->next)
 		wrote += c->in_commit;
-	}
 	for (dobj__object *o = batch; o != NULL; o = o->batch_next)
 		nobjs++;
 	if ((p = calloc(1, sizeof(*p) + nobjs * sizeof(p->objs[0]))) == NULL ||
@@ -482,7 +502,7 @@ end_batch(dobj__shard *s, dobj__call *calls, dobj__call *last, size_t ncalls, do
 		dobj__log_error("shard %u: %s", s->index, err);
 		for (dobj__call *c = calls, *cn; c != NULL; c = cn) {
 			cn = c->next;
-			if (c->in_commit || s->pend_head != NULL)
+			if (c->in_commit || !first || s->pend_head != NULL)
 				dobj__call_answer(c, DOBJ_RESOURCE_EXHAUSTED, err, NULL);
 			c->done(c);
 		}
@@ -492,7 +512,7 @@ end_batch(dobj__shard *s, dobj__call *calls, dobj__call *last, size_t ncalls, do
 	/* On its way: the objects' dirty state now belongs to the batch. */
 	p->s = s;
 	p->calls = calls;
-	p->first = s->pend_head == NULL;
+	p->first = first;
 	for (dobj__object *o = batch, *next; o != NULL; o = next) {
 		next = o->batch_next;
 		o->batch_next = NULL;
@@ -533,7 +553,7 @@ end_open(dobj__shard *s)
 	s->open_calls = s->open_tail = NULL;
 	s->open_batch = NULL;
 	s->open_n = 0;
-	end_batch(s, calls, last, n, batch, s->open_gen);
+	end_batch(s, calls, last, n, batch, s->open_gen, s->open_first);
 }
 
 static void
@@ -613,8 +633,10 @@ shard_main(void *arg)
 		pthread_mutex_unlock(&s->mu);
 
 		take_reports(s, done);
-		if (s->open_calls == NULL)
+		if (s->open_calls == NULL) {
 			s->open_gen = s->gen;
+			s->open_first = s->pend_head == NULL;
+		}
 		prefetch(s, calls);
 		for (c = calls; c != NULL; c = c->next) {
 			if (deadline != 0 && dobj__clock_mono_ms() >= deadline) {
@@ -624,6 +646,7 @@ shard_main(void *arg)
 				    "before the call ran; it was not executed",
 				    NULL);
 				c->obj = NULL;
+				c->in_commit = false;
 				atomic_fetch_add(&s->drain_refused, 1);
 				continue;
 			}

@@ -632,3 +632,61 @@ Test(storage, a_commit_failing_at_commit_fails_its_dependents_and_retries_the_re
 	cr_assert_eq(r->results[0]->status, DOBJ_NOT_FOUND, "A's write is visible after reload");
 	dobj__test__script_result__free_unpacked(r, NULL);
 }
+
+/* One shard. A's batch P0 writes x and a key whose trigger sleeps 1 s, then fails. Meanwhile
+ * W's batch P1 queues behind it, O2 opens the next batch with a write, and O1 reads A's
+ * uncommitted x into that open batch. P0 and P1 fail before the open batch is handed over:
+ * O1 read a write that never committed, so it must not get OK (and its object, evicted by
+ * then, must not be touched). */
+Test(storage, a_read_of_a_failed_commits_write_fails_even_when_its_batch_ends_after_it)
+{
+	static const char *const args[] = {"--shards", "1", NULL};
+	one_wait a = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false, DOBJ_OK, ""};
+	one_wait w = a, o2 = a, o1 = a;
+	Dobj__Test__Op *ops_a[] = {fx_op("put", "x", "1"), fx_op("put", "poison", "p")};
+	Dobj__Test__Op *ops_w[] = {fx_op("put", "w", "1")};
+	Dobj__Test__Op *ops_o2[] = {fx_op("put", "y", "1")};
+	Dobj__Test__Op *ops_o1[] = {fx_op("get", "x", NULL)};
+	char *n;
+
+	fx_stack_restart(&db, &srv, &cl, args);
+	free(fx_db_query1(&db,
+	                  "CREATE FUNCTION slow_poison() RETURNS trigger LANGUAGE plpgsql AS $$ "
+	                  "BEGIN IF NEW.key = 'poison' THEN PERFORM pg_sleep(1); "
+	                  "RAISE EXCEPTION 'poisoned key'; END IF; RETURN NEW; END $$; "
+	                  "CREATE TRIGGER slow_poison BEFORE INSERT OR UPDATE ON dobj_storage "
+	                  "FOR EACH ROW EXECUTE FUNCTION slow_poison()"));
+	call_async("pa", ops_a, 2, &a);
+	for (int waited = 0;; waited++) {
+		bool sleeping;
+
+		n = fx_db_query1(&db, "SELECT count(*) FROM pg_stat_activity "
+		                      "WHERE wait_event = 'PgSleep'");
+		sleeping = strcmp(n, "1") == 0;
+		free(n);
+		if (sleeping)
+			break;
+		cr_assert_lt(waited, 10000, "A never slept");
+		fx_nap_ms(1);
+	}
+	call_async("pw", ops_w, 1, &w); /* P1: queued behind A, gen 0 */
+	fx_nap_ms(50);
+	call_async("py", ops_o2, 1, &o2); /* opens the open batch with a write */
+	fx_nap_ms(50);
+	call_async("pa", ops_o1, 1, &o1); /* reads A's uncommitted x, joins the open batch */
+	one_wait_done(&a);
+	one_wait_done(&w);
+	one_wait_done(&o2);
+	one_wait_done(&o1);
+	cr_assert_eq(a.status, DOBJ_UNAVAILABLE, "A: %s", a.message);
+	cr_assert_eq(w.status, DOBJ_UNAVAILABLE, "W ran while A was pending: %s", w.message);
+	cr_assert_eq(o2.status, DOBJ_UNAVAILABLE, "O2 ran while A was pending: %s", o2.message);
+	cr_assert_eq(o1.status, DOBJ_UNAVAILABLE,
+	             "O1 read x of a failed commit but got %s %s (W %s %s, O2 %s %s)",
+	             dobj_err_name(o1.status), o1.message, dobj_err_name(w.status), w.message,
+	             dobj_err_name(o2.status), o2.message);
+	cr_assert(strstr(o1.message, "depended") != NULL, "O1: %s", o1.message);
+	n = fx_db_query1(&db, "SELECT count(*) FROM dobj_storage");
+	cr_assert_str_eq(n, "0", "nothing of the four calls was stored");
+	free(n);
+}
