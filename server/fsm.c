@@ -323,14 +323,17 @@ dobj_fsm_free(dobj_fsm *m)
 	free(m);
 }
 
-/* fsm_quote writes up to 64 bytes of v into buf (256 bytes) with anything but printable ASCII
- * as \xNN, for messages about stored bytes. */
+/* fsm_quote writes up to QUOTE_BYTES bytes of v into buf (QUOTE_SIZE bytes) with anything
+ * but printable ASCII as \xNN, and "..." if v is longer, for messages about stored bytes. */
+#define QUOTE_BYTES 64
+#define QUOTE_SIZE (QUOTE_BYTES * 4 + sizeof("..."))
+
 static const char *
-fsm_quote(dobj_bytes v, char *buf)
+fsm_quote(dobj_bytes v, char buf[static QUOTE_SIZE])
 {
 	size_t o = 0;
 
-	for (size_t i = 0; i < v.len && i < 64; i++) {
+	for (size_t i = 0; i < v.len && i < QUOTE_BYTES; i++) {
 		unsigned c = v.data[i];
 
 		if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\')
@@ -338,7 +341,7 @@ fsm_quote(dobj_bytes v, char *buf)
 		else
 			o += (size_t)snprintf(buf + o, 5, "\\x%02x", c);
 	}
-	if (v.len > 64)
+	if (v.len > QUOTE_BYTES)
 		o += (size_t)snprintf(buf + o, 4, "...");
 	buf[o] = '\0';
 	return buf;
@@ -348,7 +351,7 @@ fsm_quote(dobj_bytes v, char *buf)
 static dobj_err
 fsm_load(const dobj_fsm *m, dobj_ctx *ctx, size_t *state)
 {
-	char shown[256];
+	char shown[QUOTE_SIZE];
 	dobj_bytes v;
 	dobj_err rc;
 

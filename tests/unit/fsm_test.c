@@ -386,6 +386,17 @@ Test(fsm, stored_unknown_state_is_data_loss)
 	                 "a state of this machine");
 	cr_assert_eq(dobj_fsm_reset(f.m, &f.t.ctx), DOBJ_OK, "reset repairs it");
 	cr_assert_str_eq(state(), "pending");
+
+	/* a long unknown state of bytes shown as \xNN: 64 of them, then "..." (the quoted text
+	 * fills its buffer exactly; under ASan, one byte more is an overflow) */
+	char junk[70], want[64 * 4 + 4];
+	memset(junk, 1, sizeof(junk));
+	for (int i = 0; i < 64; i++)
+		memcpy(want + 4 * i, "\\x01", 4);
+	memcpy(want + 256, "...", 4);
+	cr_assert_eq(dobj_storage_put(&f.t.ctx, "__fsm_state", junk, sizeof(junk)), DOBJ_OK);
+	cr_assert_eq(dobj_fsm_state(f.m, &f.t.ctx, &(const char *){NULL}), DOBJ_DATA_LOSS);
+	cr_assert(strstr(dobj_ctx_errmsg(&f.t.ctx), want) != NULL, "%s", dobj_ctx_errmsg(&f.t.ctx));
 }
 
 /* A machine that can go round forever: a -go-> b -go-> a. */
