@@ -322,7 +322,12 @@ dobj_storage_list(dobj_ctx *ctx, const dobj_list_opts *opts, dobj_kv **out, size
 	list_range(o, lo, lo_after, op->end, op->prefix, &i0, &i1);
 	if (!o->complete) {
 		char err[256];
-		size_t want = op->limit ? op->limit + (i1 - i0) : 0;
+		size_t cached = i1 - i0, want = 0;
+
+		/* each cached key can hide one stored row; a limit past what PostgreSQL's bigint
+		 * LIMIT holds is no limit (and must not wrap round to a small one) */
+		if (op->limit != 0 && op->limit <= (size_t)INT64_MAX - cached)
+			want = op->limit + cached;
 		rc = dobj__pg_fetch_range(ctx->pg, o, lo, lo_after, op->end, op->prefix,
 		                          op->reverse, want, err, sizeof(err));
 		if (rc != DOBJ_OK)

@@ -56,7 +56,7 @@ put_all(const char *name, const char *const *keys, size_t n)
 
 static Dobj__Test__Op *
 op_list(const char *prefix, const char *start, const char *start_after, const char *end,
-        int reverse, unsigned limit)
+        int reverse, uint64_t limit)
 {
 	Dobj__Test__Op *op = fx_op("list", NULL, NULL);
 
@@ -317,6 +317,17 @@ Test(storage, partially_loaded_object_reads_and_lists_correctly)
 	fx_server_start(&srv, &db, srv.port, args);
 	expect_list("p", op_list(NULL, NULL, "k4", NULL, -1, 0), "k5,k7");
 	expect_list("p", op_list(NULL, NULL, NULL, "k2", 1, 0), "k1,k0");
+
+	/* "no limit" as the largest count, with two keys cached: the over-fetch (limit + 2)
+	 * must not wrap round to 1 row */
+	fx_server_stop(&srv);
+	fx_server_start(&srv, &db, srv.port, args);
+	ops[0] = fx_op("get", "k1", NULL);
+	ops[1] = fx_op("get", "k2", NULL);
+	r = run("p", ops, 2);
+	dobj__test__script_result__free_unpacked(r, NULL);
+	expect_list("p", op_list(NULL, NULL, NULL, NULL, -1, UINT64_MAX),
+	            "k0,k1,k2,k3,k35,k4,k5,k7");
 }
 
 /* A batch whose COMMIT fails: the caller hears UNAVAILABLE with PostgreSQL's reason, and the
