@@ -228,7 +228,8 @@ dobj__object_clear(dobj__object *o, dobj__undo *undo)
 	o->n = o->cap = o->bytes = 0;
 	o->complete = true;
 	o->cleared = true;
-	o->ndirty = 1; /* the clear itself must be committed */
+	/* the clear itself must be committed, and a pending alarm change still counts */
+	o->ndirty = 1 + (o->alarm_dirty ? 1 : 0);
 	return 0;
 }
 

@@ -138,6 +138,17 @@ Test(object, clear_and_its_rollback)
 	cr_assert_eq(o->ndirty, 0);
 }
 
+Test(object, clear_counts_a_pending_alarm_change)
+{
+	cr_assert_eq(dobj__object_set_alarm(o, &u, true, 1000, true), 0);
+	cr_assert_eq(o->ndirty, 1);
+	cr_assert_eq(dobj__object_clear(o, &u), 0);
+	cr_assert_eq(o->ndirty, 2, "the clear and the alarm");
+	dobj__undo_rollback(&u, o, 0);
+	cr_assert_eq(o->ndirty, 0);
+	cr_assert_not(o->alarm_dirty);
+}
+
 Test(object, values_stay_valid_until_the_turn_ends)
 {
 	size_t idx;
