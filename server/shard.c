@@ -301,6 +301,17 @@ run_turn(dobj__shard *s, dobj__call *c, dobj__object **batch)
 		                  "handler returned a NULL result of non-zero length", NULL);
 		return;
 	}
+	if (result.len > DOBJ_RESULT_MAX) {
+		char msg[160];
+
+		dobj__undo_rollback(&s->undo, o, 0);
+		snprintf(msg, sizeof(msg),
+		         "result of %zu bytes is over the %u bytes a reply can carry; the call's "
+		         "writes were undone",
+		         result.len, DOBJ_RESULT_MAX);
+		dobj__call_answer(c, DOBJ_RESOURCE_EXHAUSTED, msg, NULL);
+		return;
+	}
 	/* Copied now: the result may point at values that a later turn replaces. */
 	dobj__call_answer(c, DOBJ_OK, "", &result);
 	dobj__undo_discard(&s->undo);

@@ -27,9 +27,10 @@
 #include <nng/supplemental/util/platform.h>
 
 #include <dobj/client.h>
+#include <dobj/object.h>
 #include <dobj/wire.pb-c.h>
 
-#define CLIENT_MSG_MAX (16u * 1024 * 1024) /* largest request or reply, in bytes */
+#define CLIENT_MSG_MAX DOBJ_MESSAGE_MAX /* largest request or reply, in bytes */
 #define CLIENT_RECONN_MIN_MS 100
 #define CLIENT_RECONN_MAX_MS 2000
 #define CLIENT_CANCEL_RETRY_MS 10

@@ -186,6 +186,35 @@ Test(storage, list_rejects_start_with_start_after)
 	dobj__test__script_result__free_unpacked(r, NULL);
 }
 
+/* A result bigger than a reply can carry fails its call (the client would otherwise drop
+ * the connection and every call on it) and undoes the call's writes. */
+Test(storage, a_result_too_big_for_a_reply_fails_the_call_and_undoes_it)
+{
+	enum { GETS = 130 }; /* 130 values of 128 KiB: over 16 MiB */
+	Dobj__Test__Op *ops[GETS + 1];
+	Dobj__Test__ScriptResult *r;
+	char *big = malloc(128 * 1024 + 1), msg[512] = "";
+	dobj_err rc;
+
+	cr_assert_not_null(big);
+	memset(big, 'v', 128 * 1024);
+	big[128 * 1024] = '\0';
+	ops[0] = fx_op("put", "big", big);
+	r = run("huge", ops, 1);
+	dobj__test__script_result__free_unpacked(r, NULL);
+	free(big);
+	ops[0] = fx_op("put", "marker", "1");
+	for (int i = 1; i <= GETS; i++)
+		ops[i] = fx_op("get", "big", NULL);
+	rc = fx_kv_run(cl, "huge", ops, GETS + 1, &r, msg, sizeof(msg));
+	cr_assert_eq(rc, DOBJ_RESOURCE_EXHAUSTED, "%s: %s", dobj_err_name(rc), msg);
+	cr_assert(strstr(msg, "a reply can carry") != NULL, "%s", msg);
+	ops[0] = fx_op("get", "marker", NULL);
+	r = run("huge", ops, 1); /* the same client: its connection survived */
+	cr_assert_eq(r->results[0]->status, DOBJ_NOT_FOUND, "the put was undone");
+	dobj__test__script_result__free_unpacked(r, NULL);
+}
+
 Test(storage, limits_are_enforced_with_invalid_argument)
 {
 	char *longkey = malloc(2050), *bigval = malloc(128 * 1024 + 2);

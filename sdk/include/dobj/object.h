@@ -30,11 +30,19 @@ typedef struct dobj_bytes {
 	size_t len;
 } dobj_bytes;
 
+/* DOBJ_MESSAGE_MAX: the largest message a client takes (a reply bigger than that would cost
+ * the client its connection, and every call on it). DOBJ_RESULT_MAX: the largest result a
+ * method may return, leaving room for the reply's status and message. */
+#define DOBJ_MESSAGE_MAX (16u * 1024 * 1024)
+#define DOBJ_RESULT_MAX (DOBJ_MESSAGE_MAX - 64u * 1024)
+
 /* dobj_method_fn handles one call. `arg` is the encoded argument from the client. To answer,
  * point result->data at bytes that live until the turn ends (dobj_ctx_alloc() memory, or
- * static data) and set result->len; leave it zeroed for an empty result. Return DOBJ_OK, or
- * an error code (usually through dobj_ctx_errorf()) to fail the call and discard the turn's
- * writes. Runs on a shard thread; must not block on other objects. */
+ * static data) and set result->len (at most DOBJ_RESULT_MAX: a bigger result fails the call
+ * with DOBJ_RESOURCE_EXHAUSTED and discards the turn's writes); leave it zeroed for an empty
+ * result. Return DOBJ_OK, or an error code (usually through dobj_ctx_errorf()) to fail the
+ * call and discard the turn's writes. Runs on a shard thread; must not block on other
+ * objects. */
 typedef dobj_err (*dobj_method_fn)(dobj_ctx *ctx, const dobj_bytes *arg, dobj_bytes *result);
 
 /* dobj_method: one entry of a class's method table. */
