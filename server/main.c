@@ -97,7 +97,7 @@ static opt opts[O_COUNT] = {
     [O_ALARM_RETRY_MS] = {"--alarm-retry-ms", "DOBJ_ALARM_RETRY_MS", OPT_COUNT, "2000",
                           "delay before a failed alarm's first retry; doubles each retry"},
     [O_ALARM_MAX_RETRIES] = {"--alarm-max-retries", "DOBJ_ALARM_MAX_RETRIES", OPT_COUNT, "6",
-                             "retries of a failing alarm before it is parked"},
+                             "retries of a failing alarm before it is parked (0: parked at once)"},
     [O_DRAIN_TIMEOUT_MS] = {"--drain-timeout-ms", "DOBJ_DRAIN_TIMEOUT_MS", OPT_COUNT, "25000",
                             "on SIGTERM/SIGINT, let queued calls finish this long at most"},
     [O_LOG_FORMAT] = {"--log-format", "DOBJ_LOG_FORMAT", OPT_STR, "plain",
@@ -304,6 +304,13 @@ build_server_opts(dobj_server_opts *so)
 		        "the other counts at least 1\n");
 		return -1;
 	}
+	if (v[O_ALARM_RETRY_MS] == 0) { /* doubling 0 would retry at once, forever */
+		fprintf(stderr,
+		        "dobjd: invalid value for --alarm-retry-ms: \"0\" (expected an integer "
+		        "from 1 to %d)\n",
+		        INT_MAX);
+		return -1;
+	}
 	if (v[O_DRAIN_TIMEOUT_MS] == 0) {
 		fprintf(stderr,
 		        "dobjd: invalid value for --drain-timeout-ms: \"0\" (expected an "
@@ -353,7 +360,8 @@ build_server_opts(dobj_server_opts *so)
 	so->limits.many_max = v[O_MANY_MAX];
 	so->clock_offset_ms = offset_s * 1000;
 	so->alarm_retry_ms = (int)v[O_ALARM_RETRY_MS];
-	so->alarm_max_retries = (int)v[O_ALARM_MAX_RETRIES];
+	/* 0 retries: parked at the first failure (in the options, 0 means the default) */
+	so->alarm_max_retries = v[O_ALARM_MAX_RETRIES] == 0 ? -1 : (int)v[O_ALARM_MAX_RETRIES];
 	so->http_listen_url = opts[O_HTTP_LISTEN].value;
 	so->drain_timeout_ms = (int)v[O_DRAIN_TIMEOUT_MS];
 	return 0;

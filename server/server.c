@@ -183,7 +183,9 @@ dobj_server_open(dobj_server **out, const dobj_server_opts *opts, char *err, siz
 		dobj__clock_advance(opts->clock_offset_ms);
 	make_node_id(s->node_id, sizeof(s->node_id));
 	s->alarm_cfg.first_retry_ms = opts->alarm_retry_ms > 0 ? opts->alarm_retry_ms : 2000;
-	s->alarm_cfg.max_retries = opts->alarm_max_retries > 0 ? opts->alarm_max_retries : 6;
+	s->alarm_cfg.max_retries = opts->alarm_max_retries < 0   ? 0
+	                           : opts->alarm_max_retries > 0 ? opts->alarm_max_retries
+	                                                         : 6;
 	if (s->listen_url == NULL || s->database_url == NULL ||
 	    (s->shards = calloc(s->nshards, sizeof(*s->shards))) == NULL) {
 		dobj_server_close(s);

@@ -248,6 +248,26 @@ Test(alarm, an_alarm_that_keeps_failing_is_parked)
 	    query_long("SELECT count(*) FROM dobj_alarms WHERE NOT parked AND attempts = 0"), 1);
 }
 
+Test(alarm, zero_retries_parks_an_alarm_at_its_first_failure)
+{
+	static const char *const args[] = {"--alarm-max-retries", "0", NULL};
+	Dobj__Test__Op *ops[2];
+	Dobj__Test__ScriptResult *r;
+
+	fx_server_stop(&srv);
+	fx_server_start(&srv, &db, srv.port, args);
+	ops[0] = fx_op("put", "alarm_fail_times", "1000");
+	ops[1] = op_alarm_in(0);
+	cr_assert_eq(fx_kv_run(cl, "once", ops, 2, &r, NULL, 0), DOBJ_OK);
+	dobj__test__script_result__free_unpacked(r, NULL);
+	for (long waited = 0; query_long("SELECT count(*) FROM dobj_alarms WHERE parked") != 1;
+	     waited += 20) {
+		cr_assert_lt(waited, 10000, "the alarm was not parked");
+		fx_nap_ms(20);
+	}
+	cr_assert_eq(query_long("SELECT attempts FROM dobj_alarms"), 1, "one run, no retry");
+}
+
 Test(alarm, two_servers_run_each_of_1000_alarms_exactly_once)
 {
 	fx_server other;

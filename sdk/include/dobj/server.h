@@ -43,7 +43,7 @@ typedef struct dobj_server_opts {
 	unsigned contexts;        /* concurrent requests the listener accepts [1024] */
 	int64_t clock_offset_ms;  /* the server clock runs this far ahead (tests, drills) [0] */
 	int alarm_retry_ms;       /* delay before a failed alarm's first retry, doubling [2000] */
-	int alarm_max_retries;    /* retries before a failing alarm is parked [6] */
+	int alarm_max_retries;    /* retries before a failing alarm is parked [6]; -1: none */
 	/* http_listen_url: http://HOST:PORT for /healthz, /readyz and /metrics
 	 * [http://127.0.0.1:9700]; "" serves no HTTP. */
 	const char *http_listen_url;
