@@ -177,7 +177,12 @@ route(lctx *lc, nng_msg *msg)
 		dobj__call_answer(c, DOBJ_INVALID_ARGUMENT, errmsg, NULL);
 		goto answer;
 	} else if (req->name[0] != '\0') {
-		dobj_id_from_name(c->cls->cls->name, req->name, &c->id);
+		dobj_err rc = dobj_id_from_name(c->cls->cls->name, req->name, &c->id);
+
+		if (rc != DOBJ_OK) { /* c->id still holds the previous request's object */
+			dobj__call_answer(c, rc, "could not hash the object's name", NULL);
+			goto answer;
+		}
 	} else {
 		dobj__call_answer(c, DOBJ_INVALID_ARGUMENT,
 		                  "request names no object: give an id or a name", NULL);

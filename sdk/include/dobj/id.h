@@ -25,8 +25,9 @@ typedef struct dobj_id {
 	uint8_t bytes[DOBJ_ID_SIZE];
 } dobj_id;
 
-/* dobj_id_from_name sets *out to SHA-256(class || 0x00 || name). Never fails for non-NULL
- * arguments; returns DOBJ_INVALID_ARGUMENT if class or name is NULL. */
+/* dobj_id_from_name sets *out to SHA-256(class || 0x00 || name). Returns
+ * DOBJ_INVALID_ARGUMENT if class or name is NULL, and DOBJ_RESOURCE_EXHAUSTED or
+ * DOBJ_INTERNAL if the hash could not be computed (out of memory); *out is then unset. */
 DOBJ_API dobj_err dobj_id_from_name(const char *class_name, const char *name, dobj_id *out);
 
 /* dobj_id_unique sets *out to 32 random bytes from the operating system (newUniqueId).
