@@ -292,6 +292,26 @@ dobj__object_committed(dobj__object *o)
 	dobj__object_compact(o);
 }
 
+/* bury keeps p until the turn ends (dobj__undo_discard). Out of memory, it frees p now: a
+ * handler still holding a pointer into it is the lesser harm than a leak per rollback. */
+static void
+bury(dobj__undo *undo, void *p)
+{
+	if (p == NULL)
+		return;
+	if (undo->ndead == undo->dead_cap) {
+		size_t cap = undo->dead_cap ? undo->dead_cap * 2 : 16;
+		void **d = realloc(undo->dead, cap * sizeof(*d));
+		if (d == NULL) {
+			free(p);
+			return;
+		}
+		undo->dead = d;
+		undo->dead_cap = cap;
+	}
+	undo->dead[undo->ndead++] = p;
+}
+
 size_t
 dobj__undo_mark(const dobj__undo *undo)
 {
@@ -315,7 +335,9 @@ dobj__undo_rollback(dobj__undo *undo, dobj__object *o, size_t mark)
 			continue;
 		}
 		if (r->kind == UNDO_CLEAR) {
-			entries_free(o->entries, o->n);
+			for (size_t i = 0; i < o->n; i++)
+				bury(undo, o->entries[i].key);
+			bury(undo, o->entries);
 			o->entries = r->old_entries;
 			o->n = r->old_n;
 			o->cap = r->old_cap;
@@ -330,7 +352,7 @@ dobj__undo_rollback(dobj__undo *undo, dobj__object *o, size_t mark)
 		dobj__object_find(o, r->key, &idx);
 		if (o->entries[idx].dirty)
 			o->ndirty--;
-		free(o->entries[idx].key);
+		bury(undo, o->entries[idx].key);
 		if (r->existed) {
 			o->bytes -= entry_bytes(&o->entries[idx]);
 			o->entries[idx] = r->old;
@@ -360,12 +382,16 @@ dobj__undo_discard(dobj__undo *undo)
 		}
 	}
 	undo->n = 0;
+	for (size_t i = 0; i < undo->ndead; i++)
+		free(undo->dead[i]);
+	undo->ndead = 0;
 }
 
 void
 dobj__undo_fini(dobj__undo *undo)
 {
 	dobj__undo_discard(undo);
+	free(undo->dead);
 	free(undo->recs);
 	memset(undo, 0, sizeof(*undo));
 }

@@ -65,6 +65,11 @@ typedef struct dobj__undo_rec dobj__undo_rec;
 typedef struct dobj__undo {
 	dobj__undo_rec *recs;
 	size_t n, cap;
+	/* buffers a rollback took out of the object: the handler may still hold pointers into
+	 * them (storage.h: valid until the handler returns), so they are freed at the turn's
+	 * end, by dobj__undo_discard */
+	void **dead;
+	size_t ndead, dead_cap;
 } dobj__undo;
 
 /* dobj__object_new returns an empty, incomplete object; NULL when out of memory. */
@@ -118,7 +123,8 @@ size_t dobj__undo_mark(const dobj__undo *undo);
 /* dobj__undo_rollback undoes every change recorded after mark, newest first. */
 void dobj__undo_rollback(dobj__undo *undo, dobj__object *o, size_t mark);
 
-/* dobj__undo_discard keeps the changes and frees what they replaced (end of a turn). */
+/* dobj__undo_discard keeps the changes and frees what they replaced, and what rollbacks took
+ * out: call it when the turn ends, after a rollback to 0 too. */
 void dobj__undo_discard(dobj__undo *undo);
 
 /* dobj__undo_fini frees the log itself. */

@@ -173,3 +173,31 @@ Test(object, lower_bound)
 	cr_assert_eq(dobj__object_lower_bound(o, "b", true), 1);
 	cr_assert_eq(dobj__object_lower_bound(o, "d", false), 2);
 }
+
+/* storage.h: what a get returned stays valid until the handler returns, even when a failed
+ * transaction rolls back the write it read (ASan reports a use after free otherwise). */
+Test(object, a_rollback_keeps_what_the_turn_read_until_the_turn_ends)
+{
+	const uint8_t *seen, *seen_all;
+	size_t idx, mark;
+
+	put("x", "old");
+	dobj__undo_discard(&u);
+	mark = dobj__undo_mark(&u);
+	put("x", "new");
+	cr_assert(dobj__object_find(o, "x", &idx));
+	seen = o->entries[idx].val;
+	dobj__undo_rollback(&u, o, mark);
+	cr_assert_str_eq(dump(), "x=old");
+	cr_assert_eq(memcmp(seen, "new", 3), 0, "the value read before the rollback");
+
+	mark = dobj__undo_mark(&u);
+	cr_assert_eq(dobj__object_clear(o, &u), 0);
+	put("y", "after-clear");
+	cr_assert(dobj__object_find(o, "y", &idx));
+	seen_all = o->entries[idx].val;
+	dobj__undo_rollback(&u, o, mark);
+	cr_assert_str_eq(dump(), "x=old");
+	cr_assert_eq(memcmp(seen_all, "after-clear", 11), 0);
+	dobj__undo_discard(&u); /* the turn ends: now they go */
+}
