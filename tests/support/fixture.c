@@ -523,7 +523,10 @@ fx_bin(const char *name)
 		return DOBJD_PATH;
 	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
 		snprintf(path, sizeof(path), "%s/%s/%s", DOBJ_BUILD_DIR, dirs[i], name);
-		if (access(path, X_OK) == 0)
+		struct stat st;
+
+		/* a file: tools/dobj-bench is also the directory that holds dobj-bench */
+		if (stat(path, &st) == 0 && S_ISREG(st.st_mode) && access(path, X_OK) == 0)
 			return path;
 	}
 	cr_assert_fail("no built binary %s under %s", name, DOBJ_BUILD_DIR);

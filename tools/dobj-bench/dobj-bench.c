@@ -142,10 +142,9 @@ bench_call_cb(void *arg, dobj_reply *reply)
 		} else {
 			st = bench_status_slot(reply->status);
 			b->r.errors[st]++;
-			if (b->r.first_msg[st] == NULL && reply->message != NULL) {
-				b->r.first_msg[st] = reply->message; /* taken from the reply */
-				reply->message = NULL;
-			}
+			/* copied: the message may be the library's static out-of-memory text */
+			if (b->r.first_msg[st] == NULL && reply->message != NULL)
+				b->r.first_msg[st] = strdup(reply->message);
 		}
 	}
 	if (b->o.rate > 0) {
@@ -208,11 +207,12 @@ bench_pacer(void *arg)
 		uint64_t due = b->start_ns + (uint64_t)((double)k * period);
 		bool waited = false;
 
-		ts.tv_sec = (time_t)(due / NS);
+		ts.tv_sec = (time_t)(due / NS); /* same clock as b->cv's */
 		ts.tv_nsec = (long)(due % NS);
-		while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
-			;
 		pthread_mutex_lock(&b->mtx);
+		/* until due, or until the run stops: a slow rate must not outlast --duration */
+		while (!b->stopping && pthread_cond_timedwait(&b->cv, &b->mtx, &ts) != ETIMEDOUT)
+			;
 		while (b->free_slots == NULL && !b->stopping) {
 			waited = true;
 			b->pacer_waiting = true;
@@ -338,7 +338,7 @@ static int
 bench_run(bench *b)
 {
 	bool tty = isatty(STDERR_FILENO);
-	uint64_t prev = 0, tick;
+	uint64_t prev = 0, tick, stop_ns, until;
 	pthread_t pacer;
 	struct timespec ts;
 
@@ -364,7 +364,8 @@ bench_run(bench *b)
 			break;
 	}
 	b->stopping = true;
-	pthread_cond_broadcast(&b->cv); /* a pacer waiting for a slot */
+	stop_ns = now_ns();
+	pthread_cond_broadcast(&b->cv); /* a pacer waiting for its time or for a slot */
 	while (b->active > 0)
 		pthread_cond_wait(&b->cv, &b->mtx);
 	pthread_mutex_unlock(&b->mtx);
@@ -374,7 +375,14 @@ bench_run(bench *b)
 	}
 	if (tty)
 		fprintf(stderr, "\n");
-	b->r.secs = b->last_ns > b->warm_ns ? (double)(b->last_ns - b->warm_ns) / 1e9 : 0.0;
+	/* The measured window: from the end of the warm-up to the end of the run (the end of
+	 * --duration, or earlier if every call stopped), or to the last completion if that came
+	 * later; not to the last completion alone, which a slow rate or an early stop leaves
+	 * far before the end. */
+	until = stop_ns < b->end_ns ? stop_ns : b->end_ns;
+	if (b->o.count != 0 || b->last_ns > until)
+		until = b->last_ns;
+	b->r.secs = until > b->warm_ns ? (double)(until - b->warm_ns) / 1e9 : 0.0;
 	return 0;
 }
 

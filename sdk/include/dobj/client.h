@@ -109,7 +109,8 @@ DOBJ_API dobj_err dobj_call(const dobj_stub *s, const char *method, const void *
 
 /* dobj_call_cb: runs exactly once per started asynchronous call, on one of nng's threads.
  * `reply` is owned by the library and valid until the callback returns; the callback may
- * take reply->data or reply->message by setting the field to NULL. It must not block for
+ * take reply->data by setting the field to NULL, and should copy reply->message rather than
+ * take it (out of memory, it is the library's static text). It must not block for
  * long and must not call dobj_client_close(). */
 typedef void (*dobj_call_cb)(void *cbarg, dobj_reply *reply);
 
