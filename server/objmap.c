@@ -120,7 +120,8 @@ dobj__objmap_evict_cold(dobj__objmap *m, size_t max, int64_t idle_before_ms)
 {
 	dobj__object *o;
 
-	while ((o = m->lru_tail) != NULL && !o->in_batch && o->pins == 0 &&
+	/* a doomed object waits for the shard's evict_doomed, which holds it in a list */
+	while ((o = m->lru_tail) != NULL && !o->in_batch && o->pins == 0 && !o->doomed &&
 	       (m->n > max || o->last_used_ms < idle_before_ms))
 		dobj__objmap_evict(m, o);
 }

@@ -94,6 +94,25 @@ evict_cold(dobj__shard *s)
 	atomic_store(&s->live, s->objs.n);
 }
 
+/* reserve_doomed makes room in the doomed list for every live object plus n more, so that
+ * doom() never needs memory when a commit fails: -1 if out of memory. */
+static int
+reserve_doomed(dobj__shard *s, size_t n)
+{
+	size_t want = s->objs.n + n, cap = s->doomed_cap ? s->doomed_cap : 64;
+	dobj__object **p;
+
+	if (want <= s->doomed_cap)
+		return 0;
+	while (cap < want)
+		cap *= 2;
+	if ((p = realloc(s->doomed, cap * sizeof(*p))) == NULL)
+		return -1;
+	s->doomed = p;
+	s->doomed_cap = cap;
+	return 0;
+}
+
 static void
 map_evict(dobj__shard *s, dobj__object *o)
 {
@@ -120,7 +139,7 @@ activate(dobj__shard *s, dobj__call *c, dobj__object **out, char *err, size_t er
 	}
 	if ((rc = dobj__pg_ensure(s->pg, err, errlen)) != DOBJ_OK)
 		return rc;
-	if ((o = dobj__object_new(c->cls, &c->id)) == NULL) {
+	if (reserve_doomed(s, 1) != 0 || (o = dobj__object_new(c->cls, &c->id)) == NULL) {
 		snprintf(err, errlen, "out of memory activating object");
 		return DOBJ_RESOURCE_EXHAUSTED;
 	}
@@ -159,8 +178,9 @@ prefetch(dobj__shard *s, dobj__call *calls)
 		if (!dup && (objs[n] = dobj__object_new(c->cls, &c->id)) != NULL)
 			n++;
 	}
-	if (n >= 2 && dobj__pg_load_many(s->pg, objs, n, s->cfg->load_all_max_keys, err,
-	                                 sizeof(err)) == DOBJ_OK) {
+	if (n >= 2 && reserve_doomed(s, n) == 0 &&
+	    dobj__pg_load_many(s->pg, objs, n, s->cfg->load_all_max_keys, err, sizeof(err)) ==
+	        DOBJ_OK) {
 		for (size_t i = 0; i < n; i++) {
 			objs[i]->last_used_ms = dobj__clock_mono_ms();
 			if (dobj__objmap_insert(&s->objs, objs[i]) == 0)
@@ -337,17 +357,10 @@ doom(dobj__shard *s, dobj__object *o)
 {
 	if (o->doomed)
 		return;
-	if (s->ndoomed == s->doomed_cap) {
-		size_t cap = s->doomed_cap ? s->doomed_cap * 2 : 64;
-		dobj__object **p = realloc(s->doomed, cap * sizeof(*p));
-		if (p == NULL) {
-			/* cannot remember it: drop its cached state now as the next best thing */
-			dobj__log_error("shard %u: out of memory; reloading an object early",
-			                s->index);
-			return;
-		}
-		s->doomed = p;
-		s->doomed_cap = cap;
+	/* room for every live object was made when it was activated (reserve_doomed) */
+	if (s->ndoomed >= s->doomed_cap) {
+		dobj__log_error("shard %u: no room to doom an object (a bug)", s->index);
+		return;
 	}
 	o->doomed = true;
 	s->doomed[s->ndoomed++] = o;
