@@ -302,6 +302,21 @@ service_decl_server(dobj__gen *g, const svc *v, const rpc *rpcs)
 	                (const char *const[]){"dobj_server *srv", dobj__strf("const %s *h", h)}, 2);
 }
 
+/* class_name_ok: the class name is pasted into C string literals and comments. */
+static bool
+class_name_ok(const char *name)
+{
+	size_t n = strlen(name);
+
+	if (n == 0 || n > 127 || strpbrk(name, "\"\\%") != NULL || strstr(name, "*/") != NULL ||
+	    strstr(name, "??") != NULL)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (name[i] < 0x20 || name[i] > 0x7e)
+			return false;
+	return true;
+}
+
 static void
 service_def_dispatch(dobj__gen *g, const svc *v, const rpc *r)
 {
@@ -381,11 +396,13 @@ service_emit_one(dobj__gen *g, const PbService *s)
 
 	v.local = dobj__names_snake(s->name);
 	v.base = dobj__strf("%s%s", g->prefix, v.local);
-	if (strlen(v.cls) == 0 || strlen(v.cls) > 127 || strpbrk(v.cls, "\"\\") != NULL)
-		return dobj__gen_fail(g,
-		                      "service %s: class name \"%s\" must have 1 to 127 bytes and "
-		                      "no quotes or backslashes",
-		                      s->name, v.cls);
+	if (!class_name_ok(v.cls))
+		return dobj__gen_fail(
+		    g,
+		    "service %s: class name \"%s\" must have 1 to 127 printable "
+		    "ASCII bytes, without \", \\, %%, \"*/\" or \"??\" (it goes into "
+		    "C strings and comments)",
+		    s->name, v.cls);
 	if (s->n_method == 0)
 		return dobj__gen_fail(g, "service %s: a service needs at least one rpc", s->name);
 	if ((rpcs = calloc(s->n_method, sizeof(*rpcs))) == NULL)
