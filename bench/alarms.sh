@@ -15,10 +15,12 @@ build=${1:-build}
 dobjd=$build/tests/dobjd-test
 [[ -x $dobjd ]] || { echo "bench/alarms.sh: $dobjd not built" >&2; exit 2; }
 
-pgdir="" pid=""
+pgdir="" pid="" db=""
 log=$(mktemp /tmp/dobj-bench-alarms-log.XXXXXX)
 cleanup() {
 	[[ -n $pid ]] && kill -TERM "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true
+	# on failure too: a database left on the caller's server would pile up
+	[[ -n $db ]] && psql -q "$base" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true
 	[[ -n $pgdir ]] && { scripts/pg.sh stop "$pgdir/pg" >/dev/null 2>&1 || true; rm -rf "$pgdir"; }
 	rm -f "$log"
 	return 0
@@ -31,8 +33,8 @@ if [[ -z ${DOBJ_DATABASE_URL:-} ]]; then
 else
 	base=$DOBJ_DATABASE_URL
 fi
+psql -q "$base" -c "CREATE DATABASE dobj_bench_alarms_$$" >/dev/null
 db=dobj_bench_alarms_$$
-psql -q "$base" -c "CREATE DATABASE $db" >/dev/null
 query=""
 [[ $base == *\?* ]] && query="?${base#*\?}" # e.g. host=/dir for a unix socket
 dsn=${base%%\?*}
@@ -108,4 +110,3 @@ printf '%-34s %8s %8s %8s %8s\n' "10,000 due at the same instant" "$m50" "$m99" 
 echo "(10,000 alarms: all fired $(( (end - start) / 1000000 - 3000 )) ms after their due time)"
 printf '{"one_alarm_p50_ms":%s,"one_alarm_p99_ms":%s,"burst_10000_p50_ms":%s,"burst_10000_p99_ms":%s,"burst_10000_max_ms":%s,"burst_10000_fired":%s}\n' \
 	"$s50" "$s99" "$m50" "$m99" "$mmax" "$mcount"
-psql -q "$base" -c "DROP DATABASE $db WITH (FORCE)" >/dev/null 2>&1 || true

@@ -39,8 +39,9 @@ PGBIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
 # --- services ------------------------------------------------------------------------------
 tmp=$(mktemp -d /tmp/dobj-bench-run.XXXXXX)
 chmod 755 "$tmp"
-pid=""
+pid="" bpid=""
 cleanup() {
+	[[ -n $bpid ]] && kill -TERM "$bpid" 2>/dev/null || true # memory mode's load
 	[[ -n $pid ]] && kill -TERM "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true
 	scripts/pg.sh stop "$tmp/pg" >/dev/null 2>&1 || true
 	rm -rf "$tmp"

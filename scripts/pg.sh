@@ -56,8 +56,12 @@ as_pg() {
 	fi
 }
 
+# The password of the postgres role for TCP logins (kept in DIR/password, readable by this
+# user only); clusters made before it existed have none and trust TCP logins.
 dsn_for() {
-	echo "postgresql://postgres@127.0.0.1:$1/postgres"
+	local pw=""
+	[[ -f "$DIR/password" ]] && pw=":$(cat "$DIR/password")"
+	echo "postgresql://postgres$pw@127.0.0.1:$1/postgres"
 }
 
 is_running() {
@@ -88,19 +92,28 @@ prepare_dir() {
 	fi
 }
 
+# Other users of the machine must not get in: TCP logins need the password, and the unix
+# socket is the cluster owner's only (unix_socket_permissions 0700; root passes anyway).
 init_cluster() {
+	local pwfile="$DIR/.initdb-pw"
 	[[ -f "$DIR/data/PG_VERSION" ]] && return
-	if ! (cd "$DIR" && as_pg "$BIN/initdb" -D "$DIR/data" -U postgres --auth=trust \
-		--no-locale -E UTF8 >>"$DIR/log" 2>&1); then
+	(umask 077 && head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$DIR/password")
+	(umask 077 && cp "$DIR/password" "$pwfile")
+	[[ $(id -u) -eq 0 ]] && chown postgres: "$pwfile"
+	if ! (cd "$DIR" && as_pg "$BIN/initdb" -D "$DIR/data" -U postgres --auth-local=trust \
+		--auth-host=scram-sha-256 --pwfile="$pwfile" --no-locale -E UTF8 >>"$DIR/log" 2>&1); then
+		rm -f "$pwfile"
 		die "initdb failed; see $DIR/log"
 	fi
+	rm -f "$pwfile"
 }
 
 # try_start starts the cluster on port $1; non-zero if it did not come up.
 try_start() {
 	local port=$1
 	(cd "$DIR" && as_pg "$BIN/pg_ctl" -D "$DIR/data" -l "$DIR/log" -w -t 60 \
-		-o "-p $port -k $DIR -c listen_addresses=127.0.0.1 -c fsync=on" start) >>"$DIR/pg_ctl.out" 2>&1
+		-o "-p $port -k '$DIR' -c unix_socket_permissions=0700 -c listen_addresses=127.0.0.1 -c fsync=on" \
+		start) >>"$DIR/pg_ctl.out" 2>&1
 }
 
 cmd_start() {
@@ -159,7 +172,9 @@ case "$DIR" in
 *) DIR="$(pwd)/$DIR" ;;
 esac
 DIR=${DIR%/}
-[[ "$DIR" != *[[:space:]]* ]] || die "DIR must not contain spaces: '$DIR'"
+# pg_ctl hands its -o options to a shell: keep DIR to plain path characters
+[[ "$DIR" =~ ^[A-Za-z0-9/._+,@=-]+$ ]] ||
+	die "DIR may hold only letters, digits and / . _ + , @ = - (no spaces or shell characters): '$DIR'"
 # The socket DIR/.s.PGSQL.PORT must fit in sun_path (108 bytes).
 [[ ${#DIR} -le 90 ]] || die "DIR is too long for a unix socket path (over 90 bytes): $DIR"
 BIN=$(find_bin)

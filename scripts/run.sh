@@ -8,7 +8,8 @@
 #
 # Environment: DOBJ_DATABASE_URL (use this PostgreSQL), DOBJ_LISTEN (default
 # tcp://127.0.0.1:7700), DOBJ_BUILD_DIR (use binaries already built there), DOBJ_PG_DIR (where
-# the private PostgreSQL keeps its data; default .dobj/pg, kept between runs).
+# the private PostgreSQL keeps its data; default .dobj/pg, kept between runs, or, as root in
+# a checkout the postgres user cannot reach such as /root, /var/tmp/dobj-run-*/pg).
 set -euo pipefail
 
 once=0
@@ -39,8 +40,18 @@ cli=$build/examples/counter-cli
 
 pgdir=""
 dobjd_pid=""
+interrupted=""
 cleanup() {
 	if [[ -n "$dobjd_pid" ]]; then
+		# Ctrl-C reached dobjd too (same process group) and it is draining: a SIGTERM now
+		# would be its second signal, which exits at once without the calls' replies. Give
+		# it its drain timeout first (it may also be that only this script got the signal).
+		if [[ -n "$interrupted" ]]; then
+			for _ in $(seq 1 300); do
+				kill -0 "$dobjd_pid" 2>/dev/null || break
+				sleep 0.1
+			done
+		fi
 		kill -TERM "$dobjd_pid" 2>/dev/null || true
 		wait "$dobjd_pid" 2>/dev/null || true
 	fi
@@ -49,14 +60,26 @@ cleanup() {
 	fi
 }
 trap cleanup EXIT
-trap 'exit 130' INT TERM
+trap 'interrupted=1; exit 130' INT
+trap 'exit 143' TERM
 
 if [[ -z "${DOBJ_DATABASE_URL:-}" ]]; then
-	pgdir=${DOBJ_PG_DIR:-$root/.dobj/pg}
-	mkdir -p "$(dirname "$pgdir")"
-	chmod 755 "$(dirname "$pgdir")"
+	if [[ -n "${DOBJ_PG_DIR:-}" ]]; then
+		pgdir=$DOBJ_PG_DIR # the caller's directory: its permissions are the caller's
+	elif [[ $(id -u) -eq 0 ]] && ! runuser -u postgres -- test -x "$root" 2>/dev/null; then
+		# As root, the cluster runs as postgres, which cannot reach a checkout under a private
+		# directory such as /root: keep the data in a directory of its own under /var/tmp.
+		pgdir=/var/tmp/dobj-run-$(printf '%s' "$root" | md5sum | cut -c1-12)/pg
+		mkdir -p "$(dirname "$pgdir")"
+		chmod 755 "$(dirname "$pgdir")"
+	else
+		pgdir=$root/.dobj/pg
+		mkdir -p "$root/.dobj"
+		chmod 755 "$root/.dobj" # ours: the postgres user must reach .dobj/pg when we are root
+	fi
 	DOBJ_DATABASE_URL=$(scripts/pg.sh start "$pgdir")
-	echo "run.sh: private PostgreSQL at $DOBJ_DATABASE_URL (data in $pgdir)" >&2
+	shown=$(printf '%s' "$DOBJ_DATABASE_URL" | sed 's|//\([^:/@]*\):[^@/]*@|//\1:***@|')
+	echo "run.sh: private PostgreSQL at $shown (data in $pgdir)" >&2
 fi
 export DOBJ_DATABASE_URL
 
