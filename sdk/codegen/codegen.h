@@ -41,10 +41,20 @@ typedef struct dobj__gen {
 	dobj__text h;       /* the .dobj.h being written */
 	dobj__text c;       /* the .dobj.c being written */
 	char *error;        /* the first error, NULL while there is none */
+	/* every C name the file defines, with what defines it (dobj__gen_claim) */
+	struct dobj__gen_name {
+		const char *name, *owner;
+	} * names;
+	size_t nnames, names_cap;
 } dobj__gen;
 
 /* dobj__gen_fail records "<file>: <message>" as g's error (the first one wins) and returns -1. */
 int dobj__gen_fail(dobj__gen *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* dobj__gen_claim records that owner ("service Store, rpc Get") defines the C name name: -1,
+ * with g's error set, if something else in the file defines it too (names from the .proto
+ * that differ there can meet in C: HTTPGet and HttpGet, Foo.BarBaz and FooBar.Baz). */
+int dobj__gen_claim(dobj__gen *g, const char *owner, const char *name);
 
 /* dobj__io_read_request reads and decodes the CodeGeneratorRequest on stdin. Free with
  * google__protobuf__compiler__code_generator_request__free_unpacked(*out, NULL). */

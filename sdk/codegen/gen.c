@@ -29,6 +29,27 @@ dobj__gen_fail(dobj__gen *g, const char *fmt, ...)
 	return -1;
 }
 
+int
+dobj__gen_claim(dobj__gen *g, const char *owner, const char *name)
+{
+	for (size_t i = 0; i < g->nnames; i++)
+		if (strcmp(g->names[i].name, name) == 0)
+			return dobj__gen_fail(g, "%s and %s both define the C name %s; rename one",
+			                      g->names[i].owner, owner, name);
+	if (g->nnames == g->names_cap) {
+		size_t cap = g->names_cap ? g->names_cap * 2 : 64;
+		struct dobj__gen_name *n = realloc(g->names, cap * sizeof(*n));
+		if (n == NULL)
+			dobj__fatal("out of memory");
+		g->names = n;
+		g->names_cap = cap;
+	}
+	g->names[g->nnames].name = name;
+	g->names[g->nnames].owner = owner;
+	g->nnames++;
+	return 0;
+}
+
 /* gen_prefix sets g->prefix from (dobj.c_prefix) or the package. */
 static int
 gen_prefix(dobj__gen *g)

@@ -132,6 +132,32 @@ schema_field(dobj__gen *g, const schema *sc, const PbField *f, fld *out)
 	return 0;
 }
 
+/* schema_claim_field claims the accessors of one field. */
+static int
+schema_claim_field(dobj__gen *g, const schema *sc, const fld *d)
+{
+	const char *owner = dobj__strf("message %s, field %s", sc->path, d->f->name);
+	static const char *const verb[] = {"get", "put", "delete"};
+
+	for (size_t i = 0; i < sizeof(verb) / sizeof(verb[0]); i++)
+		if (dobj__gen_claim(g, owner, dobj__strf("%s_%s_%s", sc->base, verb[i], d->acc)) !=
+		    0)
+			return -1;
+	return 0;
+}
+
+/* schema_claim claims the schema's own functions. */
+static int
+schema_claim(dobj__gen *g, const schema *sc)
+{
+	const char *owner = dobj__strf("message %s", sc->path);
+
+	if (dobj__gen_claim(g, owner, dobj__strf("%s_load", sc->base)) != 0 ||
+	    dobj__gen_claim(g, owner, dobj__strf("%s_transaction", sc->base)) != 0)
+		return -1;
+	return dobj__gen_claim(g, owner, dobj__strf("load_%s", sc->local));
+}
+
 static void
 schema_decl_field(dobj__gen *g, const schema *sc, const fld *d)
 {
@@ -306,10 +332,15 @@ schema_emit_one(dobj__gen *g, const PbMessage *m, const char *path, const char *
 	if ((flds = calloc(m->n_field + 1, sizeof(*flds))) == NULL)
 		dobj__fatal("out of memory");
 	for (size_t i = 0; i < m->n_field; i++) {
-		if (schema_field(g, &sc, m->field[i], &flds[i]) != 0) {
+		if (schema_field(g, &sc, m->field[i], &flds[i]) != 0 ||
+		    schema_claim_field(g, &sc, &flds[i]) != 0) {
 			free(flds);
 			return -1;
 		}
+	}
+	if (schema_claim(g, &sc) != 0) {
+		free(flds);
+		return -1;
 	}
 
 	dobj__text_printf(&g->h, "\n");

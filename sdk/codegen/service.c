@@ -181,6 +181,39 @@ service_rpc(dobj__gen *g, const svc *v, size_t i, rpc *out)
 	return 0;
 }
 
+/* service_claim_rpc claims the C names an rpc defines: its stubs and callback type, its
+ * dispatch and finish functions, and its slot in the handler table. */
+static int
+service_claim_rpc(dobj__gen *g, const svc *v, const rpc *r)
+{
+	const char *owner = dobj__strf("service %s, rpc %s", v->name, r->m->name);
+	const char *fn = dobj__strf("%s_%s", v->base, r->snake);
+
+	if (dobj__gen_claim(g, owner, fn) != 0 ||
+	    dobj__gen_claim(g, owner, dobj__strf("%s_async", fn)) != 0 ||
+	    dobj__gen_claim(g, owner, dobj__strf("%s_cb", fn)) != 0 ||
+	    dobj__gen_claim(g, owner, dobj__strf("dispatch_%s_%s", v->local, r->snake)) != 0 ||
+	    dobj__gen_claim(g, owner, dobj__strf("finish_%s_%s", v->local, r->snake)) != 0)
+		return -1;
+	return dobj__gen_claim(g, owner, dobj__strf("%s_handlers.%s", v->base, r->slot));
+}
+
+/* service_claim claims the names of the service itself. */
+static int
+service_claim(dobj__gen *g, const svc *v)
+{
+	const char *owner = dobj__strf("service %s", v->name);
+	static const char *const suffix[] = {"_stub", "_class", "_register", "_handlers",
+	                                     "_handlers.on_alarm"};
+
+	for (size_t i = 0; i < sizeof(suffix) / sizeof(suffix[0]); i++)
+		if (dobj__gen_claim(g, owner, dobj__strf("%s%s", v->base, suffix[i])) != 0)
+			return -1;
+	if (dobj__gen_claim(g, owner, dobj__strf("dispatch_%s_alarm", v->local)) != 0)
+		return -1;
+	return dobj__gen_claim(g, owner, dobj__strf("%s_CLASS_NAME", dobj__names_upper(v->base)));
+}
+
 static void
 service_decl_client(dobj__gen *g, const svc *v, const rpc *r)
 {
@@ -408,10 +441,15 @@ service_emit_one(dobj__gen *g, const PbService *s)
 	if ((rpcs = calloc(s->n_method, sizeof(*rpcs))) == NULL)
 		dobj__fatal("out of memory");
 	for (size_t i = 0; i < s->n_method; i++) {
-		if (service_rpc(g, &v, i, &rpcs[i]) != 0) {
+		if (service_rpc(g, &v, i, &rpcs[i]) != 0 ||
+		    service_claim_rpc(g, &v, &rpcs[i]) != 0) {
 			free(rpcs);
 			return -1;
 		}
+	}
+	if (service_claim(g, &v) != 0) {
+		free(rpcs);
+		return -1;
 	}
 
 	dobj__text_printf(&g->h, "\n");
