@@ -87,7 +87,9 @@ migrate_exec(PGconn *conn, const char *sql, char *err, size_t errlen, const char
 	PGresult *res = PQexec(conn, sql);
 	dobj_err rv = DOBJ_OK;
 
-	if (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK)
+	/* EMPTY_QUERY: a file of comments only (a version kept on purpose) */
+	if (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK &&
+	    PQresultStatus(res) != PGRES_EMPTY_QUERY)
 		rv = migrate_pq_fail(conn, res, err, errlen, what);
 	PQclear(res);
 	return rv;
@@ -403,7 +405,9 @@ migrate_is_applied(const applied *ap, size_t nap, int version)
 	return 0;
 }
 
-// migrate_apply runs one migration and its bookkeeping row in one transaction.
+// migrate_apply runs one migration and its bookkeeping row in one transaction. The row goes
+// first: a file that commits on its own (psql style, BEGIN ... COMMIT) then commits it along
+// with its statements, and is not applied a second time by the next run.
 static dobj_err
 migrate_apply(PGconn *conn, const mig *m, char *err, size_t errlen)
 {
@@ -416,16 +420,6 @@ migrate_apply(PGconn *conn, const mig *m, char *err, size_t errlen)
 	snprintf(what, sizeof(what), "could not apply migration %s", m->name);
 	if ((rv = migrate_exec(conn, "BEGIN", err, errlen, what)) != DOBJ_OK)
 		return rv;
-	if ((rv = migrate_exec(conn, m->sql, err, errlen, what)) != DOBJ_OK)
-		goto rollback;
-	// A file that ends the transaction itself would split it from its bookkeeping row.
-	if (PQtransactionStatus(conn) != PQTRANS_INTRANS) {
-		rv = dobj__errf(err, errlen, DOBJ_INVALID_ARGUMENT,
-		                "%s: it ends its transaction itself (COMMIT or ROLLBACK); "
-		                "dobjd runs each migration in a transaction of its own",
-		                what);
-		goto rollback;
-	}
 	snprintf(version, sizeof(version), "%d", m->version);
 	params[0] = version;
 	params[1] = m->name;
@@ -439,6 +433,18 @@ migrate_apply(PGconn *conn, const mig *m, char *err, size_t errlen)
 	PQclear(res);
 	if (rv != DOBJ_OK)
 		goto rollback;
+	if ((rv = migrate_exec(conn, m->sql, err, errlen, what)) != DOBJ_OK)
+		goto rollback;
+	if (PQtransactionStatus(conn) != PQTRANS_INTRANS) {
+		rv =
+		    dobj__errf(err, errlen, DOBJ_INVALID_ARGUMENT,
+		               "%s: it ends its transaction itself (COMMIT or ROLLBACK), so it was "
+		               "not applied as one transaction; check what it did (it is recorded "
+		               "as applied if its COMMIT came first) and remove the COMMIT or "
+		               "ROLLBACK from the file",
+		               what);
+		goto rollback;
+	}
 	return migrate_exec(conn, "COMMIT", err, errlen, what);
 
 rollback:
