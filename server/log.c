@@ -260,7 +260,7 @@ json_string(char *line, size_t n, size_t room, const char *msg)
 void
 dobj__log(dobj__log_level level, const char *fmt, ...)
 {
-	char msg[LOG_LINE_MAX], ts_buf[40], line[LOG_LINE_MAX * 2];
+	char full[LOG_LINE_MAX * 2], msg[LOG_LINE_MAX], ts_buf[40], line[LOG_LINE_MAX * 2];
 	struct timespec ts;
 	struct tm tm;
 	size_t n;
@@ -272,17 +272,28 @@ dobj__log(dobj__log_level level, const char *fmt, ...)
 	gmtime_r(&ts.tv_sec, &tm);
 	n = strftime(ts_buf, sizeof(ts_buf), "%Y-%m-%dT%H:%M:%S", &tm);
 	snprintf(ts_buf + n, sizeof(ts_buf) - n, ".%03ldZ", ts.tv_nsec / 1000000);
+	/* Secrets are masked before the cut to LOG_LINE_MAX: a password cut in two could not be
+	 * recognised any more. */
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	vsnprintf(full, sizeof(full), fmt, ap);
 	va_end(ap);
-	dobj__log_redact(msg, sizeof(msg));
+	dobj__log_redact(full, sizeof(full));
+	n = strnlen(full, sizeof(msg) - 1);
+	memcpy(msg, full, n);
+	msg[n] = '\0';
 	/* One event, one line: libpq's messages carry hints on further lines. */
 	for (n = strlen(msg); n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == ' '); n--)
 		msg[n - 1] = '\0';
+	/* Plain text goes to terminals too: no control character from a client's or PostgreSQL's
+	 * text (an escape sequence, a vertical tab) reaches them as such. */
 	if (atomic_load(&log_format) == DOBJ_LOG_PLAIN)
-		for (char *p = msg; *p != '\0'; p++)
-			if (*p == '\n' || *p == '\t' || *p == '\r')
+		for (char *p = msg; *p != '\0'; p++) {
+			unsigned char c = (unsigned char)*p;
+			if (c == '\n' || c == '\t' || c == '\r')
 				*p = ' ';
+			else if (c < 0x20 || c == 0x7f)
+				*p = '?';
+		}
 	if (atomic_load(&log_format) == DOBJ_LOG_JSON) {
 		n = (size_t)snprintf(line, sizeof(line),
 		                     "{\"ts\":\"%s\",\"level\":\"%s\",\"msg\":\"", ts_buf,
