@@ -207,6 +207,7 @@ main(void)
 	for (size_t i = 0; i < req->n_file_to_generate; i++) {
 		dobj__text_fini(&gens[i].h);
 		dobj__text_fini(&gens[i].c);
+		free(gens[i].names);
 	}
 	free(resp.file);
 	free(gens);
