@@ -36,6 +36,8 @@
 #define CLAIM_AHEAD_MS 50
 /* how long an alarm whose object could not be loaded waits before it is claimed again */
 #define LOAD_RETRY_MS 1000
+/* how long dobj__poller_close may spend recording the last outcomes */
+#define CLOSE_RECORD_MS 5000
 /* Alarm turns queued in the shards at most: past this the poller waits for outcomes before
  * claiming more, so that no claimed alarm waits in a queue until its lease runs out. */
 #define MAX_INFLIGHT 4096
@@ -408,12 +410,14 @@ out:
 	call_free(c);
 }
 
-/* drain_outcomes takes the shards' reports and records them. */
+/* drain_outcomes takes the shards' reports and records them; past until_mono_ms (0: no
+ * limit) it drops the rest unrecorded: their leases end and they are claimed again then, as
+ * those of a server that died. */
 static void
-drain_outcomes(dobj__poller *p)
+drain_outcomes(dobj__poller *p, int64_t until_mono_ms)
 {
 	dobj__call *list, *next;
-	size_t n = 0;
+	size_t n = 0, dropped = 0;
 
 	pthread_mutex_lock(&p->mu);
 	list = p->outcomes;
@@ -424,8 +428,17 @@ drain_outcomes(dobj__poller *p)
 	pthread_mutex_unlock(&p->mu);
 	for (dobj__call *c = list; c != NULL; c = next) {
 		next = c->next;
+		if (until_mono_ms != 0 && dobj__clock_mono_ms() >= until_mono_ms) {
+			dropped++;
+			call_free(c);
+			continue;
+		}
 		record(p, c);
 	}
+	if (dropped > 0)
+		dobj__log_warn("alarm poller: %zu alarm outcomes not recorded before the deadline; "
+		               "their alarms run again when their leases end",
+		               dropped);
 }
 
 /* next_wait returns how long to sleep until the next claim: CLAIM_AHEAD_MS before the next
@@ -520,7 +533,7 @@ poller_main(void *arg)
 			continue;
 		}
 		failures = 0;
-		drain_outcomes(p);
+		drain_outcomes(p, 0);
 		pthread_mutex_lock(&p->mu);
 		n = p->inflight >= MAX_INFLIGHT;
 		pthread_mutex_unlock(&p->mu);
@@ -633,7 +646,9 @@ dobj__poller_close(dobj__poller *p)
 	if (p == NULL)
 		return;
 	dobj__poller_stop(p, 0);
-	drain_outcomes(p); /* the shards have stopped: every alarm turn has reported */
+	/* the shards have stopped: every alarm turn has reported; a PostgreSQL that stopped
+	 * answering must not hold the exit for one query per outcome */
+	drain_outcomes(p, dobj__clock_mono_ms() + CLOSE_RECORD_MS);
 	if (p->inflight > 0)
 		dobj__log_warn("alarm poller: %zu alarm turns never reported back", p->inflight);
 	PQfinish(p->conn);
