@@ -464,6 +464,11 @@ complete(dobj__shard *s, pending *p)
 		for (pending *q = s->pend_head; q != NULL; q = q->next)
 			for (size_t i = 0; q->req.gen < s->gen && i < q->nobjs; i++)
 				doom(s, q->objs[i]);
+		/* so does the open batch, if it began before: it will be handed over with its
+		 * older generation and refused */
+		if (s->open_calls != NULL && s->open_gen < s->gen)
+			for (dobj__object *o = s->open_batch; o != NULL; o = o->batch_next)
+				doom(s, o);
 	}
 	dobj__pg_part_free(p->req.part);
 	free(p);

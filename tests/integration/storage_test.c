@@ -751,3 +751,79 @@ Test(storage, a_read_alone_of_a_failed_commits_write_fails_too)
 {
 	read_of_failed_commit(false);
 }
+
+/* Two shards. A's batch on shard 0 fails after 1 s; W queues behind it; O's write of z waits
+ * in shard 0's open batch; Q's 2 s transaction on shard 1 keeps the commit thread busy after
+ * A's failure. O's batch began before the failure and will be refused: a later call on O's
+ * object (get z, put y) must not read z and commit on top of it. */
+static int o3_got_z = -1;
+static void
+o3_cb(void *arg, dobj_reply *reply)
+{
+	if (reply->status == DOBJ_OK) {
+		Dobj__Test__ScriptResult *r =
+		    dobj__test__script_result__unpack(NULL, reply->len, reply->data);
+		if (r != NULL) {
+			o3_got_z = r->results[0]->status == DOBJ_OK;
+			dobj__test__script_result__free_unpacked(r, NULL);
+		}
+	}
+	one_cb(arg, reply);
+}
+
+Test(storage, a_write_waiting_in_the_open_batch_when_a_commit_fails_is_not_read_later)
+{
+	static const char *const args[] = {"--shards", "2", NULL};
+	one_wait a = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false, DOBJ_OK, ""};
+	one_wait w = a, o = a, q = a, o3 = a;
+	char pa[32], pw[32], pb[32], qq[32];
+	Dobj__Test__Op *ops_a[] = {fx_op("put", "x", "1"), fx_op("put", "poison", "p")};
+	Dobj__Test__Op *ops_w[] = {fx_op("put", "w", "1")};
+	Dobj__Test__Op *ops_o[] = {fx_op("put", "z", "1")};
+	Dobj__Test__Op *ops_q[] = {fx_op("put", "slow", "1")};
+	Dobj__Test__Op *ops_o3[] = {fx_op("get", "z", NULL), fx_op("put", "y", "1")};
+	char *n;
+
+	fx_stack_restart(&db, &srv, &cl, args);
+	name_in_shard("pa", 0, 2, pa, sizeof(pa));
+	name_in_shard("pw", 0, 2, pw, sizeof(pw));
+	name_in_shard("pb", 0, 2, pb, sizeof(pb));
+	name_in_shard("q", 1, 2, qq, sizeof(qq));
+	free(fx_db_query1(
+	    &db, "CREATE FUNCTION slow_poison() RETURNS trigger LANGUAGE plpgsql AS $$ "
+	         "BEGIN IF NEW.key = 'poison' THEN PERFORM pg_sleep(1); "
+	         "RAISE EXCEPTION 'poisoned key'; END IF; "
+	         "IF NEW.key = 'slow' THEN PERFORM pg_sleep(2); END IF; RETURN NEW; END $$; "
+	         "CREATE TRIGGER slow_poison BEFORE INSERT OR UPDATE ON dobj_storage "
+	         "FOR EACH ROW EXECUTE FUNCTION slow_poison()"));
+	call_async(pa, ops_a, 2, &a);
+	fx_nap_ms(200);
+	call_async(pw, ops_w, 1, &w);
+	fx_nap_ms(50);
+	call_async(pb, ops_o, 1, &o);
+	fx_nap_ms(50);
+	call_async(qq, ops_q, 1, &q);
+	one_wait_done(&a); /* P0 failed; Q's 2 s txn goes next; O is submitted and waits */
+	fx_nap_ms(300);
+	{
+		Dobj__Test__Script script = DOBJ__TEST__SCRIPT__INIT;
+		uint8_t buf[512];
+		dobj_stub s;
+		script.ops = ops_o3;
+		script.n_ops = 2;
+		cr_assert_eq(dobj_singleton(cl, "TestKV", pb, &s), DOBJ_OK);
+		cr_assert_eq(dobj_call_async(&s, "run", buf, dobj__test__script__pack(&script, buf),
+		                             NULL, o3_cb, &o3),
+		             DOBJ_OK);
+	}
+	one_wait_done(&w);
+	one_wait_done(&o);
+	one_wait_done(&q);
+	one_wait_done(&o3);
+	n = fx_db_query1(&db, "SELECT string_agg(key, ',' ORDER BY key) FROM dobj_storage");
+	cr_assert(!(o3.status == DOBJ_OK && o3_got_z == 1),
+	          "O3 read z of a failed commit and got OK; stored: %s", n);
+	cr_assert_eq(o.status, DOBJ_UNAVAILABLE, "O: %s", o.message);
+	cr_assert(n == NULL || strstr(n, "z") == NULL, "z was stored: %s", n);
+	free(n);
+}
