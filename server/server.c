@@ -321,20 +321,13 @@ dobj_server_drain(dobj_server *s, char *err, size_t errlen)
 		    !dobj__shard_join(s->shards[i], deadline + DRAIN_GRACE_MS))
 			joined = false;
 	}
-	if (!joined || !poller_stopped) {
+	if (!joined) {
 		s->wedged = true;
 		s->drain_rc = DOBJ_DEADLINE_EXCEEDED;
-		if (!joined)
-			snprintf(s->drain_msg, sizeof(s->drain_msg),
-			         "drain timeout of %d ms passed with a turn or a commit still "
-			         "running; its caller gets no reply",
-			         s->drain_timeout_ms);
-		else
-			snprintf(
-			    s->drain_msg, sizeof(s->drain_msg),
-			    "drain timeout of %d ms passed with the alarm poller still waiting "
-			    "for PostgreSQL",
-			    s->drain_timeout_ms);
+		snprintf(s->drain_msg, sizeof(s->drain_msg),
+		         "drain timeout of %d ms passed with a turn or a commit still running; "
+		         "its caller gets no reply",
+		         s->drain_timeout_ms);
 		set_err(err, errlen, s->drain_msg);
 		return s->drain_rc;
 	}
@@ -350,6 +343,18 @@ dobj_server_drain(dobj_server *s, char *err, size_t errlen)
 	dobj__listener_close(s->listener, deadline + DRAIN_GRACE_MS);
 	s->listener = NULL;
 	dobj__http_stop(s->http); /* before the poller goes: /metrics reads its counters */
+	if (!poller_stopped) {
+		/* every reply is out; the poller's thread still waits in a query and keeps using
+		 * the server: leave it all as it is, the process is about to exit */
+		s->wedged = true;
+		s->drain_rc = DOBJ_DEADLINE_EXCEEDED;
+		snprintf(s->drain_msg, sizeof(s->drain_msg),
+		         "drain timeout of %d ms passed with the alarm poller still waiting for "
+		         "PostgreSQL",
+		         s->drain_timeout_ms);
+		set_err(err, errlen, s->drain_msg);
+		return s->drain_rc;
+	}
 	dobj__poller_close(s->poller);
 	s->poller = NULL;
 	if (refused > 0) {
