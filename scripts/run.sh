@@ -71,6 +71,12 @@ if [[ -z "${DOBJ_DATABASE_URL:-}" ]]; then
 		# directory such as /root: keep the data in a directory of its own under /var/tmp.
 		pgdir=/var/tmp/dobj-run-$(printf '%s' "$root" | md5sum | cut -c1-12)/pg
 		mkdir -p "$(dirname "$pgdir")"
+		# a name others can guess: use it only if it is root's own directory
+		if [[ -L "$(dirname "$pgdir")" || ! -O "$(dirname "$pgdir")" ]]; then
+			echo "run.sh: $(dirname "$pgdir") exists and is not root's own directory;" \
+				"remove it, or set DOBJ_PG_DIR" >&2
+			exit 1
+		fi
 		chmod 755 "$(dirname "$pgdir")"
 	else
 		pgdir=$root/.dobj/pg
