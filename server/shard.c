@@ -546,6 +546,11 @@ end_batch(dobj__shard *s, dobj__call *calls, dobj__call *last, size_t ncalls, do
 	p->s = s;
 	p->calls = calls;
 	p->first = first;
+	/* a fired alarm's row is deleted by this batch: until it commits, a claim of that row
+	 * again (its lease ran out meanwhile) is superseded, not a reason to read it back */
+	for (dobj__call *c = calls; c != NULL; c = c->next)
+		if (c->fired && c->obj != NULL)
+			c->obj->alarm_batch = p;
 	for (dobj__object *o = batch, *next; o != NULL; o = next) {
 		next = o->batch_next;
 		o->batch_next = NULL;
