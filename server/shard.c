@@ -560,6 +560,10 @@ end_batch(dobj__shard *s, dobj__call *calls, dobj__call *last, size_t ncalls, do
 			o->alarm_batch = p;
 		dobj__object_sent(o);
 		p->objs[n++] = o;
+		/* made before the shard heard of a failure (turns can join the open batch after
+		 * that): the committer will refuse it, so no later turn may read its writes */
+		if (gen < s->gen)
+			doom(s, o);
 	}
 	p->nobjs = n;
 	p->req.part = part;

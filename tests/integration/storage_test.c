@@ -827,3 +827,105 @@ Test(storage, a_write_waiting_in_the_open_batch_when_a_commit_fails_is_not_read_
 	cr_assert(n == NULL || strstr(n, "z") == NULL, "z was stored: %s", n);
 	free(n);
 }
+
+static int z2_got_z = -1;
+static void
+z2_cb(void *arg, dobj_reply *reply)
+{
+	if (reply->status == DOBJ_OK) {
+		Dobj__Test__ScriptResult *r =
+		    dobj__test__script_result__unpack(NULL, reply->len, reply->data);
+		if (r != NULL) {
+			z2_got_z = r->results[0]->status == DOBJ_OK;
+			dobj__test__script_result__free_unpacked(r, NULL);
+		}
+	}
+	one_cb(arg, reply);
+}
+
+/* Two shards, --max-batch 2. After shard 0 hears of A's failure, its open batch (begun
+ * before, so of the older generation) stays open while a batch is still queued, and Z1's
+ * write joins it; that batch is refused later. Z2, in a newer batch, must not read Z1's z
+ * and commit on top of it. */
+Test(storage, a_write_joining_an_older_open_batch_after_a_failure_is_not_read_later)
+{
+	static const char *const args[] = {"--shards", "2", "--max-batch", "2", NULL};
+	one_wait a = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false, DOBJ_OK, ""};
+	one_wait w = a, o1 = a, o2 = a, x = a, q = a, z1 = a, z2 = a;
+	char pa[32], pw[32], pb1[32], pb2[32], px[32], pz[32], qq[32];
+	Dobj__Test__Op *ops_a[] = {fx_op("put", "x", "1"), fx_op("put", "poison", "p")};
+	Dobj__Test__Op *ops_w[] = {fx_op("put", "w", "1")};
+	Dobj__Test__Op *ops_o1[] = {fx_op("put", "a", "1")};
+	Dobj__Test__Op *ops_o2[] = {fx_op("put", "b", "1")};
+	Dobj__Test__Op *ops_x[] = {fx_op("put", "k", "1")};
+	Dobj__Test__Op *ops_q[] = {fx_op("put", "slow", "1")};
+	Dobj__Test__Op *ops_z1[] = {fx_op("put", "z", "1")};
+	Dobj__Test__Op *ops_z2[] = {fx_op("get", "z", NULL), fx_op("put", "y", "1")};
+	char *n;
+
+	fx_stack_restart(&db, &srv, &cl, args);
+	name_in_shard("pa", 0, 2, pa, sizeof(pa));
+	name_in_shard("pw", 0, 2, pw, sizeof(pw));
+	name_in_shard("pb1x", 0, 2, pb1, sizeof(pb1));
+	name_in_shard("pb2x", 0, 2, pb2, sizeof(pb2));
+	name_in_shard("px", 0, 2, px, sizeof(px));
+	name_in_shard("pz", 0, 2, pz, sizeof(pz));
+	name_in_shard("q", 1, 2, qq, sizeof(qq));
+	free(fx_db_query1(
+	    &db, "CREATE FUNCTION slow_poison() RETURNS trigger LANGUAGE plpgsql AS $$ "
+	         "BEGIN IF NEW.key = 'poison' THEN PERFORM pg_sleep(1); "
+	         "RAISE EXCEPTION 'poisoned key'; END IF; "
+	         "IF NEW.key = 'slow' THEN PERFORM pg_sleep(2); END IF; RETURN NEW; END $$; "
+	         "CREATE TRIGGER slow_poison BEFORE INSERT OR UPDATE ON dobj_storage "
+	         "FOR EACH ROW EXECUTE FUNCTION slow_poison()"));
+	call_async(pa, ops_a, 2, &a);
+	for (int waited = 0;; waited++) {
+		bool sleeping;
+		n = fx_db_query1(&db,
+		                 "SELECT count(*) FROM pg_stat_activity "
+		                 "WHERE wait_event = 'PgSleep' AND datname = current_database()");
+		sleeping = strcmp(n, "1") == 0;
+		free(n);
+		if (sleeping)
+			break;
+		cr_assert_lt(waited, 10000, "A never slept");
+		fx_nap_ms(1);
+	}
+	call_async(pw, ops_w, 1, &w); /* P1 queued */
+	fx_nap_ms(50);
+	call_async(pb1, ops_o1, 1, &o1); /* open batch, 1 call */
+	fx_nap_ms(50);
+	call_async(pb2, ops_o2, 1, &o2); /* 2 calls: handed over, P2 queued (queued = 2) */
+	fx_nap_ms(50);
+	call_async(px, ops_x, 1, &x); /* opens O, gen 0 */
+	fx_nap_ms(50);
+	call_async(qq, ops_q, 1, &q); /* shard 1: 2 s transaction after A's failure */
+	one_wait_done(&a);            /* shard 0 adopted gen 1; P2 still queued, O still open */
+	fx_nap_ms(100);
+	call_async(pz, ops_z1, 1, &z1); /* joins O (gen 0): handed over as P3, refused later */
+	fx_nap_ms(100);
+	{
+		Dobj__Test__Script script = DOBJ__TEST__SCRIPT__INIT;
+		uint8_t buf[512];
+		dobj_stub s;
+		script.ops = ops_z2;
+		script.n_ops = 2;
+		cr_assert_eq(dobj_singleton(cl, "TestKV", pz, &s), DOBJ_OK);
+		cr_assert_eq(dobj_call_async(&s, "run", buf, dobj__test__script__pack(&script, buf),
+		                             NULL, z2_cb, &z2),
+		             DOBJ_OK);
+	}
+	one_wait_done(&w);
+	one_wait_done(&o1);
+	one_wait_done(&o2);
+	one_wait_done(&x);
+	one_wait_done(&q);
+	one_wait_done(&z1);
+	one_wait_done(&z2);
+	n = fx_db_query1(&db, "SELECT string_agg(key, ',' ORDER BY key) FROM dobj_storage");
+	cr_assert(!(z2.status == DOBJ_OK && z2_got_z == 1),
+	          "Z2 read z of a failed commit and got OK; Z1 %s; stored: %s",
+	          dobj_err_name(z1.status), n);
+	cr_assert(n == NULL || strstr(n, "z") == NULL, "z was stored: %s", n);
+	free(n);
+}
