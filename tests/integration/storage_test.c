@@ -587,8 +587,10 @@ metric(int port, const char *name)
 	return 0;
 }
 
+/* call_async_cb runs ops on TestKV object name, its reply going to cb (which ends with
+ * one_cb(w, reply)). */
 static void
-call_async(const char *name, Dobj__Test__Op **ops, size_t n, one_wait *w)
+call_async_cb(const char *name, Dobj__Test__Op **ops, size_t n, dobj_call_cb cb, one_wait *w)
 {
 	Dobj__Test__Script script = DOBJ__TEST__SCRIPT__INIT;
 	uint8_t buf[512];
@@ -598,9 +600,63 @@ call_async(const char *name, Dobj__Test__Op **ops, size_t n, one_wait *w)
 	script.n_ops = n;
 	cr_assert_leq(dobj__test__script__get_packed_size(&script), sizeof(buf));
 	cr_assert_eq(dobj_singleton(cl, "TestKV", name, &s), DOBJ_OK);
-	cr_assert_eq(dobj_call_async(&s, "run", buf, dobj__test__script__pack(&script, buf), NULL,
-	                             one_cb, w),
-	             DOBJ_OK);
+	cr_assert_eq(
+	    dobj_call_async(&s, "run", buf, dobj__test__script__pack(&script, buf), NULL, cb, w),
+	    DOBJ_OK);
+}
+
+static void
+call_async(const char *name, Dobj__Test__Op **ops, size_t n, one_wait *w)
+{
+	call_async_cb(name, ops, n, one_cb, w);
+}
+
+/* first_ok: whether the first op of the reply first_op_cb saw last succeeded (-1: none). */
+static int first_ok = -1;
+
+static void
+first_op_cb(void *arg, dobj_reply *reply)
+{
+	if (reply->status == DOBJ_OK) {
+		Dobj__Test__ScriptResult *r =
+		    dobj__test__script_result__unpack(NULL, reply->len, reply->data);
+		if (r != NULL) {
+			first_ok = r->results[0]->status == DOBJ_OK;
+			dobj__test__script_result__free_unpacked(r, NULL);
+		}
+	}
+	one_cb(arg, reply);
+}
+
+/* slow_poison adds a trigger on dobj_storage: a write of key "poison" sleeps 1 s and fails,
+ * one of key "slow" sleeps 2 s. */
+static void
+slow_poison(void)
+{
+	free(fx_db_query1(
+	    &db, "CREATE FUNCTION slow_poison() RETURNS trigger LANGUAGE plpgsql AS $$ "
+	         "BEGIN IF NEW.key = 'poison' THEN PERFORM pg_sleep(1); "
+	         "RAISE EXCEPTION 'poisoned key'; END IF; "
+	         "IF NEW.key = 'slow' THEN PERFORM pg_sleep(2); END IF; RETURN NEW; END $$; "
+	         "CREATE TRIGGER slow_poison BEFORE INSERT OR UPDATE ON dobj_storage "
+	         "FOR EACH ROW EXECUTE FUNCTION slow_poison()"));
+}
+
+/* wait_sleeping waits until a backend of this test's database sleeps in the trigger. */
+static void
+wait_sleeping(void)
+{
+	for (int64_t deadline = fx_now_ms() + 10000;; fx_nap_ms(1)) {
+		char *n = fx_db_query1(&db, "SELECT count(*) FROM pg_stat_activity "
+		                            "WHERE wait_event = 'PgSleep' AND "
+		                            "datname = current_database()");
+		bool sleeping = strcmp(n, "1") == 0;
+
+		free(n);
+		if (sleeping)
+			return;
+		cr_assert_lt(fx_now_ms(), deadline, "the poisoned write never slept");
+	}
 }
 
 /* The commit thread sends the next transaction while the server is committing the one ahead.
@@ -692,26 +748,9 @@ read_of_failed_commit(bool open_with_write)
 	char *n;
 
 	fx_stack_restart(&db, &srv, &cl, args);
-	free(fx_db_query1(&db,
-	                  "CREATE FUNCTION slow_poison() RETURNS trigger LANGUAGE plpgsql AS $$ "
-	                  "BEGIN IF NEW.key = 'poison' THEN PERFORM pg_sleep(1); "
-	                  "RAISE EXCEPTION 'poisoned key'; END IF; RETURN NEW; END $$; "
-	                  "CREATE TRIGGER slow_poison BEFORE INSERT OR UPDATE ON dobj_storage "
-	                  "FOR EACH ROW EXECUTE FUNCTION slow_poison()"));
+	slow_poison();
 	call_async("pa", ops_a, 2, &a);
-	for (int waited = 0;; waited++) {
-		bool sleeping;
-
-		n = fx_db_query1(&db,
-		                 "SELECT count(*) FROM pg_stat_activity "
-		                 "WHERE wait_event = 'PgSleep' AND datname = current_database()");
-		sleeping = strcmp(n, "1") == 0;
-		free(n);
-		if (sleeping)
-			break;
-		cr_assert_lt(waited, 10000, "A never slept");
-		fx_nap_ms(1);
-	}
+	wait_sleeping();
 	call_async("pw", ops_w, 1, &w); /* P1: queued behind A, gen 0 */
 	fx_nap_ms(50);
 	if (open_with_write) {
@@ -756,21 +795,6 @@ Test(storage, a_read_alone_of_a_failed_commits_write_fails_too)
  * in shard 0's open batch; Q's 2 s transaction on shard 1 keeps the commit thread busy after
  * A's failure. O's batch began before the failure and will be refused: a later call on O's
  * object (get z, put y) must not read z and commit on top of it. */
-static int o3_got_z = -1;
-static void
-o3_cb(void *arg, dobj_reply *reply)
-{
-	if (reply->status == DOBJ_OK) {
-		Dobj__Test__ScriptResult *r =
-		    dobj__test__script_result__unpack(NULL, reply->len, reply->data);
-		if (r != NULL) {
-			o3_got_z = r->results[0]->status == DOBJ_OK;
-			dobj__test__script_result__free_unpacked(r, NULL);
-		}
-	}
-	one_cb(arg, reply);
-}
-
 Test(storage, a_write_waiting_in_the_open_batch_when_a_commit_fails_is_not_read_later)
 {
 	static const char *const args[] = {"--shards", "2", NULL};
@@ -789,15 +813,9 @@ Test(storage, a_write_waiting_in_the_open_batch_when_a_commit_fails_is_not_read_
 	name_in_shard("pw", 0, 2, pw, sizeof(pw));
 	name_in_shard("pb", 0, 2, pb, sizeof(pb));
 	name_in_shard("q", 1, 2, qq, sizeof(qq));
-	free(fx_db_query1(
-	    &db, "CREATE FUNCTION slow_poison() RETURNS trigger LANGUAGE plpgsql AS $$ "
-	         "BEGIN IF NEW.key = 'poison' THEN PERFORM pg_sleep(1); "
-	         "RAISE EXCEPTION 'poisoned key'; END IF; "
-	         "IF NEW.key = 'slow' THEN PERFORM pg_sleep(2); END IF; RETURN NEW; END $$; "
-	         "CREATE TRIGGER slow_poison BEFORE INSERT OR UPDATE ON dobj_storage "
-	         "FOR EACH ROW EXECUTE FUNCTION slow_poison()"));
+	slow_poison();
 	call_async(pa, ops_a, 2, &a);
-	fx_nap_ms(200);
+	wait_sleeping();
 	call_async(pw, ops_w, 1, &w);
 	fx_nap_ms(50);
 	call_async(pb, ops_o, 1, &o);
@@ -805,42 +823,18 @@ Test(storage, a_write_waiting_in_the_open_batch_when_a_commit_fails_is_not_read_
 	call_async(qq, ops_q, 1, &q);
 	one_wait_done(&a); /* P0 failed; Q's 2 s txn goes next; O is submitted and waits */
 	fx_nap_ms(300);
-	{
-		Dobj__Test__Script script = DOBJ__TEST__SCRIPT__INIT;
-		uint8_t buf[512];
-		dobj_stub s;
-		script.ops = ops_o3;
-		script.n_ops = 2;
-		cr_assert_eq(dobj_singleton(cl, "TestKV", pb, &s), DOBJ_OK);
-		cr_assert_eq(dobj_call_async(&s, "run", buf, dobj__test__script__pack(&script, buf),
-		                             NULL, o3_cb, &o3),
-		             DOBJ_OK);
-	}
+	first_ok = -1;
+	call_async_cb(pb, ops_o3, 2, first_op_cb, &o3);
 	one_wait_done(&w);
 	one_wait_done(&o);
 	one_wait_done(&q);
 	one_wait_done(&o3);
 	n = fx_db_query1(&db, "SELECT string_agg(key, ',' ORDER BY key) FROM dobj_storage");
-	cr_assert(!(o3.status == DOBJ_OK && o3_got_z == 1),
+	cr_assert(!(o3.status == DOBJ_OK && first_ok == 1),
 	          "O3 read z of a failed commit and got OK; stored: %s", n);
 	cr_assert_eq(o.status, DOBJ_UNAVAILABLE, "O: %s", o.message);
 	cr_assert(n == NULL || strstr(n, "z") == NULL, "z was stored: %s", n);
 	free(n);
-}
-
-static int z2_got_z = -1;
-static void
-z2_cb(void *arg, dobj_reply *reply)
-{
-	if (reply->status == DOBJ_OK) {
-		Dobj__Test__ScriptResult *r =
-		    dobj__test__script_result__unpack(NULL, reply->len, reply->data);
-		if (r != NULL) {
-			z2_got_z = r->results[0]->status == DOBJ_OK;
-			dobj__test__script_result__free_unpacked(r, NULL);
-		}
-	}
-	one_cb(arg, reply);
 }
 
 /* Two shards, --max-batch 2. After shard 0 hears of A's failure, its open batch (begun
@@ -871,26 +865,9 @@ Test(storage, a_write_joining_an_older_open_batch_after_a_failure_is_not_read_la
 	name_in_shard("px", 0, 2, px, sizeof(px));
 	name_in_shard("pz", 0, 2, pz, sizeof(pz));
 	name_in_shard("q", 1, 2, qq, sizeof(qq));
-	free(fx_db_query1(
-	    &db, "CREATE FUNCTION slow_poison() RETURNS trigger LANGUAGE plpgsql AS $$ "
-	         "BEGIN IF NEW.key = 'poison' THEN PERFORM pg_sleep(1); "
-	         "RAISE EXCEPTION 'poisoned key'; END IF; "
-	         "IF NEW.key = 'slow' THEN PERFORM pg_sleep(2); END IF; RETURN NEW; END $$; "
-	         "CREATE TRIGGER slow_poison BEFORE INSERT OR UPDATE ON dobj_storage "
-	         "FOR EACH ROW EXECUTE FUNCTION slow_poison()"));
+	slow_poison();
 	call_async(pa, ops_a, 2, &a);
-	for (int waited = 0;; waited++) {
-		bool sleeping;
-		n = fx_db_query1(&db,
-		                 "SELECT count(*) FROM pg_stat_activity "
-		                 "WHERE wait_event = 'PgSleep' AND datname = current_database()");
-		sleeping = strcmp(n, "1") == 0;
-		free(n);
-		if (sleeping)
-			break;
-		cr_assert_lt(waited, 10000, "A never slept");
-		fx_nap_ms(1);
-	}
+	wait_sleeping();
 	call_async(pw, ops_w, 1, &w); /* P1 queued */
 	fx_nap_ms(50);
 	call_async(pb1, ops_o1, 1, &o1); /* open batch, 1 call */
@@ -904,17 +881,8 @@ Test(storage, a_write_joining_an_older_open_batch_after_a_failure_is_not_read_la
 	fx_nap_ms(100);
 	call_async(pz, ops_z1, 1, &z1); /* joins O (gen 0): handed over as P3, refused later */
 	fx_nap_ms(100);
-	{
-		Dobj__Test__Script script = DOBJ__TEST__SCRIPT__INIT;
-		uint8_t buf[512];
-		dobj_stub s;
-		script.ops = ops_z2;
-		script.n_ops = 2;
-		cr_assert_eq(dobj_singleton(cl, "TestKV", pz, &s), DOBJ_OK);
-		cr_assert_eq(dobj_call_async(&s, "run", buf, dobj__test__script__pack(&script, buf),
-		                             NULL, z2_cb, &z2),
-		             DOBJ_OK);
-	}
+	first_ok = -1;
+	call_async_cb(pz, ops_z2, 2, first_op_cb, &z2);
 	one_wait_done(&w);
 	one_wait_done(&o1);
 	one_wait_done(&o2);
@@ -923,7 +891,7 @@ Test(storage, a_write_joining_an_older_open_batch_after_a_failure_is_not_read_la
 	one_wait_done(&z1);
 	one_wait_done(&z2);
 	n = fx_db_query1(&db, "SELECT string_agg(key, ',' ORDER BY key) FROM dobj_storage");
-	cr_assert(!(z2.status == DOBJ_OK && z2_got_z == 1),
+	cr_assert(!(z2.status == DOBJ_OK && first_ok == 1),
 	          "Z2 read z of a failed commit and got OK; Z1 %s; stored: %s",
 	          dobj_err_name(z1.status), n);
 	cr_assert(n == NULL || strstr(n, "z") == NULL, "z was stored: %s", n);
