@@ -388,6 +388,13 @@ dobj__undo_discard(dobj__undo *undo)
 }
 
 void
+dobj__undo_abort(dobj__undo *undo, dobj__object *o)
+{
+	dobj__undo_rollback(undo, o, 0);
+	dobj__undo_discard(undo); /* nothing left to keep: only the buried buffers go */
+}
+
+void
 dobj__undo_fini(dobj__undo *undo)
 {
 	dobj__undo_discard(undo);

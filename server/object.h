@@ -124,8 +124,12 @@ size_t dobj__undo_mark(const dobj__undo *undo);
 void dobj__undo_rollback(dobj__undo *undo, dobj__object *o, size_t mark);
 
 /* dobj__undo_discard keeps the changes and frees what they replaced, and what rollbacks took
- * out: call it when the turn ends, after a rollback to 0 too. */
+ * out: the end of a turn that succeeded. */
 void dobj__undo_discard(dobj__undo *undo);
+
+/* dobj__undo_abort undoes every change of the turn on o and frees what rollbacks took out: the
+ * end of a turn that failed. */
+void dobj__undo_abort(dobj__undo *undo, dobj__object *o);
 
 /* dobj__undo_fini frees the log itself. */
 void dobj__undo_fini(dobj__undo *undo);

@@ -296,6 +296,19 @@ dobj_server_start(dobj_server *s, char *err, size_t errlen)
 
 #define DRAIN_GRACE_MS 1000 /* past the timeout: refusing what is queued, sending replies */
 
+/* drain_wedged ends a drain that left a thread behind (what: why): the server is left as it
+ * is for the process to exit, and the drain fails with DOBJ_DEADLINE_EXCEEDED. */
+static dobj_err
+drain_wedged(dobj_server *s, const char *what, char *err, size_t errlen)
+{
+	s->wedged = true;
+	s->drain_rc = DOBJ_DEADLINE_EXCEEDED;
+	snprintf(s->drain_msg, sizeof(s->drain_msg), "drain timeout of %d ms passed %s",
+	         s->drain_timeout_ms, what);
+	set_err(err, errlen, s->drain_msg);
+	return s->drain_rc;
+}
+
 dobj_err
 dobj_server_drain(dobj_server *s, char *err, size_t errlen)
 {
@@ -321,16 +334,11 @@ dobj_server_drain(dobj_server *s, char *err, size_t errlen)
 		    !dobj__shard_join(s->shards[i], deadline + DRAIN_GRACE_MS))
 			joined = false;
 	}
-	if (!joined) {
-		s->wedged = true;
-		s->drain_rc = DOBJ_DEADLINE_EXCEEDED;
-		snprintf(s->drain_msg, sizeof(s->drain_msg),
-		         "drain timeout of %d ms passed with a turn or a commit still running; "
-		         "its caller gets no reply",
-		         s->drain_timeout_ms);
-		set_err(err, errlen, s->drain_msg);
-		return s->drain_rc;
-	}
+	if (!joined)
+		return drain_wedged(s,
+		                    "with a turn or a commit still running; its caller gets no "
+		                    "reply",
+		                    err, errlen);
 	dobj__committer_stop(s->committer); /* the shards have heard about all their commits */
 	for (unsigned i = 0; i < s->nshards; i++) {
 		dobj__shard_stats st;
@@ -343,18 +351,11 @@ dobj_server_drain(dobj_server *s, char *err, size_t errlen)
 	dobj__listener_close(s->listener, deadline + DRAIN_GRACE_MS);
 	s->listener = NULL;
 	dobj__http_stop(s->http); /* before the poller goes: /metrics reads its counters */
-	if (!poller_stopped) {
-		/* every reply is out; the poller's thread still waits in a query and keeps using
-		 * the server: leave it all as it is, the process is about to exit */
-		s->wedged = true;
-		s->drain_rc = DOBJ_DEADLINE_EXCEEDED;
-		snprintf(s->drain_msg, sizeof(s->drain_msg),
-		         "drain timeout of %d ms passed with the alarm poller still waiting for "
-		         "PostgreSQL",
-		         s->drain_timeout_ms);
-		set_err(err, errlen, s->drain_msg);
-		return s->drain_rc;
-	}
+	/* every reply is out; the poller's thread still waits in a query and keeps using the
+	 * server: leave it all as it is, the process is about to exit */
+	if (!poller_stopped)
+		return drain_wedged(s, "with the alarm poller still waiting for PostgreSQL", err,
+		                    errlen);
 	dobj__poller_close(s->poller);
 	s->poller = NULL;
 	if (refused > 0) {

@@ -260,8 +260,7 @@ run_alarm(dobj__shard *s, dobj__call *c, dobj__object *o, dobj__object **batch)
 	if (rc != DOBJ_OK) {
 		if ((unsigned)rc >= DOBJ_ERR_COUNT)
 			rc = DOBJ_UNKNOWN;
-		dobj__undo_rollback(&s->undo, o, 0);
-		dobj__undo_discard(&s->undo);
+		dobj__undo_abort(&s->undo, o);
 		o->alarm_known = false; /* the poller reschedules the row */
 		dobj__call_answer(c, rc, ctx.errmsg[0] ? ctx.errmsg : dobj_err_str(rc), NULL);
 		return;
@@ -312,14 +311,12 @@ run_turn(dobj__shard *s, dobj__call *c, dobj__object **batch)
 	if (rc != DOBJ_OK) {
 		if ((unsigned)rc >= DOBJ_ERR_COUNT)
 			rc = DOBJ_UNKNOWN;
-		dobj__undo_rollback(&s->undo, o, 0);
-		dobj__undo_discard(&s->undo);
+		dobj__undo_abort(&s->undo, o);
 		dobj__call_answer(c, rc, ctx.errmsg[0] ? ctx.errmsg : dobj_err_str(rc), NULL);
 		return;
 	}
 	if (result.len > 0 && result.data == NULL) {
-		dobj__undo_rollback(&s->undo, o, 0);
-		dobj__undo_discard(&s->undo);
+		dobj__undo_abort(&s->undo, o);
 		dobj__call_answer(c, DOBJ_INTERNAL,
 		                  "handler returned a NULL result of non-zero length", NULL);
 		return;
@@ -327,8 +324,7 @@ run_turn(dobj__shard *s, dobj__call *c, dobj__object **batch)
 	if (result.len > DOBJ_RESULT_MAX) {
 		char msg[160];
 
-		dobj__undo_rollback(&s->undo, o, 0);
-		dobj__undo_discard(&s->undo);
+		dobj__undo_abort(&s->undo, o);
 		snprintf(msg, sizeof(msg),
 		         "result of %zu bytes is over the %u bytes a reply can carry; the call's "
 		         "writes were undone",

@@ -217,26 +217,35 @@ Test(alarm, an_alarm_whose_object_cannot_load_is_not_claimed_in_a_loop)
 	wait_runs("cold", 1, 15000);
 }
 
-Test(alarm, an_alarm_that_keeps_failing_is_parked)
+/* failing_alarm_parked restarts the server with args, gives object name an alarm due now
+ * whose every run fails (alarm_fail_times, and no alarm_log key: lines 0 <= 1000), and waits
+ * up to deadline_ms for it to be parked. */
+static void
+failing_alarm_parked(const char *name, const char *const *args, long deadline_ms)
 {
-	static const char *const args[] = {"--alarm-retry-ms", "50", "--alarm-max-retries", "3",
-	                                   NULL};
 	Dobj__Test__Op *ops[2];
 	Dobj__Test__ScriptResult *r;
-	char *err;
 
 	fx_server_stop(&srv);
 	fx_server_start(&srv, &db, srv.port, args);
 	ops[0] = fx_op("put", "alarm_fail_times", "1000");
 	ops[1] = op_alarm_in(0);
-	cr_assert_eq(fx_kv_run(cl, "parked", ops, 2, &r, NULL, 0), DOBJ_OK);
+	cr_assert_eq(fx_kv_run(cl, name, ops, 2, &r, NULL, 0), DOBJ_OK);
 	dobj__test__script_result__free_unpacked(r, NULL);
-	/* no alarm_log key: every run fails (lines 0 <= 1000) */
 	for (long waited = 0; query_long("SELECT count(*) FROM dobj_alarms WHERE parked") != 1;
 	     waited += 20) {
-		cr_assert_lt(waited, 20000, "the alarm was not parked");
+		cr_assert_lt(waited, deadline_ms, "the alarm was not parked");
 		fx_nap_ms(20);
 	}
+}
+
+Test(alarm, an_alarm_that_keeps_failing_is_parked)
+{
+	static const char *const args[] = {"--alarm-retry-ms", "50", "--alarm-max-retries", "3",
+	                                   NULL};
+	char *err;
+
+	failing_alarm_parked("parked", args, 20000);
 	cr_assert_eq(query_long("SELECT attempts FROM dobj_alarms"), 4, "1 run and 3 retries");
 	err = fx_db_query1(&db, "SELECT last_error FROM dobj_alarms");
 	cr_assert_str_eq(err, "alarm run 0 fails on purpose");
@@ -251,20 +260,8 @@ Test(alarm, an_alarm_that_keeps_failing_is_parked)
 Test(alarm, zero_retries_parks_an_alarm_at_its_first_failure)
 {
 	static const char *const args[] = {"--alarm-max-retries", "0", NULL};
-	Dobj__Test__Op *ops[2];
-	Dobj__Test__ScriptResult *r;
 
-	fx_server_stop(&srv);
-	fx_server_start(&srv, &db, srv.port, args);
-	ops[0] = fx_op("put", "alarm_fail_times", "1000");
-	ops[1] = op_alarm_in(0);
-	cr_assert_eq(fx_kv_run(cl, "once", ops, 2, &r, NULL, 0), DOBJ_OK);
-	dobj__test__script_result__free_unpacked(r, NULL);
-	for (long waited = 0; query_long("SELECT count(*) FROM dobj_alarms WHERE parked") != 1;
-	     waited += 20) {
-		cr_assert_lt(waited, 10000, "the alarm was not parked");
-		fx_nap_ms(20);
-	}
+	failing_alarm_parked("once", args, 10000);
 	cr_assert_eq(query_long("SELECT attempts FROM dobj_alarms"), 1, "one run, no retry");
 }
 
