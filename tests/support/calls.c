@@ -128,3 +128,15 @@ fx_ops_free(void)
 	made = NULL;
 	nmade = 0;
 }
+
+Dobj__Test__ScriptResult *
+fx_kv_run_ok(dobj_client *c, const char *name, Dobj__Test__Op **ops, size_t n)
+{
+	Dobj__Test__ScriptResult *r;
+	char msg[512] = "";
+	dobj_err rc = fx_kv_run(c, name, ops, n, &r, msg, sizeof(msg));
+
+	cr_assert_eq(rc, DOBJ_OK, "script failed: %s: %s", dobj_err_name(rc), msg);
+	cr_assert_eq(r->n_results, n);
+	return r;
+}

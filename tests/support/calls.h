@@ -23,6 +23,10 @@ dobj_err fx_counter(dobj_client *c, const char *name, const char *method, int64_
 dobj_err fx_kv_run(dobj_client *c, const char *name, Dobj__Test__Op **ops, size_t n,
                    Dobj__Test__ScriptResult **out, char *msg, size_t msglen);
 
+/* fx_kv_run_ok is fx_kv_run asserting that the call succeeds with a result per op. */
+Dobj__Test__ScriptResult *fx_kv_run_ok(dobj_client *c, const char *name, Dobj__Test__Op **ops,
+                                       size_t n);
+
 /* fx_op_* build ops on the stack-free heap; they live until fx_ops_free(). */
 Dobj__Test__Op *fx_op(const char *kind, const char *key, const char *value);
 void fx_ops_free(void);

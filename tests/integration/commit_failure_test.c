@@ -1,0 +1,457 @@
+// SPDX-License-Identifier: MIT
+// commit_failure_test.c - what callers see when a commit fails, through a real dobjd (the
+// TestKV class) and PostgreSQL failing on purpose (a slow trigger that raises, a deferred
+// constraint): calls that read or wrote what did not become durable fail with it, the others
+// keep their answers or are sent again, and no later turn reads or commits on top of the
+// failed writes (docs/architecture.md, "Failure decisions").
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+
+#include "calls.h"
+#include "fixture.h"
+#include "stack.h"
+
+FX_STACK_SUITE(commit_failure, "dobjd-test", 120);
+
+/* The pipelined commit: a call that runs while an earlier commit is in flight may read that
+ * commit's writes, so when the earlier commit fails, the later call fails too and no reply
+ * shows state that never became durable. */
+typedef struct one_wait {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool done;
+	dobj_err status;
+	char message[256];
+} one_wait;
+
+static void
+one_cb(void *arg, dobj_reply *reply)
+{
+	one_wait *w = arg;
+
+	pthread_mutex_lock(&w->mu);
+	w->status = reply->status;
+	snprintf(w->message, sizeof(w->message), "%s", reply->message);
+	w->done = true;
+	pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+}
+
+static void
+one_wait_done(one_wait *w)
+{
+	pthread_mutex_lock(&w->mu);
+	while (!w->done)
+		pthread_cond_wait(&w->cv, &w->mu);
+	pthread_mutex_unlock(&w->mu);
+}
+
+Test(commit_failure, a_call_that_read_a_failed_commits_writes_fails_with_it)
+{
+	static const char *const args[] = {"--shards", "1", NULL};
+	one_wait a = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false, DOBJ_OK, ""};
+	Dobj__Test__Op *ops[3], *get = fx_op("get", "x", NULL);
+	Dobj__Test__Script script = DOBJ__TEST__SCRIPT__INIT;
+	Dobj__Test__ScriptResult *r;
+	char started[64], msg[512];
+	uint8_t buf[256];
+	dobj_stub s;
+	size_t len;
+
+	fx_stack_restart(&db, &srv, &cl, args);
+	/* the commit that writes 'poison' takes 1 s, then fails */
+	free(fx_db_query1(&db,
+	                  "CREATE FUNCTION slow_poison() RETURNS trigger LANGUAGE plpgsql AS $$ "
+	                  "BEGIN IF NEW.key = 'poison' THEN PERFORM pg_sleep(1); "
+	                  "RAISE EXCEPTION 'poisoned key'; END IF; RETURN NEW; END $$; "
+	                  "CREATE TRIGGER slow_poison BEFORE INSERT OR UPDATE ON dobj_storage "
+	                  "FOR EACH ROW EXECUTE FUNCTION slow_poison()"));
+
+	/* A writes x and poison; its turn creates `started`, then holds the shard for 300 ms */
+	snprintf(started, sizeof(started), "/tmp/dobj-pipeline-%ld", (long)getpid());
+	unlink(started);
+	ops[0] = fx_op("put", "x", "1");
+	ops[1] = fx_op("put", "poison", "p");
+	ops[2] = fx_op("sleep", started, NULL);
+	ops[2]->has_sleep_ms = 1;
+	ops[2]->sleep_ms = 300; /* B queues meanwhile, and runs right after A's commit is sent */
+	script.ops = ops;
+	script.n_ops = 3;
+	len = dobj__test__script__pack(&script, buf);
+	cr_assert_eq(dobj_singleton(cl, "TestKV", "pipe", &s), DOBJ_OK);
+	cr_assert_eq(dobj_call_async(&s, "run", buf, len, NULL, one_cb, &a), DOBJ_OK);
+	for (int waited = 0; access(started, F_OK) != 0; waited++) {
+		cr_assert_lt(waited, 10000, "A did not run");
+		fx_nap_ms(1);
+	}
+	unlink(started);
+
+	/* B runs while A's commit is in flight and reads A's x: it must not answer 1 */
+	{
+		dobj_err rc = fx_kv_run(cl, "pipe", &get, 1, &r, msg, sizeof(msg));
+		cr_assert_eq(rc, DOBJ_UNAVAILABLE,
+		             "B answered %s (get: %s) although the commit it read from failed",
+		             dobj_err_name(rc),
+		             rc == DOBJ_OK ? dobj_err_name((dobj_err)r->results[0]->status) : msg);
+	}
+	cr_assert(strstr(msg, "an earlier commit this call depended on failed") != NULL &&
+	              strstr(msg, "poisoned key") != NULL,
+	          "B: %s", msg);
+	one_wait_done(&a);
+	cr_assert_eq(a.status, DOBJ_UNAVAILABLE);
+	cr_assert(strstr(a.message, "poisoned key") != NULL, "A: %s", a.message);
+
+	/* and the object was reloaded: x never existed */
+	r = fx_kv_run_ok(cl, "pipe", &get, 1);
+	cr_assert_eq(r->results[0]->status, DOBJ_NOT_FOUND);
+	dobj__test__script_result__free_unpacked(r, NULL);
+}
+
+/* name_in_shard writes into buf a TestKV object name, starting with prefix, that shard
+ * `shard` of nshards owns. */
+static void
+name_in_shard(const char *prefix, unsigned shard, unsigned nshards, char *buf, size_t len)
+{
+	for (int i = 0; i < 1000; i++) {
+		dobj_stub s;
+		snprintf(buf, len, "%s%d", prefix, i);
+		cr_assert_eq(dobj_singleton(cl, "TestKV", buf, &s), DOBJ_OK);
+		if (dobj_id_shard(&s.id, nshards) == shard)
+			return;
+	}
+	cr_assert_fail("no name for shard %u", shard);
+}
+
+/* metric reads one unlabelled counter from /metrics. */
+static uint64_t
+metric(int port, const char *name)
+{
+	static char body[65536];
+	char *at;
+
+	cr_assert_eq(fx_http_get(port, "/metrics", body, sizeof(body)), 200);
+	for (at = body; (at = strstr(at, name)) != NULL; at++)
+		if ((at == body || at[-1] == '\n') && at[strlen(name)] == ' ')
+			return strtoull(at + strlen(name) + 1, NULL, 10);
+	cr_assert_fail("no %s in /metrics", name);
+	return 0;
+}
+
+/* call_async_cb runs ops on TestKV object name, its reply going to cb (which ends with
+ * one_cb(w, reply)). */
+static void
+call_async_cb(const char *name, Dobj__Test__Op **ops, size_t n, dobj_call_cb cb, one_wait *w)
+{
+	Dobj__Test__Script script = DOBJ__TEST__SCRIPT__INIT;
+	uint8_t buf[512];
+	dobj_stub s;
+
+	script.ops = ops;
+	script.n_ops = n;
+	cr_assert_leq(dobj__test__script__get_packed_size(&script), sizeof(buf));
+	cr_assert_eq(dobj_singleton(cl, "TestKV", name, &s), DOBJ_OK);
+	cr_assert_eq(
+	    dobj_call_async(&s, "run", buf, dobj__test__script__pack(&script, buf), NULL, cb, w),
+	    DOBJ_OK);
+}
+
+static void
+call_async(const char *name, Dobj__Test__Op **ops, size_t n, one_wait *w)
+{
+	call_async_cb(name, ops, n, one_cb, w);
+}
+
+/* first_ok: whether the first op of the reply first_op_cb saw last succeeded (-1: none). */
+static int first_ok = -1;
+
+static void
+first_op_cb(void *arg, dobj_reply *reply)
+{
+	if (reply->status == DOBJ_OK) {
+		Dobj__Test__ScriptResult *r =
+		    dobj__test__script_result__unpack(NULL, reply->len, reply->data);
+		if (r != NULL) {
+			first_ok = r->results[0]->status == DOBJ_OK;
+			dobj__test__script_result__free_unpacked(r, NULL);
+		}
+	}
+	one_cb(arg, reply);
+}
+
+/* slow_poison adds a trigger on dobj_storage: a write of key "poison" sleeps 1 s and fails,
+ * one of key "slow" sleeps 2 s. */
+static void
+slow_poison(void)
+{
+	free(fx_db_query1(
+	    &db, "CREATE FUNCTION slow_poison() RETURNS trigger LANGUAGE plpgsql AS $$ "
+	         "BEGIN IF NEW.key = 'poison' THEN PERFORM pg_sleep(1); "
+	         "RAISE EXCEPTION 'poisoned key'; END IF; "
+	         "IF NEW.key = 'slow' THEN PERFORM pg_sleep(2); END IF; RETURN NEW; END $$; "
+	         "CREATE TRIGGER slow_poison BEFORE INSERT OR UPDATE ON dobj_storage "
+	         "FOR EACH ROW EXECUTE FUNCTION slow_poison()"));
+}
+
+/* wait_sleeping waits until a backend of this test's database sleeps in the trigger. */
+static void
+wait_sleeping(void)
+{
+	for (int64_t deadline = fx_now_ms() + 10000;; fx_nap_ms(1)) {
+		char *n = fx_db_query1(&db, "SELECT count(*) FROM pg_stat_activity "
+		                            "WHERE wait_event = 'PgSleep' AND "
+		                            "datname = current_database()");
+		bool sleeping = strcmp(n, "1") == 0;
+
+		free(n);
+		if (sleeping)
+			return;
+		cr_assert_lt(fx_now_ms(), deadline, "the poisoned write never slept");
+	}
+}
+
+/* The commit thread sends the next transaction while the server is committing the one ahead.
+ * When that COMMIT fails, the server skips the one behind: its calls that depended on the
+ * failure fail with it, the others are sent again and succeed. */
+Test(commit_failure, a_commit_failing_at_commit_fails_its_dependents_and_retries_the_rest)
+{
+	char http_url[64], mine[32], other[32], msg[512];
+	int http = fx_http_url(http_url, sizeof(http_url));
+	const char *args[] = {"--shards", "2", "--http-listen", http_url, NULL};
+	one_wait a = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false, DOBJ_OK, ""};
+	one_wait b = a, c = a;
+	Dobj__Test__Op *ops_a[] = {fx_op("put", "x", "1"), fx_op("put", "poison", "p")};
+	Dobj__Test__Op *ops_b[] = {fx_op("put", "y", "2")};
+	Dobj__Test__Op *ops_c[] = {fx_op("put", "z", "3")};
+	Dobj__Test__Op *get = fx_op("get", "x", NULL);
+	Dobj__Test__ScriptResult *r;
+	char *keys;
+
+	fx_stack_restart(&db, &srv, &cl, args);
+	fx_http_wait(http);
+	name_in_shard("mine", 0, 2, mine, sizeof(mine));
+	name_in_shard("other", 1, 2, other, sizeof(other));
+	/* writing 'poison' takes a second, then its COMMIT fails */
+	free(fx_db_query1(&db,
+	                  "CREATE FUNCTION slow() RETURNS trigger LANGUAGE plpgsql AS $$ "
+	                  "BEGIN IF NEW.key = 'poison' THEN PERFORM pg_sleep(1); END IF; "
+	                  "RETURN NEW; END $$; "
+	                  "CREATE TRIGGER slow BEFORE INSERT OR UPDATE ON dobj_storage "
+	                  "FOR EACH ROW EXECUTE FUNCTION slow(); "
+	                  "CREATE FUNCTION late_poison() RETURNS trigger LANGUAGE plpgsql AS $$ "
+	                  "BEGIN IF NEW.key = 'poison' THEN RAISE EXCEPTION 'poisoned at commit'; "
+	                  "END IF; RETURN NULL; END $$; "
+	                  "CREATE CONSTRAINT TRIGGER late_poison AFTER INSERT OR UPDATE ON "
+	                  "dobj_storage DEFERRABLE INITIALLY DEFERRED "
+	                  "FOR EACH ROW EXECUTE FUNCTION late_poison()"));
+
+	call_async(mine, ops_a, 2, &a);
+	for (int waited = 0;; waited++) {
+		char *n = fx_db_query1(
+		    &db, "SELECT count(*) FROM pg_stat_activity "
+		         "WHERE wait_event = 'PgSleep' AND datname = current_database()");
+		bool sleeping = strcmp(n, "1") == 0;
+		free(n);
+		if (sleeping)
+			break;
+		cr_assert_lt(waited, 10000, "A's commit never reached the slow trigger");
+		fx_nap_ms(1);
+	}
+	/* while A's changes run: B on the same object (it saw A's writes), C on the other shard */
+	call_async(mine, ops_b, 1, &b);
+	call_async(other, ops_c, 1, &c);
+	one_wait_done(&a);
+	one_wait_done(&b);
+	one_wait_done(&c);
+
+	cr_assert_eq(a.status, DOBJ_UNAVAILABLE, "A: %s", a.message);
+	cr_assert(strstr(a.message, "poisoned at commit") != NULL, "A: %s", a.message);
+	cr_assert_eq(b.status, DOBJ_UNAVAILABLE, "B: %s %s", dobj_err_name(b.status), b.message);
+	cr_assert(strstr(b.message, "an earlier commit this call depended on failed") != NULL,
+	          "B: %s", b.message);
+	cr_assert_eq(c.status, DOBJ_OK, "C: %s %s", dobj_err_name(c.status), c.message);
+	cr_assert_eq(metric(http, "dobj_commit_retries_total"), 1,
+	             "C was not in the transaction sent behind A's");
+
+	keys = fx_db_query1(&db, "SELECT string_agg(key, ',' ORDER BY key) FROM dobj_storage");
+	cr_assert_str_eq(keys, "z");
+	free(keys);
+	cr_assert_eq(fx_kv_run(cl, mine, &get, 1, &r, msg, sizeof(msg)), DOBJ_OK, "%s", msg);
+	cr_assert_eq(r->results[0]->status, DOBJ_NOT_FOUND, "A's write is visible after reload");
+	dobj__test__script_result__free_unpacked(r, NULL);
+}
+
+/* One shard. A's batch P0 writes x and a key whose trigger sleeps 1 s, then fails. Meanwhile
+ * W's batch P1 queues behind it, O2 opens the next batch with a write, and O1 reads A's
+ * uncommitted x into that open batch. P0 and P1 fail before the open batch is handed over:
+ * O1 read a write that never committed, so it must not get OK (and its object, evicted by
+ * then, must not be touched). */
+static void
+read_of_failed_commit(bool open_with_write)
+{
+	static const char *const args[] = {"--shards", "1", NULL};
+	one_wait a = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false, DOBJ_OK, ""};
+	one_wait w = a, o2 = a, o1 = a;
+	Dobj__Test__Op *ops_a[] = {fx_op("put", "x", "1"), fx_op("put", "poison", "p")};
+	Dobj__Test__Op *ops_w[] = {fx_op("put", "w", "1")};
+	Dobj__Test__Op *ops_o2[] = {fx_op("put", "y", "1")};
+	Dobj__Test__Op *ops_o1[] = {fx_op("get", "x", NULL)};
+	char *n;
+
+	fx_stack_restart(&db, &srv, &cl, args);
+	slow_poison();
+	call_async("pa", ops_a, 2, &a);
+	wait_sleeping();
+	call_async("pw", ops_w, 1, &w); /* P1: queued behind A, gen 0 */
+	fx_nap_ms(50);
+	if (open_with_write) {
+		call_async("py", ops_o2, 1, &o2); /* opens the open batch with a write */
+		fx_nap_ms(50);
+	}
+	call_async("pa", ops_o1, 1, &o1); /* reads A's uncommitted x, joins the open batch */
+	one_wait_done(&a);
+	one_wait_done(&w);
+	if (open_with_write)
+		one_wait_done(&o2);
+	one_wait_done(&o1);
+	cr_assert_eq(a.status, DOBJ_UNAVAILABLE, "A: %s", a.message);
+	cr_assert_eq(w.status, DOBJ_UNAVAILABLE, "W ran while A was pending: %s", w.message);
+	if (open_with_write)
+		cr_assert_eq(o2.status, DOBJ_UNAVAILABLE, "O2 ran while A was pending: %s",
+		             o2.message);
+	cr_assert_eq(o1.status, DOBJ_UNAVAILABLE,
+	             "O1 read x of a failed commit but got %s %s (W %s %s, O2 %s %s)",
+	             dobj_err_name(o1.status), o1.message, dobj_err_name(w.status), w.message,
+	             dobj_err_name(o2.status), o2.message);
+	cr_assert(strstr(o1.message, "depended") != NULL, "O1: %s", o1.message);
+	n = fx_db_query1(&db, "SELECT count(*) FROM dobj_storage");
+	cr_assert_str_eq(n, "0", "nothing of the four calls was stored");
+	free(n);
+}
+
+Test(commit_failure, a_read_of_a_failed_commits_write_fails_even_when_its_batch_ends_after_it)
+{
+	read_of_failed_commit(true);
+}
+
+/* The same with the read alone in its batch, a batch that wrote nothing: it waits behind the
+ * pending batches and fails with them (the shard's branch for such a batch ending after they
+ * have all failed and gone is not forced by this timing). */
+Test(commit_failure, a_read_alone_of_a_failed_commits_write_fails_too)
+{
+	read_of_failed_commit(false);
+}
+
+/* Two shards. A's batch on shard 0 fails after 1 s; W queues behind it; O's write of z waits
+ * in shard 0's open batch; Q's 2 s transaction on shard 1 keeps the commit thread busy after
+ * A's failure. O's batch began before the failure and will be refused: a later call on O's
+ * object (get z, put y) must not read z and commit on top of it. */
+Test(commit_failure, a_write_waiting_in_the_open_batch_when_a_commit_fails_is_not_read_later)
+{
+	static const char *const args[] = {"--shards", "2", NULL};
+	one_wait a = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false, DOBJ_OK, ""};
+	one_wait w = a, o = a, q = a, o3 = a;
+	char pa[32], pw[32], pb[32], qq[32];
+	Dobj__Test__Op *ops_a[] = {fx_op("put", "x", "1"), fx_op("put", "poison", "p")};
+	Dobj__Test__Op *ops_w[] = {fx_op("put", "w", "1")};
+	Dobj__Test__Op *ops_o[] = {fx_op("put", "z", "1")};
+	Dobj__Test__Op *ops_q[] = {fx_op("put", "slow", "1")};
+	Dobj__Test__Op *ops_o3[] = {fx_op("get", "z", NULL), fx_op("put", "y", "1")};
+	char *n;
+
+	fx_stack_restart(&db, &srv, &cl, args);
+	name_in_shard("pa", 0, 2, pa, sizeof(pa));
+	name_in_shard("pw", 0, 2, pw, sizeof(pw));
+	name_in_shard("pb", 0, 2, pb, sizeof(pb));
+	name_in_shard("q", 1, 2, qq, sizeof(qq));
+	slow_poison();
+	call_async(pa, ops_a, 2, &a);
+	wait_sleeping();
+	call_async(pw, ops_w, 1, &w);
+	fx_nap_ms(50);
+	call_async(pb, ops_o, 1, &o);
+	fx_nap_ms(50);
+	call_async(qq, ops_q, 1, &q);
+	one_wait_done(&a); /* P0 failed; Q's 2 s txn goes next; O is submitted and waits */
+	fx_nap_ms(300);
+	first_ok = -1;
+	call_async_cb(pb, ops_o3, 2, first_op_cb, &o3);
+	one_wait_done(&w);
+	one_wait_done(&o);
+	one_wait_done(&q);
+	one_wait_done(&o3);
+	n = fx_db_query1(&db, "SELECT string_agg(key, ',' ORDER BY key) FROM dobj_storage");
+	cr_assert(!(o3.status == DOBJ_OK && first_ok == 1),
+	          "O3 read z of a failed commit and got OK; stored: %s", n);
+	cr_assert_eq(o.status, DOBJ_UNAVAILABLE, "O: %s", o.message);
+	cr_assert(n == NULL || strstr(n, "z") == NULL, "z was stored: %s", n);
+	free(n);
+}
+
+/* Two shards, --max-batch 2. After shard 0 hears of A's failure, its open batch (begun
+ * before, so of the older generation) stays open while a batch is still queued, and Z1's
+ * write joins it; that batch is refused later. Z2, in a newer batch, must not read Z1's z
+ * and commit on top of it. */
+Test(commit_failure, a_write_joining_an_older_open_batch_after_a_failure_is_not_read_later)
+{
+	static const char *const args[] = {"--shards", "2", "--max-batch", "2", NULL};
+	one_wait a = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false, DOBJ_OK, ""};
+	one_wait w = a, o1 = a, o2 = a, x = a, q = a, z1 = a, z2 = a;
+	char pa[32], pw[32], pb1[32], pb2[32], px[32], pz[32], qq[32];
+	Dobj__Test__Op *ops_a[] = {fx_op("put", "x", "1"), fx_op("put", "poison", "p")};
+	Dobj__Test__Op *ops_w[] = {fx_op("put", "w", "1")};
+	Dobj__Test__Op *ops_o1[] = {fx_op("put", "a", "1")};
+	Dobj__Test__Op *ops_o2[] = {fx_op("put", "b", "1")};
+	Dobj__Test__Op *ops_x[] = {fx_op("put", "k", "1")};
+	Dobj__Test__Op *ops_q[] = {fx_op("put", "slow", "1")};
+	Dobj__Test__Op *ops_z1[] = {fx_op("put", "z", "1")};
+	Dobj__Test__Op *ops_z2[] = {fx_op("get", "z", NULL), fx_op("put", "y", "1")};
+	char *n;
+
+	fx_stack_restart(&db, &srv, &cl, args);
+	name_in_shard("pa", 0, 2, pa, sizeof(pa));
+	name_in_shard("pw", 0, 2, pw, sizeof(pw));
+	name_in_shard("pb1x", 0, 2, pb1, sizeof(pb1));
+	name_in_shard("pb2x", 0, 2, pb2, sizeof(pb2));
+	name_in_shard("px", 0, 2, px, sizeof(px));
+	name_in_shard("pz", 0, 2, pz, sizeof(pz));
+	name_in_shard("q", 1, 2, qq, sizeof(qq));
+	slow_poison();
+	call_async(pa, ops_a, 2, &a);
+	wait_sleeping();
+	call_async(pw, ops_w, 1, &w); /* P1 queued */
+	fx_nap_ms(50);
+	call_async(pb1, ops_o1, 1, &o1); /* open batch, 1 call */
+	fx_nap_ms(50);
+	call_async(pb2, ops_o2, 1, &o2); /* 2 calls: handed over, P2 queued (queued = 2) */
+	fx_nap_ms(50);
+	call_async(px, ops_x, 1, &x); /* opens O, gen 0 */
+	fx_nap_ms(50);
+	call_async(qq, ops_q, 1, &q); /* shard 1: 2 s transaction after A's failure */
+	one_wait_done(&a);            /* shard 0 adopted gen 1; P2 still queued, O still open */
+	fx_nap_ms(100);
+	call_async(pz, ops_z1, 1, &z1); /* joins O (gen 0): handed over as P3, refused later */
+	fx_nap_ms(100);
+	first_ok = -1;
+	call_async_cb(pz, ops_z2, 2, first_op_cb, &z2);
+	one_wait_done(&w);
+	one_wait_done(&o1);
+	one_wait_done(&o2);
+	one_wait_done(&x);
+	one_wait_done(&q);
+	one_wait_done(&z1);
+	one_wait_done(&z2);
+	n = fx_db_query1(&db, "SELECT string_agg(key, ',' ORDER BY key) FROM dobj_storage");
+	cr_assert(!(z2.status == DOBJ_OK && first_ok == 1),
+	          "Z2 read z of a failed commit and got OK; Z1 %s; stored: %s",
+	          dobj_err_name(z1.status), n);
+	cr_assert(n == NULL || strstr(n, "z") == NULL, "z was stored: %s", n);
+	free(n);
+}
