@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
-// shard.c - a shard thread: the live-object map with its LRU, the turn loop, and the output
-// gate: each batch of turns goes to the committer, and its replies wait until it is durable.
+// shard.c - a shard thread: the live-object map with its LRU, activation and the turn loop.
+// Each batch of turns goes through the output gate (gate.c) on its way to the committer.
 //
 // Threads: the queue (qhead, qtail, qlen), the committer's reports (done_head, done_tail) and
 // the stop state (stopping, drain_deadline_ms, exited) are shared with the listener's threads,
@@ -20,69 +20,10 @@
 #include "object.h"
 #include "objmap.h"
 #include "pgstore.h"
-#include "shard.h"
+#include "shard_int.h"
 #include "thread.h"
 
 #define IDLE_WAIT_MS 1000
-
-/* pending: a batch handed to the committer, with the calls whose replies wait for it and the
- * objects it writes (pinned until it ends). */
-typedef struct pending {
-	dobj__commit_req req; /* first: the committer's report finds the record */
-	struct pending *next; /* the shard's batches in order */
-	struct pending *done_next;
-	struct dobj__shard *s;
-	dobj__call *calls;            /* the batch's own calls */
-	dobj__call *deps, *deps_tail; /* read-only batches that ran after it, held behind it */
-	bool first; /* no batch was pending when it ran: its turns read only durable state */
-	size_t nobjs;
-	dobj__object *objs[];
-} pending;
-
-struct dobj__shard {
-	unsigned index;
-	const dobj__shard_cfg *cfg;
-	pthread_t thread;
-	bool started;
-
-	/* mu protects the queue, the stop state, the committer's reports and queued */
-	pthread_mutex_t mu;
-	pthread_cond_t cv;      /* the shard thread waits for calls, reports or stopping */
-	pthread_cond_t exit_cv; /* the server waits for exited */
-	dobj__call *qhead, *qtail;
-	size_t qlen;
-	bool stopping;
-	int64_t drain_deadline_ms;      /* once stopping: calls not run by then are refused */
-	bool exited;                    /* the thread has answered everything and returns */
-	pending *done_head, *done_tail; /* batches the committer has finished, in order */
-	unsigned queued; /* batches handed to the committer that it has not taken yet */
-
-	/* shard thread only */
-	dobj__pg *pg;
-	dobj__objmap objs; /* the live objects */
-	dobj__undo undo;
-	pending *pend_head, *pend_tail; /* batches with the committer, oldest first */
-	/* The open batch: calls run but not handed over yet. While the committer still holds a
-	 * batch of this shard that it has not taken, new calls join the open batch, so that the
-	 * next transaction takes all of them at once. */
-	dobj__call *open_calls, *open_tail;
-	size_t open_n;
-	dobj__object *open_batch;
-	uint64_t open_gen; /* gen when the open batch's first turn ran */
-	bool open_first;   /* no batch was pending then: its turns read only committed state */
-	/* A batch depends on the ones pending when it ran. When one fails, the committer raises
-	 * failed_gen and fails every later batch made with a lower gen; the shard adopts the new
-	 * gen once it has dropped the objects of the failed batch. */
-	uint64_t gen;
-	_Atomic uint64_t failed_gen;
-	char fail_reason[512]; /* why the last failed batch failed */
-	dobj__object **doomed; /* objects to drop once no pending batch writes them */
-	size_t ndoomed, doomed_cap;
-
-	/* counters, read by dobj__shard_stats_get from other threads */
-	_Atomic uint64_t turns, drain_refused;
-	_Atomic size_t live;
-};
 
 /* evict_cold drops objects beyond the cache size and objects idle for too long; objects on
  * the batch being built or written by a pending commit stay. */
@@ -91,32 +32,6 @@ evict_cold(dobj__shard *s)
 {
 	dobj__objmap_evict_cold(&s->objs, s->cfg->cache_objects,
 	                        dobj__clock_mono_ms() - s->cfg->idle_timeout_ms);
-	atomic_store(&s->live, s->objs.n);
-}
-
-/* reserve_doomed makes room in the doomed list for every live object plus n more, so that
- * doom() never needs memory when a commit fails: -1 if out of memory. */
-static int
-reserve_doomed(dobj__shard *s, size_t n)
-{
-	size_t want = s->objs.n + n, cap = s->doomed_cap ? s->doomed_cap : 64;
-	dobj__object **p;
-
-	if (want <= s->doomed_cap)
-		return 0;
-	while (cap < want)
-		cap *= 2;
-	if ((p = realloc(s->doomed, cap * sizeof(*p))) == NULL)
-		return -1;
-	s->doomed = p;
-	s->doomed_cap = cap;
-	return 0;
-}
-
-static void
-map_evict(dobj__shard *s, dobj__object *o)
-{
-	dobj__objmap_evict(&s->objs, o);
 	atomic_store(&s->live, s->objs.n);
 }
 
@@ -139,7 +54,8 @@ activate(dobj__shard *s, dobj__call *c, dobj__object **out, char *err, size_t er
 	}
 	if ((rc = dobj__pg_ensure(s->pg, err, errlen)) != DOBJ_OK)
 		return rc;
-	if (reserve_doomed(s, 1) != 0 || (o = dobj__object_new(c->cls, &c->id)) == NULL) {
+	if (dobj__gate_reserve_doomed(s, 1) != 0 ||
+	    (o = dobj__object_new(c->cls, &c->id)) == NULL) {
 		snprintf(err, errlen, "out of memory activating object");
 		return DOBJ_RESOURCE_EXHAUSTED;
 	}
@@ -178,7 +94,7 @@ prefetch(dobj__shard *s, dobj__call *calls)
 		if (!dup && (objs[n] = dobj__object_new(c->cls, &c->id)) != NULL)
 			n++;
 	}
-	if (n >= 2 && reserve_doomed(s, n) == 0 &&
+	if (n >= 2 && dobj__gate_reserve_doomed(s, n) == 0 &&
 	    dobj__pg_load_many(s->pg, objs, n, s->cfg->load_all_max_keys, err, sizeof(err)) ==
 	        DOBJ_OK) {
 		for (size_t i = 0; i < n; i++) {
@@ -192,7 +108,7 @@ prefetch(dobj__shard *s, dobj__call *calls)
 		dobj__object_free(objs[i]);
 }
 
-/* --- turns and the group commit --------------------------------------------------------- */
+/* --- turns --------------------------------------------------------------------------------- */
 
 static void
 batch_add(dobj__object *o, dobj__object **batch)
@@ -341,269 +257,6 @@ run_turn(dobj__shard *s, dobj__call *c, dobj__object **batch)
 	c->in_commit = o->in_batch;
 }
 
-/* The output gate. A batch that wrote something goes to the committer, and the shard runs the
- * next batch while it is written; replies wait until their batch is durable. A batch that
- * wrote nothing waits for the last pending one (its turns may have read what that one
- * writes). Batches end in order. When one fails, its calls are answered UNAVAILABLE, the
- * batches made before the shard heard of it fail too (they may have read its writes), and the
- * objects involved are dropped so that their next call reloads what PostgreSQL holds. */
-
-static void
-doom(dobj__shard *s, dobj__object *o)
-{
-	if (o->doomed)
-		return;
-	/* room for every live object was made when it was activated (reserve_doomed) */
-	if (s->ndoomed >= s->doomed_cap) {
-		dobj__log_error("shard %u: no room to doom an object (a bug)", s->index);
-		return;
-	}
-	o->doomed = true;
-	s->doomed[s->ndoomed++] = o;
-}
-
-/* evict_doomed drops the objects of failed commits that no pending batch writes any more. */
-static void
-evict_doomed(dobj__shard *s)
-{
-	size_t kept = 0;
-
-	for (size_t i = 0; i < s->ndoomed; i++) {
-		dobj__object *o = s->doomed[i];
-		if (o->pins > 0 || o->in_batch)
-			s->doomed[kept++] = o;
-		else
-			map_evict(s, o);
-	}
-	s->ndoomed = kept;
-}
-
-/* commit_taken: the committer took a batch of this shard for a transaction (its thread). */
-static void
-commit_taken(dobj__commit_req *r)
-{
-	dobj__shard *s = ((pending *)r)->s;
-
-	pthread_mutex_lock(&s->mu);
-	s->queued--;
-	pthread_cond_signal(&s->cv);
-	pthread_mutex_unlock(&s->mu);
-}
-
-/* commit_done: the committer's report (on its thread); the shard takes it in its loop. */
-static void
-commit_done(dobj__commit_req *r)
-{
-	pending *p = (pending *)r;
-	dobj__shard *s = p->s;
-
-	pthread_mutex_lock(&s->mu);
-	p->done_next = NULL;
-	if (s->done_tail != NULL)
-		s->done_tail->done_next = p;
-	else
-		s->done_head = p;
-	s->done_tail = p;
-	pthread_cond_signal(&s->cv);
-	pthread_mutex_unlock(&s->mu);
-}
-
-/* complete releases (or fails) the calls of the oldest pending batch, which has ended. */
-static void
-complete(dobj__shard *s, pending *p)
-{
-	bool ok = p->req.rc == DOBJ_OK;
-	char dep[512];
-
-	if (p != s->pend_head)
-		dobj__log_error("shard %u: commits reported out of order", s->index);
-	for (pending **link = &s->pend_head; *link != NULL; link = &(*link)->next) {
-		if (*link == p) {
-			*link = p->next;
-			break;
-		}
-	}
-	if (s->pend_tail == p)
-		for (s->pend_tail = s->pend_head;
-		     s->pend_tail != NULL && s->pend_tail->next != NULL;)
-			s->pend_tail = s->pend_tail->next;
-	if (!ok && !p->req.depended)
-		snprintf(s->fail_reason, sizeof(s->fail_reason), "%s", p->req.err);
-	if (!ok)
-		snprintf(dep, sizeof(dep), "%s: %.440s", DOBJ__COMMIT_DEPENDED, s->fail_reason);
-	for (int own = 1; own >= 0; own--) {
-		for (dobj__call *c = own ? p->calls : p->deps, *cn; c != NULL; c = cn) {
-			cn = c->next;
-			if (!ok && own && c->in_commit)
-				dobj__call_answer(c, p->req.rc, p->req.err, NULL);
-			else if (!ok && (!own || !p->first))
-				dobj__call_answer(c, DOBJ_UNAVAILABLE, dep, NULL);
-			c->done(c);
-		}
-	}
-	for (size_t i = 0; i < p->nobjs; i++) {
-		dobj__object *o = p->objs[i];
-		o->pins--;
-		if (o->alarm_batch == p)
-			o->alarm_batch = NULL;
-		if (ok)
-			dobj__object_compact(o);
-		else
-			doom(s, o);
-	}
-	if (!ok) {
-		/* The batches still pending that were made before the shard heard of the failure
-		 * (an older generation) fail with it: the committer refuses them. Their objects
-		 * hold writes that will not commit, so no new turn may read them: they reload once
-		 * those batches end. */
-		s->gen = atomic_load(&s->failed_gen);
-		for (pending *q = s->pend_head; q != NULL; q = q->next)
-			for (size_t i = 0; q->req.gen < s->gen && i < q->nobjs; i++)
-				doom(s, q->objs[i]);
-		/* so does the open batch, if it began before: it will be handed over with its
-		 * older generation and refused */
-		if (s->open_calls != NULL && s->open_gen < s->gen)
-			for (dobj__object *o = s->open_batch; o != NULL; o = o->batch_next)
-				doom(s, o);
-	}
-	dobj__pg_part_free(p->req.part);
-	free(p);
-}
-
-/* batch_doom takes the objects off the batch list and dooms them: their writes will not
- * commit. */
-static void
-batch_doom(dobj__shard *s, dobj__object *batch)
-{
-	for (dobj__object *o = batch, *next; o != NULL; o = next) {
-		next = o->batch_next;
-		o->batch_next = NULL;
-		o->in_batch = false;
-		doom(s, o);
-	}
-}
-
-/* end_batch: the calls (last is the final one) have run. Hand their writes to the committer
- * (their replies wait for it), or hold them behind the last pending batch, or answer at once. */
-static void
-end_batch(dobj__shard *s, dobj__call *calls, dobj__call *last, size_t ncalls, dobj__object *batch,
-          uint64_t gen, bool first)
-{
-	dobj__pg_part *part = NULL;
-	size_t nobjs = 0, n = 0;
-	uint64_t wrote = 0;
-	pending *p;
-
-	if (batch == NULL) {
-		if (s->pend_tail != NULL) { /* what it read may not become durable */
-			if (s->pend_tail->deps_tail != NULL)
-				s->pend_tail->deps_tail->next = calls;
-			else
-				s->pend_tail->deps = calls;
-			s->pend_tail->deps_tail = last;
-			return;
-		}
-		if (!first && gen < atomic_load(&s->failed_gen)) {
-			/* a batch pending when they ran has failed since: they may have read it */
-			char dep[512];
-
-			snprintf(dep, sizeof(dep), "%s: %.440s", DOBJ__COMMIT_DEPENDED,
-			         s->fail_reason);
-			for (dobj__call *c = calls; c != NULL; c = c->next)
-				dobj__call_answer(c, DOBJ_UNAVAILABLE, dep, NULL);
-		}
-		for (dobj__call *c = calls, *cn; c != NULL; c = cn) {
-			cn = c->next;
-			c->done(c);
-		}
-		return;
-	}
-	for (dobj__call *c = calls; c != NULL; c = c->next)
-		wrote += c->in_commit;
-	for (dobj__object *o = batch; o != NULL; o = o->batch_next)
-		nobjs++;
-	if ((p = calloc(1, sizeof(*p) + nobjs * sizeof(p->objs[0]))) == NULL ||
-	    (part = dobj__pg_part_build(batch, calls, wrote)) == NULL) {
-		char err[128];
-		free(p);
-		snprintf(err, sizeof(err), "could not commit batch of %zu turns: out of memory",
-		         ncalls);
-		dobj__log_error("shard %u: %s", s->index, err);
-		for (dobj__call *c = calls, *cn; c != NULL; c = cn) {
-			cn = c->next;
-			if (c->in_commit || !first || s->pend_head != NULL)
-				dobj__call_answer(c, DOBJ_RESOURCE_EXHAUSTED, err, NULL);
-			c->done(c);
-		}
-		batch_doom(s, batch);
-		return;
-	}
-	/* On its way: the objects' dirty state now belongs to the batch. */
-	p->s = s;
-	p->calls = calls;
-	p->first = first;
-	/* a fired alarm's row is deleted by this batch: until it commits, a claim of that row
-	 * again (its lease ran out meanwhile) is superseded, not a reason to read it back */
-	for (dobj__call *c = calls; c != NULL; c = c->next)
-		if (c->fired && c->obj != NULL)
-			c->obj->alarm_batch = p;
-	for (dobj__object *o = batch, *next; o != NULL; o = next) {
-		next = o->batch_next;
-		o->batch_next = NULL;
-		o->in_batch = false;
-		o->pins++;
-		if (o->alarm_dirty)
-			o->alarm_batch = p;
-		dobj__object_sent(o);
-		p->objs[n++] = o;
-		/* made before the shard heard of a failure (turns can join the open batch after
-		 * that): the committer will refuse it, so no later turn may read its writes */
-		if (gen < s->gen)
-			doom(s, o);
-	}
-	p->nobjs = n;
-	p->req.part = part;
-	p->req.nturns = wrote;
-	p->req.source = s;
-	p->req.gen = gen; /* the batch may have read what was pending when its first turn ran */
-	p->req.failed_gen = &s->failed_gen;
-	p->req.done = commit_done;
-	p->req.taken = commit_taken;
-	pthread_mutex_lock(&s->mu);
-	s->queued++;
-	pthread_mutex_unlock(&s->mu);
-	if (s->pend_tail != NULL)
-		s->pend_tail->next = p;
-	else
-		s->pend_head = p;
-	s->pend_tail = p;
-	dobj__committer_submit(s->cfg->committer, &p->req);
-}
-
-/* end_open hands the open batch over (end_batch) and starts a new one. */
-static void
-end_open(dobj__shard *s)
-{
-	dobj__call *calls = s->open_calls, *last = s->open_tail;
-	dobj__object *batch = s->open_batch;
-	size_t n = s->open_n;
-
-	s->open_calls = s->open_tail = NULL;
-	s->open_batch = NULL;
-	s->open_n = 0;
-	end_batch(s, calls, last, n, batch, s->open_gen, s->open_first);
-}
-
-static void
-take_reports(dobj__shard *s, pending *done)
-{
-	for (pending *p = done, *pn; p != NULL; p = pn) {
-		pn = p->done_next;
-		complete(s, p);
-	}
-	evict_doomed(s);
-}
-
 static void *
 shard_main(void *arg)
 {
@@ -612,7 +265,7 @@ shard_main(void *arg)
 	dobj__thread_name("dobj-shard-%u", s->index);
 	for (;;) {
 		dobj__call *calls, *last, *c;
-		pending *done;
+		dobj__pending *done;
 		int64_t deadline = 0;
 		size_t n = 0;
 		bool can_end;
@@ -653,9 +306,9 @@ shard_main(void *arg)
 			pthread_mutex_unlock(&s->mu);
 			if (exit)
 				break;
-			take_reports(s, done);
+			dobj__gate_take_reports(s, done);
 			if (can_end)
-				end_open(s);
+				dobj__gate_end_open(s);
 			continue;
 		}
 		if (s->stopping)
@@ -670,7 +323,7 @@ shard_main(void *arg)
 		last->next = NULL;
 		pthread_mutex_unlock(&s->mu);
 
-		take_reports(s, done);
+		dobj__gate_take_reports(s, done);
 		if (s->open_calls == NULL) {
 			s->open_gen = s->gen;
 			s->open_first = s->pend_head == NULL;
@@ -700,7 +353,7 @@ shard_main(void *arg)
 		can_end = s->queued == 0;
 		pthread_mutex_unlock(&s->mu);
 		if (can_end || s->open_batch == NULL || s->open_n >= s->cfg->max_batch)
-			end_open(s);
+			dobj__gate_end_open(s);
 		evict_cold(s);
 	}
 	return NULL;

@@ -2,7 +2,7 @@
 // storage.c - the object storage API (dobj/storage.h) over a live object's cache.
 // Validates every argument against the limits before touching anything, reads keys that a
 // partially loaded object does not hold through the shard's connection, and records every
-// write in the turn's undo log. Durability is the shard's business (shard.c).
+// write in the turn's undo log. Durability is the shard's business (shard.c, gate.c).
 
 #include <string.h>
 
