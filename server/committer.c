@@ -20,6 +20,8 @@
 #include "log.h"
 #include "thread.h"
 
+#define FENCE_RETRY_MS 50 /* idle, while a fence holds: the next check */
+
 /* A transaction of the commit thread: the requests in it and its state on the connection. */
 typedef struct flight {
 	dobj__commit_req **reqs;
@@ -44,6 +46,10 @@ struct dobj__committer {
 	/* commit thread only: the transaction being committed and the one sent behind it */
 	flight fl[2];
 	dobj__pg_part **parts;
+
+	/* a commit's outcome is unknown and the backend that ran it may not have ended: the
+	 * shards keep the objects it wrote from reloading (dobj__committer_fenced) */
+	atomic_bool fenced;
 
 	_Atomic uint64_t commits, commit_failures, commit_retries;
 	dobj__hist commit_turns, commit_seconds;
@@ -126,6 +132,20 @@ depends_on_failure(const dobj__commit_req *r)
 	return r->gen < atomic_load(r->failed_gen);
 }
 
+/* fence_clear checks, on a connection made since, that the backend of a commit of unknown
+ * outcome has ended: false (err set) while it may still commit. */
+static bool
+fence_clear(dobj__committer *c, char *err, size_t errlen)
+{
+	if (!atomic_load(&c->fenced))
+		return true;
+	if (dobj__pg_ensure(c->pg, err, errlen) != DOBJ_OK ||
+	    dobj__pg_fence_check(c->pg, err, errlen) != DOBJ_OK)
+		return false;
+	atomic_store(&c->fenced, false);
+	return true;
+}
+
 /* start fails f's requests that depend on a failed commit and sends the others as one
  * transaction, behind the one in flight if any; f->sent says whether it went. */
 static void
@@ -152,6 +172,11 @@ start(dobj__committer *c, flight *f)
 		return;
 	f->t0 = dobj__clock_mono_us();
 	if ((rc = dobj__pg_ensure(c->pg, why, sizeof(why))) != DOBJ_OK) {
+		outage = true;
+		snprintf(err, sizeof(err), "could not commit batch of %zu turns: %s", nturns, why);
+	} else if (!fence_clear(c, why, sizeof(why))) {
+		/* nothing goes on the new connection before the old backend is known to be gone */
+		rc = DOBJ_UNAVAILABLE;
 		outage = true;
 		snprintf(err, sizeof(err), "could not commit batch of %zu turns: %s", nturns, why);
 	} else if ((rc = dobj__pg_commit_send(c->pg, c->parts, n, c->owner, &f->txn, err,
@@ -188,6 +213,21 @@ land(dobj__committer *c, flight *f)
 		atomic_fetch_add(&c->commit_failures, 1);
 		dobj__log(DOBJ_LOG_ERROR, "committer: %s", err);
 	}
+	/* Set before the shards hear of the failure, so that none reloads an object too soon. */
+	if (rc != DOBJ_OK && f->txn.broken && !f->txn.failed && !atomic_load(&c->fenced)) {
+		if (dobj__pg_fence_set(c->pg)) {
+			atomic_store(&c->fenced, true);
+			dobj__log_warn(
+			    "committer: the objects of a commit of unknown outcome reload "
+			    "once PostgreSQL backend %d has ended",
+			    dobj__pg_fence_pid(c->pg));
+		} else {
+			dobj__log_warn(
+			    "committer: cannot tell whether the backend of a commit of "
+			    "unknown outcome has ended (pg_stat_activity does not show its "
+			    "start); its objects reload at once and may miss its writes");
+		}
+	}
 	for (size_t i = 0; i < f->n; i++) {
 		dobj__commit_req *r = f->reqs[i];
 		if (!skipped)
@@ -213,6 +253,10 @@ wait_take(dobj__committer *c, flight *f)
 	while (c->qhead == NULL && !c->stopping) {
 		pthread_mutex_unlock(&c->mu);
 		int wait_ms = dobj__pg_tick(c->pg); /* a reconnect under way */
+		char err[320];
+		if (!fence_clear(c, err, sizeof(err)) && (wait_ms < 0 || wait_ms > FENCE_RETRY_MS))
+			wait_ms =
+			    FENCE_RETRY_MS; /* objects wait for it to reload: look again soon */
 		pthread_mutex_lock(&c->mu);
 		if (c->qhead != NULL || c->stopping)
 			break;
@@ -361,6 +405,12 @@ dobj__committer_close(dobj__committer *c)
 	free(c->fl[1].reqs);
 	free(c->owner);
 	free(c);
+}
+
+bool
+dobj__committer_fenced(dobj__committer *c)
+{
+	return c != NULL && atomic_load(&c->fenced);
 }
 
 void

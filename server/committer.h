@@ -60,6 +60,9 @@ void dobj__committer_submit(dobj__committer *c, dobj__commit_req *r);
 /* dobj__committer_stop finishes what was submitted and ends the thread; submit no more. */
 void dobj__committer_stop(dobj__committer *c);
 void dobj__committer_close(dobj__committer *c);
+/* dobj__committer_fenced: a commit's outcome is unknown and the backend that ran it may still
+ * commit it; objects dropped after a failed commit must not reload yet (pgstore.h). */
+bool dobj__committer_fenced(dobj__committer *c);
 void dobj__committer_stats_get(dobj__committer *c, dobj__committer_stats *out);
 
 #endif /* DOBJ_SERVER_COMMITTER_H */

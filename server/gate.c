@@ -62,11 +62,16 @@ doom(dobj__shard *s, dobj__object *o)
 	s->doomed[s->ndoomed++] = o;
 }
 
-/* evict_doomed drops the objects of failed commits that no pending batch writes any more. */
-static void
-evict_doomed(dobj__shard *s)
+/* dobj__gate_evict_doomed drops the objects of failed commits that no pending batch writes
+ * any more, unless the committer is still waiting for the backend of a commit of unknown
+ * outcome to end: that commit may yet land, and an object reloaded before would miss it. */
+void
+dobj__gate_evict_doomed(dobj__shard *s)
 {
 	size_t kept = 0;
+
+	if (s->ndoomed == 0 || dobj__committer_fenced(s->cfg->committer))
+		return;
 
 	for (size_t i = 0; i < s->ndoomed; i++) {
 		dobj__object *o = s->doomed[i];
@@ -301,5 +306,5 @@ dobj__gate_take_reports(dobj__shard *s, dobj__pending *done)
 		pn = p->done_next;
 		complete(s, p);
 	}
-	evict_doomed(s);
+	dobj__gate_evict_doomed(s);
 }

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "log.h"
 #include "pgarr.h"
@@ -431,4 +432,90 @@ dobj__pg_commit_settle(dobj__pg *pg, bool failed)
 	}
 	if (PQtransactionStatus(pg->conn) != PQTRANS_IDLE)
 		PQclear(PQexec(pg->conn, "ROLLBACK"));
+}
+
+/* --- the fence after a commit of unknown outcome (pgstore.h) --------------------------------- */
+
+#define FENCE_WAIT_MS 200 /* how long one check waits for the ended backend to be gone */
+#define FENCE_POLL_MS 10
+
+bool
+dobj__pg_fence_set(dobj__pg *pg)
+{
+	if (pg->backend_start[0] == '\0' || pg->backend_pid == 0)
+		return false;
+	pg->fence_pid = pg->backend_pid;
+	snprintf(pg->fence_start, sizeof(pg->fence_start), "%s", pg->backend_start);
+	return true;
+}
+
+int
+dobj__pg_fence_pid(const dobj__pg *pg)
+{
+	return pg->fence_pid;
+}
+
+/* fence_query runs sql with the fenced backend's pid and start time: the number of rows, or
+ * -1 (err set) if it failed. */
+static int
+fence_query(dobj__pg *pg, const char *sql, char *err, size_t errlen)
+{
+	char pid[16];
+	const char *vals[2] = {pid, pg->fence_start};
+	PGresult *r;
+	int n = -1;
+
+	snprintf(pid, sizeof(pid), "%d", pg->fence_pid);
+	r = PQexecParams(pg->conn, sql, 2, NULL, vals, NULL, NULL, 0);
+	if (PQresultStatus(r) == PGRES_TUPLES_OK) {
+		n = PQntuples(r);
+	} else {
+		snprintf(err, errlen, "%s", r ? PQresultErrorMessage(r) : PQerrorMessage(pg->conn));
+		dobj__chomp(err);
+		if (PQstatus(pg->conn) != CONNECTION_OK)
+			dobj__pg_broken(pg, "connection to PostgreSQL lost");
+	}
+	PQclear(r);
+	return n;
+}
+
+dobj_err
+dobj__pg_fence_check(dobj__pg *pg, char *err, size_t errlen)
+{
+	static const char *const end = "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+	                               "WHERE pid = $1::int AND backend_start::text = $2";
+	static const char *const alive = "SELECT 1 FROM pg_stat_activity "
+	                                 "WHERE pid = $1::int AND backend_start::text = $2";
+	char why[256];
+	int n;
+
+	if (pg->fence_pid == 0)
+		return DOBJ_OK;
+	if (PQpipelineStatus(pg->conn) != PQ_PIPELINE_OFF) { /* not a new connection: a bug */
+		snprintf(err, errlen,
+		         "cannot check on PostgreSQL backend %d from a busy connection",
+		         pg->fence_pid);
+		return DOBJ_UNAVAILABLE;
+	}
+	n = fence_query(pg, end, why, sizeof(why));
+	for (int64_t waited = 0; n > 0 && waited < FENCE_WAIT_MS; waited += FENCE_POLL_MS) {
+		struct timespec ts = {0, FENCE_POLL_MS * 1000000L};
+		nanosleep(&ts, NULL);
+		n = fence_query(pg, alive, why, sizeof(why));
+	}
+	if (n == 0) {
+		dobj__log_info("%s: PostgreSQL backend %d, which was running a commit when its "
+		               "connection died, has ended; its objects reload",
+		               pg->name, pg->fence_pid);
+		pg->fence_pid = 0;
+		pg->fence_start[0] = '\0';
+		return DOBJ_OK;
+	}
+	if (n > 0)
+		snprintf(why, sizeof(why), "it has not ended yet");
+	snprintf(err, errlen,
+	         "waiting for PostgreSQL backend %d, which was running a commit when its "
+	         "connection died, to end: %s",
+	         pg->fence_pid, why);
+	return DOBJ_UNAVAILABLE;
 }

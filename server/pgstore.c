@@ -116,6 +116,22 @@ pg_error(PGconn *conn, const char *what, char *err, size_t errlen)
 			*p = ' ';
 }
 
+/* pg_identify records which backend serves the connection. Without a start time (a role that
+ * may not read its own sessions in pg_stat_activity) the backend cannot be told from a later
+ * one with the same pid, and commits of unknown outcome are not fenced (pgcommit.c). */
+static void
+pg_identify(dobj__pg *pg)
+{
+	PGresult *r = PQexec(pg->conn, "SELECT backend_start::text FROM pg_stat_activity "
+	                               "WHERE pid = pg_backend_pid()");
+
+	pg->backend_pid = PQbackendPID(pg->conn);
+	pg->backend_start[0] = '\0';
+	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 && !PQgetisnull(r, 0, 0))
+		snprintf(pg->backend_start, sizeof(pg->backend_start), "%s", PQgetvalue(r, 0, 0));
+	PQclear(r);
+}
+
 static dobj_err
 pg_prepare(dobj__pg *pg, char *err, size_t errlen)
 {
@@ -134,6 +150,7 @@ pg_prepare(dobj__pg *pg, char *err, size_t errlen)
 		PQclear(r);
 	}
 	pg->prepared = true;
+	pg_identify(pg);
 	return DOBJ_OK;
 }
 

@@ -122,4 +122,19 @@ bool dobj__pg_commit_skipped(const dobj__pg_txn *t);
  * ready without waiting for it. */
 void dobj__pg_commit_settle(dobj__pg *pg, bool failed);
 
+/* The fence. When the connection dies before COMMIT is answered, the backend that ran the
+ * transaction may still be finishing it (a slow deferred trigger, a synchronous standby) and
+ * commit after the objects it wrote were reloaded, which would leave them stale. Until that
+ * backend has ended, those objects must not reload.
+ *
+ * dobj__pg_fence_set records the backend of the connection that just broke under a commit:
+ * false if it cannot be told apart from a later one (no start time), and nothing is fenced.
+ * dobj__pg_fence_check, on a connection made since (not yet in pipeline mode), ends that
+ * backend (pg_terminate_backend: its transaction then commits or aborts for good) and waits
+ * for it to be gone, up to FENCE_WAIT_MS: DOBJ_OK once it is, or if no fence is set;
+ * otherwise err says what it waits for. dobj__pg_fence_pid: the fenced backend's pid. */
+bool dobj__pg_fence_set(dobj__pg *pg);
+dobj_err dobj__pg_fence_check(dobj__pg *pg, char *err, size_t errlen);
+int dobj__pg_fence_pid(const dobj__pg *pg);
+
 #endif /* DOBJ_SERVER_PGSTORE_H */

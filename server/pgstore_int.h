@@ -61,6 +61,14 @@ struct dobj__pg {
 	char down_reason[256];             /* why the connection is not up ("" while up) */
 	_Atomic uint64_t errors;           /* failed statements, commits and connection attempts */
 	_Atomic uint64_t reconnects;       /* connections re-established after a failure */
+	/* the backend serving conn, read when it was made: its pid and start time (as text; ""
+	 * when pg_stat_activity would not say), which name it even after conn is gone */
+	int backend_pid;
+	char backend_start[64];
+	/* a backend whose connection died while it ran a commit: it may still commit, so the
+	 * objects that commit wrote reload only once it has ended (pgcommit.c) */
+	int fence_pid;
+	char fence_start[64];
 	/* the commit pipeline (pgcommit.c), on pipe_conn */
 	PGconn *pipe_conn;
 	int syncs_pending;     /* Syncs sent whose answer has not been read */

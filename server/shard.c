@@ -43,7 +43,12 @@ activate(dobj__shard *s, dobj__call *c, dobj__object **out, char *err, size_t er
 	dobj_err rc;
 
 	if (o != NULL && o->doomed) {
-		/* a commit it took part in failed; it reloads once the batches after it end */
+		/* a commit it took part in failed; it reloads once the batches after it end, and
+		 * once a commit of unknown outcome can no longer land */
+		dobj__gate_evict_doomed(s);
+		o = dobj__objmap_find(&s->objs, c->cls, &c->id);
+	}
+	if (o != NULL && o->doomed) {
 		snprintf(err, errlen, "the object is reloading after a failed commit; retry");
 		return DOBJ_UNAVAILABLE;
 	}

@@ -79,9 +79,11 @@ struct dobj__shard {
 /* gate.c: dobj__gate_reserve_doomed makes room in the doomed list for every live object plus n
  * more (-1 if out of memory); dobj__gate_end_open hands the open batch over and starts a new
  * one; dobj__gate_take_reports ends the batches the committer has reported on (done, a list
- * through done_next, oldest first). */
+ * through done_next, oldest first); dobj__gate_evict_doomed drops the doomed objects that may
+ * reload now. */
 int dobj__gate_reserve_doomed(dobj__shard *s, size_t n);
 void dobj__gate_end_open(dobj__shard *s);
 void dobj__gate_take_reports(dobj__shard *s, dobj__pending *done);
+void dobj__gate_evict_doomed(dobj__shard *s);
 
 #endif /* DOBJ_SERVER_SHARD_INT_H */

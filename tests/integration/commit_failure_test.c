@@ -17,6 +17,7 @@
 
 #include "calls.h"
 #include "fixture.h"
+#include "proxy.h"
 #include "stack.h"
 
 FX_STACK_SUITE(commit_failure, "dobjd-test", 120);
@@ -454,4 +455,74 @@ Test(commit_failure, a_write_joining_an_older_open_batch_after_a_failure_is_not_
 	          dobj_err_name(z1.status), n);
 	cr_assert(n == NULL || strstr(n, "z") == NULL, "z was stored: %s", n);
 	free(n);
+}
+
+/* The connection to PostgreSQL dies while the server is committing (a deferred trigger that
+ * sleeps 2 s): the call's outcome is unknown, and the backend may still commit after the
+ * call was answered. The object must not reload before that backend has ended, or it would
+ * miss the commit for good: what dobjd answers afterwards is what PostgreSQL holds. */
+Test(commit_failure, an_object_waits_for_a_commit_of_unknown_outcome_before_reloading)
+{
+	static const char *const args[] = {"--shards", "1", NULL};
+	one_wait a = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false, DOBJ_OK, ""};
+	Dobj__Test__Op *put = fx_op("put", "slow", "v1"), *get = fx_op("get", "slow", NULL);
+	char direct[FX_DSN_MAX], proxied[FX_DSN_MAX], msg[512], *stored;
+	fx_proxy *px = fx_proxy_start(db.dsn, proxied, sizeof(proxied));
+	Dobj__Test__ScriptResult *r = NULL;
+	bool found;
+
+	free(fx_db_query1(&db,
+	                  "CREATE FUNCTION slow_commit() RETURNS trigger LANGUAGE plpgsql AS $$ "
+	                  "BEGIN PERFORM pg_sleep(2); RETURN NULL; END $$; "
+	                  "CREATE CONSTRAINT TRIGGER slow_commit AFTER INSERT OR UPDATE ON "
+	                  "dobj_storage DEFERRABLE INITIALLY DEFERRED FOR EACH ROW "
+	                  "WHEN (NEW.key = 'slow') EXECUTE FUNCTION slow_commit()"));
+	snprintf(direct, sizeof(direct), "%s", db.dsn);
+	snprintf(db.dsn, sizeof(db.dsn), "%s", proxied); /* dobjd reaches PostgreSQL through px */
+	fx_stack_restart(&db, &srv, &cl, args);
+	snprintf(db.dsn, sizeof(db.dsn), "%s", direct);
+
+	call_async("unknown", &put, 1, &a);
+	wait_sleeping(); /* its COMMIT runs the trigger */
+	cr_assert_gt(fx_proxy_cut(px), 0);
+	one_wait_done(&a);
+	cr_assert_eq(a.status, DOBJ_UNAVAILABLE, "A: %s %s", dobj_err_name(a.status), a.message);
+	cr_assert(strstr(a.message, "outcome unknown") != NULL, "A: %s", a.message);
+
+	/* a read answers once the object may reload; until then UNAVAILABLE */
+	for (int64_t deadline = fx_now_ms() + 10000;; fx_nap_ms(20)) {
+		dobj_err rc = fx_kv_run(cl, "unknown", &get, 1, &r, msg, sizeof(msg));
+		if (rc == DOBJ_OK)
+			break;
+		cr_assert_eq(rc, DOBJ_UNAVAILABLE, "get: %s %s", dobj_err_name(rc), msg);
+		cr_assert_lt(fx_now_ms(), deadline, "the object never reloaded: %s", msg);
+	}
+	found = r->results[0]->status == DOBJ_OK;
+	dobj__test__script_result__free_unpacked(r, NULL);
+
+	/* once no backend sleeps in the trigger any more, PostgreSQL's answer is final */
+	for (int64_t deadline = fx_now_ms() + 10000;; fx_nap_ms(20)) {
+		char *n =
+		    fx_db_query1(&db, "SELECT count(*) FROM pg_stat_activity WHERE "
+		                      "wait_event = 'PgSleep' AND datname = current_database()");
+		bool sleeping = strcmp(n, "0") != 0;
+
+		free(n);
+		if (!sleeping)
+			break;
+		cr_assert_lt(fx_now_ms(), deadline, "the commit's backend never ended");
+	}
+	stored = fx_db_query1(&db, "SELECT convert_from(value, 'UTF8') FROM dobj_storage "
+	                           "WHERE key = 'slow'");
+	cr_assert_eq(found, stored != NULL,
+	             "dobjd reloaded the object with slow %s, but PostgreSQL holds %s",
+	             found ? "set" : "unset", stored ? stored : "no such row");
+	r = fx_kv_run_ok(cl, "unknown", &get, 1);
+	cr_assert_eq(r->results[0]->status, stored != NULL ? DOBJ_OK : DOBJ_NOT_FOUND,
+	             "after the commit's backend ended, dobjd still answers %s",
+	             dobj_err_name((dobj_err)r->results[0]->status));
+	dobj__test__script_result__free_unpacked(r, NULL);
+	free(stored);
+	fx_server_stop(&srv);
+	fx_proxy_stop(px);
 }

@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * proxy.h - a TCP relay between dobjd and PostgreSQL, for tests that need the network to fail
+ * under a live connection: fx_proxy_cut closes every connection relayed so far, on both sides,
+ * while the server may still be running what it was sent. New connections are relayed as
+ * before. One thread relays all of them.
+ */
+#ifndef DOBJ_TEST_PROXY_H
+#define DOBJ_TEST_PROXY_H
+
+#include <stddef.h>
+
+typedef struct fx_proxy fx_proxy;
+
+/* fx_proxy_start relays a free loopback port to the host and port of dsn (a URI or key=value
+ * string naming a TCP server) and writes into out the same dsn through the relay. Fails the
+ * test on any error. */
+fx_proxy *fx_proxy_start(const char *dsn, char *out, size_t outlen);
+
+/* fx_proxy_cut closes the connections relayed so far; it returns how many it closed. */
+int fx_proxy_cut(fx_proxy *p);
+
+void fx_proxy_stop(fx_proxy *p);
+
+#endif /* DOBJ_TEST_PROXY_H */
