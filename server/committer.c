@@ -254,9 +254,10 @@ wait_take(dobj__committer *c, flight *f)
 		pthread_mutex_unlock(&c->mu);
 		int wait_ms = dobj__pg_tick(c->pg); /* a reconnect under way */
 		char err[320];
+
+		/* objects wait for the fence to clear before they reload: look again soon */
 		if (!fence_clear(c, err, sizeof(err)) && (wait_ms < 0 || wait_ms > FENCE_RETRY_MS))
-			wait_ms =
-			    FENCE_RETRY_MS; /* objects wait for it to reload: look again soon */
+			wait_ms = FENCE_RETRY_MS;
 		pthread_mutex_lock(&c->mu);
 		if (c->qhead != NULL || c->stopping)
 			break;
@@ -422,6 +423,7 @@ dobj__committer_stats_get(dobj__committer *c, dobj__committer_stats *out)
 	out->commits = atomic_load(&c->commits);
 	out->commit_failures = atomic_load(&c->commit_failures);
 	out->commit_retries = atomic_load(&c->commit_retries);
+	out->fenced = atomic_load(&c->fenced);
 	dobj__pg_counters(c->pg, &out->pg_errors, &out->pg_reconnects);
 	dobj__hist_add(&out->commit_turns, &c->commit_turns);
 	dobj__hist_add(&out->commit_seconds, &c->commit_seconds);

@@ -45,6 +45,7 @@ typedef struct dobj__committer_stats {
 	uint64_t commits;
 	uint64_t commit_failures;
 	uint64_t commit_retries; /* transactions skipped behind a failed one and sent again */
+	bool fenced;             /* dobj__committer_fenced */
 	uint64_t pg_errors;
 	uint64_t pg_reconnects;
 	dobj__hist commit_turns;   /* turns with writes per transaction */

@@ -354,6 +354,10 @@ http_metrics_write(dobj__http *h, dobj__text *t)
 	metric_u64(t, "dobj_commit_retries_total", "counter",
 	           "Group commits PostgreSQL skipped because the one ahead failed, sent again.",
 	           cs.commit_retries);
+	metric_u64(t, "dobj_commit_fenced", "gauge",
+	           "1 while a commit's outcome is unknown and the backend that ran it may still "
+	           "commit: writes and the objects it wrote wait.",
+	           cs.fenced);
 	dobj__metric_head(t, "dobj_commit_turns", "histogram",
 	                  "Turns with writes made durable by one group commit.");
 	dobj__hist_write(t, "dobj_commit_turns", "", DOBJ_HIST_SIZE, &cs.commit_turns);

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "log.h"
 #include "pgarr.h"
 #include "pgstore_int.h"
@@ -228,8 +229,8 @@ dobj__pg_part_free(dobj__pg_part *part)
 static void
 pipe_check(dobj__pg *pg)
 {
-	if (pg->pipe_conn != pg->conn) {
-		pg->pipe_conn = pg->conn;
+	if (pg->pipe_gen != pg->conn_gen) {
+		pg->pipe_gen = pg->conn_gen;
 		pg->syncs_pending = 0;
 	}
 }
@@ -438,14 +439,16 @@ dobj__pg_commit_settle(dobj__pg *pg, bool failed)
 
 #define FENCE_WAIT_MS 200 /* how long one check waits for the ended backend to be gone */
 #define FENCE_POLL_MS 10
+#define FENCE_SAY_MS 10000 /* a check that cannot clear says why at most this often */
 
 bool
 dobj__pg_fence_set(dobj__pg *pg)
 {
-	if (pg->backend_start[0] == '\0' || pg->backend_pid == 0)
+	if (pg->backend_pid == 0 || pg->backend_start == 0)
 		return false;
 	pg->fence_pid = pg->backend_pid;
-	snprintf(pg->fence_start, sizeof(pg->fence_start), "%s", pg->backend_start);
+	pg->fence_start = pg->backend_start;
+	pg->fence_said_ms = 0;
 	return true;
 }
 
@@ -460,12 +463,13 @@ dobj__pg_fence_pid(const dobj__pg *pg)
 static int
 fence_query(dobj__pg *pg, const char *sql, char *err, size_t errlen)
 {
-	char pid[16];
-	const char *vals[2] = {pid, pg->fence_start};
+	char pid[16], start[24];
+	const char *vals[2] = {pid, start};
 	PGresult *r;
 	int n = -1;
 
 	snprintf(pid, sizeof(pid), "%d", pg->fence_pid);
+	snprintf(start, sizeof(start), "%lld", (long long)pg->fence_start);
 	r = PQexecParams(pg->conn, sql, 2, NULL, vals, NULL, NULL, 0);
 	if (PQresultStatus(r) == PGRES_TUPLES_OK) {
 		n = PQntuples(r);
@@ -479,14 +483,15 @@ fence_query(dobj__pg *pg, const char *sql, char *err, size_t errlen)
 	return n;
 }
 
+#define FENCE_MATCH                                      \
+	"FROM pg_stat_activity WHERE pid = $1::int AND " \
+	"(extract(epoch FROM backend_start) * 1000000)::bigint = $2::bigint"
+
 dobj_err
 dobj__pg_fence_check(dobj__pg *pg, char *err, size_t errlen)
 {
-	static const char *const end = "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-	                               "WHERE pid = $1::int AND backend_start::text = $2";
-	static const char *const alive = "SELECT 1 FROM pg_stat_activity "
-	                                 "WHERE pid = $1::int AND backend_start::text = $2";
-	char why[256];
+	char why[448] = "", terr[256] = "";
+	int64_t now;
 	int n;
 
 	if (pg->fence_pid == 0)
@@ -497,25 +502,35 @@ dobj__pg_fence_check(dobj__pg *pg, char *err, size_t errlen)
 		         pg->fence_pid);
 		return DOBJ_UNAVAILABLE;
 	}
-	n = fence_query(pg, end, why, sizeof(why));
+	/* Ending it is best effort: a role may not be allowed to (EXECUTE revoked). It then ends
+	 * by itself, and the fence waits for that. */
+	fence_query(pg, "SELECT pg_terminate_backend(pid) " FENCE_MATCH, terr, sizeof(terr));
+	n = fence_query(pg, "SELECT 1 " FENCE_MATCH, why, sizeof(why));
 	for (int64_t waited = 0; n > 0 && waited < FENCE_WAIT_MS; waited += FENCE_POLL_MS) {
 		struct timespec ts = {0, FENCE_POLL_MS * 1000000L};
 		nanosleep(&ts, NULL);
-		n = fence_query(pg, alive, why, sizeof(why));
+		n = fence_query(pg, "SELECT 1 " FENCE_MATCH, why, sizeof(why));
 	}
 	if (n == 0) {
 		dobj__log_info("%s: PostgreSQL backend %d, which was running a commit when its "
 		               "connection died, has ended; its objects reload",
 		               pg->name, pg->fence_pid);
 		pg->fence_pid = 0;
-		pg->fence_start[0] = '\0';
+		pg->fence_start = 0;
 		return DOBJ_OK;
 	}
 	if (n > 0)
-		snprintf(why, sizeof(why), "it has not ended yet");
+		snprintf(why, sizeof(why), "it has not ended yet%s%.256s",
+		         terr[0] ? "; could not end it: " : "", terr);
 	snprintf(err, errlen,
 	         "waiting for PostgreSQL backend %d, which was running a commit when its "
 	         "connection died, to end: %s",
 	         pg->fence_pid, why);
+	now = dobj__clock_mono_ms();
+	if (pg->fence_said_ms == 0 || now - pg->fence_said_ms >= FENCE_SAY_MS) {
+		pg->fence_said_ms = now;
+		dobj__log_warn("%s: %s; until then writes and the objects it wrote are refused",
+		               pg->name, err);
+	}
 	return DOBJ_UNAVAILABLE;
 }

@@ -116,19 +116,33 @@ pg_error(PGconn *conn, const char *what, char *err, size_t errlen)
 			*p = ' ';
 }
 
-/* pg_identify records which backend serves the connection. Without a start time (a role that
- * may not read its own sessions in pg_stat_activity) the backend cannot be told from a later
- * one with the same pid, and commits of unknown outcome are not fenced (pgcommit.c). */
+/* pg_identify records which backend serves the connection: its pid and its start time in
+ * microseconds since the epoch (a number, so that no session setting changes how it reads),
+ * both as the server sees them (a pooler's connection has a pid of its own). Without them the
+ * backend cannot be told from a later one, and commits of unknown outcome are not fenced
+ * (pgcommit.c): that is said once per connection owner. */
 static void
 pg_identify(dobj__pg *pg)
 {
-	PGresult *r = PQexec(pg->conn, "SELECT backend_start::text FROM pg_stat_activity "
-	                               "WHERE pid = pg_backend_pid()");
+	PGresult *r =
+	    PQexec(pg->conn, "SELECT pid, (extract(epoch FROM backend_start) * 1000000)"
+	                     "::bigint FROM pg_stat_activity WHERE pid = pg_backend_pid()");
 
-	pg->backend_pid = PQbackendPID(pg->conn);
-	pg->backend_start[0] = '\0';
-	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 && !PQgetisnull(r, 0, 0))
-		snprintf(pg->backend_start, sizeof(pg->backend_start), "%s", PQgetvalue(r, 0, 0));
+	pg->backend_pid = 0;
+	pg->backend_start = 0;
+	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 && !PQgetisnull(r, 0, 0) &&
+	    !PQgetisnull(r, 0, 1)) {
+		pg->backend_pid = atoi(PQgetvalue(r, 0, 0));
+		pg->backend_start = strtoll(PQgetvalue(r, 0, 1), NULL, 10);
+	} else if (!pg->unidentified_said) {
+		pg->unidentified_said = true;
+		dobj__log_warn(
+		    "%s: cannot read this connection's backend in pg_stat_activity (%s); "
+		    "after a commit of unknown outcome, objects will reload without "
+		    "waiting for that commit's backend to end",
+		    pg->name,
+		    PQresultStatus(r) == PGRES_TUPLES_OK ? "no row" : PQresultErrorMessage(r));
+	}
 	PQclear(r);
 }
 
@@ -280,6 +294,7 @@ pg_attempt_start(dobj__pg *pg)
 	PQfinish(pg->conn);
 	pg->prepared = false;
 	pg->conn = PQconnectStartParams(connect_keys, vals, 1);
+	pg->conn_gen++; /* libpq may hand out the address of the connection it just freed */
 	if (pg->conn == NULL || PQstatus(pg->conn) == CONNECTION_BAD) {
 		pg_attempt_failed(pg, "could not connect to PostgreSQL");
 		return;

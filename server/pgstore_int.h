@@ -61,16 +61,20 @@ struct dobj__pg {
 	char down_reason[256];             /* why the connection is not up ("" while up) */
 	_Atomic uint64_t errors;           /* failed statements, commits and connection attempts */
 	_Atomic uint64_t reconnects;       /* connections re-established after a failure */
-	/* the backend serving conn, read when it was made: its pid and start time (as text; ""
-	 * when pg_stat_activity would not say), which name it even after conn is gone */
+	uint64_t conn_gen;                 /* bumped for each new conn */
+	/* the backend serving conn, read when it was made: its pid and start time (microseconds
+	 * since the epoch), which name it even after conn is gone; 0 when pg_stat_activity would
+	 * not say */
 	int backend_pid;
-	char backend_start[64];
+	int64_t backend_start;
+	bool unidentified_said; /* that warning was logged */
 	/* a backend whose connection died while it ran a commit: it may still commit, so the
 	 * objects that commit wrote reload only once it has ended (pgcommit.c) */
 	int fence_pid;
-	char fence_start[64];
-	/* the commit pipeline (pgcommit.c), on pipe_conn */
-	PGconn *pipe_conn;
+	int64_t fence_start;
+	int64_t fence_said_ms; /* when a check last logged why it could not clear */
+	/* the commit pipeline (pgcommit.c), on the connection of generation pipe_gen */
+	uint64_t pipe_gen;
 	int syncs_pending;     /* Syncs sent whose answer has not been read */
 	dobj__pg_part *merged; /* scratch: the parts of one commit joined (pgcommit.c) */
 };

@@ -457,19 +457,15 @@ Test(commit_failure, a_write_joining_an_older_open_batch_after_a_failure_is_not_
 	free(n);
 }
 
-/* The connection to PostgreSQL dies while the server is committing (a deferred trigger that
- * sleeps 2 s): the call's outcome is unknown, and the backend may still commit after the
- * call was answered. The object must not reload before that backend has ended, or it would
- * miss the commit for good: what dobjd answers afterwards is what PostgreSQL holds. */
-Test(commit_failure, an_object_waits_for_a_commit_of_unknown_outcome_before_reloading)
+/* behind_proxy makes every write of key 'slow' take 2 s at COMMIT (a deferred trigger) and
+ * restarts dobjd with one shard on a DSN through a new relay, with the extra key=value
+ * settings dsn_extra (or ""). */
+static fx_proxy *
+behind_proxy(const char *dsn_extra)
 {
 	static const char *const args[] = {"--shards", "1", NULL};
-	one_wait a = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false, DOBJ_OK, ""};
-	Dobj__Test__Op *put = fx_op("put", "slow", "v1"), *get = fx_op("get", "slow", NULL);
-	char direct[FX_DSN_MAX], proxied[FX_DSN_MAX], msg[512], *stored;
+	char direct[FX_DSN_MAX], proxied[FX_DSN_MAX];
 	fx_proxy *px = fx_proxy_start(db.dsn, proxied, sizeof(proxied));
-	Dobj__Test__ScriptResult *r = NULL;
-	bool found;
 
 	free(fx_db_query1(&db,
 	                  "CREATE FUNCTION slow_commit() RETURNS trigger LANGUAGE plpgsql AS $$ "
@@ -478,20 +474,53 @@ Test(commit_failure, an_object_waits_for_a_commit_of_unknown_outcome_before_relo
 	                  "dobj_storage DEFERRABLE INITIALLY DEFERRED FOR EACH ROW "
 	                  "WHEN (NEW.key = 'slow') EXECUTE FUNCTION slow_commit()"));
 	snprintf(direct, sizeof(direct), "%s", db.dsn);
-	snprintf(db.dsn, sizeof(db.dsn), "%s", proxied); /* dobjd reaches PostgreSQL through px */
+	cr_assert_lt((size_t)snprintf(db.dsn, sizeof(db.dsn), "%s %s", proxied, dsn_extra),
+	             sizeof(db.dsn));
 	fx_stack_restart(&db, &srv, &cl, args);
 	snprintf(db.dsn, sizeof(db.dsn), "%s", direct);
+	return px;
+}
 
-	call_async("unknown", &put, 1, &a);
-	wait_sleeping(); /* its COMMIT runs the trigger */
+/* cut_under_commit writes slow=v1 on object `name`, cuts every connection while its COMMIT
+ * sleeps, and checks the caller hears that the outcome is unknown. */
+static void
+cut_under_commit(fx_proxy *px, const char *name)
+{
+	one_wait a = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false, DOBJ_OK, ""};
+	Dobj__Test__Op *put = fx_op("put", "slow", "v1");
+
+	call_async(name, &put, 1, &a);
+	wait_sleeping();
 	cr_assert_gt(fx_proxy_cut(px), 0);
 	one_wait_done(&a);
 	cr_assert_eq(a.status, DOBJ_UNAVAILABLE, "A: %s %s", dobj_err_name(a.status), a.message);
 	cr_assert(strstr(a.message, "outcome unknown") != NULL, "A: %s", a.message);
+}
 
-	/* a read answers once the object may reload; until then UNAVAILABLE */
+static bool
+commit_sleeping(void)
+{
+	char *n = fx_db_query1(&db, "SELECT count(*) FROM pg_stat_activity WHERE "
+	                            "wait_event = 'PgSleep' AND datname = current_database()");
+	bool sleeping = strcmp(n, "0") != 0;
+
+	free(n);
+	return sleeping;
+}
+
+/* reload_matches_db retries a read of slow on `name` until it answers, then checks that
+ * what it answered is what PostgreSQL holds once the commit's backend has ended; it returns
+ * whether slow was found. */
+static bool
+reload_matches_db(const char *name)
+{
+	Dobj__Test__Op *get = fx_op("get", "slow", NULL);
+	Dobj__Test__ScriptResult *r = NULL;
+	char msg[512], *stored;
+	bool found;
+
 	for (int64_t deadline = fx_now_ms() + 10000;; fx_nap_ms(20)) {
-		dobj_err rc = fx_kv_run(cl, "unknown", &get, 1, &r, msg, sizeof(msg));
+		dobj_err rc = fx_kv_run(cl, name, &get, 1, &r, msg, sizeof(msg));
 		if (rc == DOBJ_OK)
 			break;
 		cr_assert_eq(rc, DOBJ_UNAVAILABLE, "get: %s %s", dobj_err_name(rc), msg);
@@ -499,30 +528,67 @@ Test(commit_failure, an_object_waits_for_a_commit_of_unknown_outcome_before_relo
 	}
 	found = r->results[0]->status == DOBJ_OK;
 	dobj__test__script_result__free_unpacked(r, NULL);
-
-	/* once no backend sleeps in the trigger any more, PostgreSQL's answer is final */
-	for (int64_t deadline = fx_now_ms() + 10000;; fx_nap_ms(20)) {
-		char *n =
-		    fx_db_query1(&db, "SELECT count(*) FROM pg_stat_activity WHERE "
-		                      "wait_event = 'PgSleep' AND datname = current_database()");
-		bool sleeping = strcmp(n, "0") != 0;
-
-		free(n);
-		if (!sleeping)
-			break;
+	for (int64_t deadline = fx_now_ms() + 10000; commit_sleeping(); fx_nap_ms(20))
 		cr_assert_lt(fx_now_ms(), deadline, "the commit's backend never ended");
-	}
 	stored = fx_db_query1(&db, "SELECT convert_from(value, 'UTF8') FROM dobj_storage "
 	                           "WHERE key = 'slow'");
 	cr_assert_eq(found, stored != NULL,
 	             "dobjd reloaded the object with slow %s, but PostgreSQL holds %s",
 	             found ? "set" : "unset", stored ? stored : "no such row");
-	r = fx_kv_run_ok(cl, "unknown", &get, 1);
+	r = fx_kv_run_ok(cl, name, &get, 1);
 	cr_assert_eq(r->results[0]->status, stored != NULL ? DOBJ_OK : DOBJ_NOT_FOUND,
 	             "after the commit's backend ended, dobjd still answers %s",
 	             dobj_err_name((dobj_err)r->results[0]->status));
 	dobj__test__script_result__free_unpacked(r, NULL);
 	free(stored);
+	return found;
+}
+
+/* The connection to PostgreSQL dies while the server is committing: the call's outcome is
+ * unknown, and the backend may still commit after the call was answered. The object must not
+ * reload before that backend has ended, or it would miss the commit for good: what dobjd
+ * answers afterwards is what PostgreSQL holds. Here dobjd may end the backend (superuser). */
+Test(commit_failure, an_object_waits_for_a_commit_of_unknown_outcome_before_reloading)
+{
+	fx_proxy *px = behind_proxy("");
+
+	cut_under_commit(px, "unknown");
+	cr_assert(!reload_matches_db("unknown"), "the ended backend's commit landed");
+	fx_server_stop(&srv);
+	fx_proxy_stop(px);
+}
+
+/* The same, as a role that may not end other backends: the fence then holds until the
+ * backend's 2 s COMMIT lands by itself, and meanwhile the shard, whose connection is back,
+ * must not reload the object; writes wait too. */
+Test(commit_failure, without_pg_terminate_backend_the_fence_waits_for_the_commit_to_land)
+{
+	Dobj__Test__Op *other = fx_op("put", "k", "v");
+	Dobj__Test__ScriptResult *r = NULL;
+	char msg[512] = "";
+	bool held = false;
+	fx_proxy *px;
+
+	free(fx_db_query1(&db,
+	                  "DO $$ BEGIN CREATE ROLE dobj_fence_test LOGIN PASSWORD 'fence'; "
+	                  "EXCEPTION WHEN duplicate_object THEN NULL; END $$; "
+	                  "GRANT ALL ON ALL TABLES IN SCHEMA public TO dobj_fence_test; "
+	                  "GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA public TO dobj_fence_test; "
+	                  "REVOKE EXECUTE ON FUNCTION pg_terminate_backend(integer, bigint) "
+	                  "FROM PUBLIC"));
+	px = behind_proxy("user='dobj_fence_test' password='fence'");
+	cut_under_commit(px, "unknown");
+	/* a write elsewhere is held back while the fence holds */
+	for (int64_t deadline = fx_now_ms() + 1500; !held; fx_nap_ms(20)) {
+		dobj_err rc = fx_kv_run(cl, "elsewhere", &other, 1, &r, msg, sizeof(msg));
+		cr_assert_eq(rc, DOBJ_UNAVAILABLE, "put: %s %s", dobj_err_name(rc), msg);
+		held = strstr(msg, "waiting for PostgreSQL backend") != NULL;
+		cr_assert_lt(fx_now_ms(), deadline, "no write was held back by the fence: %s", msg);
+	}
+	cr_assert(commit_sleeping(), "the COMMIT ended before the object was read: too slow");
+	cr_assert(reload_matches_db("unknown"), "the commit did not land");
+	r = fx_kv_run_ok(cl, "elsewhere", &other, 1); /* and writes go through again */
+	dobj__test__script_result__free_unpacked(r, NULL);
 	fx_server_stop(&srv);
 	fx_proxy_stop(px);
 }

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <criterion/criterion.h>
@@ -23,9 +24,10 @@
 #define MAX_PAIRS 64
 
 struct fx_proxy {
-	struct addrinfo *up; /* the server's address */
-	int lfd;             /* listening */
-	int wake[2];         /* pipe: a request from the test */
+	struct sockaddr_storage up; /* the server's address: TCP, or its unix socket */
+	socklen_t uplen;
+	int lfd;     /* listening */
+	int wake[2]; /* pipe: a request from the test */
 	pthread_t thread;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
@@ -51,8 +53,9 @@ accept_one(fx_proxy *p)
 
 	if (c < 0)
 		return;
-	s = socket(p->up->ai_family, SOCK_STREAM, 0);
-	if (p->npairs == MAX_PAIRS || s < 0 || connect(s, p->up->ai_addr, p->up->ai_addrlen) != 0) {
+	s = socket(p->up.ss_family, SOCK_STREAM, 0);
+	if (p->npairs == MAX_PAIRS || s < 0 ||
+	    connect(s, (struct sockaddr *)&p->up, p->uplen) != 0) {
 		close(c);
 		if (s >= 0)
 			close(s);
@@ -170,8 +173,22 @@ fx_proxy_start(const char *dsn, char *out, size_t outlen)
 		else if (strcmp(o->keyword, "port") == 0)
 			port = o->val;
 	}
-	cr_assert(host != NULL && host[0] != '/', "proxy: the test server is not on TCP: %s", dsn);
-	cr_assert_eq(getaddrinfo(host, port, &hints, &p->up), 0, "proxy: cannot resolve %s", host);
+	cr_assert(host != NULL, "proxy: the DSN names no host: %s", dsn);
+	if (host[0] == '/') { /* a unix socket directory, as libpq reads it */
+		struct sockaddr_un *un = (struct sockaddr_un *)&p->up;
+		un->sun_family = AF_UNIX;
+		cr_assert_lt((size_t)snprintf(un->sun_path, sizeof(un->sun_path), "%s/.s.PGSQL.%s",
+		                              host, port),
+		             sizeof(un->sun_path), "proxy: socket path too long");
+		p->uplen = sizeof(*un);
+	} else {
+		struct addrinfo *ai;
+		cr_assert_eq(getaddrinfo(host, port, &hints, &ai), 0, "proxy: cannot resolve %s",
+		             host);
+		memcpy(&p->up, ai->ai_addr, ai->ai_addrlen);
+		p->uplen = ai->ai_addrlen;
+		freeaddrinfo(ai);
+	}
 	p->lfd = socket(AF_INET, SOCK_STREAM, 0);
 	cr_assert(p->lfd >= 0 && bind(p->lfd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
 	              listen(p->lfd, 64) == 0 &&
@@ -227,7 +244,6 @@ fx_proxy_stop(fx_proxy *p)
 	close(p->lfd);
 	close(p->wake[0]);
 	close(p->wake[1]);
-	freeaddrinfo(p->up);
 	pthread_mutex_destroy(&p->mu);
 	pthread_cond_destroy(&p->cv);
 	free(p);
