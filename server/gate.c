@@ -165,11 +165,11 @@ complete(dobj__shard *s, dobj__pending *p)
 		for (dobj__pending *q = s->pend_head; q != NULL; q = q->next)
 			for (size_t i = 0; q->req.gen < s->gen && i < q->nobjs; i++)
 				doom(s, q->objs[i]);
-		/* so does the open batch, if it began before: it will be handed over with its
-		 * older generation and refused */
+		/* so does the open batch, if it began before. It is handed over now, with its older
+		 * generation, and refused; its objects are doomed as it goes. Turns from now on
+		 * start a batch of the new generation instead of joining one that cannot commit. */
 		if (s->open_calls != NULL && s->open_gen < s->gen)
-			for (dobj__object *o = s->open_batch; o != NULL; o = o->batch_next)
-				doom(s, o);
+			dobj__gate_end_open(s);
 	}
 	dobj__pg_part_free(p->req.part);
 	free(p);
