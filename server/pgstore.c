@@ -175,14 +175,22 @@ pg_notice(void *arg, const char *message)
 	dobj__log_warn("%s: PostgreSQL says: %s", ((dobj__pg *)arg)->name, message);
 }
 
-/* Defaults first: the DSN, expanded at "dbname", overrides any of them. */
-static const char *const connect_keys[] = {"connect_timeout", "application_name", "keepalives_idle",
-                                           "dbname", NULL};
+/* Dead peers are noticed without waiting for the kernel's defaults (15 minutes of
+ * retransmissions for data sent to a vanished server): an idle connection is probed after
+ * 30 s, every 10 s, 3 times; data unacknowledged for 30 s drops the connection. The DSN comes
+ * last (dbname, expanded), so its own settings win. */
+static const char *const connect_keys[] = {
+    "connect_timeout",  "application_name", "keepalives_idle", "keepalives_interval",
+    "keepalives_count", "tcp_user_timeout", "dbname",          NULL};
+#define CONNECT_VALS(dsn)                                           \
+	{                                                           \
+		"5", "dobjd", "30", "10", "3", "30000", (dsn), NULL \
+	}
 
 PGconn *
 dobj__pg_connect(const char *dsn)
 {
-	const char *vals[] = {"5", "dobjd", "30", dsn, NULL};
+	const char *vals[] = CONNECT_VALS(dsn);
 
 	return PQconnectdbParams(connect_keys, vals, 1);
 }
@@ -286,7 +294,7 @@ pg_attempt_failed(dobj__pg *pg, const char *why)
 static void
 pg_attempt_start(dobj__pg *pg)
 {
-	const char *vals[] = {"5", "dobjd", "30", pg->dsn, NULL};
+	const char *vals[] = CONNECT_VALS(pg->dsn);
 	int64_t now = pg_now_ms();
 
 	if (pg->down_reason[0] == '\0')
