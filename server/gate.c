@@ -200,7 +200,10 @@ end_batch(dobj__shard *s, dobj__call *calls, dobj__call *last, size_t ncalls, do
 	dobj__pending *p;
 
 	if (batch == NULL) {
-		if (s->pend_tail != NULL) { /* what it read may not become durable */
+		/* What it read may not become durable if a batch of its generation or a later one
+		 * is pending (generations never fall along the list). Older ones cannot matter:
+		 * their objects were doomed when the shard heard of the failure, before it ran. */
+		if (s->pend_tail != NULL && s->pend_tail->req.gen >= gen) {
 			if (s->pend_tail->deps_tail != NULL)
 				s->pend_tail->deps_tail->next = calls;
 			else
@@ -261,8 +264,8 @@ end_batch(dobj__shard *s, dobj__call *calls, dobj__call *last, size_t ncalls, do
 			o->alarm_batch = p;
 		dobj__object_sent(o);
 		p->objs[n++] = o;
-		/* made before the shard heard of a failure (turns can join the open batch after
-		 * that): the committer will refuse it, so no later turn may read its writes */
+		/* made before the shard heard of a failure (the open batch handed over then): the
+		 * committer will refuse it, so no later turn may read its writes */
 		if (gen < s->gen)
 			doom(s, o);
 	}
@@ -293,6 +296,8 @@ dobj__gate_end_open(dobj__shard *s)
 	dobj__object *batch = s->open_batch;
 	size_t n = s->open_n;
 
+	if (calls == NULL) /* already handed over (a failure was heard meanwhile) */
+		return;
 	s->open_calls = s->open_tail = NULL;
 	s->open_batch = NULL;
 	s->open_n = 0;

@@ -312,7 +312,7 @@ shard_main(void *arg)
 			if (exit)
 				break;
 			dobj__gate_take_reports(s, done);
-			if (can_end)
+			if (can_end) /* unless a failure report handed it over just now */
 				dobj__gate_end_open(s);
 			continue;
 		}

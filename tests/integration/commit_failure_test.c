@@ -400,13 +400,14 @@ Test(commit_failure, a_write_waiting_in_the_open_batch_when_a_commit_fails_is_no
  * before, so of the older generation) is handed over at once and refused later, although a
  * batch of the shard is still queued: Z1's write, after the failure, does not join it but
  * starts a batch of the new generation, and commits. Z2, on the same object, reads Z1's z
- * only if z is stored. */
+ * only if z is stored. R, a read alone in its batch after the failure, does not wait for the
+ * older batches (their objects were dropped) and is answered. */
 Test(commit_failure, a_write_after_a_failure_does_not_join_the_older_open_batch)
 {
 	static const char *const args[] = {"--shards", "2", "--max-batch", "2", NULL};
 	one_wait a = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false, DOBJ_OK, ""};
-	one_wait w = a, o1 = a, o2 = a, x = a, q = a, z1 = a, z2 = a;
-	char pa[32], pw[32], pb1[32], pb2[32], px[32], pz[32], qq[32];
+	one_wait w = a, o1 = a, o2 = a, x = a, q = a, z1 = a, z2 = a, rd = a;
+	char pa[32], pw[32], pb1[32], pb2[32], px[32], pz[32], pr[32], qq[32];
 	Dobj__Test__Op *ops_a[] = {fx_op("put", "x", "1"), fx_op("put", "poison", "p")};
 	Dobj__Test__Op *ops_w[] = {fx_op("put", "w", "1")};
 	Dobj__Test__Op *ops_o1[] = {fx_op("put", "a", "1")};
@@ -415,6 +416,7 @@ Test(commit_failure, a_write_after_a_failure_does_not_join_the_older_open_batch)
 	Dobj__Test__Op *ops_q[] = {fx_op("put", "slow", "1")};
 	Dobj__Test__Op *ops_z1[] = {fx_op("put", "z", "1")};
 	Dobj__Test__Op *ops_z2[] = {fx_op("get", "z", NULL), fx_op("put", "y", "1")};
+	Dobj__Test__Op *ops_r[] = {fx_op("get", "r", NULL)};
 	char *n;
 
 	fx_stack_restart(&db, &srv, &cl, args);
@@ -424,6 +426,7 @@ Test(commit_failure, a_write_after_a_failure_does_not_join_the_older_open_batch)
 	name_in_shard("pb2x", 0, 2, pb2, sizeof(pb2));
 	name_in_shard("px", 0, 2, px, sizeof(px));
 	name_in_shard("pz", 0, 2, pz, sizeof(pz));
+	name_in_shard("pr", 0, 2, pr, sizeof(pr));
 	name_in_shard("q", 1, 2, qq, sizeof(qq));
 	slow_poison();
 	call_async(pa, ops_a, 2, &a);
@@ -439,6 +442,8 @@ Test(commit_failure, a_write_after_a_failure_does_not_join_the_older_open_batch)
 	call_async(qq, ops_q, 1, &q); /* shard 1: 2 s transaction after A's failure */
 	one_wait_done(&a);            /* shard 0 adopted gen 1; P2 still queued, O still open */
 	fx_nap_ms(100);
+	call_async(pr, ops_r, 1, &rd); /* read-only, gen 1, while P2 and O (gen 0) are pending */
+	one_wait_done(&rd);
 	call_async(pz, ops_z1, 1, &z1); /* a new batch (gen 1): O was handed over at the failure */
 	fx_nap_ms(100);
 	first_ok = -1;
@@ -453,6 +458,7 @@ Test(commit_failure, a_write_after_a_failure_does_not_join_the_older_open_batch)
 	n = fx_db_query1(&db, "SELECT string_agg(key, ',' ORDER BY key) FROM dobj_storage");
 	cr_assert_eq(x.status, DOBJ_UNAVAILABLE, "X, in the older open batch: %s", x.message);
 	cr_assert_eq(z1.status, DOBJ_OK, "Z1 was refused: %s", z1.message);
+	cr_assert_eq(rd.status, DOBJ_OK, "R was refused: %s", rd.message);
 	cr_assert(n != NULL && strstr(n, "z") != NULL, "Z1's z is not stored: %s", n);
 	cr_assert(!(z2.status == DOBJ_OK && first_ok == 1) || strstr(n, "y") != NULL,
 	          "Z2 read z and got OK, but its y is not stored: %s", n);
