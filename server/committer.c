@@ -6,8 +6,8 @@
 // first as soon as the server is committing it: the busier the server, the more turns share
 // one fsync, and the server never waits for this thread between two transactions.
 //
-// Threads: `mu` protects the queue and `stopping`; the connection and the transactions in
-// flight are the commit thread's; the counters are atomic.
+// Threads: `mu` protects the queue, `stopping` and `exited`; the connection and the
+// transactions in flight are the commit thread's; the counters are atomic.
 
 #include <pthread.h>
 #include <stdbool.h>
@@ -42,6 +42,8 @@ struct dobj__committer {
 	pthread_cond_t cv;
 	dobj__commit_req *qhead, *qtail;
 	bool stopping;
+	bool exited;            /* the thread is about to return */
+	pthread_cond_t exit_cv; /* with mu: wakes dobj__committer_stop */
 
 	/* commit thread only: the transaction being committed and the one sent behind it */
 	flight fl[2];
@@ -317,6 +319,10 @@ committer_main(void *arg)
 		b = a;
 		a = next;
 	}
+	pthread_mutex_lock(&c->mu);
+	c->exited = true;
+	pthread_cond_broadcast(&c->exit_cv);
+	pthread_mutex_unlock(&c->mu);
 	return NULL;
 }
 
@@ -346,6 +352,7 @@ dobj__committer_open(dobj__committer **out, const char *dsn, const char *owner,
 	c->max_sources = max_sources;
 	pthread_mutex_init(&c->mu, NULL);
 	dobj__cond_init(&c->cv);
+	dobj__cond_init(&c->exit_cv);
 	if ((rc = dobj__pg_open(&c->pg, dsn, "committer", err, errlen)) != DOBJ_OK) {
 		dobj__committer_close(c);
 		return rc;
@@ -377,19 +384,34 @@ dobj__committer_submit(dobj__committer *c, dobj__commit_req *r)
 	pthread_mutex_unlock(&c->mu);
 }
 
-void
-dobj__committer_stop(dobj__committer *c)
+bool
+dobj__committer_stop(dobj__committer *c, int64_t until_mono_ms)
 {
+	bool exited;
+
 	if (c == NULL)
-		return;
+		return true;
 	pthread_mutex_lock(&c->mu);
 	c->stopping = true;
 	pthread_cond_signal(&c->cv);
+	while (c->started && !c->exited) {
+		if (until_mono_ms == 0)
+			pthread_cond_wait(&c->exit_cv, &c->mu);
+		else if (!dobj__cond_wait_until_mono_ms(&c->exit_cv, &c->mu, until_mono_ms))
+			break;
+	}
+	exited = !c->started || c->exited;
 	pthread_mutex_unlock(&c->mu);
+	if (!exited) {
+		dobj__log_error("committer: still inside a PostgreSQL call at the drain deadline; "
+		                "leaving it");
+		return false;
+	}
 	if (c->started) {
 		pthread_join(c->thread, NULL);
 		c->started = false;
 	}
+	return true;
 }
 
 void
@@ -397,9 +419,10 @@ dobj__committer_close(dobj__committer *c)
 {
 	if (c == NULL)
 		return;
-	dobj__committer_stop(c);
+	dobj__committer_stop(c, 0);
 	dobj__pg_close(c->pg);
 	pthread_cond_destroy(&c->cv);
+	pthread_cond_destroy(&c->exit_cv);
 	pthread_mutex_destroy(&c->mu);
 	free(c->parts);
 	free(c->fl[0].reqs);

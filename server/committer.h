@@ -58,8 +58,10 @@ dobj_err dobj__committer_open(dobj__committer **out, const char *dsn, const char
                               unsigned max_sources, char *err, size_t errlen);
 dobj_err dobj__committer_start(dobj__committer *c);
 void dobj__committer_submit(dobj__committer *c, dobj__commit_req *r);
-/* dobj__committer_stop finishes what was submitted and ends the thread; submit no more. */
-void dobj__committer_stop(dobj__committer *c);
+/* dobj__committer_stop finishes what was submitted and ends the thread; submit no more. It
+ * waits until until_mono_ms (0: no limit) and returns false if the thread is still inside a
+ * PostgreSQL call then: the committer is left as it is, not to be closed. */
+bool dobj__committer_stop(dobj__committer *c, int64_t until_mono_ms);
 void dobj__committer_close(dobj__committer *c);
 /* dobj__committer_fenced: a commit's outcome is unknown and the backend that ran it may still
  * commit it; objects dropped after a failed commit must not reload yet (pgstore.h). */

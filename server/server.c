@@ -314,7 +314,7 @@ dobj_server_drain(dobj_server *s, char *err, size_t errlen)
 {
 	int64_t t0 = dobj__clock_mono_ms(), deadline = t0 + s->drain_timeout_ms;
 	uint64_t refused = 0;
-	bool joined = true, poller_stopped;
+	bool joined = true, poller_stopped, committer_stopped;
 
 	if (s->stopped) {
 		set_err(err, errlen, s->drain_msg);
@@ -339,7 +339,8 @@ dobj_server_drain(dobj_server *s, char *err, size_t errlen)
 		                    "with a turn or a commit still running; its caller gets no "
 		                    "reply",
 		                    err, errlen);
-	dobj__committer_stop(s->committer); /* the shards have heard about all their commits */
+	/* the shards have heard about all their commits; a fence check may still hang */
+	committer_stopped = dobj__committer_stop(s->committer, deadline + DRAIN_GRACE_MS);
 	for (unsigned i = 0; i < s->nshards; i++) {
 		dobj__shard_stats st;
 		memset(&st, 0, sizeof(st));
@@ -353,6 +354,9 @@ dobj_server_drain(dobj_server *s, char *err, size_t errlen)
 	dobj__http_stop(s->http); /* before the poller goes: /metrics reads its counters */
 	/* every reply is out; the poller's thread still waits in a query and keeps using the
 	 * server: leave it all as it is, the process is about to exit */
+	if (!committer_stopped)
+		return drain_wedged(s, "with the commit thread still waiting for PostgreSQL", err,
+		                    errlen);
 	if (!poller_stopped)
 		return drain_wedged(s, "with the alarm poller still waiting for PostgreSQL", err,
 		                    errlen);

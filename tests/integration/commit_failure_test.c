@@ -6,6 +6,7 @@
 // failed writes (docs/architecture.md, "Failure decisions").
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -469,9 +470,8 @@ Test(commit_failure, a_write_after_a_failure_does_not_join_the_older_open_batch)
  * restarts dobjd with one shard on a DSN through a new relay, with the extra key=value
  * settings dsn_extra (or ""). */
 static fx_proxy *
-behind_proxy(const char *dsn_extra)
+behind_proxy_args(const char *dsn_extra, const char *const *args)
 {
-	static const char *const args[] = {"--shards", "1", NULL};
 	char direct[FX_DSN_MAX], proxied[FX_DSN_MAX];
 	fx_proxy *px = fx_proxy_start(db.dsn, proxied, sizeof(proxied));
 
@@ -487,6 +487,30 @@ behind_proxy(const char *dsn_extra)
 	fx_stack_restart(&db, &srv, &cl, args);
 	snprintf(db.dsn, sizeof(db.dsn), "%s", direct);
 	return px;
+}
+
+static fx_proxy *
+behind_proxy(const char *dsn_extra)
+{
+	static const char *const args[] = {"--shards", "1", NULL};
+
+	return behind_proxy_args(dsn_extra, args);
+}
+
+/* NO_TERMINATE is the dsn setting of a role that may not end other backends (made by
+ * no_terminate_role), so that a fence holds until the fenced COMMIT lands. */
+#define NO_TERMINATE "user='dobj_fence_test' password='fence'"
+
+static void
+no_terminate_role(void)
+{
+	free(fx_db_query1(&db,
+	                  "DO $$ BEGIN CREATE ROLE dobj_fence_test LOGIN PASSWORD 'fence'; "
+	                  "EXCEPTION WHEN duplicate_object THEN NULL; END $$; "
+	                  "GRANT ALL ON ALL TABLES IN SCHEMA public TO dobj_fence_test; "
+	                  "GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA public TO dobj_fence_test; "
+	                  "REVOKE EXECUTE ON FUNCTION pg_terminate_backend(integer, bigint) "
+	                  "FROM PUBLIC"));
 }
 
 /* cut_under_commit writes slow=v1 on object `name`, cuts every connection while its COMMIT
@@ -577,14 +601,8 @@ Test(commit_failure, without_pg_terminate_backend_the_fence_waits_for_the_commit
 	bool held = false;
 	fx_proxy *px;
 
-	free(fx_db_query1(&db,
-	                  "DO $$ BEGIN CREATE ROLE dobj_fence_test LOGIN PASSWORD 'fence'; "
-	                  "EXCEPTION WHEN duplicate_object THEN NULL; END $$; "
-	                  "GRANT ALL ON ALL TABLES IN SCHEMA public TO dobj_fence_test; "
-	                  "GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA public TO dobj_fence_test; "
-	                  "REVOKE EXECUTE ON FUNCTION pg_terminate_backend(integer, bigint) "
-	                  "FROM PUBLIC"));
-	px = behind_proxy("user='dobj_fence_test' password='fence'");
+	no_terminate_role();
+	px = behind_proxy(NO_TERMINATE);
 	cut_under_commit(px, "unknown");
 	/* a write elsewhere is held back while the fence holds */
 	for (int64_t deadline = fx_now_ms() + 1500; !held; fx_nap_ms(20)) {
@@ -598,5 +616,34 @@ Test(commit_failure, without_pg_terminate_backend_the_fence_waits_for_the_commit
 	r = fx_kv_run_ok(cl, "elsewhere", &other, 1); /* and writes go through again */
 	dobj__test__script_result__free_unpacked(r, NULL);
 	fx_server_stop(&srv);
+	fx_proxy_stop(px);
+}
+
+/* A fence check that never gets an answer (the server takes the connection but answers
+ * nothing: the relay is frozen) must not hold SIGTERM: once the shards have heard about all
+ * their commits, the drain waits for the commit thread until its deadline only, and dobjd
+ * exits with status 1. */
+Test(commit_failure, a_fence_check_without_an_answer_does_not_hold_the_drain)
+{
+	static const char *const args[] = {"--shards", "1", "--drain-timeout-ms", "500", NULL};
+	fx_proxy *px;
+	int64_t t0;
+	int status;
+
+	no_terminate_role();
+	px = behind_proxy_args(NO_TERMINATE, args);
+	cut_under_commit(px, "unknown");
+	/* the commit thread reconnects and checks on the fenced backend every 50-250 ms */
+	fx_nap_ms(500);
+	cr_assert(commit_sleeping(), "the fenced COMMIT ended too soon");
+	cr_assert_gt(fx_proxy_freeze(px), 0);
+	fx_nap_ms(500); /* the next check is sent and waits for an answer */
+	t0 = fx_now_ms();
+	cr_assert_eq(kill(srv.pid, SIGTERM), 0);
+	status = fx_server_kill(&srv, 0);
+	cr_assert_lt(fx_now_ms() - t0, 5000, "the drain took %lld ms",
+	             (long long)(fx_now_ms() - t0));
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 1,
+	          "dobjd did not exit 1 (wait status 0x%x)", status);
 	fx_proxy_stop(px);
 }

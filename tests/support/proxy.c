@@ -31,10 +31,11 @@ struct fx_proxy {
 	pthread_t thread;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	enum { REQ_NONE, REQ_CUT, REQ_STOP } req; /* under mu; REQ_NONE again when answered */
-	int cut_count;                            /* under mu: the answer to REQ_CUT */
-	int pairs[MAX_PAIRS][2];                  /* relay thread only: client fd, server fd */
+	enum { REQ_NONE, REQ_CUT, REQ_STOP, REQ_FREEZE } req; /* under mu; NONE when answered */
+	int cut_count;                                        /* under mu: the answer to REQ_CUT */
+	int pairs[MAX_PAIRS][2]; /* relay thread only: client fd, server fd */
 	int npairs;
+	bool frozen; /* relay thread only: nothing is relayed or accepted any more */
 };
 
 static void
@@ -94,9 +95,9 @@ relay_main(void *arg)
 	for (;;) {
 		int n = 0;
 
-		pfd[n++] = (struct pollfd){.fd = p->lfd, .events = POLLIN};
+		pfd[n++] = (struct pollfd){.fd = p->frozen ? -1 : p->lfd, .events = POLLIN};
 		pfd[n++] = (struct pollfd){.fd = p->wake[0], .events = POLLIN};
-		for (int i = 0; i < p->npairs; i++) {
+		for (int i = 0; i < p->npairs && !p->frozen; i++) {
 			pfd[n++] = (struct pollfd){.fd = p->pairs[i][0], .events = POLLIN};
 			pfd[n++] = (struct pollfd){.fd = p->pairs[i][1], .events = POLLIN};
 		}
@@ -114,8 +115,11 @@ relay_main(void *arg)
 			pthread_mutex_lock(&p->mu);
 			stop = p->req == REQ_STOP;
 			p->cut_count = p->npairs;
-			while (p->npairs > 0)
-				close_pair(p, 0);
+			if (p->req == REQ_FREEZE)
+				p->frozen = true;
+			else
+				while (p->npairs > 0)
+					close_pair(p, 0);
 			p->req = REQ_NONE;
 			pthread_cond_broadcast(&p->cv);
 			pthread_mutex_unlock(&p->mu);
@@ -232,6 +236,12 @@ int
 fx_proxy_cut(fx_proxy *p)
 {
 	return ask(p, REQ_CUT);
+}
+
+int
+fx_proxy_freeze(fx_proxy *p)
+{
+	return ask(p, REQ_FREEZE);
 }
 
 void

@@ -21,6 +21,10 @@ fx_proxy *fx_proxy_start(const char *dsn, char *out, size_t outlen);
 /* fx_proxy_cut closes the connections relayed so far; it returns how many it closed. */
 int fx_proxy_cut(fx_proxy *p);
 
+/* fx_proxy_freeze stops relaying and accepting, leaving every connection open: a server that
+ * answers TCP but nothing else. It returns how many connections it froze. */
+int fx_proxy_freeze(fx_proxy *p);
+
 void fx_proxy_stop(fx_proxy *p);
 
 #endif /* DOBJ_TEST_PROXY_H */
