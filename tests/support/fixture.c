@@ -260,6 +260,22 @@ fx_port_accepts(int port)
 	return ok;
 }
 
+// fx_log_contains says whether the first 64 KiB of the log at path contain needle.
+static bool
+fx_log_contains(const char *path, const char *needle)
+{
+	static char buf[65536];
+	FILE *f = fopen(path, "rb");
+	size_t n;
+
+	if (f == NULL)
+		return false;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	return strstr(buf, needle) != NULL;
+}
+
 // fx_log_tail prints the last FX_LOG_TAIL bytes of a dobjd log to stderr.
 static void
 fx_log_tail(const char *path)
@@ -319,7 +335,8 @@ fx_server_start(fx_server *s, fx_db *db, int port, const char *const *extra_args
 {
 	static atomic_uint starts;
 	const char *argv[64];
-	char desc[64];
+	char desc[64], ready[FX_URL_MAX + 32];
+	int tries = 0;
 	size_t argc = 0;
 	int64_t deadline;
 	int status;
@@ -327,6 +344,8 @@ fx_server_start(fx_server *s, fx_db *db, int port, const char *const *extra_args
 
 	memset(s, 0, sizeof(*s));
 	s->port = port > 0 ? port : fx_free_port();
+again:
+	argc = 0;
 	snprintf(s->url, sizeof(s->url), "tcp://127.0.0.1:%d", s->port);
 	mkdir(DOBJ_BUILD_DIR "/test-logs", 0755);
 	if ((size_t)snprintf(s->log_path, sizeof(s->log_path), "%s/test-logs/dobjd-%ld-%u-%d.log",
@@ -373,12 +392,21 @@ fx_server_start(fx_server *s, fx_db *db, int port, const char *const *extra_args
 	fx_children_add(pid);
 
 	deadline = fx_now_ms() + FX_START_TIMEOUT_MS;
+	snprintf(ready, sizeof(ready), "listening on %s ", s->url);
 	for (;;) {
-		if (fx_port_accepts(s->port))
+		/* its own log says so: another test's dobjd may hold the port meanwhile */
+		if (fx_port_accepts(s->port) && fx_log_contains(s->log_path, ready))
 			return;
 		if (waitpid(pid, &status, WNOHANG) == pid) {
 			fx_children_del(pid);
 			s->pid = 0;
+			if (port == 0 && tries < 3 &&
+			    fx_log_contains(s->log_path, "Address in use")) {
+				/* a parallel test took the port between the check and the bind */
+				tries++;
+				s->port = fx_free_port();
+				goto again;
+			}
 			fx_log_tail(s->log_path);
 			cr_assert_fail("dobjd exited during start (%s); log in %s",
 			               fx_status_str(status, desc, sizeof(desc)), s->log_path);

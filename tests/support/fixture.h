@@ -40,8 +40,10 @@ void fx_db_drop(fx_db *db);
 char *fx_db_query1(fx_db *db, const char *sql);
 
 /* fx_server_start starts dobjd serving db on a free port with the extra arguments (a
- * NULL-terminated list, may be NULL) and waits until it accepts connections (fails the
- * test after 20 s). port 0 picks a free port; a given port reuses it (restarts). */
+ * NULL-terminated list, may be NULL) and waits until it accepts connections and its log says
+ * it listens (its info line: keep --log-level at info or below), failing the test after 20 s.
+ * port 0 picks a free port, and another if a parallel test's dobjd took it first; a given
+ * port reuses it (restarts). */
 void fx_server_start(fx_server *s, fx_db *db, int port, const char *const *extra_args);
 
 /* fx_server_use makes later fx_server_start calls run the built binary `name` (default
