@@ -294,7 +294,8 @@ dobj_server_start(dobj_server *s, char *err, size_t errlen)
 	return DOBJ_OK;
 }
 
-#define DRAIN_GRACE_MS 1000 /* past the timeout: refusing what is queued, sending replies */
+#define DRAIN_GRACE_MS 1000   /* past the timeout: refusing what is queued, sending replies */
+#define COMMITTER_STOP_MS 500 /* the commit thread's least time to end, once all is reported */
 
 /* drain_wedged ends a drain that left a thread behind (what: why): the server is left as it
  * is for the process to exit, and the drain fails with DOBJ_DEADLINE_EXCEEDED. */
@@ -339,8 +340,6 @@ dobj_server_drain(dobj_server *s, char *err, size_t errlen)
 		                    "with a turn or a commit still running; its caller gets no "
 		                    "reply",
 		                    err, errlen);
-	/* the shards have heard about all their commits; a fence check may still hang */
-	committer_stopped = dobj__committer_stop(s->committer, deadline + DRAIN_GRACE_MS);
 	for (unsigned i = 0; i < s->nshards; i++) {
 		dobj__shard_stats st;
 		memset(&st, 0, sizeof(st));
@@ -352,16 +351,23 @@ dobj_server_drain(dobj_server *s, char *err, size_t errlen)
 	dobj__listener_close(s->listener, deadline + DRAIN_GRACE_MS);
 	s->listener = NULL;
 	dobj__http_stop(s->http); /* before the poller goes: /metrics reads its counters */
-	/* every reply is out; the poller's thread still waits in a query and keeps using the
-	 * server: leave it all as it is, the process is about to exit */
-	if (!committer_stopped)
-		return drain_wedged(s, "with the commit thread still waiting for PostgreSQL", err,
-		                    errlen);
+	/* The shards have heard about all their commits, so the commit thread has nothing left
+	 * to write, but a fence check may still wait for PostgreSQL. It gets a moment of its own
+	 * even when the grace is spent (on a stuck poller, say): an idle thread is not stuck. */
+	committer_stopped = dobj__committer_stop(
+	    s->committer, deadline + DRAIN_GRACE_MS > dobj__clock_mono_ms() + COMMITTER_STOP_MS
+	                      ? deadline + DRAIN_GRACE_MS
+	                      : dobj__clock_mono_ms() + COMMITTER_STOP_MS);
+	/* every reply is out; a thread that still waits in a query keeps using the server:
+	 * leave it all as it is, the process is about to exit */
 	if (!poller_stopped)
 		return drain_wedged(s, "with the alarm poller still waiting for PostgreSQL", err,
 		                    errlen);
-	dobj__poller_close(s->poller);
+	dobj__poller_close(s->poller); /* records the last alarm turns' outcomes */
 	s->poller = NULL;
+	if (!committer_stopped)
+		return drain_wedged(s, "with the commit thread still waiting for PostgreSQL", err,
+		                    errlen);
 	if (refused > 0) {
 		s->drain_rc = DOBJ_DEADLINE_EXCEEDED;
 		snprintf(s->drain_msg, sizeof(s->drain_msg),

@@ -466,21 +466,23 @@ Test(commit_failure, a_write_after_a_failure_does_not_join_the_older_open_batch)
 	free(n);
 }
 
-/* behind_proxy makes every write of key 'slow' take 2 s at COMMIT (a deferred trigger) and
- * restarts dobjd with one shard on a DSN through a new relay, with the extra key=value
- * settings dsn_extra (or ""). */
+/* behind_proxy_args makes every write of key 'slow' take sleep_s seconds at COMMIT (a
+ * deferred trigger) and restarts dobjd with args on a DSN through a new relay, with the extra
+ * key=value settings dsn_extra (or ""); behind_proxy: 2 s, one shard. */
 static fx_proxy *
-behind_proxy_args(const char *dsn_extra, const char *const *args)
+behind_proxy_args(const char *dsn_extra, const char *const *args, int sleep_s)
 {
-	char direct[FX_DSN_MAX], proxied[FX_DSN_MAX];
+	char direct[FX_DSN_MAX], proxied[FX_DSN_MAX], sql[512];
 	fx_proxy *px = fx_proxy_start(db.dsn, proxied, sizeof(proxied));
 
-	free(fx_db_query1(&db,
-	                  "CREATE FUNCTION slow_commit() RETURNS trigger LANGUAGE plpgsql AS $$ "
-	                  "BEGIN PERFORM pg_sleep(2); RETURN NULL; END $$; "
-	                  "CREATE CONSTRAINT TRIGGER slow_commit AFTER INSERT OR UPDATE ON "
-	                  "dobj_storage DEFERRABLE INITIALLY DEFERRED FOR EACH ROW "
-	                  "WHEN (NEW.key = 'slow') EXECUTE FUNCTION slow_commit()"));
+	snprintf(sql, sizeof(sql),
+	         "CREATE FUNCTION slow_commit() RETURNS trigger LANGUAGE plpgsql AS $$ "
+	         "BEGIN PERFORM pg_sleep(%d); RETURN NULL; END $$; "
+	         "CREATE CONSTRAINT TRIGGER slow_commit AFTER INSERT OR UPDATE ON "
+	         "dobj_storage DEFERRABLE INITIALLY DEFERRED FOR EACH ROW "
+	         "WHEN (NEW.key = 'slow') EXECUTE FUNCTION slow_commit()",
+	         sleep_s);
+	free(fx_db_query1(&db, sql));
 	snprintf(direct, sizeof(direct), "%s", db.dsn);
 	cr_assert_lt((size_t)snprintf(db.dsn, sizeof(db.dsn), "%s %s", proxied, dsn_extra),
 	             sizeof(db.dsn));
@@ -494,7 +496,7 @@ behind_proxy(const char *dsn_extra)
 {
 	static const char *const args[] = {"--shards", "1", NULL};
 
-	return behind_proxy_args(dsn_extra, args);
+	return behind_proxy_args(dsn_extra, args, 2);
 }
 
 /* NO_TERMINATE is the dsn setting of a role that may not end other backends (made by
@@ -626,16 +628,18 @@ Test(commit_failure, without_pg_terminate_backend_the_fence_waits_for_the_commit
 Test(commit_failure, a_fence_check_without_an_answer_does_not_hold_the_drain)
 {
 	static const char *const args[] = {"--shards", "1", "--drain-timeout-ms", "500", NULL};
+	static char text[65536];
 	fx_proxy *px;
 	int64_t t0;
 	int status;
+	size_t n;
+	FILE *fp;
 
 	no_terminate_role();
-	px = behind_proxy_args(NO_TERMINATE, args);
+	px = behind_proxy_args(NO_TERMINATE, args, 10); /* the fence holds for 10 s */
 	cut_under_commit(px, "unknown");
 	/* the commit thread reconnects and checks on the fenced backend every 50-250 ms */
 	fx_nap_ms(500);
-	cr_assert(commit_sleeping(), "the fenced COMMIT ended too soon");
 	cr_assert_gt(fx_proxy_freeze(px), 0);
 	fx_nap_ms(500); /* the next check is sent and waits for an answer */
 	t0 = fx_now_ms();
@@ -645,5 +649,15 @@ Test(commit_failure, a_fence_check_without_an_answer_does_not_hold_the_drain)
 	             (long long)(fx_now_ms() - t0));
 	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 1,
 	          "dobjd did not exit 1 (wait status 0x%x)", status);
+	cr_assert(commit_sleeping(), "the fenced COMMIT ended before the drain: too slow");
+	/* the relay holds the alarm poller's connection too: the commit thread must be the one
+	 * left behind */
+	fp = fopen(srv.log_path, "r");
+	cr_assert(fp != NULL);
+	n = fread(text, 1, sizeof(text) - 1, fp);
+	fclose(fp);
+	text[n] = '\0';
+	cr_assert(strstr(text, "committer: still inside a PostgreSQL call") != NULL,
+	          "the commit thread was not the one left behind: %s", text);
 	fx_proxy_stop(px);
 }

@@ -364,6 +364,10 @@ again:
 	// dobjd processes must not compete for the default port.
 	argv[argc++] = "--http-listen";
 	argv[argc++] = "";
+	// Readiness is read from the info line "listening on ..." (DOBJ_LOG_LEVEL may say
+	// otherwise in the environment; a later --log-level of the test wins).
+	argv[argc++] = "--log-level";
+	argv[argc++] = "info";
 	for (size_t i = 0; extra_args != NULL && extra_args[i] != NULL; i++) {
 		cr_assert(argc < sizeof(argv) / sizeof(argv[0]) - 1, "too many dobjd arguments");
 		argv[argc++] = extra_args[i];

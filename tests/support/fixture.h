@@ -41,7 +41,8 @@ char *fx_db_query1(fx_db *db, const char *sql);
 
 /* fx_server_start starts dobjd serving db on a free port with the extra arguments (a
  * NULL-terminated list, may be NULL) and waits until it accepts connections and its log says
- * it listens (its info line: keep --log-level at info or below), failing the test after 20 s.
+ * it listens (its info line: dobjd runs with --log-level info unless the extra arguments
+ * say otherwise; keep it at info or below), failing the test after 20 s.
  * port 0 picks a free port, and another if a parallel test's dobjd took it first; a given
  * port reuses it (restarts). */
 void fx_server_start(fx_server *s, fx_db *db, int port, const char *const *extra_args);
