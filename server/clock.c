@@ -70,6 +70,18 @@ dobj__cond_wait_until_mono_ms(pthread_cond_t *cv, pthread_mutex_t *mu, int64_t u
 	return pthread_cond_timedwait(cv, mu, &ts) != ETIMEDOUT;
 }
 
+bool
+dobj__cond_wait_flag(pthread_cond_t *cv, pthread_mutex_t *mu, const bool *flag, int64_t until)
+{
+	while (!*flag) {
+		if (until == 0)
+			pthread_cond_wait(cv, mu);
+		else if (!dobj__cond_wait_until_mono_ms(cv, mu, until))
+			break;
+	}
+	return *flag;
+}
+
 void
 dobj__cond_wait_ms(pthread_cond_t *cv, pthread_mutex_t *mu, int ms)
 {

@@ -32,4 +32,9 @@ void dobj__cond_wait_ms(pthread_cond_t *cv, pthread_mutex_t *mu, int ms);
  * until at the latest: false once that moment has passed. */
 bool dobj__cond_wait_until_mono_ms(pthread_cond_t *cv, pthread_mutex_t *mu, int64_t until);
 
+/* dobj__cond_wait_flag waits on cv (mu held, and guarding *flag) until *flag is true or,
+ * unless until is 0, until dobj__clock_mono_ms() reaches until: it returns *flag. The threads'
+ * "exited" waits of the drain use it. */
+bool dobj__cond_wait_flag(pthread_cond_t *cv, pthread_mutex_t *mu, const bool *flag, int64_t until);
+
 #endif /* DOBJ_SERVER_CLOCK_H */

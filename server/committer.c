@@ -394,13 +394,8 @@ dobj__committer_stop(dobj__committer *c, int64_t until_mono_ms)
 	pthread_mutex_lock(&c->mu);
 	c->stopping = true;
 	pthread_cond_signal(&c->cv);
-	while (c->started && !c->exited) {
-		if (until_mono_ms == 0)
-			pthread_cond_wait(&c->exit_cv, &c->mu);
-		else if (!dobj__cond_wait_until_mono_ms(&c->exit_cv, &c->mu, until_mono_ms))
-			break;
-	}
-	exited = !c->started || c->exited;
+	exited =
+	    !c->started || dobj__cond_wait_flag(&c->exit_cv, &c->mu, &c->exited, until_mono_ms);
 	pthread_mutex_unlock(&c->mu);
 	if (!exited) {
 		dobj__log_error("committer: still inside a PostgreSQL call at the drain deadline; "

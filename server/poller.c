@@ -621,13 +621,7 @@ dobj__poller_stop(dobj__poller *p, int64_t until_mono_ms)
 	if (!p->started)
 		return true;
 	pthread_mutex_lock(&p->mu);
-	while (!p->exited) {
-		if (until_mono_ms == 0)
-			pthread_cond_wait(&p->exit_cv, &p->mu);
-		else if (!dobj__cond_wait_until_mono_ms(&p->exit_cv, &p->mu, until_mono_ms))
-			break;
-	}
-	exited = p->exited;
+	exited = dobj__cond_wait_flag(&p->exit_cv, &p->mu, &p->exited, until_mono_ms);
 	pthread_mutex_unlock(&p->mu);
 	if (!exited) {
 		dobj__log_error(

@@ -313,7 +313,7 @@ drain_wedged(dobj_server *s, const char *what, char *err, size_t errlen)
 dobj_err
 dobj_server_drain(dobj_server *s, char *err, size_t errlen)
 {
-	int64_t t0 = dobj__clock_mono_ms(), deadline = t0 + s->drain_timeout_ms;
+	int64_t t0 = dobj__clock_mono_ms(), deadline = t0 + s->drain_timeout_ms, least;
 	uint64_t refused = 0;
 	bool joined = true, poller_stopped, committer_stopped;
 
@@ -354,10 +354,9 @@ dobj_server_drain(dobj_server *s, char *err, size_t errlen)
 	/* The shards have heard about all their commits, so the commit thread has nothing left
 	 * to write, but a fence check may still wait for PostgreSQL. It gets a moment of its own
 	 * even when the grace is spent (on a stuck poller, say): an idle thread is not stuck. */
+	least = dobj__clock_mono_ms() + COMMITTER_STOP_MS;
 	committer_stopped = dobj__committer_stop(
-	    s->committer, deadline + DRAIN_GRACE_MS > dobj__clock_mono_ms() + COMMITTER_STOP_MS
-	                      ? deadline + DRAIN_GRACE_MS
-	                      : dobj__clock_mono_ms() + COMMITTER_STOP_MS);
+	    s->committer, deadline + DRAIN_GRACE_MS > least ? deadline + DRAIN_GRACE_MS : least);
 	/* every reply is out; a thread that still waits in a query keeps using the server:
 	 * leave it all as it is, the process is about to exit */
 	if (!poller_stopped)

@@ -446,12 +446,7 @@ dobj__shard_join(dobj__shard *s, int64_t until_mono_ms)
 	if (!s->started)
 		return true;
 	pthread_mutex_lock(&s->mu);
-	while (!s->exited && (until_mono_ms == 0 || dobj__clock_mono_ms() < until_mono_ms))
-		dobj__cond_wait_ms(&s->exit_cv, &s->mu,
-		                   until_mono_ms == 0
-		                       ? IDLE_WAIT_MS
-		                       : (int)(until_mono_ms - dobj__clock_mono_ms()));
-	exited = s->exited;
+	exited = dobj__cond_wait_flag(&s->exit_cv, &s->mu, &s->exited, until_mono_ms);
 	pthread_mutex_unlock(&s->mu);
 	if (exited) {
 		pthread_join(s->thread, NULL);

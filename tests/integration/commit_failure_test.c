@@ -628,12 +628,9 @@ Test(commit_failure, without_pg_terminate_backend_the_fence_waits_for_the_commit
 Test(commit_failure, a_fence_check_without_an_answer_does_not_hold_the_drain)
 {
 	static const char *const args[] = {"--shards", "1", "--drain-timeout-ms", "500", NULL};
-	static char text[65536];
 	fx_proxy *px;
 	int64_t t0;
 	int status;
-	size_t n;
-	FILE *fp;
 
 	no_terminate_role();
 	px = behind_proxy_args(NO_TERMINATE, args, 10); /* the fence holds for 10 s */
@@ -652,12 +649,7 @@ Test(commit_failure, a_fence_check_without_an_answer_does_not_hold_the_drain)
 	cr_assert(commit_sleeping(), "the fenced COMMIT ended before the drain: too slow");
 	/* the relay holds the alarm poller's connection too: the commit thread must be the one
 	 * left behind */
-	fp = fopen(srv.log_path, "r");
-	cr_assert(fp != NULL);
-	n = fread(text, 1, sizeof(text) - 1, fp);
-	fclose(fp);
-	text[n] = '\0';
-	cr_assert(strstr(text, "committer: still inside a PostgreSQL call") != NULL,
-	          "the commit thread was not the one left behind: %s", text);
+	cr_assert(fx_log_contains(srv.log_path, "committer: still inside a PostgreSQL call"),
+	          "the commit thread was not the one left behind; log in %s", srv.log_path);
 	fx_proxy_stop(px);
 }

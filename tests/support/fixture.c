@@ -260,8 +260,7 @@ fx_port_accepts(int port)
 	return ok;
 }
 
-// fx_log_contains says whether the first 64 KiB of the log at path contain needle.
-static bool
+bool
 fx_log_contains(const char *path, const char *needle)
 {
 	static char buf[65536];

@@ -51,6 +51,9 @@ void fx_server_start(fx_server *s, fx_db *db, int port, const char *const *extra
  * "dobjd"; "dobjd-test" adds the TestKV class). */
 void fx_server_use(const char *name);
 
+/* fx_log_contains says whether the first 64 KiB of the log at path contain needle. */
+bool fx_log_contains(const char *path, const char *needle);
+
 /* fx_server_kill sends sig to dobjd and waits for it to exit; returns its wait status. */
 int fx_server_kill(fx_server *s, int sig);
 

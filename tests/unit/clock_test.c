@@ -110,3 +110,30 @@ Test(clock, a_signal_ends_a_wait_until_before_its_moment)
 	pthread_join(t, NULL);
 	waiter_fini(&w);
 }
+
+Test(clock, a_flag_wait_returns_the_flag_set_by_another_thread, .timeout = 30)
+{
+	waiter w;
+	pthread_t t;
+
+	waiter_init(&w);
+	cr_assert_eq(pthread_create(&t, NULL, signal_later, &w), 0);
+	pthread_mutex_lock(&w.mu);
+	cr_assert(dobj__cond_wait_flag(&w.cv, &w.mu, &w.go, 0), "no deadline: waits for the flag");
+	pthread_mutex_unlock(&w.mu);
+	pthread_join(t, NULL);
+	waiter_fini(&w);
+}
+
+Test(clock, a_flag_wait_past_its_moment_returns_the_flag_as_it_is)
+{
+	waiter w;
+
+	waiter_init(&w);
+	pthread_mutex_lock(&w.mu);
+	cr_assert_not(dobj__cond_wait_flag(&w.cv, &w.mu, &w.go, dobj__clock_mono_ms() - 1));
+	w.go = true;
+	cr_assert(dobj__cond_wait_flag(&w.cv, &w.mu, &w.go, dobj__clock_mono_ms() - 1));
+	pthread_mutex_unlock(&w.mu);
+	waiter_fini(&w);
+}
