@@ -4,7 +4,8 @@
 # dobjd (RelWithDebInfo), dobj-bench against them, pgbench for PostgreSQL's own ceiling, then
 # a table and one JSON line (last line of stdout). Everything started here is stopped on exit.
 #
-#   bench/run.sh            the suite: B0-B5, the pgbench ceiling, ratios, memory (~8 min)
+#   bench/run.sh            the suite: B0-B5, the pgbench ceiling, ratios, memory, and the CPU
+#                           each of B0-B3 costs per call in dobjd, PostgreSQL and dobj-bench (~8 min)
 #   bench/run.sh memory     the cache limit: 1,000,000 objects through --cache-objects 100000
 #
 # Environment: RUNS (5) runs per figure, SECS (10) seconds per run, BUILD (build/ if it is a
@@ -100,15 +101,59 @@ minimum() { sort -g | head -1; }
 maximum() { sort -g | tail -1; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (b > 0) printf "%.3f", a / b; else print "null"}'; }
 
-# run_bench NAME ARGS...: one dobj-bench run; its JSON appended to $tmp/NAME.json.
+# --- CPU accounting: where each figure's CPU goes ---------------------------------------------
+hz=$(getconf CLK_TCK)
+# proc_ticks PID...: clock ticks these processes have run, all threads, user and system
+proc_ticks() {
+	local p files=()
+	for p in "$@"; do
+		[[ -r /proc/$p/stat ]] && files+=("/proc/$p/stat")
+	done
+	((${#files[@]})) || { echo 0; return; }
+	awk '{sub(/.*\) /, ""); t += $12 + $13} END {print t + 0}' "${files[@]}" 2>/dev/null || echo 0
+}
+# pg_ticks: PostgreSQL's clock ticks: the postmaster and every process it started (a backend
+# that exits within a run takes its ticks with it; dobjd's connections stay open)
+pg_ticks() {
+	local pm
+	pm=$(head -1 "$tmp/pg/data/postmaster.pid")
+	proc_ticks "$pm" $(pgrep -P "$pm")
+}
+idle_ticks() { awk '/^cpu / {print $5 + $6}' /proc/stat; }
+# child_secs FILE: CPU seconds of this shell's finished children (dobj-bench runs) in FILE,
+# the output of `times` run by this shell itself (in a subshell it would count the subshell's)
+child_secs() {
+	tail -1 "$1" | awk '{n = 0; for (i = 1; i <= 2; i++) {split($i, a, /[ms]/); n += a[1] * 60 + a[2]}; print n}'
+}
+# cpu_mark FILE: "dobjd PostgreSQL idle children wall" now (FILE: see child_secs)
+cpu_mark() { echo "$(proc_ticks "$pid") $(pg_ticks) $(idle_ticks) $(child_secs "$1") $(date +%s.%N)"; }
+
+# run_bench NAME ARGS...: one dobj-bench run; its JSON appended to $tmp/NAME.json and its CPU
+# per call (us: dobjd, PostgreSQL, dobj-bench; then the machine's idle %) to $tmp/NAME.cpu.
 run_bench() {
-	local name=$1 line
+	local name=$1 line before after
 	shift
+	times >"$tmp/times"
+	before=$(cpu_mark "$tmp/times")
 	line=$("$bench" --url "$url" --inflight "$INFLIGHT" --json "$@" 2>/dev/null | tail -1)
+	times >"$tmp/times"
+	after=$(cpu_mark "$tmp/times")
 	echo "$line" >>"$tmp/$name.json"
+	echo "$before $after $(jnum calls <<<"$line")" | awk -v hz="$hz" -v ncpu="$(nproc)" '{
+		n = $11 > 0 ? $11 : 1; wall = $10 - $5
+		printf "%.1f %.1f %.1f %.1f\n", ($6 - $1) / hz / n * 1e6, ($7 - $2) / hz / n * 1e6,
+			($9 - $4) / n * 1e6, (wall > 0 ? 100 * ($8 - $3) / hz / (wall * ncpu) : 0)
+	}' >>"$tmp/$name.cpu"
 	printf '  %-3s %10.0f calls/s  p50 %7.3f ms  p99 %7.3f ms  errors %s\n' "$name" \
 		"$(jnum calls_per_s <<<"$line")" "$(jnum p50_ms <<<"$line")" \
 		"$(jnum p99_ms <<<"$line")" "$(jerrors <<<"$line")" >&2
+}
+# cpu_col NAME N: column N of NAME's CPU records, one per line
+cpu_col() { awk -v k="$2" '{print $k}' "$tmp/$1.cpu"; }
+# cpu_med NAME: medians of NAME's CPU records: "dobjd pg bench idle"
+cpu_med() {
+	echo "$(cpu_col "$1" 1 | median) $(cpu_col "$1" 2 | median) $(cpu_col "$1" 3 | median)" \
+		"$(cpu_col "$1" 4 | median)"
 }
 # col NAME KEY: the KEY of every run of NAME, one per line
 col() { while read -r l; do jnum "$2" <<<"$l"; done <"$tmp/$1.json"; }
@@ -264,6 +309,20 @@ for f in B1 B2 B3; do
 	printf '%-44s %s (median %s)\n' "$f / B0 round by round" "$(by_round "$f" | paste -sd' ')" \
 		"$(round_median "$f")"
 done
+printf '%-44s %8s %8s %8s %8s %8s\n' "CPU per call, us (median of runs)" "dobjd" "Postgres" \
+	"bench" "total" "idle %"
+for f in B0 B1 B2 B3; do
+	read -r cd cp cb ci <<<"$(cpu_med "$f")"
+	printf '%-44s %8.1f %8.1f %8.1f %8.1f %8.1f\n' "  $f" "$cd" "$cp" "$cb" \
+		"$(awk -v a="$cd" -v b="$cp" -v c="$cb" 'BEGIN {print a + b + c}')" "$ci"
+done
+# If a durable increment cost B0's CPU plus PostgreSQL's share alone, and the cores were as
+# busy, B2/B0 would be this: the part of the target that dobjd's own work decides.
+read -r b0d b0p b0b _ <<<"$(cpu_med B0)"
+read -r _ b2p _ _ <<<"$(cpu_med B2)"
+b2_bound=$(awk -v d="$b0d" -v p="$b0p" -v b="$b0b" -v q="$b2p" \
+	'BEGIN {t = d + p + b; if (t + q > 0) printf "%.3f", t / (t + q); else print "null"}')
+printf '%-44s %10s\n' "B2/B0 with only PostgreSQL's CPU added to B0" "$b2_bound"
 printf '%-44s %10.1f MiB (%.1f before activating), %s bytes per object\n' \
 	"dobjd RSS with 100,000 live objects" "$(awk -v k="$rss_after" 'BEGIN {print k / 1024}')" \
 	"$(awk -v k="$rss_before" 'BEGIN {print k / 1024}')" "$per_obj"
@@ -277,10 +336,16 @@ for f in B0 B1 B2 B3 B4; do
 	fi
 done
 b2=$(col B2 calls_per_s | median)
-printf '{"B0":%s,"B1":%s,"B2":%s,"B3":%s,"B4":%s,"B5":%s,"pgbench":{"tps":%s,"rows_per_s":%s},"ratios":{"B1_B0":%s,"B2_B0":%s,"B3_B0":%s,"B2_pg_rows":%s},"ratios_by_round":{"B1_B0":%s,"B2_B0":%s,"B3_B0":%s,"median":{"B1_B0":%s,"B2_B0":%s,"B3_B0":%s}},"memory":{"live_objects":100000,"keys_per_object":10,"rss_before_kb":%s,"rss_after_kb":%s,"per_object_bytes":%s},"inflight":%s,"runs":%s,"secs":%s,"machine":%s}\n' \
+cpu_json() {
+	local d p b i
+	read -r d p b i <<<"$(cpu_med "$1")"
+	printf '"%s":{"dobjd":%s,"postgres":%s,"bench":%s,"idle_pct":%s}' "$1" "$d" "$p" "$b" "$i"
+}
+cpu="{$(cpu_json B0),$(cpu_json B1),$(cpu_json B2),$(cpu_json B3),\"B2_B0_pg_bound\":$b2_bound}"
+printf '{"B0":%s,"B1":%s,"B2":%s,"B3":%s,"B4":%s,"B5":%s,"pgbench":{"tps":%s,"rows_per_s":%s},"ratios":{"B1_B0":%s,"B2_B0":%s,"B3_B0":%s,"B2_pg_rows":%s},"ratios_by_round":{"B1_B0":%s,"B2_B0":%s,"B3_B0":%s,"median":{"B1_B0":%s,"B2_B0":%s,"B3_B0":%s}},"memory":{"live_objects":100000,"keys_per_object":10,"rss_before_kb":%s,"rss_after_kb":%s,"per_object_bytes":%s},"cpu_us_per_call":%s,"inflight":%s,"runs":%s,"secs":%s,"machine":%s}\n' \
 	"$(fig_json B0)" "$(fig_json B1)" "$(fig_json B2)" "$(fig_json B3)" "$(fig_json B4)" "$b5" \
 	"$pg_tps" "$pg_rows" "$(ratio "$(col B1 calls_per_s | median)" "$b0")" "$(ratio "$b2" "$b0")" \
 	"$(ratio "$(col B3 calls_per_s | median)" "$b0")" "$(ratio "$b2" "$pg_rows")" \
 	"$(round_json B1)" "$(round_json B2)" "$(round_json B3)" "$(round_median B1)" \
 	"$(round_median B2)" "$(round_median B3)" \
-	"$rss_before" "$rss_after" "$per_obj" "$INFLIGHT" "$RUNS" "$SECS" "$(machine_json)"
+	"$rss_before" "$rss_after" "$per_obj" "$cpu" "$INFLIGHT" "$RUNS" "$SECS" "$(machine_json)"
