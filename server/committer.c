@@ -52,6 +52,8 @@ struct dobj__committer {
 	/* a commit's outcome is unknown and the backend that ran it may not have ended: the
 	 * shards keep the objects it wrote from reloading (dobj__committer_fenced) */
 	atomic_bool fenced;
+	/* when the transaction the commit thread waits for was sent (monotonic us); 0: none */
+	_Atomic int64_t waiting_since;
 
 	_Atomic uint64_t commits, commit_failures, commit_retries;
 	dobj__hist commit_turns, commit_seconds;
@@ -296,6 +298,7 @@ committer_main(void *arg)
 			if (!a->sent)
 				continue;
 		}
+		atomic_store(&c->waiting_since, a->txn.sent_us);
 		dobj__pg_commit_read(c->pg, &a->txn, false);
 		if (!a->txn.failed && !a->txn.broken) {
 			pthread_mutex_lock(&c->mu);
@@ -318,6 +321,7 @@ committer_main(void *arg)
 		flight *next = b; /* the one sent behind, if any, is now the one in flight */
 		b = a;
 		a = next;
+		atomic_store(&c->waiting_since, 0);
 	}
 	pthread_mutex_lock(&c->mu);
 	c->exited = true;
@@ -442,6 +446,8 @@ dobj__committer_stats_get(dobj__committer *c, dobj__committer_stats *out)
 	out->commit_failures = atomic_load(&c->commit_failures);
 	out->commit_retries = atomic_load(&c->commit_retries);
 	out->fenced = atomic_load(&c->fenced);
+	int64_t since = atomic_load(&c->waiting_since), now = dobj__clock_mono_us();
+	out->waiting_us = since != 0 && now > since ? now - since : 0;
 	dobj__pg_counters(c->pg, &out->pg_errors, &out->pg_reconnects);
 	dobj__hist_add(&out->commit_turns, &c->commit_turns);
 	dobj__hist_add(&out->commit_seconds, &c->commit_seconds);

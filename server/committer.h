@@ -46,6 +46,7 @@ typedef struct dobj__committer_stats {
 	uint64_t commit_failures;
 	uint64_t commit_retries; /* transactions skipped behind a failed one and sent again */
 	bool fenced;             /* dobj__committer_fenced */
+	int64_t waiting_us;      /* how long the transaction in flight has waited; 0: none */
 	uint64_t pg_errors;
 	uint64_t pg_reconnects;
 	dobj__hist commit_turns;   /* turns with writes per transaction */

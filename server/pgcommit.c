@@ -5,6 +5,8 @@
 // deletes before upserts; fired alarms (fenced by their lease) before alarm writes.
 
 #include <arpa/inet.h>
+#include <errno.h>
+#include <poll.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -264,6 +266,8 @@ dobj__pg_commit_send(dobj__pg *pg, dobj__pg_part *const *parts, size_t nparts, c
 	bool ok = true, alarms = false;
 
 	memset(t, 0, sizeof(*t));
+	t->sent_us = dobj__clock_mono_us();
+	t->next_warn_us = t->sent_us + DOBJ__COMMIT_WARN_MS * 1000LL;
 	err[0] = '\0';
 	pipe_check(pg);
 	if (nparts > 1 && (merged = merge(pg, parts, nparts)) != NULL) {
@@ -306,6 +310,36 @@ dobj__pg_commit_send(dobj__pg *pg, dobj__pg_part *const *parts, size_t nparts, c
 	return DOBJ_OK;
 }
 
+/* await_input waits until a result of t can be read without blocking, or the connection has
+ * failed (PQgetResult then reports it). A server that keeps t waiting (a lock held by another
+ * session, a synchronous standby that does not answer, a slow trigger) is logged now and then:
+ * the replies of t's calls, and every commit behind it, wait with it. */
+static void
+await_input(dobj__pg *pg, dobj__pg_txn *t)
+{
+	while (PQisBusy(pg->conn)) {
+		struct pollfd p = {.fd = PQsocket(pg->conn), .events = POLLIN};
+		int rc = poll(&p, 1, 1000);
+		int64_t now;
+
+		if (rc < 0 && errno == EINTR)
+			continue;
+		if (rc != 0) {
+			if (PQconsumeInput(pg->conn) == 0)
+				return;
+			continue;
+		}
+		if ((now = dobj__clock_mono_us()) >= t->next_warn_us) {
+			t->next_warn_us = now + DOBJ__COMMIT_REWARN_MS * 1000LL;
+			dobj__log_warn("committer: a commit of %zu turns has waited %lld s for "
+			               "PostgreSQL backend %d (see pg_stat_activity); its calls' "
+			               "replies and the commits behind it wait with it",
+			               t->nturns, (long long)((now - t->sent_us) / 1000000),
+			               pg->backend_pid);
+		}
+	}
+}
+
 /* read_stmt reads the results of t's next statement: false if the connection broke first.
  * The first error is the one kept; statements the server skipped after an error (of this
  * transaction or an earlier one) come as PIPELINE_ABORTED. */
@@ -315,10 +349,11 @@ read_stmt(dobj__pg *pg, dobj__pg_txn *t)
 	bool got = false, after_sync = false;
 
 	for (;;) {
-		PGresult *r = PQgetResult(pg->conn);
+		PGresult *r;
 		ExecStatusType st;
 
-		if (r == NULL) {
+		await_input(pg, t);
+		if ((r = PQgetResult(pg->conn)) == NULL) {
 			if (got) {
 				t->nread++;
 				return true;

@@ -85,14 +85,16 @@ void dobj__pg_part_free(dobj__pg_part *part);
 
 /* dobj__pg_txn: one commit transaction sent on the commit connection, read in two steps. */
 typedef struct dobj__pg_txn {
-	int nstmts;     /* statements sent: BEGIN, the changes, maybe a notify, COMMIT */
-	int nread;      /* statements whose results have been read */
-	int naborted;   /* statements the server skipped after an earlier failure */
-	size_t nturns;  /* turns with writes in it */
-	bool committed; /* COMMIT answered OK: durable */
-	bool failed;    /* the server refused or skipped a statement: nothing of it was written */
-	bool errored;   /* one of its own statements failed (err says why) */
-	bool broken;    /* the connection broke before its results were all read */
+	int nstmts;      /* statements sent: BEGIN, the changes, maybe a notify, COMMIT */
+	int nread;       /* statements whose results have been read */
+	int naborted;    /* statements the server skipped after an earlier failure */
+	size_t nturns;   /* turns with writes in it */
+	bool committed;  /* COMMIT answered OK: durable */
+	bool failed;     /* the server refused or skipped a statement: nothing of it was written */
+	bool errored;    /* one of its own statements failed (err says why) */
+	bool broken;     /* the connection broke before its results were all read */
+	int64_t sent_us; /* when it was sent (monotonic clock) */
+	int64_t next_warn_us; /* when a wait for its results is next worth a warning */
 	char err[448];
 } dobj__pg_txn;
 
@@ -104,7 +106,10 @@ dobj_err dobj__pg_commit_send(dobj__pg *pg, dobj__pg_part *const *parts, size_t 
                               const char *owner, dobj__pg_txn *t, char *err, size_t errlen);
 
 /* dobj__pg_commit_read waits for t's results: those of its changes (the server is then
- * committing it) or, with through_commit, all of them. */
+ * committing it) or, with through_commit, all of them. A wait of more than
+ * DOBJ__COMMIT_WARN_MS is logged, and again every DOBJ__COMMIT_REWARN_MS while it lasts. */
+#define DOBJ__COMMIT_WARN_MS 5000
+#define DOBJ__COMMIT_REWARN_MS 10000
 void dobj__pg_commit_read(dobj__pg *pg, dobj__pg_txn *t, bool through_commit);
 
 /* dobj__pg_commit_outcome says what became of t, once read through COMMIT: DOBJ_OK once

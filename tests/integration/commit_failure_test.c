@@ -132,9 +132,9 @@ name_in_shard(const char *prefix, unsigned shard, unsigned nshards, char *buf, s
 	cr_assert_fail("no name for shard %u", shard);
 }
 
-/* metric reads one unlabelled counter from /metrics. */
-static uint64_t
-metric(int port, const char *name)
+/* metric_value finds one unlabelled series in /metrics: the text of its value. */
+static const char *
+metric_value(int port, const char *name)
 {
 	static char body[65536];
 	char *at;
@@ -142,9 +142,23 @@ metric(int port, const char *name)
 	cr_assert_eq(fx_http_get(port, "/metrics", body, sizeof(body)), 200);
 	for (at = body; (at = strstr(at, name)) != NULL; at++)
 		if ((at == body || at[-1] == '\n') && at[strlen(name)] == ' ')
-			return strtoull(at + strlen(name) + 1, NULL, 10);
+			return at + strlen(name) + 1;
 	cr_assert_fail("no %s in /metrics", name);
-	return 0;
+	return "";
+}
+
+/* metric reads one unlabelled counter from /metrics. */
+static uint64_t
+metric(int port, const char *name)
+{
+	return strtoull(metric_value(port, name), NULL, 10);
+}
+
+/* metric_seconds reads one unlabelled gauge in seconds from /metrics. */
+static double
+metric_seconds(int port, const char *name)
+{
+	return strtod(metric_value(port, name), NULL);
 }
 
 /* call_async_cb runs ops on TestKV object name, its reply going to cb (which ends with
@@ -652,4 +666,48 @@ Test(commit_failure, a_fence_check_without_an_answer_does_not_hold_the_drain)
 	cr_assert(fx_log_contains(srv.log_path, "committer: still inside a PostgreSQL call"),
 	          "the commit thread was not the one left behind; log in %s", srv.log_path);
 	fx_proxy_stop(px);
+}
+
+/* A commit that PostgreSQL holds (here a deferred trigger sleeping 6 s in COMMIT; in production
+ * a lock, a synchronous standby) holds its calls' replies. The operator sees it: the gauge
+ * dobj_commit_waiting_seconds grows while it waits, and after 5 s the log names the backend. */
+Test(commit_failure, a_commit_that_postgresql_holds_shows_in_the_metrics_and_the_log)
+{
+	char http_url[64], needle[128];
+	int http = fx_http_url(http_url, sizeof(http_url));
+	const char *args[] = {"--http-listen", http_url, NULL};
+	one_wait a = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false, DOBJ_OK, ""};
+	Dobj__Test__Op *ops[] = {fx_op("put", "held", "1")};
+	char *pid;
+	double waited;
+
+	fx_stack_restart(&db, &srv, &cl, args);
+	fx_http_wait(http);
+	cr_assert_eq(metric_seconds(http, "dobj_commit_waiting_seconds"), 0.0,
+	             "a commit is waiting before any call");
+	free(fx_db_query1(&db,
+	                  "CREATE FUNCTION held() RETURNS trigger LANGUAGE plpgsql AS $$ "
+	                  "BEGIN IF NEW.key = 'held' THEN PERFORM pg_sleep(6); END IF; "
+	                  "RETURN NULL; END $$; "
+	                  "CREATE CONSTRAINT TRIGGER held AFTER INSERT OR UPDATE ON dobj_storage "
+	                  "DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION held()"));
+
+	call_async("holder", ops, 1, &a);
+	wait_sleeping();
+	pid = fx_db_query1(&db, "SELECT pid FROM pg_stat_activity WHERE wait_event = 'PgSleep' "
+	                        "AND datname = current_database()");
+	fx_nap_ms(1500);
+	waited = metric_seconds(http, "dobj_commit_waiting_seconds");
+	cr_assert(waited >= 1.0 && waited < 10.0,
+	          "dobj_commit_waiting_seconds is %.3f 1.5 s into a held commit", waited);
+	cr_assert(!a.done, "the call was answered before its commit ended");
+
+	one_wait_done(&a);
+	cr_assert_eq(a.status, DOBJ_OK, "%s %s", dobj_err_name(a.status), a.message);
+	snprintf(needle, sizeof(needle), "has waited 5 s for PostgreSQL backend %s ", pid);
+	cr_assert(fx_log_contains(srv.log_path, needle), "no warning \"%s\" in dobjd's log",
+	          needle);
+	cr_assert_eq(metric_seconds(http, "dobj_commit_waiting_seconds"), 0.0,
+	             "the gauge still counts a commit that ended");
+	free(pid);
 }
