@@ -103,21 +103,20 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (b > 0) printf "%.3f", a / b; else 
 
 # --- CPU accounting: where each figure's CPU goes ---------------------------------------------
 hz=$(getconf CLK_TCK)
-# proc_ticks PID...: clock ticks these processes have run, all threads, user and system
+# proc_ticks PID...: clock ticks these processes have run, all threads, user and system (a
+# process gone meanwhile counts 0; mawk would stop at a file it cannot open)
 proc_ticks() {
-	local p files=()
-	for p in "$@"; do
-		[[ -r /proc/$p/stat ]] && files+=("/proc/$p/stat")
-	done
-	((${#files[@]})) || { echo 0; return; }
-	awk '{sub(/.*\) /, ""); t += $12 + $13} END {print t + 0}' "${files[@]}" 2>/dev/null || echo 0
+	local p
+	for p in "$@"; do cat "/proc/$p/stat" 2>/dev/null || true; done |
+		awk '{sub(/.*\) /, ""); t += $12 + $13} END {print t + 0}'
 }
-# pg_ticks: PostgreSQL's clock ticks: the postmaster and every process it started (a backend
-# that exits within a run takes its ticks with it; dobjd's connections stay open)
+# pg_ticks: PostgreSQL's clock ticks: the postmaster, with the children it has reaped (a
+# backend that exited), and every child still running
 pg_ticks() {
-	local pm
+	local pm reaped
 	pm=$(head -1 "$tmp/pg/data/postmaster.pid")
-	proc_ticks "$pm" $(pgrep -P "$pm")
+	reaped=$(awk '{sub(/.*\) /, ""); print $14 + $15}' "/proc/$pm/stat" 2>/dev/null || echo 0)
+	echo $(($(proc_ticks "$pm" $(pgrep -P "$pm" || true)) + ${reaped:-0}))
 }
 idle_ticks() { awk '/^cpu / {print $5 + $6}' /proc/stat; }
 # child_secs FILE: CPU seconds of this shell's finished children (dobj-bench runs) in FILE,
@@ -139,8 +138,11 @@ run_bench() {
 	times >"$tmp/times"
 	after=$(cpu_mark "$tmp/times")
 	echo "$line" >>"$tmp/$name.json"
-	echo "$before $after $(jnum calls <<<"$line")" | awk -v hz="$hz" -v ncpu="$(nproc)" '{
-		n = $11 > 0 ? $11 : 1; wall = $10 - $5
+	# calls counts the measured window only: the CPU, read around the whole run, is spread
+	# over the calls of the whole run at the measured rate (the warm-up second included)
+	echo "$before $after $(jnum calls <<<"$line") $(jnum duration_s <<<"$line")" |
+		awk -v hz="$hz" -v ncpu="$(nproc)" '{
+		wall = $10 - $5; n = $11 * ($12 > 0 && wall > $12 ? wall / $12 : 1); n = n > 0 ? n : 1
 		printf "%.1f %.1f %.1f %.1f\n", ($6 - $1) / hz / n * 1e6, ($7 - $2) / hz / n * 1e6,
 			($9 - $4) / n * 1e6, (wall > 0 ? 100 * ($8 - $3) / hz / (wall * ncpu) : 0)
 	}' >>"$tmp/$name.cpu"

@@ -294,9 +294,13 @@ committer_main(void *arg)
 		if (!a->sent) {
 			if (!wait_take(c, a))
 				break;
+			/* sending can block too, once the socket's buffers are full */
+			atomic_store(&c->waiting_since, dobj__clock_mono_us());
 			start(c, a);
-			if (!a->sent)
+			if (!a->sent) {
+				atomic_store(&c->waiting_since, 0);
 				continue;
+			}
 		}
 		atomic_store(&c->waiting_since, a->txn.sent_us);
 		dobj__pg_commit_read(c->pg, &a->txn, false);
@@ -308,9 +312,12 @@ committer_main(void *arg)
 			start(c, b);
 		}
 		dobj__pg_commit_read(c->pg, &a->txn, true);
+		atomic_store(&c->waiting_since, 0); /* before its calls hear of its outcome */
 		ok = land(c, a);
 		if (!ok && b->sent) {
+			atomic_store(&c->waiting_since, b->txn.sent_us);
 			dobj__pg_commit_read(c->pg, &b->txn, true);
+			atomic_store(&c->waiting_since, 0);
 			land(c, b);
 		}
 		pthread_mutex_lock(&c->mu);
@@ -321,7 +328,6 @@ committer_main(void *arg)
 		flight *next = b; /* the one sent behind, if any, is now the one in flight */
 		b = a;
 		a = next;
-		atomic_store(&c->waiting_since, 0);
 	}
 	pthread_mutex_lock(&c->mu);
 	c->exited = true;

@@ -319,23 +319,24 @@ await_input(dobj__pg *pg, dobj__pg_txn *t)
 {
 	while (PQisBusy(pg->conn)) {
 		struct pollfd p = {.fd = PQsocket(pg->conn), .events = POLLIN};
-		int rc = poll(&p, 1, 1000);
+		int rc = p.fd < 0 ? -1 : poll(&p, 1, 1000);
 		int64_t now;
 
-		if (rc < 0 && errno == EINTR)
-			continue;
-		if (rc != 0) {
-			if (PQconsumeInput(pg->conn) == 0)
-				return;
-			continue;
-		}
+		if (rc < 0 && (p.fd < 0 || errno != EINTR))
+			return; /* PQgetResult reports it, or waits as before */
+		if (rc > 0 && PQconsumeInput(pg->conn) == 0)
+			return;
 		if ((now = dobj__clock_mono_us()) >= t->next_warn_us) {
 			t->next_warn_us = now + DOBJ__COMMIT_REWARN_MS * 1000LL;
-			dobj__log_warn("committer: a commit of %zu turns has waited %lld s for "
-			               "PostgreSQL backend %d (see pg_stat_activity); its calls' "
-			               "replies and the commits behind it wait with it",
-			               t->nturns, (long long)((now - t->sent_us) / 1000000),
-			               pg->backend_pid);
+			char who[32] = "";
+
+			if (pg->backend_pid > 0)
+				snprintf(who, sizeof(who), " backend %d", pg->backend_pid);
+			dobj__log_warn(
+			    "committer: a commit of %zu turns has waited %lld s for "
+			    "PostgreSQL%s (see pg_stat_activity); its calls' replies and "
+			    "the commits behind it wait with it",
+			    t->nturns, (long long)((now - t->sent_us) / 1000000), who);
 		}
 	}
 }
