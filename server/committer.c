@@ -445,6 +445,8 @@ dobj__committer_fenced(dobj__committer *c)
 void
 dobj__committer_stats_get(dobj__committer *c, dobj__committer_stats *out)
 {
+	int64_t since, now;
+
 	memset(out, 0, sizeof(*out));
 	if (c == NULL)
 		return;
@@ -452,7 +454,8 @@ dobj__committer_stats_get(dobj__committer *c, dobj__committer_stats *out)
 	out->commit_failures = atomic_load(&c->commit_failures);
 	out->commit_retries = atomic_load(&c->commit_retries);
 	out->fenced = atomic_load(&c->fenced);
-	int64_t since = atomic_load(&c->waiting_since), now = dobj__clock_mono_us();
+	since = atomic_load(&c->waiting_since);
+	now = dobj__clock_mono_us();
 	out->waiting_us = since != 0 && now > since ? now - since : 0;
 	dobj__pg_counters(c->pg, &out->pg_errors, &out->pg_reconnects);
 	dobj__hist_add(&out->commit_turns, &c->commit_turns);

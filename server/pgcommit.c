@@ -327,9 +327,9 @@ await_input(dobj__pg *pg, dobj__pg_txn *t)
 		if (rc > 0 && PQconsumeInput(pg->conn) == 0)
 			return;
 		if ((now = dobj__clock_mono_us()) >= t->next_warn_us) {
-			t->next_warn_us = now + DOBJ__COMMIT_REWARN_MS * 1000LL;
 			char who[32] = "";
 
+			t->next_warn_us = now + DOBJ__COMMIT_REWARN_MS * 1000LL;
 			if (pg->backend_pid > 0)
 				snprintf(who, sizeof(who), " backend %d", pg->backend_pid);
 			dobj__log_warn(
