@@ -182,10 +182,13 @@ fig_json() {
 		"$m" "$lo" "$hi" "$p50" "$p99" "$e" "$(wc -l <"$tmp/$1.json")"
 }
 
+# the machine's 1-minute load average: other work on a shared machine moves every figure
+loadavg() { cut -d' ' -f1 /proc/loadavg; }
+load_start=$(loadavg)
 machine_json() {
-	printf '{"nproc":%s,"mem_mb":%s,"kernel":"%s","pg_transport":"%s"}' "$(nproc)" \
-		"$(awk '/^MemTotal:/ {printf "%d", $2 / 1024}' /proc/meminfo)" "$(uname -r)" \
-		"$pg_transport"
+	printf '{"nproc":%s,"mem_mb":%s,"kernel":"%s","pg_transport":"%s","loadavg_start":%s,"loadavg_end":%s}' \
+		"$(nproc)" "$(awk '/^MemTotal:/ {printf "%d", $2 / 1024}' /proc/meminfo)" "$(uname -r)" \
+		"$pg_transport" "$load_start" "$(loadavg)"
 }
 
 # --- memory mode -----------------------------------------------------------------------------
@@ -331,6 +334,8 @@ printf '%-44s %10.1f MiB (%.1f before activating), %s bytes per object\n' \
 if [[ $b5 != null ]]; then
 	sed -n '1,4p' "$tmp/alarms.out" | sed 's/^/B5 /'
 fi
+printf '%-44s %s at the start, %s at the end (%s cores)\n' "load average, 1 minute" \
+	"$load_start" "$(loadavg)" "$(nproc)"
 for f in B0 B1 B2 B3 B4; do
 	e=$(firsterr "$f")
 	if [[ -n $e ]]; then
