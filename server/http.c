@@ -358,11 +358,11 @@ http_metrics_write(dobj__http *h, dobj__text *t)
 	           "1 while a commit's outcome is unknown and the backend that ran it may still "
 	           "commit: writes and the objects it wrote wait.",
 	           cs.fenced);
-	dobj__metric_head(t, "dobj_commit_waiting_seconds", "gauge",
-	                  "How long the group commit in flight has waited for PostgreSQL; 0 when "
-	                  "none is. A commit that does not end holds its calls' replies and every "
-	                  "commit behind it.");
-	dobj__text_printf(t, "dobj_commit_waiting_seconds %.3f\n", (double)cs.waiting_us / 1e6);
+	dobj__metric_seconds(t, "dobj_commit_waiting_seconds",
+	                     "How long the group commit in flight has waited for PostgreSQL; 0 "
+	                     "when none is. A commit that does not end holds its calls' replies "
+	                     "and every commit behind it.",
+	                     cs.waiting_us / 1000);
 	dobj__metric_head(t, "dobj_commit_turns", "histogram",
 	                  "Turns with writes made durable by one group commit.");
 	dobj__hist_write(t, "dobj_commit_turns", "", DOBJ_HIST_SIZE, &cs.commit_turns);
