@@ -185,10 +185,11 @@ fig_json() {
 # the machine's 1-minute load average: other work on a shared machine moves every figure
 loadavg() { cut -d' ' -f1 /proc/loadavg; }
 load_start=$(loadavg)
+load_end="" # read once when the figures are done, so that the table and the JSON agree
 machine_json() {
 	printf '{"nproc":%s,"mem_mb":%s,"kernel":"%s","pg_transport":"%s","loadavg_start":%s,"loadavg_end":%s}' \
 		"$(nproc)" "$(awk '/^MemTotal:/ {printf "%d", $2 / 1024}' /proc/meminfo)" "$(uname -r)" \
-		"$pg_transport" "$load_start" "$(loadavg)"
+		"$pg_transport" "$load_start" "${load_end:-$(loadavg)}"
 }
 
 # --- memory mode -----------------------------------------------------------------------------
@@ -292,6 +293,7 @@ b5=$(tail -1 "$tmp/alarms.out")
 [[ $b5 == "{"* ]] || { cat "$tmp/alarms.out" >&2; b5=null; }
 
 # --- report ----------------------------------------------------------------------------------
+load_end=$(loadavg)
 b0=$(col B0 calls_per_s | median)
 echo
 printf '%-44s %10s %21s %8s %8s %7s %7s\n' "figure (median of $RUNS runs, ${SECS} s each)" \
@@ -335,7 +337,7 @@ if [[ $b5 != null ]]; then
 	sed -n '1,4p' "$tmp/alarms.out" | sed 's/^/B5 /'
 fi
 printf '%-44s %s at the start, %s at the end (%s cores)\n' "load average, 1 minute" \
-	"$load_start" "$(loadavg)" "$(nproc)"
+	"$load_start" "$load_end" "$(nproc)"
 for f in B0 B1 B2 B3 B4; do
 	e=$(firsterr "$f")
 	if [[ -n $e ]]; then
