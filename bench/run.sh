@@ -118,17 +118,20 @@ pg_ticks() {
 	reaped=$(awk '{sub(/.*\) /, ""); print $14 + $15}' "/proc/$pm/stat" 2>/dev/null || echo 0)
 	echo $(($(proc_ticks "$pm" $(pgrep -P "$pm" || true)) + ${reaped:-0}))
 }
-idle_ticks() { awk '/^cpu / {print $5 + $6}' /proc/stat; }
+# sys_ticks: the machine's "idle busy steal" clock ticks: idle with I/O wait; the processes'
+# user and system time (interrupts apart, as in /proc/PID/stat); stolen by the hypervisor
+sys_ticks() { awk '/^cpu / {print $5 + $6, $2 + $3 + $4, $9}' /proc/stat; }
 # child_secs FILE: CPU seconds of this shell's finished children (dobj-bench runs) in FILE,
 # the output of `times` run by this shell itself (in a subshell it would count the subshell's)
 child_secs() {
 	tail -1 "$1" | awk '{n = 0; for (i = 1; i <= 2; i++) {split($i, a, /[ms]/); n += a[1] * 60 + a[2]}; print n}'
 }
-# cpu_mark FILE: "dobjd PostgreSQL idle children wall" now (FILE: see child_secs)
-cpu_mark() { echo "$(proc_ticks "$pid") $(pg_ticks) $(idle_ticks) $(child_secs "$1") $(date +%s.%N)"; }
+# cpu_mark FILE: "dobjd PostgreSQL children wall idle busy steal" now (FILE: see child_secs)
+cpu_mark() { echo "$(proc_ticks "$pid") $(pg_ticks) $(child_secs "$1") $(date +%s.%N) $(sys_ticks)"; }
 
 # run_bench NAME ARGS...: one dobj-bench run; its JSON appended to $tmp/NAME.json and its CPU
-# per call (us: dobjd, PostgreSQL, dobj-bench; then the machine's idle %) to $tmp/NAME.cpu.
+# per call (us: dobjd, PostgreSQL, dobj-bench), then the machine's idle %, the % other
+# processes used and the % the hypervisor stole (outside load), to $tmp/NAME.cpu.
 run_bench() {
 	local name=$1 line before after
 	shift
@@ -142,9 +145,12 @@ run_bench() {
 	# over the calls of the whole run at the measured rate (the warm-up second included)
 	echo "$before $after $(jnum calls <<<"$line") $(jnum duration_s <<<"$line")" |
 		awk -v hz="$hz" -v ncpu="$(nproc)" '{
-		wall = $10 - $5; n = $11 * ($12 > 0 && wall > $12 ? wall / $12 : 1); n = n > 0 ? n : 1
-		printf "%.1f %.1f %.1f %.1f\n", ($6 - $1) / hz / n * 1e6, ($7 - $2) / hz / n * 1e6,
-			($9 - $4) / n * 1e6, (wall > 0 ? 100 * ($8 - $3) / hz / (wall * ncpu) : 0)
+		d = $8 - $1; p = $9 - $2; b = $10 - $3; wall = $11 - $4
+		n = $15 * ($16 > 0 && wall > $16 ? wall / $16 : 1); n = n > 0 ? n : 1
+		cap = wall > 0 ? wall * ncpu * hz / 100 : 1 # ticks in 1% of the machine
+		other = ($13 - $6) - d - p - b * hz
+		printf "%.1f %.1f %.1f %.1f %.1f %.1f\n", d / hz / n * 1e6, p / hz / n * 1e6,
+			b / n * 1e6, ($12 - $5) / cap, (other > 0 ? other : 0) / cap, ($14 - $7) / cap
 	}' >>"$tmp/$name.cpu"
 	printf '  %-3s %10.0f calls/s  p50 %7.3f ms  p99 %7.3f ms  errors %s\n' "$name" \
 		"$(jnum calls_per_s <<<"$line")" "$(jnum p50_ms <<<"$line")" \
@@ -152,10 +158,10 @@ run_bench() {
 }
 # cpu_col NAME N: column N of NAME's CPU records, one per line
 cpu_col() { awk -v k="$2" '{print $k}' "$tmp/$1.cpu"; }
-# cpu_med NAME: medians of NAME's CPU records: "dobjd pg bench idle"
+# cpu_med NAME: medians of NAME's CPU records: "dobjd pg bench idle others steal"
 cpu_med() {
 	echo "$(cpu_col "$1" 1 | median) $(cpu_col "$1" 2 | median) $(cpu_col "$1" 3 | median)" \
-		"$(cpu_col "$1" 4 | median)"
+		"$(cpu_col "$1" 4 | median) $(cpu_col "$1" 5 | median) $(cpu_col "$1" 6 | median)"
 }
 # col NAME KEY: the KEY of every run of NAME, one per line
 col() { while read -r l; do jnum "$2" <<<"$l"; done <"$tmp/$1.json"; }
@@ -316,13 +322,24 @@ for f in B1 B2 B3; do
 	printf '%-44s %s (median %s)\n' "$f / B0 round by round" "$(by_round "$f" | paste -sd' ')" \
 		"$(round_median "$f")"
 done
-printf '%-44s %8s %8s %8s %8s %8s\n' "CPU per call, us (median of runs)" "dobjd" "Postgres" \
-	"bench" "total" "idle %"
+printf '%-44s %8s %8s %8s %8s %8s %8s %8s\n' "CPU per call, us (median of runs)" "dobjd" \
+	"Postgres" "bench" "total" "idle %" "others %" "steal %"
 for f in B0 B1 B2 B3; do
-	read -r cd cp cb ci <<<"$(cpu_med "$f")"
-	printf '%-44s %8.1f %8.1f %8.1f %8.1f %8.1f\n' "  $f" "$cd" "$cp" "$cb" \
-		"$(awk -v a="$cd" -v b="$cp" -v c="$cb" 'BEGIN {print a + b + c}')" "$ci"
+	read -r cd cp cb ci co cs <<<"$(cpu_med "$f")"
+	printf '%-44s %8.1f %8.1f %8.1f %8.1f %8.1f %8.1f %8.1f\n' "  $f" "$cd" "$cp" "$cb" \
+		"$(awk -v a="$cd" -v b="$cp" -v c="$cb" 'BEGIN {print a + b + c}')" "$ci" "$co" "$cs"
 done
+# Outside load: what other processes and the hypervisor took of the machine during a run. It
+# moves B2 most (its commits are one serial path through PostgreSQL; see docs/performance.md).
+for f in B0 B2; do
+	printf '%-44s %s\n' "$f outside load by round, % of the machine" \
+		"$(awk '{printf "%s%.0f", (NR > 1 ? " " : ""), $5 + $6}' "$tmp/$f.cpu")"
+done
+outside_max=$(cat "$tmp"/B[0-3].cpu | awk '{o = $5 + $6; if (o > m) m = o} END {printf "%.0f", m}')
+if ((outside_max >= 10)); then
+	echo "bench/run.sh: other work took up to ${outside_max}% of the machine during a run: these" \
+		"figures, B2 above all, are not those of a quiet machine" >&2
+fi
 # If a durable increment cost B0's CPU plus PostgreSQL's share alone, and the cores were as
 # busy, B2/B0 would be this: the part of the target that dobjd's own work decides.
 read -r b0d b0p b0b _ <<<"$(cpu_med B0)"
@@ -346,11 +363,12 @@ for f in B0 B1 B2 B3 B4; do
 done
 b2=$(col B2 calls_per_s | median)
 cpu_json() {
-	local d p b i
-	read -r d p b i <<<"$(cpu_med "$1")"
-	printf '"%s":{"dobjd":%s,"postgres":%s,"bench":%s,"idle_pct":%s}' "$1" "$d" "$p" "$b" "$i"
+	local d p b i o s
+	read -r d p b i o s <<<"$(cpu_med "$1")"
+	printf '"%s":{"dobjd":%s,"postgres":%s,"bench":%s,"idle_pct":%s,"others_pct":%s,"steal_pct":%s}' \
+		"$1" "$d" "$p" "$b" "$i" "$o" "$s"
 }
-cpu="{$(cpu_json B0),$(cpu_json B1),$(cpu_json B2),$(cpu_json B3),\"B2_B0_pg_bound\":$b2_bound}"
+cpu="{$(cpu_json B0),$(cpu_json B1),$(cpu_json B2),$(cpu_json B3),\"B2_B0_pg_bound\":$b2_bound,\"outside_max_pct\":$outside_max}"
 printf '{"B0":%s,"B1":%s,"B2":%s,"B3":%s,"B4":%s,"B5":%s,"pgbench":{"tps":%s,"rows_per_s":%s},"ratios":{"B1_B0":%s,"B2_B0":%s,"B3_B0":%s,"B2_pg_rows":%s},"ratios_by_round":{"B1_B0":%s,"B2_B0":%s,"B3_B0":%s,"median":{"B1_B0":%s,"B2_B0":%s,"B3_B0":%s}},"memory":{"live_objects":100000,"keys_per_object":10,"rss_before_kb":%s,"rss_after_kb":%s,"per_object_bytes":%s},"cpu_us_per_call":%s,"inflight":%s,"runs":%s,"secs":%s,"machine":%s}\n' \
 	"$(fig_json B0)" "$(fig_json B1)" "$(fig_json B2)" "$(fig_json B3)" "$(fig_json B4)" "$b5" \
 	"$pg_tps" "$pg_rows" "$(ratio "$(col B1 calls_per_s | median)" "$b0")" "$(ratio "$b2" "$b0")" \
