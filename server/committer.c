@@ -20,7 +20,8 @@
 #include "log.h"
 #include "thread.h"
 
-#define FENCE_RETRY_MS 50 /* idle, while a fence holds: the next check */
+#define FENCE_RETRY_MS 50   /* idle, while a fence holds: the next check */
+#define COMMIT_SLICE_US 100 /* the commit thread's scheduling slice, where the kernel takes one */
 
 /* A transaction of the commit thread: the requests in it and its state on the connection. */
 typedef struct flight {
@@ -288,6 +289,13 @@ committer_main(void *arg)
 	flight *a = &c->fl[0], *b = &c->fl[1];
 
 	dobj__thread_name("dobj-commit");
+	/* Every durable call waits on this thread's wake-ups, one after the other; on a busy
+	 * machine each would otherwise wait out another process's slice (docs/performance.md). */
+	int rc = dobj__thread_latency_critical(COMMIT_SLICE_US);
+	if (rc != 0)
+		dobj__log(DOBJ_LOG_DEBUG,
+		          "committer: could not ask for a short scheduling slice: %s",
+		          strerror(rc));
 	for (;;) {
 		bool ok, idle;
 

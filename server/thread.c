@@ -1,10 +1,18 @@
 // SPDX-License-Identifier: MIT
-// thread.c - thread names: dobj-shard-N, dobj-commit, dobj-alarms, dobj-http.
+// thread.c - thread names (dobj-shard-N, dobj-commit, dobj-alarms, dobj-http) and the
+// scheduling of the threads that every call waits on.
 
 #define _GNU_SOURCE
+#include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
+#ifdef __linux__
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
 
 #include "thread.h"
 
@@ -21,3 +29,48 @@ dobj__thread_name(const char *fmt, ...)
 	pthread_setname_np(pthread_self(), name);
 #endif
 }
+
+#if defined(__linux__) && defined(SYS_sched_getattr) && defined(SYS_sched_setattr)
+/* The first version of the kernel's struct sched_attr (Linux 3.14), which every later kernel
+ * accepts; glibc has no wrapper. */
+struct sched_attr_v0 {
+	uint32_t size;
+	uint32_t policy;
+	uint64_t flags;
+	int32_t nice;
+	uint32_t priority;
+	uint64_t runtime; /* SCHED_OTHER and SCHED_BATCH: the slice, in ns (Linux 6.12) */
+	uint64_t deadline;
+	uint64_t period;
+};
+
+int
+dobj__thread_latency_critical(unsigned slice_us)
+{
+	struct sched_attr_v0 a = {0};
+
+	/* read first: the thread keeps its nice value and flags */
+	if (syscall(SYS_sched_getattr, 0, &a, sizeof(a), 0) != 0)
+		return errno;
+	if (a.policy != SCHED_OTHER && a.policy != SCHED_BATCH)
+		return 0; /* a real-time or idle policy was chosen on purpose: leave it */
+	a.size = sizeof(a);
+	a.policy = SCHED_OTHER;
+	a.runtime = (uint64_t)slice_us * 1000; /* older kernels ignore it for SCHED_OTHER */
+	if (syscall(SYS_sched_setattr, 0, &a, 0) == 0)
+		return 0;
+	{
+		int err = errno;
+		struct sched_param sp = {0};
+		/* at least the policy */
+		return pthread_setschedparam(pthread_self(), SCHED_OTHER, &sp) == 0 ? 0 : err;
+	}
+}
+#else
+int
+dobj__thread_latency_critical(unsigned slice_us)
+{
+	(void)slice_us;
+	return 0;
+}
+#endif
