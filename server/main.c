@@ -103,7 +103,8 @@ static opt opts[O_COUNT] = {
     [O_LOG_FORMAT] = {"--log-format", "DOBJ_LOG_FORMAT", OPT_STR, "plain",
                       "plain or json (one JSON object per line)"},
     [O_SCHED] = {"--sched", "DOBJ_SCHED", OPT_STR, "batch",
-                 "CPU scheduling of dobjd's threads: batch (Linux SCHED_BATCH) or normal"},
+                 "CPU scheduling of dobjd's threads: batch (Linux SCHED_BATCH) or normal; the "
+                 "commit thread always asks for normal and a short slice"},
 };
 
 #define MAX_PLUGINS 32
@@ -367,7 +368,8 @@ build_server_opts(dobj_server_opts *so)
 	return 0;
 }
 
-/* set_sched applies --sched to the calling thread; the threads it starts inherit it. With
+/* set_sched applies --sched to the calling thread; the threads it starts inherit it, but for
+ * the commit thread, which asks for the normal policy and a short slice (thread.h). With
  * SCHED_BATCH a thread that is woken does not preempt the one running: a shard releasing a
  * commit's replies, or an nng thread, keeps its core until it blocks, instead of being
  * switched out at each wake-up it causes (docs/performance.md has the numbers). */

@@ -32,7 +32,7 @@ dobj__thread_name(const char *fmt, ...)
 
 #if defined(__linux__) && defined(SYS_sched_getattr) && defined(SYS_sched_setattr)
 /* The first version of the kernel's struct sched_attr (Linux 3.14), which every later kernel
- * accepts; glibc has no wrapper. */
+ * accepts; glibc had no wrapper before 2.41. */
 struct sched_attr_v0 {
 	uint32_t size;
 	uint32_t policy;
@@ -48,23 +48,28 @@ int
 dobj__thread_latency_critical(unsigned slice_us)
 {
 	struct sched_attr_v0 a = {0};
+	struct sched_param sp = {0};
+	int err, policy;
 
 	/* read first: the thread keeps its nice value and flags */
-	if (syscall(SYS_sched_getattr, 0, &a, sizeof(a), 0) != 0)
-		return errno;
-	if (a.policy != SCHED_OTHER && a.policy != SCHED_BATCH)
-		return 0; /* a real-time or idle policy was chosen on purpose: leave it */
-	a.size = sizeof(a);
-	a.policy = SCHED_OTHER;
-	a.runtime = (uint64_t)slice_us * 1000; /* older kernels ignore it for SCHED_OTHER */
-	if (syscall(SYS_sched_setattr, 0, &a, 0) == 0)
-		return 0;
-	{
-		int err = errno;
-		struct sched_param sp = {0};
-		/* at least the policy */
-		return pthread_setschedparam(pthread_self(), SCHED_OTHER, &sp) == 0 ? 0 : err;
+	if (syscall(SYS_sched_getattr, 0, &a, sizeof(a), 0) == 0) {
+		/* A real-time or idle policy: dobjd's --sched replaces these where it may, so one
+		 * still here was set from outside, and stays. */
+		if (a.policy != SCHED_OTHER && a.policy != SCHED_BATCH)
+			return 0;
+		a.size = sizeof(a);
+		a.policy = SCHED_OTHER;
+		a.runtime = (uint64_t)slice_us * 1000; /* older kernels ignore it for SCHED_OTHER */
+		if (syscall(SYS_sched_setattr, 0, &a, 0) == 0)
+			return 0;
 	}
+	err = errno;
+	/* at least the policy, which keeps the nice value; the refusal is still reported */
+	if (pthread_getschedparam(pthread_self(), &policy, &sp) == 0 && policy == SCHED_BATCH) {
+		sp.sched_priority = 0;
+		pthread_setschedparam(pthread_self(), SCHED_OTHER, &sp);
+	}
+	return err;
 }
 #else
 int

@@ -12,7 +12,8 @@ void dobj__thread_name(const char *fmt, ...) __attribute__((format(printf, 1, 2)
  * block or use up its slice), and where the kernel takes it (Linux 6.12 and later), a slice
  * of slice_us microseconds, which lets the thread preempt a busy one as soon as it wakes.
  * For a thread on a serial path that every call waits on, such as the commit thread. Best
- * effort: 0, or an errno value if the kernel refused (the thread then runs as before). */
+ * effort: 0, or an errno value if the kernel refused the slice (the thread then has the
+ * normal policy if that at least was allowed, and runs as before otherwise). */
 int dobj__thread_latency_critical(unsigned slice_us);
 
 #endif /* DOBJ_SERVER_THREAD_H */
