@@ -91,7 +91,12 @@ commit_taken(dobj__commit_req *r)
 
 	pthread_mutex_lock(&s->mu);
 	s->queued--;
-	pthread_cond_signal(&s->cv);
+	/* The shard may now hand over its open batch. If an older batch of the shard is in the
+	 * transaction ahead, its report wakes the shard before the commit thread takes again, so
+	 * the open batch, ended then, still makes the next transaction with the turns run
+	 * meanwhile; otherwise the shard is woken now. */
+	if (s->unheard - s->queued < 2)
+		pthread_cond_signal(&s->cv);
 	pthread_mutex_unlock(&s->mu);
 }
 
@@ -103,6 +108,7 @@ commit_done(dobj__commit_req *r)
 	dobj__shard *s = p->s;
 
 	pthread_mutex_lock(&s->mu);
+	s->unheard--;
 	p->done_next = NULL;
 	if (s->done_tail != NULL)
 		s->done_tail->done_next = p;
@@ -279,6 +285,7 @@ end_batch(dobj__shard *s, dobj__call *calls, dobj__call *last, size_t ncalls, do
 	p->req.taken = commit_taken;
 	pthread_mutex_lock(&s->mu);
 	s->queued++;
+	s->unheard++;
 	pthread_mutex_unlock(&s->mu);
 	if (s->pend_tail != NULL)
 		s->pend_tail->next = p;

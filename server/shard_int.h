@@ -47,7 +47,8 @@ struct dobj__shard {
 	int64_t drain_deadline_ms;            /* once stopping: calls not run by then are refused */
 	bool exited;                          /* the thread has answered everything and returns */
 	dobj__pending *done_head, *done_tail; /* batches the committer has finished, in order */
-	unsigned queued; /* batches handed to the committer that it has not taken yet */
+	unsigned queued;  /* batches handed to the committer that it has not taken yet */
+	unsigned unheard; /* batches handed to the committer whose outcome it has not reported */
 
 	/* shard thread only */
 	dobj__pg *pg;
