@@ -92,9 +92,10 @@ commit_taken(dobj__commit_req *r)
 	pthread_mutex_lock(&s->mu);
 	s->queued--;
 	/* The shard may now hand over its open batch. If an older batch of the shard is in the
-	 * transaction ahead, its report wakes the shard before the commit thread takes again, so
-	 * the open batch, ended then, still makes the next transaction with the turns run
-	 * meanwhile; otherwise the shard is woken now. */
+	 * transaction ahead, its report wakes the shard before the commit thread takes again
+	 * (which is after it reports that transaction), and the open batch, ended then, usually
+	 * still makes the next transaction, with the turns run meanwhile; when the shard is late,
+	 * it goes one transaction later. Otherwise the shard is woken now. */
 	if (s->unheard - s->queued < 2)
 		pthread_cond_signal(&s->cv);
 	pthread_mutex_unlock(&s->mu);

@@ -37,7 +37,7 @@ struct dobj__shard {
 	pthread_t thread;
 	bool started;
 
-	/* mu protects the queue, the stop state, the committer's reports and queued */
+	/* mu protects the queue, the stop state, the committer's reports, queued and unheard */
 	pthread_mutex_t mu;
 	pthread_cond_t cv;      /* the shard thread waits for calls, reports or stopping */
 	pthread_cond_t exit_cv; /* the server waits for exited */
