@@ -131,7 +131,9 @@ pg_ticks() {
 irq_in_tasks=1
 for cfg in /proc/config.gz "/boot/config-$(uname -r)"; do
 	if [[ -r $cfg ]]; then
-		if zcat -f "$cfg" 2>/dev/null | grep -q '^CONFIG_IRQ_TIME_ACCOUNTING=y'; then
+		# grep reads all of it: with -q it would stop at the match, and pipefail would
+		# take zcat's SIGPIPE for "no match"
+		if zcat -f "$cfg" 2>/dev/null | grep '^CONFIG_IRQ_TIME_ACCOUNTING=y' >/dev/null; then
 			irq_in_tasks=0
 		fi
 		break
