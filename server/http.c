@@ -367,7 +367,8 @@ http_metrics_write(dobj__http *h, dobj__text *t)
 	                  "Turns with writes made durable by one group commit.");
 	dobj__hist_write(t, "dobj_commit_turns", "", DOBJ_HIST_SIZE, &cs.commit_turns);
 	dobj__metric_head(t, "dobj_commit_duration_seconds", "histogram",
-	                  "Time to make one batch durable (BEGIN to COMMIT, one round trip).");
+	                  "Time from sending one group commit to its outcome; one sent behind "
+	                  "another also waits for that one's COMMIT.");
 	dobj__hist_write(t, "dobj_commit_duration_seconds", "", DOBJ_HIST_SECONDS,
 	                 &cs.commit_seconds);
 	metric_u64(t, "dobj_pg_errors_total", "counter",

@@ -77,7 +77,8 @@ static opt opts[O_COUNT] = {
     [O_LOAD_ALL_MAX_KEYS] = {"--load-all-max-keys", "DOBJ_LOAD_ALL_MAX_KEYS", OPT_COUNT, "1000",
                              "activation loads every key of objects up to this many keys"},
     [O_MAX_BATCH] = {"--max-batch", "DOBJ_MAX_BATCH", OPT_COUNT, "512",
-                     "turns in one shard's batch at most (a commit takes one batch per shard)"},
+                     "calls a shard runs per pass; it hands its open batch to the "
+                     "commit thread once the batch holds this many"},
     [O_CONTEXTS] = {"--contexts", "DOBJ_CONTEXTS", OPT_COUNT, "1024",
                     "requests received concurrently"},
     [O_KEY_MAX] = {"--key-max", "DOBJ_KEY_MAX", OPT_COUNT, "2048", "largest key, bytes"},

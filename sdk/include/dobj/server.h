@@ -39,7 +39,7 @@ typedef struct dobj_server_opts {
 	size_t cache_objects;     /* live objects kept per server [100000] */
 	int idle_timeout_ms;      /* an idle object is evicted after this [300000] */
 	size_t load_all_max_keys; /* activation loads all keys of objects up to this size [1000] */
-	unsigned max_batch;       /* turns committed together at most [512] */
+	unsigned max_batch;       /* calls a shard runs per pass; batch size it hands over [512] */
 	unsigned contexts;        /* concurrent requests the listener accepts [1024] */
 	int64_t clock_offset_ms;  /* the server clock runs this far ahead (tests, drills) [0] */
 	int alarm_retry_ms;       /* delay before a failed alarm's first retry, doubling [2000] */
