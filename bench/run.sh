@@ -367,7 +367,8 @@ if awk -v m="$outside_max" 'BEGIN {exit !(m >= 10)}'; then
 		"figures, B2 above all, are not those of a quiet machine" >&2
 fi
 # If a durable increment cost B0's CPU plus PostgreSQL's share alone, and the cores were as
-# busy, B2/B0 would be this: the part of the target that dobjd's own work decides.
+# busy, B2/B0 would be this: a bound by CPU alone (B2 does not follow PostgreSQL's CPU per
+# row: docs/performance.md, session 8).
 read -r b0d b0p b0b _ <<<"$(cpu_med B0)"
 read -r _ b2p _ _ <<<"$(cpu_med B2)"
 b2_bound=$(awk -v d="$b0d" -v p="$b0p" -v b="$b0b" -v q="$b2p" \
