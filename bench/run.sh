@@ -4,8 +4,9 @@
 # dobjd (RelWithDebInfo), dobj-bench against them, pgbench for PostgreSQL's own ceiling, then
 # a table and one JSON line (last line of stdout). Everything started here is stopped on exit.
 #
-#   bench/run.sh            the suite: B0-B5, the pgbench ceiling, ratios, memory, and the CPU
-#                           each of B0-B3 costs per call in dobjd, PostgreSQL and dobj-bench (~8 min)
+#   bench/run.sh            the suite: B0-B5, the pgbench ceiling, ratios, memory, the CPU
+#                           each of B0-B3 costs per call in dobjd, PostgreSQL and dobj-bench,
+#                           and B1's and B2's group commits (dobjd's /metrics) (~8 min)
 #   bench/run.sh memory     the cache limit: 1,000,000 objects through --cache-objects 100000
 #
 # Environment: RUNS (5) runs per figure, SECS (10) seconds per run, BUILD (build/ if it is a
@@ -71,11 +72,12 @@ q() { psql -qAtX "$dsn" -c "$1"; }
 
 port=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
 url=tcp://127.0.0.1:$port
+hport=$((port + 1)) # dobjd's /metrics, read around each run (commit_mark)
 
 # start_dobjd [FLAGS...]: start dobjd and wait until it answers.
 start_dobjd() {
-	DOBJ_HTTP_LISTEN= "$dobjd" --listen "$url" --database-url "$dsn" --log-level warn "$@" \
-		>>"$tmp/dobjd.log" 2>&1 &
+	"$dobjd" --listen "$url" --http-listen "http://127.0.0.1:$hport" --database-url "$dsn" \
+		--log-level warn "$@" >>"$tmp/dobjd.log" 2>&1 &
 	pid=$!
 	for _ in $(seq 1 100); do
 		if "$bench" --url "$url" --class Counter --method get --hot --count 1 \
@@ -155,12 +157,23 @@ child_secs() {
 # cpu_mark FILE: "dobjd PostgreSQL children wall idle busy steal" now (FILE: see child_secs)
 cpu_mark() { echo "$(proc_ticks "$pid") $(pg_ticks) $(child_secs "$1") $(date +%s.%N) $(sys_ticks)"; }
 
+# commit_mark: "time transactions turns-sum turns-count" of dobjd's group commits now, from its
+# /metrics (dobj_commits_total, dobj_commit_turns); zeros if it did not answer
+commit_mark() {
+	echo "$(date +%s.%N) $({ curl -s --max-time 2 "http://127.0.0.1:$hport/metrics" || true; } |
+		awk '$1 == "dobj_commits_total" {c = $2} $1 == "dobj_commit_turns_sum" {s = $2}
+			$1 == "dobj_commit_turns_count" {n = $2} END {print c + 0, s + 0, n + 0}')"
+}
+
 # run_bench NAME ARGS...: one dobj-bench run; its JSON appended to $tmp/NAME.json and its CPU
 # per call (us: dobjd, PostgreSQL, dobj-bench), then the machine's idle %, the % other
-# processes used and the % the hypervisor stole (outside load), to $tmp/NAME.cpu.
+# processes used and the % the hypervisor stole (outside load), to $tmp/NAME.cpu; its
+# transactions a second and turns per transaction (warm-up included) to $tmp/NAME.tx. The
+# /metrics reads lie outside the CPU readings, which would count curl as dobj-bench.
 run_bench() {
-	local name=$1 line before after
+	local name=$1 line before after c0 c1
 	shift
+	c0=$(commit_mark)
 	times >"$tmp/times"
 	before=$(cpu_mark "$tmp/times")
 	line=$("$bench" --url "$url" --inflight "$INFLIGHT" --json "$@" 2>/dev/null | tail -1)
@@ -178,6 +191,10 @@ run_bench() {
 		printf "%.1f %.1f %.1f %.1f %.1f %.1f\n", d / hz / n * 1e6, p / hz / n * 1e6,
 			b / n * 1e6, ($12 - $5) / cap, (other > 0 ? other : 0) / cap, ($14 - $7) / cap
 	}' >>"$tmp/$name.cpu"
+	c1=$(commit_mark)
+	echo "$c0 $c1" | awk '{w = $5 - $1; n = $8 - $4
+		printf "%.0f %.1f\n", (w > 0 ? ($6 - $2) / w : 0), (n > 0 ? ($7 - $3) / n : 0)}' \
+		>>"$tmp/$name.tx"
 	printf '  %-3s %10.0f calls/s  p50 %7.3f ms  p99 %7.3f ms  errors %s\n' "$name" \
 		"$(jnum calls_per_s <<<"$line")" "$(jnum p50_ms <<<"$line")" \
 		"$(jnum p99_ms <<<"$line")" "$(jerrors <<<"$line")" >&2
@@ -355,6 +372,12 @@ for f in B0 B1 B2 B3; do
 	printf '%-44s %8.1f %8.1f %8.1f %8.1f %8.1f %8.1f %8.1f\n' "  $f" "$cd" "$cp" "$cb" \
 		"$(awk -v a="$cd" -v b="$cp" -v c="$cb" 'BEGIN {print a + b + c}')" "$ci" "$co" "$cs"
 done
+printf '%-44s %16s %22s\n' "group commit, dobjd's metrics (median of runs)" \
+	"transactions/s" "turns per transaction"
+for f in B1 B2; do
+	printf '%-44s %16.0f %22.1f\n' "  $f" "$(cut -d' ' -f1 "$tmp/$f.tx" | median)" \
+		"$(cut -d' ' -f2 "$tmp/$f.tx" | median)"
+done
 # Outside load: what other processes and the hypervisor took of the machine during a run. It
 # moves B2 most (its commits are one serial path through PostgreSQL; see docs/performance.md).
 for f in B0 B2; do
@@ -395,11 +418,15 @@ cpu_json() {
 	printf '"%s":{"dobjd":%s,"postgres":%s,"bench":%s,"idle_pct":%s,"others_pct":%s,"steal_pct":%s}' \
 		"$1" "$d" "$p" "$b" "$i" "$o" "$s"
 }
+tx_json() {
+	printf '"%s":{"transactions_per_s":%s,"turns_per_transaction":%s}' "$1" \
+		"$(cut -d' ' -f1 "$tmp/$1.tx" | median)" "$(cut -d' ' -f2 "$tmp/$1.tx" | median)"
+}
 cpu="{$(cpu_json B0),$(cpu_json B1),$(cpu_json B2),$(cpu_json B3),\"B2_B0_pg_bound\":$b2_bound,\"outside_max_pct\":$outside_max}"
-printf '{"B0":%s,"B1":%s,"B2":%s,"B3":%s,"B4":%s,"B5":%s,"pgbench":{"tps":%s,"rows_per_s":%s},"ratios":{"B1_B0":%s,"B2_B0":%s,"B3_B0":%s,"B2_pg_rows":%s},"ratios_by_round":{"B1_B0":%s,"B2_B0":%s,"B3_B0":%s,"median":{"B1_B0":%s,"B2_B0":%s,"B3_B0":%s}},"memory":{"live_objects":100000,"keys_per_object":10,"rss_before_kb":%s,"rss_after_kb":%s,"per_object_bytes":%s},"cpu_us_per_call":%s,"inflight":%s,"runs":%s,"secs":%s,"machine":%s}\n' \
+printf '{"B0":%s,"B1":%s,"B2":%s,"B3":%s,"B4":%s,"B5":%s,"pgbench":{"tps":%s,"rows_per_s":%s},"ratios":{"B1_B0":%s,"B2_B0":%s,"B3_B0":%s,"B2_pg_rows":%s},"ratios_by_round":{"B1_B0":%s,"B2_B0":%s,"B3_B0":%s,"median":{"B1_B0":%s,"B2_B0":%s,"B3_B0":%s}},"memory":{"live_objects":100000,"keys_per_object":10,"rss_before_kb":%s,"rss_after_kb":%s,"per_object_bytes":%s},"cpu_us_per_call":%s,"group_commit":{%s,%s},"inflight":%s,"runs":%s,"secs":%s,"machine":%s}\n' \
 	"$(fig_json B0)" "$(fig_json B1)" "$(fig_json B2)" "$(fig_json B3)" "$(fig_json B4)" "$b5" \
 	"$pg_tps" "$pg_rows" "$(ratio "$(col B1 calls_per_s | median)" "$b0")" "$(ratio "$b2" "$b0")" \
 	"$(ratio "$(col B3 calls_per_s | median)" "$b0")" "$(ratio "$b2" "$pg_rows")" \
 	"$(round_json B1)" "$(round_json B2)" "$(round_json B3)" "$(round_median B1)" \
 	"$(round_median B2)" "$(round_median B3)" \
-	"$rss_before" "$rss_after" "$per_obj" "$cpu" "$INFLIGHT" "$RUNS" "$SECS" "$(machine_json)"
+	"$rss_before" "$rss_after" "$per_obj" "$cpu" "$(tx_json B1)" "$(tx_json B2)" "$INFLIGHT" "$RUNS" "$SECS" "$(machine_json)"
