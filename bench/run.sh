@@ -158,22 +158,24 @@ child_secs() {
 cpu_mark() { echo "$(proc_ticks "$pid") $(pg_ticks) $(child_secs "$1") $(date +%s.%N) $(sys_ticks)"; }
 
 # commit_mark: "time transactions turns-sum turns-count" of dobjd's group commits now, from its
-# /metrics (dobj_commits_total, dobj_commit_turns); zeros if it did not answer
+# /metrics (dobj_commits_total, dobj_commit_turns); "-" if it did not answer
 commit_mark() {
-	echo "$(date +%s.%N) $({ curl -s --max-time 2 "http://127.0.0.1:$hport/metrics" || true; } |
+	echo "$(date +%s.%N) $({ curl -sf --max-time 2 "http://127.0.0.1:$hport/metrics" || true; } |
 		awk '$1 == "dobj_commits_total" {c = $2} $1 == "dobj_commit_turns_sum" {s = $2}
-			$1 == "dobj_commit_turns_count" {n = $2} END {print c + 0, s + 0, n + 0}')"
+			$1 == "dobj_commit_turns_count" {n = $2}
+			END {if (c == "" || n == "") print "-"; else printf "%.0f %.0f %.0f\n", c, s, n}')"
 }
 
 # run_bench NAME ARGS...: one dobj-bench run; its JSON appended to $tmp/NAME.json and its CPU
 # per call (us: dobjd, PostgreSQL, dobj-bench), then the machine's idle %, the % other
-# processes used and the % the hypervisor stole (outside load), to $tmp/NAME.cpu; its
-# transactions a second and turns per transaction (warm-up included) to $tmp/NAME.tx. The
-# /metrics reads lie outside the CPU readings, which would count curl as dobj-bench.
+# processes used and the % the hypervisor stole (outside load), to $tmp/NAME.cpu; for B1 and
+# B2, its transactions a second and turns per transaction to $tmp/NAME.tx, over the whole run
+# (dobj-bench's start and warm-up included, so the rate reads a few % low). The /metrics reads
+# lie outside the CPU readings, which would count curl as dobj-bench.
 run_bench() {
-	local name=$1 line before after c0 c1
+	local name=$1 line before after c0="" c1=""
 	shift
-	c0=$(commit_mark)
+	[[ $name == B[12] ]] && c0=$(commit_mark)
 	times >"$tmp/times"
 	before=$(cpu_mark "$tmp/times")
 	line=$("$bench" --url "$url" --inflight "$INFLIGHT" --json "$@" 2>/dev/null | tail -1)
@@ -191,10 +193,17 @@ run_bench() {
 		printf "%.1f %.1f %.1f %.1f %.1f %.1f\n", d / hz / n * 1e6, p / hz / n * 1e6,
 			b / n * 1e6, ($12 - $5) / cap, (other > 0 ? other : 0) / cap, ($14 - $7) / cap
 	}' >>"$tmp/$name.cpu"
-	c1=$(commit_mark)
-	echo "$c0 $c1" | awk '{w = $5 - $1; n = $8 - $4
-		printf "%.0f %.1f\n", (w > 0 ? ($6 - $2) / w : 0), (n > 0 ? ($7 - $3) / n : 0)}' \
-		>>"$tmp/$name.tx"
+	[[ -n $c0 ]] && c1=$(commit_mark)
+	if [[ -z $c0 ]]; then
+		: # no commits to count
+	elif [[ $c0 == *-* || $c1 == *-* ]]; then
+		echo "bench/run.sh: dobjd's /metrics did not answer around this $name run:" \
+			"its group-commit figures leave it out" >&2
+	else
+		echo "$c0 $c1" | awk '{w = $5 - $1; n = $8 - $4
+			printf "%.0f %.1f\n", (w > 0 ? ($6 - $2) / w : 0), (n > 0 ? ($7 - $3) / n : 0)}' \
+			>>"$tmp/$name.tx"
+	fi
 	printf '  %-3s %10.0f calls/s  p50 %7.3f ms  p99 %7.3f ms  errors %s\n' "$name" \
 		"$(jnum calls_per_s <<<"$line")" "$(jnum p50_ms <<<"$line")" \
 		"$(jnum p99_ms <<<"$line")" "$(jerrors <<<"$line")" >&2
@@ -372,11 +381,14 @@ for f in B0 B1 B2 B3; do
 	printf '%-44s %8.1f %8.1f %8.1f %8.1f %8.1f %8.1f %8.1f\n' "  $f" "$cd" "$cp" "$cb" \
 		"$(awk -v a="$cd" -v b="$cp" -v c="$cb" 'BEGIN {print a + b + c}')" "$ci" "$co" "$cs"
 done
+# tx_med NAME N: the median of column N of NAME's group-commit records, or null if it has none
+tx_med() {
+	if [[ -s $tmp/$1.tx ]]; then cut -d' ' -f"$2" "$tmp/$1.tx" | median; else echo null; fi
+}
 printf '%-44s %16s %22s\n' "group commit, dobjd's metrics (median of runs)" \
 	"transactions/s" "turns per transaction"
 for f in B1 B2; do
-	printf '%-44s %16.0f %22.1f\n' "  $f" "$(cut -d' ' -f1 "$tmp/$f.tx" | median)" \
-		"$(cut -d' ' -f2 "$tmp/$f.tx" | median)"
+	printf '%-44s %16s %22s\n' "  $f" "$(tx_med "$f" 1)" "$(tx_med "$f" 2)"
 done
 # Outside load: what other processes and the hypervisor took of the machine during a run. It
 # moves B2 most (its commits are one serial path through PostgreSQL; see docs/performance.md).
@@ -420,7 +432,7 @@ cpu_json() {
 }
 tx_json() {
 	printf '"%s":{"transactions_per_s":%s,"turns_per_transaction":%s}' "$1" \
-		"$(cut -d' ' -f1 "$tmp/$1.tx" | median)" "$(cut -d' ' -f2 "$tmp/$1.tx" | median)"
+		"$(tx_med "$1" 1)" "$(tx_med "$1" 2)"
 }
 cpu="{$(cpu_json B0),$(cpu_json B1),$(cpu_json B2),$(cpu_json B3),\"B2_B0_pg_bound\":$b2_bound,\"outside_max_pct\":$outside_max}"
 printf '{"B0":%s,"B1":%s,"B2":%s,"B3":%s,"B4":%s,"B5":%s,"pgbench":{"tps":%s,"rows_per_s":%s},"ratios":{"B1_B0":%s,"B2_B0":%s,"B3_B0":%s,"B2_pg_rows":%s},"ratios_by_round":{"B1_B0":%s,"B2_B0":%s,"B3_B0":%s,"median":{"B1_B0":%s,"B2_B0":%s,"B3_B0":%s}},"memory":{"live_objects":100000,"keys_per_object":10,"rss_before_kb":%s,"rss_after_kb":%s,"per_object_bytes":%s},"cpu_us_per_call":%s,"group_commit":{%s,%s},"inflight":%s,"runs":%s,"secs":%s,"machine":%s}\n' \
