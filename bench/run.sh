@@ -173,7 +173,7 @@ commit_mark() {
 # (dobj-bench's start and warm-up included, so the rate reads a few % low). The /metrics reads
 # lie outside the CPU readings, which would count curl as dobj-bench.
 run_bench() {
-	local name=$1 line before after c0="" c1=""
+	local name=$1 line before after c0="" c1
 	shift
 	[[ $name == B[12] ]] && c0=$(commit_mark)
 	times >"$tmp/times"
@@ -193,16 +193,16 @@ run_bench() {
 		printf "%.1f %.1f %.1f %.1f %.1f %.1f\n", d / hz / n * 1e6, p / hz / n * 1e6,
 			b / n * 1e6, ($12 - $5) / cap, (other > 0 ? other : 0) / cap, ($14 - $7) / cap
 	}' >>"$tmp/$name.cpu"
-	[[ -n $c0 ]] && c1=$(commit_mark)
-	if [[ -z $c0 ]]; then
-		: # no commits to count
-	elif [[ $c0 == *-* || $c1 == *-* ]]; then
-		echo "bench/run.sh: dobjd's /metrics did not answer around this $name run:" \
-			"its group-commit figures leave it out" >&2
-	else
-		echo "$c0 $c1" | awk '{w = $5 - $1; n = $8 - $4
-			printf "%.0f %.1f\n", (w > 0 ? ($6 - $2) / w : 0), (n > 0 ? ($7 - $3) / n : 0)}' \
-			>>"$tmp/$name.tx"
+	if [[ -n $c0 ]]; then
+		c1=$(commit_mark)
+		if [[ $c0 == *-* || $c1 == *-* ]]; then
+			echo "bench/run.sh: dobjd's /metrics did not answer around this $name run:" \
+				"its group-commit figures leave it out" >&2
+		else
+			echo "$c0 $c1" | awk '{w = $5 - $1; n = $8 - $4
+				printf "%.0f %.1f\n", (w > 0 ? ($6 - $2) / w : 0), (n > 0 ? ($7 - $3) / n : 0)}' \
+				>>"$tmp/$name.tx"
+		fi
 	fi
 	printf '  %-3s %10.0f calls/s  p50 %7.3f ms  p99 %7.3f ms  errors %s\n' "$name" \
 		"$(jnum calls_per_s <<<"$line")" "$(jnum p50_ms <<<"$line")" \
