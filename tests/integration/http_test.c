@@ -144,20 +144,6 @@ start_with_http(void)
 	start_http(args);
 }
 
-/* wait_status polls GET path until it answers want; fails the test after 15 s. */
-static void
-wait_status(const char *path, int want, char *body, size_t bodylen)
-{
-	int64_t deadline = fx_now_ms() + 15000;
-	int got;
-
-	while ((got = http_get(http_port, path, body, bodylen)) != want) {
-		cr_assert(fx_now_ms() < deadline, "GET %s kept answering %d (%s), not %d", path,
-		          got, body, want);
-		fx_nap_ms(50);
-	}
-}
-
 Test(http, healthz_and_readyz_answer_200)
 {
 	char body[1024];
@@ -190,7 +176,7 @@ Test(http, readyz_is_503_while_postgresql_refuses_and_recovers_by_itself)
 	char body[1024], sql[256];
 
 	start_with_http();
-	wait_status("/readyz", 200, body, sizeof(body));
+	fx_http_await(http_port, "/readyz", 200, -1, 15000, body, sizeof(body));
 	/* New connections to the database fail, and the probe's own connection is cut. */
 	snprintf(sql, sizeof(sql), "ALTER DATABASE %s ALLOW_CONNECTIONS false", db.name);
 	exec_base(sql);
@@ -199,7 +185,7 @@ Test(http, readyz_is_503_while_postgresql_refuses_and_recovers_by_itself)
 	         "AND application_name = 'dobjd-readyz'",
 	         db.name);
 	exec_base(sql);
-	wait_status("/readyz", 503, body, sizeof(body));
+	fx_http_await(http_port, "/readyz", 503, -1, 15000, body, sizeof(body));
 	cr_assert(strncmp(body, "not ready: ", 11) == 0, "body: %s", body);
 	cr_assert(strstr(body, "PostgreSQL") != NULL || strstr(body, "SELECT 1") != NULL,
 	          "the reason does not name the database: %s", body);
@@ -207,7 +193,7 @@ Test(http, readyz_is_503_while_postgresql_refuses_and_recovers_by_itself)
 
 	snprintf(sql, sizeof(sql), "ALTER DATABASE %s ALLOW_CONNECTIONS true", db.name);
 	exec_base(sql);
-	wait_status("/readyz", 200, body, sizeof(body));
+	fx_http_await(http_port, "/readyz", 200, -1, 15000, body, sizeof(body));
 }
 
 /* metric_line_ok: a sample line is `name{label="value",...} value`. */
@@ -415,13 +401,13 @@ Test(http, readyz_is_503_when_the_schema_is_behind)
 	char body[1024], *row;
 
 	start_with_http();
-	wait_status("/readyz", 200, body, sizeof(body));
+	fx_http_await(http_port, "/readyz", 200, -1, 15000, body, sizeof(body));
 	row = fx_db_query1(&db, "SELECT name || '|' || checksum FROM dobj_schema_migrations "
 	                        "ORDER BY version DESC LIMIT 1");
 	cr_assert_not_null(row);
 	free(fx_db_query1(&db, "DELETE FROM dobj_schema_migrations WHERE version = "
 	                       "(SELECT max(version) FROM dobj_schema_migrations) RETURNING 1"));
-	wait_status("/readyz", 503, body, sizeof(body));
+	fx_http_await(http_port, "/readyz", 503, -1, 15000, body, sizeof(body));
 	cr_assert(strstr(body, "run `dobjd migrate`") != NULL, "body: %s", body);
 	{
 		char sql[512], *sep = strchr(row, '|');
@@ -432,6 +418,6 @@ Test(http, readyz_is_503_when_the_schema_is_behind)
 		         strtol(row, NULL, 10), row, sep + 1);
 		free(fx_db_query1(&db, sql));
 	}
-	wait_status("/readyz", 200, body, sizeof(body));
+	fx_http_await(http_port, "/readyz", 200, -1, 15000, body, sizeof(body));
 	free(row);
 }

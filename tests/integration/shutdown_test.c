@@ -186,13 +186,7 @@ Test(shutdown, sigterm_under_load_answers_every_call_and_exits_0)
 	atomic_store(&killed_ms, fx_now_ms());
 	cr_assert_eq(kill(srv.pid, SIGTERM), 0);
 	/* Ready no more once the signal is handled: 503 while draining, or no answer once gone. */
-	for (deadline = fx_now_ms() + 2000;; fx_nap_ms(5)) {
-		status = fx_http_get(http_port, "/readyz", body, sizeof(body));
-		if (status == 503 || status == 0)
-			break;
-		cr_assert(fx_now_ms() < deadline, "/readyz answered %d 2 s after SIGTERM: %s",
-		          status, body);
-	}
+	fx_http_await(http_port, "/readyz", 503, 0, 2000, body, sizeof(body));
 	status = fx_server_kill(&srv, 0); /* waits for the exit */
 	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
 	          "dobjd did not exit 0 after SIGTERM (wait status 0x%x); log in %s", status,
@@ -312,13 +306,7 @@ Test(shutdown, readyz_is_503_and_new_calls_refused_while_a_slow_call_drains)
 	c = fx_client(srv.url, CALL_TIMEOUT_MS);
 	sleeper_start(&sl, "slow", 2000, true);
 	cr_assert_eq(kill(srv.pid, SIGTERM), 0);
-	for (int64_t deadline = fx_now_ms() + 5000;; fx_nap_ms(5)) {
-		status = fx_http_get(http_port, "/readyz", body, sizeof(body));
-		if (status == 503)
-			break;
-		cr_assert(fx_now_ms() < deadline, "/readyz kept answering %d after SIGTERM",
-		          status);
-	}
+	fx_http_await(http_port, "/readyz", 503, -1, 5000, body, sizeof(body));
 	cr_assert(strstr(body, "stopping") != NULL, "reason: %s", body);
 	/* A new call is refused at once, while the slow one still holds the shard. */
 	t0 = fx_now_ms();

@@ -619,16 +619,28 @@ fx_http_get(int port, const char *path, char *body, size_t bodylen)
 	return status;
 }
 
+int
+fx_http_await(int port, const char *path, int want, int or_want, int timeout_ms, char *body,
+              size_t bodylen)
+{
+	int64_t deadline = fx_now_ms() + timeout_ms;
+	int got;
+
+	while ((got = fx_http_get(port, path, body, bodylen)) != want && got != or_want) {
+		cr_assert(fx_now_ms() < deadline,
+		          "GET %s on port %d still answered %d after %d ms, not %d (body: %s)",
+		          path, port, got, timeout_ms, want, got == 0 ? "none" : body);
+		fx_nap_ms(5);
+	}
+	return got;
+}
+
 void
 fx_http_wait(int port)
 {
 	char body[64];
-	int64_t deadline = fx_now_ms() + 10000;
 
-	while (fx_http_get(port, "/healthz", body, sizeof(body)) != 200) {
-		cr_assert(fx_now_ms() < deadline, "nothing serves /healthz on port %d", port);
-		fx_nap_ms(10);
-	}
+	fx_http_await(port, "/healthz", 200, -1, 10000, body, sizeof(body));
 }
 
 // fx_pg_sh runs scripts/pg.sh with cmd on pg's directory (and port), stdout into out.
