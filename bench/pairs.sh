@@ -3,7 +3,9 @@
 # bench/pairs.sh - compare two dobjd builds, or one build with two sets of flags, on this
 # machine with fresh-process pairs. Every measurement starts a new dobjd on one private
 # PostgreSQL, warms its objects and measures one dobj-bench run; within a pair the two sides
-# take turns going first, so that a drift of the machine hits both alike. Two dobjd processes
+# take turns going first, so that a drift of the machine hits both alike. Each side has a
+# database of its own, migrated by its own binary (so B may carry a migration A lacks), and
+# warms its objects once before the first pair. Two dobjd processes
 # side by side, or one kept running, differ by several percent for reasons of their own
 # (docs/performance.md, "Comparing two builds"). Prints a line a run, then a summary and one
 # JSON line (the last line of stdout). Everything started here is stopped on exit.
@@ -17,13 +19,16 @@
 #     --pairs N          pairs of runs (default 8)
 #     --secs S           seconds measured a run, after dobj-bench's second of warm-up (default 4)
 #
-# Environment: BUILD, the build directory of dobj-bench (default build/); PG_TCP=1 as in
-# bench/run.sh.
+# Environment: BUILD, the build directory of dobj-bench, relative to the repository's root
+# (default build); PG_TCP=1 as in bench/run.sh.
 set -euo pipefail
 prog=bench/pairs.sh
+# usage [STATUS]: the header's usage text, on stdout for --help (0), else on stderr (2)
 usage() {
-	sed -n '/^#   bench\/pairs.sh/,/^# bench\/run.sh\.$/p' "$0" | sed 's/^# \{0,1\}//' >&2
-	exit 2
+	local st=${1:-2}
+	sed -n '/^#   bench\/pairs.sh/,/^# (default build)/p' "$0" | sed 's/^# \{0,1\}//' |
+		if ((st)); then cat >&2; else cat; fi
+	exit "$st"
 }
 a_args="" b_args="" scenario=increment objects=10000 INFLIGHT=64 npairs=8 secs=4
 side=()
@@ -42,7 +47,7 @@ while (($#)); do
 		esac
 		shift 2
 		;;
-	-h | --help) usage ;;
+	-h | --help) usage 0 ;;
 	-*) echo "$prog: unknown option $1" >&2 && usage ;;
 	*) side+=("$1") && shift ;;
 	esac
@@ -82,21 +87,39 @@ cleanup() {
 trap cleanup EXIT
 dobjd=${side[0]}
 bench_services
+# a database for each side, migrated by that side's dobjd
+declare -A side_dsn
+for n in A B; do
+	q "CREATE DATABASE dobj_pairs_${n,}"
+	side_dsn[$n]=$(sed -E "s#/postgres(\?|$)#/dobj_pairs_${n,}\1#" <<<"$dsn")
+	bin=${side[0]}
+	[[ $n == B ]] && bin=${side[1]}
+	"$bin" migrate --database-url "${side_dsn[$n]}" >/dev/null
+done
 
-# measure NAME BIN FLAGS: one run of a fresh dobjd, its objects warmed first
+# measure NAME BIN FLAGS [warm]: a fresh dobjd on NAME's database, its objects warmed (each
+# once, in order), then one measured run; with "warm", the warming only
 measure() {
 	local flags
 	read -r -a flags <<<"$3"
-	dobjd=$2
+	dobjd=$2 dsn=${side_dsn[$1]}
 	start_dobjd "${flags[@]}"
-	"$bench" --url "$url" --scenario "$scenario" --sequential --objects "$objects" >/dev/null 2>&1
-	run_bench "$1" --scenario "$scenario" --objects "$objects" --duration "$secs"
+	if ! "$bench" --url "$url" --scenario "$scenario" --sequential --objects "$objects" \
+		>"$tmp/warm.out" 2>&1; then
+		echo "$prog: warming $1's objects failed:" >&2
+		tail -5 "$tmp/warm.out" "$tmp/dobjd.log" >&2
+		exit 1
+	fi
+	[[ ${4:-} == warm ]] || run_bench "$1" --scenario "$scenario" --objects "$objects" --duration "$secs"
 	stop_dobjd
 }
 
 echo "$prog: $npairs pairs of $secs s, $scenario over $objects objects, $INFLIGHT in flight" >&2
 echo "  A: ${side[0]} $a_args" >&2
 echo "  B: ${side[1]} $b_args" >&2
+# Each side's first dobjd creates its objects; no measured run should be that one.
+measure A "${side[0]}" "$a_args" warm
+measure B "${side[1]}" "$b_args" warm
 for ((i = 1; i <= npairs; i++)); do
 	if ((i % 2)); then
 		measure A "${side[0]}" "$a_args"

@@ -624,12 +624,17 @@ fx_http_await(int port, const char *path, int want, int or_want, int timeout_ms,
               size_t bodylen)
 {
 	int64_t deadline = fx_now_ms() + timeout_ms;
+	char wanted[32];
 	int got;
 
+	if (or_want >= 0)
+		snprintf(wanted, sizeof(wanted), "%d or %d", want, or_want);
+	else
+		snprintf(wanted, sizeof(wanted), "%d", want);
 	while ((got = fx_http_get(port, path, body, bodylen)) != want && got != or_want) {
 		cr_assert(fx_now_ms() < deadline,
-		          "GET %s on port %d still answered %d after %d ms, not %d (body: %s)",
-		          path, port, got, timeout_ms, want, got == 0 ? "none" : body);
+		          "GET %s on port %d still answered %d after %d ms, not %s (body: %s)",
+		          path, port, got, timeout_ms, wanted, got == 0 ? "none" : body);
 		fx_nap_ms(5);
 	}
 	return got;

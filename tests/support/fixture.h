@@ -77,7 +77,8 @@ int fx_http_get(int port, const char *path, char *body, size_t bodylen);
 
 /* fx_http_await polls GET path on port every 5 ms until it answers want or, if or_want is not
  * -1, or_want (0 stands for no answer: nothing accepts on the port), and returns the status
- * it saw, with its body in body; fails the test, naming the last answer, after timeout_ms. */
+ * it saw, with the answer's body in body (left as it was for 0); fails the test, naming the
+ * last answer, after timeout_ms. */
 int fx_http_await(int port, const char *path, int want, int or_want, int timeout_ms, char *body,
                   size_t bodylen);
 
