@@ -107,7 +107,7 @@ dobj_alarm_route(const dobj_alarm_router *r, dobj_ctx *ctx)
 	dobj_err rc;
 
 	rc = dobj_storage_get(ctx, a.key, &v);
-	if (rc == DOBJ_NOT_FOUND)
+	if (rc == DOBJ_NOT_FOUND || (rc == DOBJ_OK && v.len == 0)) /* the seed's `!action` */
 		return dobj_ctx_errorf(ctx, DOBJ_FAILED_PRECONDITION,
 		                       "No alarm action found in storage at key \"%s\". Set the "
 		                       "action before scheduling the alarm.",

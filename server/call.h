@@ -42,6 +42,8 @@ struct dobj__call {
 	int64_t received_us;      /* monotonic, when the listener received it (for metrics) */
 	int64_t alarm_due_ms;     /* DOBJ_CALL_ALARM: the claimed alarm */
 	int alarm_attempts;       /* DOBJ_CALL_ALARM: its failed runs so far */
+	dobj__call *claim_next;   /* DOBJ_CALL_ALARM: the poller's claims (claims.h) */
+	int64_t alarm_leased_ms;  /* DOBJ_CALL_ALARM: when the poller last set its lease */
 	dobj__arena arena;
 	/* the outcome, set by the shard */
 	struct dobj__object *obj; /* the object the turn ran on, if it was activated */

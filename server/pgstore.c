@@ -70,18 +70,27 @@ static const struct {
                     "SELECT * FROM unnest($1::text[], $2::bytea[]) ON CONFLICT DO NOTHING",
                     2,
                     {OID_TEXT_ARRAY, OID_BYTEA_ARRAY}},
-    [ST_ALARM_GET] = {"SELECT due_ms FROM dobj_alarms WHERE class = $1 AND id = $2 AND NOT parked",
+    /* A leased row is being run, by this server or another, whose outcome (a retry at a later
+     * time, or parking) is written without this object: it is not cached (pgstore.c). */
+    [ST_ALARM_GET] = {"SELECT due_ms, lease_owner IS NOT NULL FROM dobj_alarms "
+                      "WHERE class = $1 AND id = $2 AND NOT parked",
                       2,
                       {OID_TEXT, OID_BYTEA}},
     [ST_ALARM_DELETE] = {"DELETE FROM dobj_alarms a USING unnest($1::text[], $2::bytea[]) "
                          "AS d(class, id) WHERE a.class = d.class AND a.id = d.id",
                          2,
                          {OID_TEXT_ARRAY, OID_BYTEA_ARRAY}},
-    /* Setting an alarm re-arms it: a new due time, no lease, no failures, not parked. */
-    [ST_ALARM_UPSERT] = {"INSERT INTO dobj_alarms (class, id, due_ms) "
+    /* Setting an alarm re-arms it: a new due time, no lease, no failures, not parked. The same
+     * due time again is the same alarm: a claim of it keeps its lease, so that its turn,
+     * already on its way, still holds the lease its commit is fenced by. */
+    [ST_ALARM_UPSERT] = {"INSERT INTO dobj_alarms AS a (class, id, due_ms) "
                          "SELECT * FROM unnest($1::text[], $2::bytea[], $3::bigint[]) "
                          "ON CONFLICT (class, id) DO UPDATE SET due_ms = EXCLUDED.due_ms, "
-                         "attempts = 0, lease_owner = NULL, lease_until_ms = NULL, "
+                         "attempts = 0, "
+                         "lease_owner = CASE WHEN a.due_ms = EXCLUDED.due_ms "
+                         "THEN a.lease_owner END, "
+                         "lease_until_ms = CASE WHEN a.due_ms = EXCLUDED.due_ms "
+                         "THEN a.lease_until_ms END, "
                          "parked = false, last_error = NULL, updated_at = now()",
                          3,
                          {OID_TEXT_ARRAY, OID_BYTEA_ARRAY, OID_INT8_ARRAY}},
@@ -584,8 +593,9 @@ dobj__pg_fetch_alarm(dobj__pg *pg, dobj__object *o, char *err, size_t errlen)
 
 	if (PQresultStatus(r) != PGRES_TUPLES_OK)
 		return dobj__pg_result_error(pg, r, "could not read alarm", err, errlen);
-	o->alarm_known = true;
 	o->has_alarm = PQntuples(r) > 0 && PQgetlength(r, 0, 0) == 8;
+	/* true for this turn; a leased row is read again by the next (ST_ALARM_GET) */
+	o->alarm_known = !o->has_alarm || PQgetlength(r, 0, 1) != 1 || PQgetvalue(r, 0, 1)[0] == 0;
 	if (o->has_alarm) {
 		memcpy(&v, PQgetvalue(r, 0, 0), 8);
 		o->alarm_ms = (int64_t)dobj__pg_be64(v);

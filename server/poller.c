@@ -24,9 +24,12 @@
 #include <libpq-fe.h>
 
 #include "call.h"
+#include "claims.h"
 #include "clock.h"
 #include "log.h"
+#include "pgarr.h"
 #include "pgstore.h"
+#include "pgstore_int.h"
 #include "poller.h"
 #include "thread.h"
 
@@ -36,6 +39,7 @@
 #define CLAIM_AHEAD_MS 50
 /* how long an alarm whose object could not be loaded waits before it is claimed again */
 #define LOAD_RETRY_MS 1000
+#define RENEW_EVERY_MS 5000 /* how often the poller looks for waiting alarms' leases to renew */
 /* how long dobj__poller_close may spend recording the last outcomes */
 #define CLOSE_RECORD_MS 5000
 /* Alarm turns queued in the shards at most: past this the poller waits for outcomes before
@@ -61,6 +65,10 @@ struct dobj__poller {
 	bool stopping, exited;
 	size_t inflight;
 
+	/* the alarm calls claimed and not yet recorded, and when to look for leases to renew
+	 * (poller thread only) */
+	dobj__claims claims;
+	int64_t next_renew_ms;
 	/* claimed alarms not due yet, a min-heap on alarm_due_ms (poller thread only) */
 	dobj__call **held;
 	size_t nheld, held_cap;
@@ -85,6 +93,11 @@ static const char retry_sql[] =
     "lease_until_ms = NULL, last_error = $5, parked = attempts + 1 > $7, updated_at = now() "
     "WHERE class = $1 AND id = $2 AND due_ms = $3 AND lease_owner = $6 "
     "RETURNING attempts, parked";
+
+static const char renew_sql[] =
+    "UPDATE dobj_alarms a SET lease_until_ms = $1 "
+    "FROM unnest($2::text[], $3::bytea[], $4::bigint[]) AS r(class, id, due) "
+    "WHERE a.class = r.class AND a.id = r.id AND a.due_ms = r.due AND a.lease_owner = $5";
 
 /* $5 NULL gives the lease up; a time keeps it until then, so that nobody claims the alarm
  * again before */
@@ -268,6 +281,8 @@ submit(dobj__poller *p, PGresult *r, int row, int64_t now)
 	size_t idlen = 0;
 	unsigned char *id = PQunescapeBytea((const unsigned char *)PQgetvalue(r, row, 1), &idlen);
 	dobj__call *c;
+	dobj_id rid;
+	int64_t due;
 
 	if (cls == NULL || id == NULL || idlen != DOBJ_ID_SIZE) {
 		/* Another server may serve the class; the lease lets it try after this one. */
@@ -277,21 +292,33 @@ submit(dobj__poller *p, PGresult *r, int row, int64_t now)
 		PQfreemem(id);
 		return;
 	}
+	memcpy(rid.bytes, id, DOBJ_ID_SIZE);
+	PQfreemem(id);
+	due = strtoll(PQgetvalue(r, row, 2), NULL, 10);
+	if ((c = dobj__claims_find(&p->claims, cls, &rid, due)) != NULL) {
+		/* Its call is still on its way here (its lease ran out while it waited in a busy
+		 * shard): the claim has renewed the lease, and the alarm runs once. */
+		c->alarm_leased_ms = now;
+		dobj__log_debug("alarm poller: alarm of %s claimed again while its turn waits; "
+		                "lease renewed",
+		                cls->cls->name);
+		return;
+	}
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
 		dobj__log_error(
 		    "alarm poller: out of memory; the alarm is retried after its lease");
-		PQfreemem(id);
 		return;
 	}
 	c->kind = DOBJ_CALL_ALARM;
 	c->done = poller_done;
 	c->owner = p;
 	c->cls = cls;
-	memcpy(c->id.bytes, id, DOBJ_ID_SIZE);
-	PQfreemem(id);
-	c->alarm_due_ms = strtoll(PQgetvalue(r, row, 2), NULL, 10);
+	c->id = rid;
+	c->alarm_due_ms = due;
 	c->alarm_attempts = atoi(PQgetvalue(r, row, 3));
+	c->alarm_leased_ms = now;
 	dobj__arena_init(&c->arena);
+	dobj__claims_add(&p->claims, c);
 	pthread_mutex_lock(&p->mu);
 	p->inflight++;
 	pthread_mutex_unlock(&p->mu);
@@ -327,6 +354,89 @@ claim(dobj__poller *p, int64_t now)
 	return n;
 }
 
+/* renew_leases extends, in one statement, the leases of the claimed alarms whose turns have
+ * waited half a lease since it was last set (a backlog in their shards), so that no other
+ * server takes an alarm this one is about to run: its commit would then fail its fence. */
+typedef struct renewal {
+	int64_t now;
+	dobj__pgarr cls, ids, dues;
+	size_t n;
+	bool mark; /* second pass: the statement succeeded, set their lease times */
+} renewal;
+
+static bool
+lease_old(const dobj__call *c, int64_t now)
+{
+	return now - c->alarm_leased_ms >= DOBJ_ALARM_LEASE_MS / 2;
+}
+
+static void
+renew_one(dobj__call *c, void *arg)
+{
+	renewal *rn = arg;
+	uint64_t due = dobj__pg_be64((uint64_t)c->alarm_due_ms);
+
+	if (!lease_old(c, rn->now))
+		return;
+	if (rn->mark) {
+		c->alarm_leased_ms = rn->now;
+		return;
+	}
+	dobj__pgarr_add(&rn->cls, c->cls->cls->name, strlen(c->cls->cls->name));
+	dobj__pgarr_add(&rn->ids, c->id.bytes, DOBJ_ID_SIZE);
+	dobj__pgarr_add(&rn->dues, &due, sizeof(due));
+	rn->n++;
+}
+
+static void
+renew_leases(dobj__poller *p, int64_t now)
+{
+	renewal rn = {.now = now};
+	char until[32];
+	const char *vals[5];
+	int lens[5] = {0}, fmts[5] = {0, 1, 1, 1, 0};
+	PGresult *r;
+
+	if (now < p->next_renew_ms || p->claims.n == 0)
+		return;
+	p->next_renew_ms = now + RENEW_EVERY_MS;
+	dobj__pgarr_begin(&rn.cls, OID_TEXT);
+	dobj__pgarr_begin(&rn.ids, OID_BYTEA);
+	dobj__pgarr_begin(&rn.dues, OID_INT8);
+	dobj__claims_each(&p->claims, renew_one, &rn);
+	dobj__pgarr_end(&rn.cls);
+	dobj__pgarr_end(&rn.ids);
+	dobj__pgarr_end(&rn.dues);
+	if (rn.n > 0 && !rn.cls.oom && !rn.ids.oom && !rn.dues.oom) {
+		i64_param(until, now + DOBJ_ALARM_LEASE_MS);
+		vals[0] = until;
+		vals[1] = rn.cls.buf;
+		lens[1] = (int)rn.cls.len;
+		vals[2] = rn.ids.buf;
+		lens[2] = (int)rn.ids.len;
+		vals[3] = rn.dues.buf;
+		lens[3] = (int)rn.dues.len;
+		vals[4] = p->node_id;
+		r = PQexecParams(p->conn, renew_sql, 5, NULL, vals, lens, fmts, 0);
+		if (PQresultStatus(r) == PGRES_COMMAND_OK) {
+			rn.mark = true;
+			dobj__claims_each(&p->claims, renew_one, &rn);
+			dobj__log_debug(
+			    "alarm poller: renewed the leases of %zu alarms whose turns "
+			    "wait (%s rows)",
+			    rn.n, PQcmdTuples(r));
+		} else {
+			dobj__log_warn("alarm poller: could not renew the leases of %zu waiting "
+			               "alarms: %s",
+			               rn.n, PQresultErrorMessage(r));
+		}
+		PQclear(r);
+	}
+	free(rn.cls.buf);
+	free(rn.ids.buf);
+	free(rn.dues.buf);
+}
+
 /* release gives a claimed alarm back without counting an attempt: at once with hold_ms 0,
  * else when hold_ms have passed (its lease ends then). */
 static void
@@ -341,9 +451,11 @@ release(dobj__poller *p, const dobj__call *c, int hold_ms)
 	PQclear(PQexecParams(p->conn, release_sql, 5, NULL, rv, NULL, NULL, 0));
 }
 
+/* forget frees a claimed alarm's call, its outcome recorded or given up. */
 static void
-call_free(dobj__call *c)
+forget(dobj__poller *p, dobj__call *c)
 {
+	dobj__claims_remove(&p->claims, c);
 	dobj__arena_fini(&c->arena);
 	free(c);
 }
@@ -407,7 +519,7 @@ record(dobj__poller *p, dobj__call *c)
 	}
 	PQclear(r);
 out:
-	call_free(c);
+	forget(p, c);
 }
 
 /* drain_outcomes takes the shards' reports and records them; past until_mono_ms (0: no
@@ -430,7 +542,7 @@ drain_outcomes(dobj__poller *p, int64_t until_mono_ms)
 		next = c->next;
 		if (until_mono_ms != 0 && dobj__clock_mono_ms() >= until_mono_ms) {
 			dropped++;
-			call_free(c);
+			forget(p, c);
 			continue;
 		}
 		record(p, c);
@@ -498,7 +610,7 @@ release_held(dobj__poller *p)
 		dobj__call *c = held_pop(p);
 		if (p->conn != NULL && PQstatus(p->conn) == CONNECTION_OK)
 			release(p, c, 0);
-		call_free(c);
+		forget(p, c);
 	}
 	pthread_mutex_lock(&p->mu);
 	p->inflight -= n;
@@ -534,6 +646,7 @@ poller_main(void *arg)
 		}
 		failures = 0;
 		drain_outcomes(p, 0);
+		renew_leases(p, dobj__clock_now_ms());
 		pthread_mutex_lock(&p->mu);
 		n = p->inflight >= MAX_INFLIGHT;
 		pthread_mutex_unlock(&p->mu);
@@ -647,6 +760,7 @@ dobj__poller_close(dobj__poller *p)
 		dobj__log_warn("alarm poller: %zu alarm turns never reported back", p->inflight);
 	PQfinish(p->conn);
 	free(p->held);
+	dobj__claims_fini(&p->claims);
 	close(p->wake_fd);
 	pthread_cond_destroy(&p->exit_cv);
 	pthread_mutex_destroy(&p->mu);

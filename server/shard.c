@@ -156,6 +156,9 @@ run_alarm(dobj__shard *s, dobj__call *c, dobj__object *o, dobj__object **batch)
 	    (!o->has_alarm || o->alarm_ms != c->alarm_due_ms))
 		o->alarm_known = false;
 	if (!o->alarm_known && (rc = dobj__pg_fetch_alarm(s->pg, o, err, sizeof(err))) != DOBJ_OK) {
+		/* not a run: like an object that could not be loaded, the poller gives the lease
+		 * back without counting an attempt */
+		c->obj = NULL;
 		dobj__call_answer(c, rc, err, NULL);
 		return;
 	}

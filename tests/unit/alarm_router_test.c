@@ -125,14 +125,18 @@ Test(alarm_router, unknown_action_gets_the_seed_text)
 	    "Unknown alarm action: \"x\". Valid actions: [check-expiry, send-reminder]");
 	cr_assert(has("__alarm_action"));
 
-	/* names match whole: a prefix or an empty value is unknown too */
+	/* names match whole: a prefix is unknown too */
 	set_action("__alarm_action", "check");
-	cr_assert_eq(dobj_alarm_route(&router, &f.t.ctx), DOBJ_FAILED_PRECONDITION);
-	set_action("__alarm_action", "");
 	cr_assert_eq(dobj_alarm_route(&router, &f.t.ctx), DOBJ_FAILED_PRECONDITION);
 	cr_assert_str_eq(
 	    dobj_ctx_errmsg(&f.t.ctx),
-	    "Unknown alarm action: \"\". Valid actions: [check-expiry, send-reminder]");
+	    "Unknown alarm action: \"check\". Valid actions: [check-expiry, send-reminder]");
+	/* an empty name is no action at all, as the seed's `!action` has it */
+	set_action("__alarm_action", "");
+	cr_assert_eq(dobj_alarm_route(&router, &f.t.ctx), DOBJ_FAILED_PRECONDITION);
+	cr_assert_str_eq(dobj_ctx_errmsg(&f.t.ctx),
+	                 "No alarm action found in storage at key \"__alarm_action\". Set the "
+	                 "action before scheduling the alarm.");
 	cr_assert_str_eq(f.ran, "");
 }
 
