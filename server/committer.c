@@ -30,6 +30,10 @@ typedef struct flight {
 	dobj__pg_txn txn;
 	int64_t t0;
 	bool sent;
+	/* could not be sent behind the transaction in flight: its requests fail once that one
+	 * has landed, so that each shard hears of its batches in order */
+	dobj_err refused;
+	char refused_err[512];
 } flight;
 
 struct dobj__committer {
@@ -61,15 +65,18 @@ struct dobj__committer {
 };
 
 /* take moves into f the oldest request of each source, in queue order, up to max_sources of
- * them; the others keep their places (mu held). */
+ * them and DOBJ__TXN_BYTES of parameters (at least one request); the others keep their places
+ * (mu held). */
 static void
 take(dobj__committer *c, flight *f)
 {
 	dobj__commit_req **link = &c->qhead;
+	size_t bytes = 0;
 
 	f->n = 0;
 	while (*link != NULL && f->n < c->max_sources) {
 		dobj__commit_req *r = *link;
+		size_t rb = r->part != NULL ? dobj__pg_part_bytes(r->part) : 0;
 		bool seen = false;
 
 		for (size_t i = 0; i < f->n && !seen; i++)
@@ -78,6 +85,9 @@ take(dobj__committer *c, flight *f)
 			link = &r->next;
 			continue;
 		}
+		if (f->n > 0 && bytes + rb > DOBJ__TXN_BYTES)
+			break; /* the next transaction takes it, first */
+		bytes += rb;
 		*link = r->next;
 		r->next = NULL;
 		f->reqs[f->n++] = r;
@@ -152,9 +162,10 @@ fence_clear(dobj__committer *c, char *err, size_t errlen)
 }
 
 /* start fails f's requests that depend on a failed commit and sends the others as one
- * transaction, behind the one in flight if any; f->sent says whether it went. */
+ * transaction, behind the one in flight if behind; f->sent says whether it went. When it
+ * could not go behind another, its requests wait in f (f->refused) for refuse_held. */
 static void
-start(dobj__committer *c, flight *f)
+start(dobj__committer *c, flight *f, bool behind)
 {
 	char err[512], why[448];
 	size_t n = 0, nturns = 0;
@@ -192,9 +203,24 @@ start(dobj__committer *c, flight *f)
 	atomic_fetch_add(&c->commit_failures, 1);
 	/* pgstore.c logged an outage once; a line per refused batch would flood */
 	dobj__log(outage ? DOBJ_LOG_DEBUG : DOBJ_LOG_ERROR, "committer: %s", err);
+	if (behind) {
+		f->refused = rc;
+		snprintf(f->refused_err, sizeof(f->refused_err), "%s", err);
+		return;
+	}
 	for (size_t i = 0; i < n; i++)
 		finish(f->reqs[i], rc, false, err);
 	f->n = 0;
+}
+
+/* refuse_held fails the requests start left in f, now that the transaction ahead has landed. */
+static void
+refuse_held(flight *f)
+{
+	for (size_t i = 0; i < f->n; i++)
+		finish(f->reqs[i], f->refused, false, f->refused_err);
+	f->n = 0;
+	f->refused = DOBJ_OK;
 }
 
 /* land reports the outcome of f, read through COMMIT, to its requests: false if it failed.
@@ -304,7 +330,7 @@ committer_main(void *arg)
 				break;
 			/* sending can block too, once the socket's buffers are full */
 			atomic_store(&c->waiting_since, dobj__clock_mono_us());
-			start(c, a);
+			start(c, a, false);
 			if (!a->sent) {
 				atomic_store(&c->waiting_since, 0);
 				continue;
@@ -317,7 +343,7 @@ committer_main(void *arg)
 			take(c, b);
 			pthread_mutex_unlock(&c->mu);
 			taken(b);
-			start(c, b);
+			start(c, b, true);
 		}
 		dobj__pg_commit_read(c->pg, &a->txn, true);
 		atomic_store(&c->waiting_since, 0); /* before its calls hear of its outcome */
@@ -328,6 +354,8 @@ committer_main(void *arg)
 			atomic_store(&c->waiting_since, 0);
 			land(c, b);
 		}
+		if (b->refused != DOBJ_OK)
+			refuse_held(b);
 		pthread_mutex_lock(&c->mu);
 		idle = !b->sent && c->qhead == NULL;
 		pthread_mutex_unlock(&c->mu);

@@ -23,6 +23,10 @@ typedef struct dobj__committer dobj__committer;
 /* dobj__commit_req: one batch's changes on their way. The submitter fills part, nturns,
  * source, gen, failed_gen and done; the committer sets rc and err and calls done (on its own
  * thread), after which it no longer touches the request. */
+/* The commit thread takes batches of more shards into a transaction only while their
+ * parameters add up to less than this: one statement per kind of change carries all of them. */
+#define DOBJ__TXN_BYTES ((size_t)256 << 20)
+
 typedef struct dobj__commit_req {
 	struct dobj__commit_req *next; /* the committer's queue */
 	dobj__pg_part *part;

@@ -146,8 +146,9 @@ complete(dobj__shard *s, dobj__pending *p)
 	for (int own = 1; own >= 0; own--) {
 		for (dobj__call *c = own ? p->calls : p->deps, *cn; c != NULL; c = cn) {
 			cn = c->next;
-			if (!ok && own && c->in_commit)
-				dobj__call_answer(c, p->req.rc, p->req.err, NULL);
+			if (!ok && own && c->in_commit) /* refused as dependent: say on what */
+				dobj__call_answer(c, p->req.rc, p->req.depended ? dep : p->req.err,
+				                  NULL);
 			else if (!ok && (!own || !p->first))
 				dobj__call_answer(c, DOBJ_UNAVAILABLE, dep, NULL);
 			c->done(c);
@@ -309,6 +310,7 @@ dobj__gate_end_open(dobj__shard *s)
 	s->open_calls = s->open_tail = NULL;
 	s->open_batch = NULL;
 	s->open_n = 0;
+	s->open_bytes = 0;
 	end_batch(s, calls, last, n, batch, s->open_gen, s->open_first);
 }
 

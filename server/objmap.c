@@ -115,15 +115,27 @@ dobj__objmap_evict(dobj__objmap *m, dobj__object *o)
 	dobj__object_free(o);
 }
 
+/* how many objects that must stay one eviction pass moves out of the way, at most */
+#define EVICT_MOVE_MAX 64
+
 void
 dobj__objmap_evict_cold(dobj__objmap *m, size_t max, int64_t idle_before_ms)
 {
 	dobj__object *o;
+	unsigned moved = 0;
 
-	/* a doomed object waits for the shard's evict_doomed, which holds it in a list */
-	while ((o = m->lru_tail) != NULL && !o->in_batch && o->pins == 0 && !o->doomed &&
-	       (m->n > max || o->last_used_ms < idle_before_ms))
+	while ((o = m->lru_tail) != NULL && (m->n > max || o->last_used_ms < idle_before_ms)) {
+		/* One that must stay (on a batch, written by a pending commit, or doomed: the
+		 * shard's evict_doomed drops those) goes to the other end, out of the way of the
+		 * objects behind it; a few at a time, so that a pass stays short. */
+		if (o->in_batch || o->pins > 0 || o->doomed) {
+			if (++moved > EVICT_MOVE_MAX)
+				break;
+			dobj__objmap_touch(m, o);
+			continue;
+		}
 		dobj__objmap_evict(m, o);
+	}
 }
 
 void

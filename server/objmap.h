@@ -29,8 +29,9 @@ void dobj__objmap_touch(dobj__objmap *m, dobj__object *o);
 void dobj__objmap_evict(dobj__objmap *m, dobj__object *o);
 
 /* dobj__objmap_evict_cold evicts least recently used objects while there are more than max or
- * the oldest was last used before idle_before_ms; it stops at an object that must stay (on a
- * batch being built or written by the commit in flight). */
+ * the oldest was last used before idle_before_ms. An object that must stay (on a batch being
+ * built, written by a pending commit, or doomed) is moved to the most recently used end instead,
+ * up to a few a pass, so that it does not hold back the ones behind it. */
 void dobj__objmap_evict_cold(dobj__objmap *m, size_t max, int64_t idle_before_ms);
 
 /* dobj__objmap_fini evicts everything. */

@@ -19,6 +19,9 @@
 #include "pgstore_int.h"
 #include "registry.h"
 
+/* the joined arrays of a transaction larger than this are freed once sent, not reused */
+#define MERGED_KEEP_BYTES ((size_t)16 << 20)
+
 /* change_set: the columns of one statement, in the order of its parameters. */
 #define MAX_COLS 4
 
@@ -209,6 +212,17 @@ merge(dobj__pg *pg, dobj__pg_part *const *parts, size_t nparts)
 	return part_end(m) ? m : NULL;
 }
 
+size_t
+dobj__pg_part_bytes(const dobj__pg_part *part)
+{
+	size_t n = 0;
+
+	for (int i = 0; i < NCH; i++)
+		for (int k = 0; k < part->ch[i].ncols; k++)
+			n += part->ch[i].col[k].len;
+	return n;
+}
+
 void
 dobj__pg_part_free(dobj__pg_part *part)
 {
@@ -279,6 +293,22 @@ dobj__pg_commit_send(dobj__pg *pg, dobj__pg_part *const *parts, size_t nparts, c
 		parts[p]->ch[CH_FIRED].trailing = owner;
 		alarms = alarms || parts[p]->ch[CH_ALARM_UPSERT].col[0].count > 0;
 	}
+	for (size_t p = 0; p < nparts; p++) {
+		for (int i = 0; i < NCH; i++) {
+			size_t bytes = 0;
+			for (int k = 0; k < parts[p]->ch[i].ncols; k++)
+				bytes += parts[p]->ch[i].col[k].len;
+			if (bytes <= DOBJ__PG_STATEMENT_BYTES)
+				continue;
+			/* nothing sent: the connection stays as it was */
+			snprintf(
+			    err, errlen,
+			    "could not commit batch of %zu turns: its writes take %zu MiB in one "
+			    "statement, over the %u MiB that one PostgreSQL message may carry",
+			    t->nturns, bytes >> 20, (unsigned)(DOBJ__PG_STATEMENT_BYTES >> 20));
+			return DOBJ_RESOURCE_EXHAUSTED;
+		}
+	}
 	ok = (PQpipelineStatus(pg->conn) != PQ_PIPELINE_OFF || PQenterPipelineMode(pg->conn)) &&
 	     send_prepared(pg, ST_BEGIN);
 	t->nstmts = ok;
@@ -296,6 +326,11 @@ dobj__pg_commit_send(dobj__pg *pg, dobj__pg_part *const *parts, size_t nparts, c
 		t->nstmts++;
 	if (ok && (ok = send_flush(pg) && send_prepared(pg, ST_COMMIT) && send_flush(pg)))
 		t->nstmts++;
+	/* libpq has copied the parameters: a large transaction's arrays are not kept for good */
+	if (parts[0] == pg->merged && dobj__pg_part_bytes(pg->merged) > MERGED_KEEP_BYTES) {
+		dobj__pg_part_free(pg->merged);
+		pg->merged = NULL;
+	}
 	if (!ok || PQflush(pg->conn) != 0) {
 		/* the commands queued so far would confuse the next reader: start afresh */
 		dobj__pg_broken(pg, "connection to PostgreSQL lost during a commit");

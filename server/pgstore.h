@@ -80,8 +80,13 @@ dobj_err dobj__pg_fetch_alarm(dobj__pg *pg, dobj__object *o, char *err, size_t e
  * dobj__pg_part_build (on the thread that owns them; NULL when out of memory) and written by
  * dobj__pg_commit_send, possibly with other parts, in one transaction. */
 typedef struct dobj__pg_part dobj__pg_part;
+/* The most parameter bytes one statement of a commit may carry: PostgreSQL refuses a message
+ * of 1 GiB or more (and drops the connection), and a Bind message adds a little to them. */
+#define DOBJ__PG_STATEMENT_BYTES ((size_t)1023 << 20)
 dobj__pg_part *dobj__pg_part_build(dobj__object *batch, const dobj__call *calls, size_t nturns);
 void dobj__pg_part_free(dobj__pg_part *part);
+/* dobj__pg_part_bytes is what part's parameters add up to, in bytes. */
+size_t dobj__pg_part_bytes(const dobj__pg_part *part);
 
 /* dobj__pg_txn: one commit transaction sent on the commit connection, read in two steps. */
 typedef struct dobj__pg_txn {

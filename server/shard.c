@@ -275,7 +275,7 @@ shard_main(void *arg)
 		dobj__call *calls, *last, *c;
 		dobj__pending *done;
 		int64_t deadline = 0;
-		size_t n = 0;
+		size_t n = 0, bytes = 0;
 		bool can_end;
 
 		pthread_mutex_lock(&s->mu);
@@ -299,6 +299,8 @@ shard_main(void *arg)
 			                                                         : wait_ms);
 			if (s->qhead == NULL && s->done_head == NULL) {
 				pthread_mutex_unlock(&s->mu);
+				/* idle: a fence may have cleared since the last commit report */
+				dobj__gate_evict_doomed(s);
 				evict_cold(s);
 				pthread_mutex_lock(&s->mu);
 			}
@@ -322,8 +324,13 @@ shard_main(void *arg)
 		if (s->stopping)
 			deadline = s->drain_deadline_ms;
 		calls = last = s->qhead;
-		for (n = 1; n < s->cfg->max_batch && last->next != NULL; n++)
+		bytes = calls->arg.len;
+		for (n = 1; n < s->cfg->max_batch && last->next != NULL &&
+		            s->open_bytes + bytes < DOBJ__BATCH_BYTES;
+		     n++) {
 			last = last->next;
+			bytes += last->arg.len;
+		}
 		s->qhead = last->next;
 		if (s->qhead == NULL)
 			s->qtail = NULL;
@@ -357,10 +364,12 @@ shard_main(void *arg)
 			s->open_calls = calls;
 		s->open_tail = last;
 		s->open_n += n;
+		s->open_bytes += bytes;
 		pthread_mutex_lock(&s->mu);
 		can_end = s->queued == 0;
 		pthread_mutex_unlock(&s->mu);
-		if (can_end || s->open_batch == NULL || s->open_n >= s->cfg->max_batch)
+		if (can_end || s->open_batch == NULL || s->open_n >= s->cfg->max_batch ||
+		    s->open_bytes >= DOBJ__BATCH_BYTES)
 			dobj__gate_end_open(s);
 		evict_cold(s);
 	}

@@ -18,6 +18,12 @@
 
 typedef struct dobj__shard dobj__shard;
 
+/* A shard hands its open batch over once the requests run in it add up to this many bytes,
+ * whatever max_batch says: turns write about what their requests carry, and a transaction, sent
+ * as one message per kind of change, must stay well under PostgreSQL's 1 GiB message limit
+ * (the commit thread joins batches up to DOBJ__TXN_BYTES, committer.h). */
+#define DOBJ__BATCH_BYTES (64u << 20)
+
 /* dobj__shard_cfg: what every shard shares; owned by the server, read-only. */
 typedef struct dobj__shard_cfg {
 	dobj_limits limits;

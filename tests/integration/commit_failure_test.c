@@ -290,8 +290,9 @@ Test(commit_failure, a_commit_failing_at_commit_fails_its_dependents_and_retries
 	cr_assert_eq(a.status, DOBJ_UNAVAILABLE, "A: %s", a.message);
 	cr_assert(strstr(a.message, "poisoned at commit") != NULL, "A: %s", a.message);
 	cr_assert_eq(b.status, DOBJ_UNAVAILABLE, "B: %s %s", dobj_err_name(b.status), b.message);
-	cr_assert(strstr(b.message, "an earlier commit this call depended on failed") != NULL,
-	          "B: %s", b.message);
+	cr_assert(strstr(b.message, "an earlier commit this call depended on failed") != NULL &&
+	              strstr(b.message, "poisoned at commit") != NULL,
+	          "B (refused with its writes) does not say what failed: %s", b.message);
 	cr_assert_eq(c.status, DOBJ_OK, "C: %s %s", dobj_err_name(c.status), c.message);
 	cr_assert_eq(metric(http, "dobj_commit_retries_total"), 1,
 	             "C was not in the transaction sent behind A's");
