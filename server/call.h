@@ -44,6 +44,7 @@ struct dobj__call {
 	int alarm_attempts;       /* DOBJ_CALL_ALARM: its failed runs so far */
 	dobj__call *claim_next;   /* DOBJ_CALL_ALARM: the poller's claims (claims.h) */
 	int64_t alarm_leased_ms;  /* DOBJ_CALL_ALARM: when the poller last set its lease */
+	bool alarm_reclaimed;     /* DOBJ_CALL_ALARM: a claim found it again while on its way */
 	dobj__arena arena;
 	/* the outcome, set by the shard */
 	struct dobj__object *obj; /* the object the turn ran on, if it was activated */

@@ -217,8 +217,14 @@ start(dobj__committer *c, flight *f, bool behind)
 static void
 refuse_held(flight *f)
 {
-	for (size_t i = 0; i < f->n; i++)
-		finish(f->reqs[i], f->refused, false, f->refused_err);
+	for (size_t i = 0; i < f->n; i++) {
+		dobj__commit_req *r = f->reqs[i];
+		if (depends_on_failure(
+		        r)) /* on the one ahead, which failed: say so, as land does */
+			finish(r, DOBJ_UNAVAILABLE, true, DOBJ__COMMIT_DEPENDED);
+		else
+			finish(r, f->refused, false, f->refused_err);
+	}
 	f->n = 0;
 	f->refused = DOBJ_OK;
 }

@@ -299,6 +299,7 @@ submit(dobj__poller *p, PGresult *r, int row, int64_t now)
 		/* Its call is still on its way here (its lease ran out while it waited in a busy
 		 * shard): the claim has renewed the lease, and the alarm runs once. */
 		c->alarm_leased_ms = now;
+		c->alarm_reclaimed = true;
 		dobj__log_debug("alarm poller: alarm of %s claimed again while its turn waits; "
 		                "lease renewed",
 		                cls->cls->name);
@@ -477,6 +478,14 @@ record(dobj__poller *p, dobj__call *c)
 			atomic_fetch_add(&p->fired, 1);
 			atomic_store(&p->last_lag_ms, c->started_ms - c->alarm_due_ms);
 		}
+		/* A row of this due time still leased here has no call on its way any more: after
+		 * a superseded turn, the object set the time back to it (its write kept the lease),
+		 * so it runs after a second (sooner could loop while the object's change is still
+		 * pending); after a fired turn that a claim found again, it is a new alarm of the
+		 * same time, and runs now. */
+		if (p->conn != NULL && PQstatus(p->conn) == CONNECTION_OK &&
+		    (!c->fired || c->alarm_reclaimed))
+			release(p, c, c->fired ? 0 : LOAD_RETRY_MS);
 		goto out;
 	}
 	if (p->conn == NULL || PQstatus(p->conn) != CONNECTION_OK) {

@@ -6,6 +6,7 @@
 
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,7 @@
 
 #include "calls.h"
 #include "fixture.h"
+#include "stack.h"
 #include "../server/testkv.c"
 
 typedef struct inproc {
@@ -25,20 +27,25 @@ typedef struct inproc {
 	dobj_server *s;
 	dobj_client *c;
 	char url[96];
+	char http_url[64];
+	int http_port; /* 0: no HTTP endpoint */
 } inproc;
 
+/* inproc_up_opts starts a server of TestKV on a new database; http: with /metrics too. */
 static void
-inproc_up_opts(inproc *ip, int max_retries, unsigned shards, unsigned max_batch)
+inproc_up_opts(inproc *ip, int max_retries, unsigned shards, unsigned max_batch, bool http)
 {
 	dobj_server_opts so = {0};
 	char err[512];
+
+	ip->http_port = http ? fx_http_url(ip->http_url, sizeof(ip->http_url)) : 0;
 
 	fx_db_create(&ip->db, true);
 	snprintf(ip->url, sizeof(ip->url), "ipc:///tmp/dobj-lease-%ld.ipc", (long)getpid());
 	so.listen_url = ip->url;
 	so.database_url = ip->db.dsn;
 	so.shards = shards;
-	so.http_listen_url = "";
+	so.http_listen_url = ip->http_port ? ip->http_url : "";
 	so.alarm_max_retries = max_retries;
 	so.max_batch = max_batch;
 	cr_assert_eq(dobj_server_open(&ip->s, &so, err, sizeof(err)), DOBJ_OK, "%s", err);
@@ -50,7 +57,7 @@ inproc_up_opts(inproc *ip, int max_retries, unsigned shards, unsigned max_batch)
 static void
 inproc_up_n(inproc *ip, int max_retries, unsigned shards)
 {
-	inproc_up_opts(ip, max_retries, shards, 0);
+	inproc_up_opts(ip, max_retries, shards, 0, false);
 }
 
 static void
@@ -127,6 +134,19 @@ wait_rows(inproc *ip, const char *sql, long want, int tries, int nap_ms, const c
 		cr_assert_lt(i, tries, "%s", what);
 		fx_nap_ms(nap_ms);
 	}
+}
+
+/* queue_depth reads the calls queued in shard 0 from /metrics (an inproc with http). */
+static long
+queue_depth(inproc *ip)
+{
+	static char body[1 << 20];
+	const char *key = "dobj_shard_queue_depth{shard=\"0\"} ", *p;
+
+	cr_assert_eq(fx_http_get(ip->http_port, "/metrics", body, sizeof(body)), 200);
+	p = strstr(body, key);
+	cr_assert_not_null(p);
+	return strtol(p + strlen(key), NULL, 10);
 }
 
 #define CLAIMED "SELECT count(*) FROM dobj_alarms WHERE lease_owner IS NOT NULL"
@@ -281,6 +301,18 @@ writer_main(void *arg)
 	return NULL;
 }
 
+/* async_set sets name's alarm to at_ms from a thread of its own (w->rc once joined). */
+static void
+async_set(writer *w, inproc *ip, const char *name, int64_t at_ms)
+{
+	w->ip = ip;
+	w->name = name;
+	w->op = fx_op("alarm_set", NULL, NULL);
+	w->op->has_at_ms = 1;
+	w->op->at_ms = at_ms;
+	cr_assert_eq(pthread_create(&w->t, NULL, writer_main, w), 0);
+}
+
 /* The lease running out in a busy shard, with three shards: the alarm's batch (shard 0) goes
  * in one transaction with the batch of shard 1, whose only call writes a key of an unrelated
  * object. The renewed lease holds, so the fence passes and the unrelated write commits. (A
@@ -353,7 +385,7 @@ Test(alarm_lease, an_unread_alarm_row_is_not_a_failed_run, .timeout = 120)
 	inproc_up(&ip, -1);
 	snprintf(log, sizeof(log), "/tmp/dobj-lease-log4-%ld", (long)getpid());
 	now = server_now(&ip);
-	set_logged_alarm(&ip, "unread", log, now + 2500);
+	set_logged_alarm(&ip, "unread", log, now + 3600 * 1000LL); /* due when the clock moves */
 	/* restart: the object is activated again by a call that does not touch its alarm */
 	dobj_client_close(ip.c);
 	dobj_server_close(ip.s);
@@ -373,6 +405,7 @@ Test(alarm_lease, an_unread_alarm_row_is_not_a_failed_run, .timeout = 120)
 	                    "WHERE datname = current_database() AND pid <> pg_backend_pid() "
 	                    "AND query LIKE 'SELECT%dobj_storage%'"),
 	             1);
+	dobj_server_advance_clock(ip.s, 3600 * 1000LL);
 	for (int i = 0; q(&ip, "SELECT count(*) FROM dobj_alarms WHERE NOT parked AND "
 	                       "lease_owner IS NULL") == 1;
 	     i++) {
@@ -390,26 +423,6 @@ Test(alarm_lease, an_unread_alarm_row_is_not_a_failed_run, .timeout = 120)
 	inproc_down(&ip);
 }
 
-typedef struct setter {
-	inproc *ip;
-	int64_t at_ms;
-	pthread_t t;
-} setter;
-
-static void *
-setter_main(void *arg)
-{
-	setter *st = arg;
-	Dobj__Test__Op *op = fx_op("alarm_set", NULL, NULL);
-	Dobj__Test__ScriptResult *r;
-
-	op->has_at_ms = 1;
-	op->at_ms = st->at_ms;
-	if (fx_kv_run(st->ip->c, "again", &op, 1, &r, NULL, 0) == DOBJ_OK)
-		dobj__test__script_result__free_unpacked(r, NULL);
-	return NULL;
-}
-
 /* An object sets its alarm again, to the same time, after the poller claimed it and before the
  * claimed turn runs, in a batch of its own that commits first. It is the same alarm: the claim
  * keeps its lease, the turn's commit (fenced by that lease) succeeds, and the handler runs once.
@@ -419,14 +432,14 @@ Test(alarm_lease, setting_a_claimed_alarm_to_the_same_time_runs_it_once, .timeou
 {
 	inproc ip;
 	blocker b = {0};
-	setter st = {0};
+	writer st = {0};
 	char log[128], started[128], blk[32];
 	Dobj__Test__Op *ops[2];
 	Dobj__Test__ScriptResult *r;
 	int64_t at;
 
 	name_on(blk, sizeof(blk), "blk", 0, 1);
-	inproc_up_opts(&ip, 0, 1, 1); /* one call a batch: the set commits before the alarm turn */
+	inproc_up_opts(&ip, 0, 1, 1, true); /* one call a batch: the set commits first */
 	snprintf(log, sizeof(log), "/tmp/dobj-lease-log5-%ld", (long)getpid());
 	snprintf(started, sizeof(started), "/tmp/dobj-lease-started5-%ld", (long)getpid());
 	unlink(log);
@@ -441,10 +454,11 @@ Test(alarm_lease, setting_a_claimed_alarm_to_the_same_time_runs_it_once, .timeou
 	/* the shard's queue: the blocker, then the same alarm time set again, then the alarm turn */
 	b.name = blk;
 	block_shard(&b, &ip, 1500, started);
-	st.ip = &ip;
-	st.at_ms = at;
-	cr_assert_eq(pthread_create(&st.t, NULL, setter_main, &st), 0);
-	fx_nap_ms(200);
+	async_set(&st, &ip, "again", at);
+	for (int i = 0; queue_depth(&ip) < 1; i++) {
+		cr_assert_lt(i, 1000, "the call setting the alarm again never queued");
+		fx_nap_ms(5);
+	}
 	dobj_server_advance_clock(ip.s, 3600 * 1000LL);
 	wait_rows(&ip, CLAIMED, 1, 400, 5, "the alarm was never claimed");
 	pthread_join(b.t, NULL);
@@ -494,6 +508,109 @@ Test(alarm_lease, a_waiting_alarms_lease_is_renewed, .timeout = 120)
 	pthread_join(b.t, NULL);
 	wait_rows(&ip, ALARMS, 0, 1000, 10, "the alarm never completed");
 	cr_assert_eq(file_lines(log), 1, "the handler ran %ld times", file_lines(log));
+	unlink(log);
+	unlink(started);
+	inproc_down(&ip);
+}
+
+/* The claimed turn of T finds the object's alarm moved to another time (superseded), and a turn
+ * after it in the same batch sets T again. Its write keeps the claim's lease, which no call
+ * holds any more: the poller gives it up after the superseded outcome, and T runs within
+ * seconds, not when the lease would have run out a minute later. */
+Test(alarm_lease, an_alarm_set_back_after_a_superseded_turn_runs_soon, .timeout = 120)
+{
+	inproc ip;
+	blocker b = {0};
+	writer x = {0}, y = {0};
+	char log[128], started[128];
+	int64_t now;
+
+	inproc_up(&ip, 0);
+	snprintf(log, sizeof(log), "/tmp/dobj-lease-log7-%ld", (long)getpid());
+	snprintf(started, sizeof(started), "/tmp/dobj-lease-started7-%ld", (long)getpid());
+	now = server_now(&ip);
+	set_logged_alarm(&ip, "setback", log, now + 800);
+	block_shard(&b, &ip, 2500, started);
+	async_set(&x, &ip, "setback", now + 3600 * 1000LL); /* queued before the alarm turn */
+	wait_rows(&ip, CLAIMED, 1, 400, 5, "the alarm was never claimed");
+	fx_nap_ms(300);                           /* due: its turn queued behind X */
+	async_set(&y, &ip, "setback", now + 800); /* and Y behind it */
+	pthread_join(b.t, NULL);
+	pthread_join(x.t, NULL);
+	pthread_join(y.t, NULL);
+	cr_assert_eq(x.rc, DOBJ_OK, "%s", x.msg);
+	cr_assert_eq(y.rc, DOBJ_OK, "%s", y.msg);
+	wait_rows(&ip, ALARMS, 0, 1500, 10, "the alarm set back did not run within 15 s");
+	cr_assert_eq(file_lines(log), 1, "the handler ran %ld times", file_lines(log));
+	unlink(log);
+	unlink(started);
+	inproc_down(&ip);
+}
+
+/* The claimed turn of T fires, and a turn after it in the same batch sets T again: a new alarm,
+ * due already, which runs within seconds. (When the poller's next claim finds the fired call
+ * not yet recorded, the lease that claim took is given up once it is; whether it does depends
+ * on which comes first, the commit's notification or the shard's report.) */
+Test(alarm_lease, an_alarm_set_again_after_it_fired_runs_again_soon, .timeout = 120)
+{
+	inproc ip;
+	blocker b = {0};
+	writer y = {0};
+	char log[128], started[128];
+	int64_t now;
+
+	inproc_up(&ip, 0);
+	snprintf(log, sizeof(log), "/tmp/dobj-lease-log8-%ld", (long)getpid());
+	snprintf(started, sizeof(started), "/tmp/dobj-lease-started8-%ld", (long)getpid());
+	now = server_now(&ip);
+	set_logged_alarm(&ip, "twice", log, now + 800);
+	block_shard(&b, &ip, 2000, started);
+	wait_rows(&ip, CLAIMED, 1, 400, 5, "the alarm was never claimed");
+	fx_nap_ms(300); /* due: its turn queued behind the blocker */
+	async_set(&y, &ip, "twice", now + 800);
+	pthread_join(b.t, NULL);
+	pthread_join(y.t, NULL);
+	cr_assert_eq(y.rc, DOBJ_OK, "%s", y.msg);
+	for (int i = 0; file_lines(log) < 2; i++) {
+		cr_assert_lt(i, 1500, "the alarm set again did not run within 15 s (runs %ld)",
+		             file_lines(log));
+		fx_nap_ms(10);
+	}
+	wait_rows(&ip, ALARMS, 0, 500, 10, "the second run did not complete");
+	cr_assert_eq(file_lines(log), 2);
+	unlink(log);
+	unlink(started);
+	inproc_down(&ip);
+}
+
+/* A claimed alarm whose lease is taken away behind the server's back (as if it had run out)
+ * while its turn waits: the next claim finds it again, and only renews the lease; the call on
+ * its way runs the alarm, once. (The lease renewal alone cannot help here: it renews only the
+ * leases this server still holds.) */
+Test(alarm_lease, a_claim_that_finds_its_own_waiting_alarm_does_not_run_it_again, .timeout = 120)
+{
+	inproc ip;
+	blocker b = {0};
+	char log[128], started[128];
+	int64_t now;
+
+	inproc_up(&ip, 0);
+	snprintf(log, sizeof(log), "/tmp/dobj-lease-log9-%ld", (long)getpid());
+	snprintf(started, sizeof(started), "/tmp/dobj-lease-started9-%ld", (long)getpid());
+	now = server_now(&ip);
+	set_logged_alarm(&ip, "lost", log, now + 500);
+	block_shard(&b, &ip, 3000, started);
+	wait_rows(&ip, CLAIMED, 1, 400, 5, "the alarm was never claimed");
+	fx_nap_ms(200); /* due: its turn queued behind the blocker */
+	cr_assert_eq(q(&ip, "WITH u AS (UPDATE dobj_alarms SET lease_owner = NULL, "
+	                    "lease_until_ms = NULL RETURNING 1) SELECT count(*) FROM u"),
+	             1);
+	wait_rows(&ip, CLAIMED, 1, 400, 5, "the alarm was not claimed again");
+	pthread_join(b.t, NULL);
+	wait_rows(&ip, ALARMS, 0, 1000, 10, "the alarm never completed");
+	fx_nap_ms(500);
+	cr_assert_eq(file_lines(log), 1, "the handler ran %ld times for one due time",
+	             file_lines(log));
 	unlink(log);
 	unlink(started);
 	inproc_down(&ip);
