@@ -513,38 +513,65 @@ Test(alarm_lease, a_waiting_alarms_lease_is_renewed, .timeout = 120)
 	inproc_down(&ip);
 }
 
+/* A scene: a one-shard server, an object whose alarm at now + due_in_ms logs its runs, and a
+ * blocker that keeps the shard busy while the alarm is claimed and becomes due. */
+typedef struct scene {
+	inproc ip;
+	blocker b;
+	char log[128], started[128];
+	int64_t now;
+} scene;
+
+static void
+scene_up(scene *sc, int tag, const char *obj, int64_t due_in_ms, long block_ms)
+{
+	memset(sc, 0, sizeof(*sc));
+	inproc_up(&sc->ip, 0);
+	snprintf(sc->log, sizeof(sc->log), "/tmp/dobj-lease-log%d-%ld", tag, (long)getpid());
+	snprintf(sc->started, sizeof(sc->started), "/tmp/dobj-lease-started%d-%ld", tag,
+	         (long)getpid());
+	sc->now = server_now(&sc->ip);
+	set_logged_alarm(&sc->ip, obj, sc->log, sc->now + due_in_ms);
+	block_shard(&sc->b, &sc->ip, block_ms, sc->started);
+}
+
+/* scene_claimed waits for the claim, then nap_ms for the alarm to be due and queued. */
+static void
+scene_claimed(scene *sc, int nap_ms)
+{
+	wait_rows(&sc->ip, CLAIMED, 1, 400, 5, "the alarm was never claimed");
+	fx_nap_ms(nap_ms);
+}
+
+static void
+scene_down(scene *sc)
+{
+	unlink(sc->log);
+	unlink(sc->started);
+	inproc_down(&sc->ip);
+}
+
 /* The claimed turn of T finds the object's alarm moved to another time (superseded), and a turn
  * after it in the same batch sets T again. Its write keeps the claim's lease, which no call
  * holds any more: the poller gives it up after the superseded outcome, and T runs within
  * seconds, not when the lease would have run out a minute later. */
 Test(alarm_lease, an_alarm_set_back_after_a_superseded_turn_runs_soon, .timeout = 120)
 {
-	inproc ip;
-	blocker b = {0};
+	scene sc;
 	writer x = {0}, y = {0};
-	char log[128], started[128];
-	int64_t now;
 
-	inproc_up(&ip, 0);
-	snprintf(log, sizeof(log), "/tmp/dobj-lease-log7-%ld", (long)getpid());
-	snprintf(started, sizeof(started), "/tmp/dobj-lease-started7-%ld", (long)getpid());
-	now = server_now(&ip);
-	set_logged_alarm(&ip, "setback", log, now + 800);
-	block_shard(&b, &ip, 2500, started);
-	async_set(&x, &ip, "setback", now + 3600 * 1000LL); /* queued before the alarm turn */
-	wait_rows(&ip, CLAIMED, 1, 400, 5, "the alarm was never claimed");
-	fx_nap_ms(300);                           /* due: its turn queued behind X */
-	async_set(&y, &ip, "setback", now + 800); /* and Y behind it */
-	pthread_join(b.t, NULL);
+	scene_up(&sc, 7, "setback", 800, 2500);
+	async_set(&x, &sc.ip, "setback", sc.now + 3600 * 1000LL); /* queued before the alarm turn */
+	scene_claimed(&sc, 300);                                  /* due: its turn behind X */
+	async_set(&y, &sc.ip, "setback", sc.now + 800);           /* and Y behind it */
+	pthread_join(sc.b.t, NULL);
 	pthread_join(x.t, NULL);
 	pthread_join(y.t, NULL);
 	cr_assert_eq(x.rc, DOBJ_OK, "%s", x.msg);
 	cr_assert_eq(y.rc, DOBJ_OK, "%s", y.msg);
-	wait_rows(&ip, ALARMS, 0, 1500, 10, "the alarm set back did not run within 15 s");
-	cr_assert_eq(file_lines(log), 1, "the handler ran %ld times", file_lines(log));
-	unlink(log);
-	unlink(started);
-	inproc_down(&ip);
+	wait_rows(&sc.ip, ALARMS, 0, 1500, 10, "the alarm set back did not run within 15 s");
+	cr_assert_eq(file_lines(sc.log), 1, "the handler ran %ld times", file_lines(sc.log));
+	scene_down(&sc);
 }
 
 /* The claimed turn of T fires, and a turn after it in the same batch sets T again: a new alarm,
@@ -553,34 +580,23 @@ Test(alarm_lease, an_alarm_set_back_after_a_superseded_turn_runs_soon, .timeout 
  * on which comes first, the commit's notification or the shard's report.) */
 Test(alarm_lease, an_alarm_set_again_after_it_fired_runs_again_soon, .timeout = 120)
 {
-	inproc ip;
-	blocker b = {0};
+	scene sc;
 	writer y = {0};
-	char log[128], started[128];
-	int64_t now;
 
-	inproc_up(&ip, 0);
-	snprintf(log, sizeof(log), "/tmp/dobj-lease-log8-%ld", (long)getpid());
-	snprintf(started, sizeof(started), "/tmp/dobj-lease-started8-%ld", (long)getpid());
-	now = server_now(&ip);
-	set_logged_alarm(&ip, "twice", log, now + 800);
-	block_shard(&b, &ip, 2000, started);
-	wait_rows(&ip, CLAIMED, 1, 400, 5, "the alarm was never claimed");
-	fx_nap_ms(300); /* due: its turn queued behind the blocker */
-	async_set(&y, &ip, "twice", now + 800);
-	pthread_join(b.t, NULL);
+	scene_up(&sc, 8, "twice", 800, 2000);
+	scene_claimed(&sc, 300); /* due: its turn queued behind the blocker */
+	async_set(&y, &sc.ip, "twice", sc.now + 800);
+	pthread_join(sc.b.t, NULL);
 	pthread_join(y.t, NULL);
 	cr_assert_eq(y.rc, DOBJ_OK, "%s", y.msg);
-	for (int i = 0; file_lines(log) < 2; i++) {
+	for (int i = 0; file_lines(sc.log) < 2; i++) {
 		cr_assert_lt(i, 1500, "the alarm set again did not run within 15 s (runs %ld)",
-		             file_lines(log));
+		             file_lines(sc.log));
 		fx_nap_ms(10);
 	}
-	wait_rows(&ip, ALARMS, 0, 500, 10, "the second run did not complete");
-	cr_assert_eq(file_lines(log), 2);
-	unlink(log);
-	unlink(started);
-	inproc_down(&ip);
+	wait_rows(&sc.ip, ALARMS, 0, 500, 10, "the second run did not complete");
+	cr_assert_eq(file_lines(sc.log), 2);
+	scene_down(&sc);
 }
 
 /* A claimed alarm whose lease is taken away behind the server's back (as if it had run out)
@@ -589,29 +605,18 @@ Test(alarm_lease, an_alarm_set_again_after_it_fired_runs_again_soon, .timeout = 
  * leases this server still holds.) */
 Test(alarm_lease, a_claim_that_finds_its_own_waiting_alarm_does_not_run_it_again, .timeout = 120)
 {
-	inproc ip;
-	blocker b = {0};
-	char log[128], started[128];
-	int64_t now;
+	scene sc;
 
-	inproc_up(&ip, 0);
-	snprintf(log, sizeof(log), "/tmp/dobj-lease-log9-%ld", (long)getpid());
-	snprintf(started, sizeof(started), "/tmp/dobj-lease-started9-%ld", (long)getpid());
-	now = server_now(&ip);
-	set_logged_alarm(&ip, "lost", log, now + 500);
-	block_shard(&b, &ip, 3000, started);
-	wait_rows(&ip, CLAIMED, 1, 400, 5, "the alarm was never claimed");
-	fx_nap_ms(200); /* due: its turn queued behind the blocker */
-	cr_assert_eq(q(&ip, "WITH u AS (UPDATE dobj_alarms SET lease_owner = NULL, "
-	                    "lease_until_ms = NULL RETURNING 1) SELECT count(*) FROM u"),
+	scene_up(&sc, 9, "lost", 500, 3000);
+	scene_claimed(&sc, 200); /* due: its turn queued behind the blocker */
+	cr_assert_eq(q(&sc.ip, "WITH u AS (UPDATE dobj_alarms SET lease_owner = NULL, "
+	                       "lease_until_ms = NULL RETURNING 1) SELECT count(*) FROM u"),
 	             1);
-	wait_rows(&ip, CLAIMED, 1, 400, 5, "the alarm was not claimed again");
-	pthread_join(b.t, NULL);
-	wait_rows(&ip, ALARMS, 0, 1000, 10, "the alarm never completed");
+	wait_rows(&sc.ip, CLAIMED, 1, 400, 5, "the alarm was not claimed again");
+	pthread_join(sc.b.t, NULL);
+	wait_rows(&sc.ip, ALARMS, 0, 1000, 10, "the alarm never completed");
 	fx_nap_ms(500);
-	cr_assert_eq(file_lines(log), 1, "the handler ran %ld times for one due time",
-	             file_lines(log));
-	unlink(log);
-	unlink(started);
-	inproc_down(&ip);
+	cr_assert_eq(file_lines(sc.log), 1, "the handler ran %ld times for one due time",
+	             file_lines(sc.log));
+	scene_down(&sc);
 }
