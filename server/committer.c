@@ -76,7 +76,7 @@ take(dobj__committer *c, flight *f)
 	f->n = 0;
 	while (*link != NULL && f->n < c->max_sources) {
 		dobj__commit_req *r = *link;
-		size_t rb = r->part != NULL ? dobj__pg_part_bytes(r->part) : 0;
+		size_t rb;
 		bool seen = false;
 
 		for (size_t i = 0; i < f->n && !seen; i++)
@@ -85,6 +85,7 @@ take(dobj__committer *c, flight *f)
 			link = &r->next;
 			continue;
 		}
+		rb = r->part != NULL ? dobj__pg_part_bytes(r->part) : 0;
 		if (f->n > 0 && bytes + rb > DOBJ__TXN_BYTES)
 			break; /* the next transaction takes it, first */
 		bytes += rb;
@@ -219,8 +220,8 @@ refuse_held(flight *f)
 {
 	for (size_t i = 0; i < f->n; i++) {
 		dobj__commit_req *r = f->reqs[i];
-		if (depends_on_failure(
-		        r)) /* on the one ahead, which failed: say so, as land does */
+		/* on the one ahead, which failed: say so, as land does */
+		if (depends_on_failure(r))
 			finish(r, DOBJ_UNAVAILABLE, true, DOBJ__COMMIT_DEPENDED);
 		else
 			finish(r, f->refused, false, f->refused_err);

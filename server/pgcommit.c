@@ -212,14 +212,24 @@ merge(dobj__pg *pg, dobj__pg_part *const *parts, size_t nparts)
 	return part_end(m) ? m : NULL;
 }
 
+/* change_bytes is what c's statement carries in its arrays, in bytes. */
+static size_t
+change_bytes(const change_set *c)
+{
+	size_t n = 0;
+
+	for (int k = 0; k < c->ncols; k++)
+		n += c->col[k].len;
+	return n;
+}
+
 size_t
 dobj__pg_part_bytes(const dobj__pg_part *part)
 {
 	size_t n = 0;
 
 	for (int i = 0; i < NCH; i++)
-		for (int k = 0; k < part->ch[i].ncols; k++)
-			n += part->ch[i].col[k].len;
+		n += change_bytes(&part->ch[i]);
 	return n;
 }
 
@@ -295,9 +305,7 @@ dobj__pg_commit_send(dobj__pg *pg, dobj__pg_part *const *parts, size_t nparts, c
 	}
 	for (size_t p = 0; p < nparts; p++) {
 		for (int i = 0; i < NCH; i++) {
-			size_t bytes = 0;
-			for (int k = 0; k < parts[p]->ch[i].ncols; k++)
-				bytes += parts[p]->ch[i].col[k].len;
+			size_t bytes = change_bytes(&parts[p]->ch[i]);
 			if (bytes <= DOBJ__PG_STATEMENT_BYTES)
 				continue;
 			/* nothing sent: the connection stays as it was */

@@ -439,13 +439,16 @@ renew_leases(dobj__poller *p, int64_t now)
 }
 
 /* release gives a claimed alarm back without counting an attempt: at once with hold_ms 0,
- * else when hold_ms have passed (its lease ends then). */
+ * else when hold_ms have passed (its lease ends then). Without a connection it does nothing:
+ * the lease runs out by itself. */
 static void
 release(dobj__poller *p, const dobj__call *c, int hold_ms)
 {
 	char idhex[2 * DOBJ_ID_SIZE + 3], due[32], until[32];
 	const char *rv[5] = {c->cls->cls->name, idhex, due, p->node_id, hold_ms > 0 ? until : NULL};
 
+	if (p->conn == NULL || PQstatus(p->conn) != CONNECTION_OK)
+		return; /* the lease runs out by itself */
 	id_param(idhex, &c->id);
 	i64_param(due, c->alarm_due_ms);
 	i64_param(until, dobj__clock_now_ms() + hold_ms);
@@ -483,8 +486,7 @@ record(dobj__poller *p, dobj__call *c)
 		 * so it runs after a second (sooner could loop while the object's change is still
 		 * pending); after a fired turn that a claim found again, it is a new alarm of the
 		 * same time, and runs now. */
-		if (p->conn != NULL && PQstatus(p->conn) == CONNECTION_OK &&
-		    (!c->fired || c->alarm_reclaimed))
+		if (!c->fired || c->alarm_reclaimed)
 			release(p, c, c->fired ? 0 : LOAD_RETRY_MS);
 		goto out;
 	}
@@ -617,8 +619,7 @@ release_held(dobj__poller *p)
 
 	while (p->nheld > 0) {
 		dobj__call *c = held_pop(p);
-		if (p->conn != NULL && PQstatus(p->conn) == CONNECTION_OK)
-			release(p, c, 0);
+		release(p, c, 0);
 		forget(p, c);
 	}
 	pthread_mutex_lock(&p->mu);
