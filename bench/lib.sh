@@ -177,6 +177,22 @@ cpu_med() {
 	echo "$(cpu_col "$1" 1 | median) $(cpu_col "$1" 2 | median) $(cpu_col "$1" 3 | median)" \
 		"$(cpu_col "$1" 4 | median) $(cpu_col "$1" 5 | median) $(cpu_col "$1" 6 | median)"
 }
+# cpu_obj NAME: NAME's CPU medians as a JSON object
+cpu_obj() {
+	local d p b i o s
+	read -r d p b i o s <<<"$(cpu_med "$1")"
+	printf '{"dobjd":%s,"postgres":%s,"bench":%s,"idle_pct":%s,"others_pct":%s,"steal_pct":%s}' \
+		"$d" "$p" "$b" "$i" "$o" "$s"
+}
+# tx_med NAME N: the median of column N of NAME's group-commit records, or null if it has none
+tx_med() {
+	if [[ -s $tmp/$1.tx ]]; then cut -d' ' -f"$2" "$tmp/$1.tx" | median; else echo null; fi
+}
+# tx_obj NAME: NAME's group-commit medians as a JSON object
+tx_obj() {
+	printf '{"transactions_per_s":%s,"turns_per_transaction":%s}' "$(tx_med "$1" 1)" \
+		"$(tx_med "$1" 2)"
+}
 # col NAME KEY: the KEY of every run of NAME, one per line
 col() { while read -r l; do jnum "$2" <<<"$l"; done <"$tmp/$1.json"; }
 errs() { while read -r l; do jerrors <<<"$l"; done <"$tmp/$1.json" | awk '{s += $1} END {print s + 0}'; }

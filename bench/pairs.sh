@@ -135,10 +135,6 @@ done
 by_pair() { paste <(col B calls_per_s) <(col A calls_per_s) | awk '$2 > 0 {printf "%.3f\n", $1 / $2}'; }
 b_over_a=$(by_pair | median | awk '{printf "%.3f", $1}')
 b_faster=$(by_pair | awk '$1 > 1 {n++} END {print n + 0}')
-# tx_med NAME N: the median of column N of NAME's group-commit records, or null if none
-tx_med() {
-	if [[ -s $tmp/$1.tx ]]; then awk -v k="$2" '{print $k}' "$tmp/$1.tx" | median; else echo null; fi
-}
 
 # row LABEL FORMAT A-VALUES B-VALUES: a line of the table, each side's values (space-separated)
 # through FORMAT, joined by " / "
@@ -171,11 +167,9 @@ printf '%-34s %s (pair by pair: %s)\n' "B / A, median of the pairs" "$b_over_a" 
 	"$(by_pair | paste -sd' ')"
 printf '%-34s %s of %s\n' "B faster" "$b_faster" "$npairs"
 
-side_json() { # NAME
-	local d p b i o s
-	read -r d p b i o s <<<"$(cpu_med "$1")"
-	printf '{"dobjd":"%s","args":"%s","summary":%s,"cpu_us_per_call":{"dobjd":%s,"postgres":%s,"bench":%s,"idle_pct":%s,"others_pct":%s,"steal_pct":%s},"group_commit":{"transactions_per_s":%s,"turns_per_transaction":%s}}' \
-		"$2" "$3" "$(fig_json "$1")" "$d" "$p" "$b" "$i" "$o" "$s" "$(tx_med "$1" 1)" "$(tx_med "$1" 2)"
+side_json() { # NAME BINARY ARGS
+	printf '{"dobjd":"%s","args":"%s","summary":%s,"cpu_us_per_call":%s,"group_commit":%s}' \
+		"$2" "$3" "$(fig_json "$1")" "$(cpu_obj "$1")" "$(tx_obj "$1")"
 }
 printf '{"a":%s,"b":%s,"b_over_a":{"median":%s,"by_pair":[%s],"b_faster":%s,"pairs":%s},"scenario":"%s","objects":%s,"inflight":%s,"secs":%s,"machine":%s}\n' \
 	"$(side_json A "${side[0]}" "$a_args")" "$(side_json B "${side[1]}" "$b_args")" \

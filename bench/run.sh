@@ -199,10 +199,6 @@ for f in B0 B1 B2 B3; do
 	printf '%-44s %8.1f %8.1f %8.1f %8.1f %8.1f %8.1f %8.1f\n' "  $f" "$cd" "$cp" "$cb" \
 		"$(awk -v a="$cd" -v b="$cp" -v c="$cb" 'BEGIN {print a + b + c}')" "$ci" "$co" "$cs"
 done
-# tx_med NAME N: the median of column N of NAME's group-commit records, or null if it has none
-tx_med() {
-	if [[ -s $tmp/$1.tx ]]; then cut -d' ' -f"$2" "$tmp/$1.tx" | median; else echo null; fi
-}
 printf '%-44s %16s %22s\n' "group commit, dobjd's metrics (median of runs)" \
 	"transactions/s" "turns per transaction"
 for f in B1 B2; do
@@ -242,16 +238,8 @@ for f in B0 B1 B2 B3 B4; do
 	fi
 done
 b2=$(col B2 calls_per_s | median)
-cpu_json() {
-	local d p b i o s
-	read -r d p b i o s <<<"$(cpu_med "$1")"
-	printf '"%s":{"dobjd":%s,"postgres":%s,"bench":%s,"idle_pct":%s,"others_pct":%s,"steal_pct":%s}' \
-		"$1" "$d" "$p" "$b" "$i" "$o" "$s"
-}
-tx_json() {
-	printf '"%s":{"transactions_per_s":%s,"turns_per_transaction":%s}' "$1" \
-		"$(tx_med "$1" 1)" "$(tx_med "$1" 2)"
-}
+cpu_json() { printf '"%s":%s' "$1" "$(cpu_obj "$1")"; }
+tx_json() { printf '"%s":%s' "$1" "$(tx_obj "$1")"; }
 cpu="{$(cpu_json B0),$(cpu_json B1),$(cpu_json B2),$(cpu_json B3),\"B2_B0_pg_bound\":$b2_bound,\"outside_max_pct\":$outside_max}"
 printf '{"B0":%s,"B1":%s,"B2":%s,"B3":%s,"B4":%s,"B5":%s,"pgbench":{"tps":%s,"rows_per_s":%s},"ratios":{"B1_B0":%s,"B2_B0":%s,"B3_B0":%s,"B2_pg_rows":%s},"ratios_by_round":{"B1_B0":%s,"B2_B0":%s,"B3_B0":%s,"median":{"B1_B0":%s,"B2_B0":%s,"B3_B0":%s}},"memory":{"live_objects":100000,"keys_per_object":10,"rss_before_kb":%s,"rss_after_kb":%s,"per_object_bytes":%s},"cpu_us_per_call":%s,"group_commit":{%s,%s},"inflight":%s,"runs":%s,"secs":%s,"machine":%s}\n' \
 	"$(fig_json B0)" "$(fig_json B1)" "$(fig_json B2)" "$(fig_json B3)" "$(fig_json B4)" "$b5" \
