@@ -32,16 +32,13 @@ typedef struct inproc {
 } inproc;
 
 /* inproc_up_opts starts a server of TestKV on a new database; http: with /metrics too. */
+/* inproc_start starts the server and its client on ip's database (again, after a stop). */
 static void
-inproc_up_opts(inproc *ip, int max_retries, unsigned shards, unsigned max_batch, bool http)
+inproc_start(inproc *ip, int max_retries, unsigned shards, unsigned max_batch)
 {
 	dobj_server_opts so = {0};
 	char err[512];
 
-	ip->http_port = http ? fx_http_url(ip->http_url, sizeof(ip->http_url)) : 0;
-
-	fx_db_create(&ip->db, true);
-	snprintf(ip->url, sizeof(ip->url), "ipc:///tmp/dobj-lease-%ld.ipc", (long)getpid());
 	so.listen_url = ip->url;
 	so.database_url = ip->db.dsn;
 	so.shards = shards;
@@ -52,6 +49,15 @@ inproc_up_opts(inproc *ip, int max_retries, unsigned shards, unsigned max_batch,
 	cr_assert_eq(dobj_server_register(ip->s, &testkv_class), DOBJ_OK);
 	cr_assert_eq(dobj_server_start(ip->s, err, sizeof(err)), DOBJ_OK, "%s", err);
 	ip->c = fx_client(ip->url, 20000);
+}
+
+static void
+inproc_up_opts(inproc *ip, int max_retries, unsigned shards, unsigned max_batch, bool http)
+{
+	ip->http_port = http ? fx_http_url(ip->http_url, sizeof(ip->http_url)) : 0;
+	fx_db_create(&ip->db, true);
+	snprintf(ip->url, sizeof(ip->url), "ipc:///tmp/dobj-lease-%ld.ipc", (long)getpid());
+	inproc_start(ip, max_retries, shards, max_batch);
 }
 
 static void
@@ -188,6 +194,44 @@ block_shard(blocker *b, inproc *ip, long ms, const char *started)
 	}
 }
 
+/* A scene: a one-shard server, an object whose alarm at now + due_in_ms logs its runs, and a
+ * blocker that keeps the shard busy while the alarm is claimed and becomes due. */
+typedef struct scene {
+	inproc ip;
+	blocker b;
+	char log[128], started[128];
+	int64_t now;
+} scene;
+
+static void
+scene_up(scene *sc, int tag, const char *obj, int64_t due_in_ms, long block_ms)
+{
+	memset(sc, 0, sizeof(*sc));
+	inproc_up(&sc->ip, 0);
+	snprintf(sc->log, sizeof(sc->log), "/tmp/dobj-lease-log%d-%ld", tag, (long)getpid());
+	snprintf(sc->started, sizeof(sc->started), "/tmp/dobj-lease-started%d-%ld", tag,
+	         (long)getpid());
+	sc->now = server_now(&sc->ip);
+	set_logged_alarm(&sc->ip, obj, sc->log, sc->now + due_in_ms);
+	block_shard(&sc->b, &sc->ip, block_ms, sc->started);
+}
+
+/* scene_claimed waits for the claim, then nap_ms for the alarm to be due and queued. */
+static void
+scene_claimed(scene *sc, int nap_ms)
+{
+	wait_rows(&sc->ip, CLAIMED, 1, 400, 5, "the alarm was never claimed");
+	fx_nap_ms(nap_ms);
+}
+
+static void
+scene_down(scene *sc)
+{
+	unlink(sc->log);
+	unlink(sc->started);
+	inproc_down(&sc->ip);
+}
+
 /* A claimed alarm still queued in its shard when its lease runs out (here: the clock moves a
  * minute ahead while the shard is busy) is found again by the same server's next claim. That
  * claim renews the lease; the call already on its way runs the alarm, once. (Before, a second
@@ -195,31 +239,17 @@ block_shard(blocker *b, inproc *ip, long ms, const char *started)
  * batch's fence failed on the duplicate: the alarm ran three times.) */
 Test(alarm_lease, a_reclaimed_alarm_runs_once, .timeout = 120)
 {
-	inproc ip;
-	blocker b;
-	char log[128], started[128];
-	int64_t now;
+	scene sc;
 
-	b.name = NULL;
-	inproc_up(&ip, 0);
-	snprintf(log, sizeof(log), "/tmp/dobj-lease-log1-%ld", (long)getpid());
-	snprintf(started, sizeof(started), "/tmp/dobj-lease-started-%ld", (long)getpid());
-	now = server_now(&ip);
-	set_logged_alarm(&ip, "dup", log, now + 500);
-
-	block_shard(&b, &ip, 2500, started);
-	/* claimed (and queued behind the blocker once due) */
-	wait_rows(&ip, CLAIMED, 1, 400, 5, "the alarm was never claimed");
-	fx_nap_ms(200); /* due now: submitted to the busy shard */
-	dobj_server_advance_clock(ip.s, 61000);
-	pthread_join(b.t, NULL);
-	wait_rows(&ip, ALARMS, 0, 2000, 10, "the alarm never completed");
+	scene_up(&sc, 1, "dup", 500, 2500);
+	scene_claimed(&sc, 200); /* due now: submitted to the busy shard */
+	dobj_server_advance_clock(sc.ip.s, 61000);
+	pthread_join(sc.b.t, NULL);
+	wait_rows(&sc.ip, ALARMS, 0, 2000, 10, "the alarm never completed");
 	fx_nap_ms(500);
-	cr_assert_eq(file_lines(log), 1, "the handler ran %ld times for one due time",
-	             file_lines(log));
-	unlink(log);
-	unlink(started);
-	inproc_down(&ip);
+	cr_assert_eq(file_lines(sc.log), 1, "the handler ran %ld times for one due time",
+	             file_lines(sc.log));
+	scene_down(&sc);
 }
 
 /* A failed alarm run makes the object forget its alarm before the poller records the
@@ -376,8 +406,7 @@ Test(alarm_lease, a_lease_run_out_in_a_busy_shard_fails_no_other_shard, .timeout
 Test(alarm_lease, an_unread_alarm_row_is_not_a_failed_run, .timeout = 120)
 {
 	inproc ip;
-	dobj_server_opts so = {0};
-	char log[128], err[512];
+	char log[128];
 	Dobj__Test__Op *put = fx_op("put", "k", "v");
 	Dobj__Test__ScriptResult *r;
 	int64_t now;
@@ -389,15 +418,7 @@ Test(alarm_lease, an_unread_alarm_row_is_not_a_failed_run, .timeout = 120)
 	/* restart: the object is activated again by a call that does not touch its alarm */
 	dobj_client_close(ip.c);
 	dobj_server_close(ip.s);
-	so.listen_url = ip.url;
-	so.database_url = ip.db.dsn;
-	so.shards = 1;
-	so.http_listen_url = "";
-	so.alarm_max_retries = -1;
-	cr_assert_eq(dobj_server_open(&ip.s, &so, err, sizeof(err)), DOBJ_OK, "%s", err);
-	cr_assert_eq(dobj_server_register(ip.s, &testkv_class), DOBJ_OK);
-	cr_assert_eq(dobj_server_start(ip.s, err, sizeof(err)), DOBJ_OK, "%s", err);
-	ip.c = fx_client(ip.url, 20000);
+	inproc_start(&ip, -1, 1, 0);
 	r = fx_kv_run_ok(ip.c, "unread", &put, 1);
 	dobj__test__script_result__free_unpacked(r, NULL);
 	/* end the shard's backend (its last query was the object's load); the poller's stays */
@@ -478,77 +499,29 @@ Test(alarm_lease, setting_a_claimed_alarm_to_the_same_time_runs_it_once, .timeou
  * the shard is busy, and the lease then ends a minute after the new now. */
 Test(alarm_lease, a_waiting_alarms_lease_is_renewed, .timeout = 120)
 {
-	inproc ip;
-	blocker b = {0};
-	char log[128], started[128], sql[256];
+	scene sc;
+	char sql[256];
 	int64_t now;
 	long until0;
 
-	inproc_up(&ip, 0);
-	snprintf(log, sizeof(log), "/tmp/dobj-lease-log6-%ld", (long)getpid());
-	snprintf(started, sizeof(started), "/tmp/dobj-lease-started6-%ld", (long)getpid());
-	now = server_now(&ip);
-	set_logged_alarm(&ip, "renew", log, now + 500);
-
-	block_shard(&b, &ip, 3000, started);
-	wait_rows(&ip, CLAIMED, 1, 400, 5, "the alarm was never claimed");
-	until0 = q(&ip, "SELECT lease_until_ms FROM dobj_alarms");
-	fx_nap_ms(200); /* due: its turn waits behind the blocker */
-	dobj_server_advance_clock(ip.s, 40000);
-	now += 40000; /* (a call to read the clock would wait behind the blocker) */
+	scene_up(&sc, 6, "renew", 500, 3000);
+	scene_claimed(&sc, 200); /* due: its turn waits behind the blocker */
+	until0 = q(&sc.ip, "SELECT lease_until_ms FROM dobj_alarms");
+	dobj_server_advance_clock(sc.ip.s, 40000);
+	now = sc.now + 40000; /* (a call to read the clock would wait behind the blocker) */
 	snprintf(sql, sizeof(sql), "SELECT count(*) FROM dobj_alarms WHERE lease_until_ms >= %lld",
 	         (long long)(now + 50000));
-	for (int i = 0; q(&ip, sql) != 1; i++) {
+	for (int i = 0; q(&sc.ip, sql) != 1; i++) {
 		cr_assert_lt(i, 800,
 		             "the lease was not renewed (it ends at %ld, the clock is at %lld)",
-		             q(&ip, "SELECT lease_until_ms FROM dobj_alarms"), (long long)now);
+		             q(&sc.ip, "SELECT lease_until_ms FROM dobj_alarms"), (long long)now);
 		fx_nap_ms(5);
 	}
-	cr_assert_gt(q(&ip, "SELECT lease_until_ms FROM dobj_alarms"), until0);
-	pthread_join(b.t, NULL);
-	wait_rows(&ip, ALARMS, 0, 1000, 10, "the alarm never completed");
-	cr_assert_eq(file_lines(log), 1, "the handler ran %ld times", file_lines(log));
-	unlink(log);
-	unlink(started);
-	inproc_down(&ip);
-}
-
-/* A scene: a one-shard server, an object whose alarm at now + due_in_ms logs its runs, and a
- * blocker that keeps the shard busy while the alarm is claimed and becomes due. */
-typedef struct scene {
-	inproc ip;
-	blocker b;
-	char log[128], started[128];
-	int64_t now;
-} scene;
-
-static void
-scene_up(scene *sc, int tag, const char *obj, int64_t due_in_ms, long block_ms)
-{
-	memset(sc, 0, sizeof(*sc));
-	inproc_up(&sc->ip, 0);
-	snprintf(sc->log, sizeof(sc->log), "/tmp/dobj-lease-log%d-%ld", tag, (long)getpid());
-	snprintf(sc->started, sizeof(sc->started), "/tmp/dobj-lease-started%d-%ld", tag,
-	         (long)getpid());
-	sc->now = server_now(&sc->ip);
-	set_logged_alarm(&sc->ip, obj, sc->log, sc->now + due_in_ms);
-	block_shard(&sc->b, &sc->ip, block_ms, sc->started);
-}
-
-/* scene_claimed waits for the claim, then nap_ms for the alarm to be due and queued. */
-static void
-scene_claimed(scene *sc, int nap_ms)
-{
-	wait_rows(&sc->ip, CLAIMED, 1, 400, 5, "the alarm was never claimed");
-	fx_nap_ms(nap_ms);
-}
-
-static void
-scene_down(scene *sc)
-{
-	unlink(sc->log);
-	unlink(sc->started);
-	inproc_down(&sc->ip);
+	cr_assert_gt(q(&sc.ip, "SELECT lease_until_ms FROM dobj_alarms"), until0);
+	pthread_join(sc.b.t, NULL);
+	wait_rows(&sc.ip, ALARMS, 0, 1000, 10, "the alarm never completed");
+	cr_assert_eq(file_lines(sc.log), 1, "the handler ran %ld times", file_lines(sc.log));
+	scene_down(&sc);
 }
 
 /* The claimed turn of T finds the object's alarm moved to another time (superseded), and a turn

@@ -15,11 +15,9 @@ static const dobj_class cls = {.name = "T"};
 static const dobj__class_reg reg = {.cls = &cls, .index = 0};
 
 /* fill inserts n objects, oldest first; the first three must stay, one way each */
-static dobj__object *
+static void
 fill(dobj__objmap *m, int n, dobj__object **stay)
 {
-	dobj__object *first = NULL;
-
 	memset(m, 0, sizeof(*m));
 	for (int i = 0; i < n; i++) {
 		dobj_id id = {{0}};
@@ -36,9 +34,16 @@ fill(dobj__objmap *m, int n, dobj__object **stay)
 		if (i < 3)
 			stay[i] = o;
 		cr_assert_eq(dobj__objmap_insert(m, o), 0);
-		first = first ? first : o;
 	}
-	return first;
+}
+
+/* assert_stayed: the three objects that must stay are still live */
+static void
+assert_stayed(const dobj__objmap *m, dobj__object *const *stay)
+{
+	for (int i = 0; i < 3; i++)
+		cr_assert_eq(dobj__objmap_find(m, &reg, &stay[i]->id), stay[i], "object %d left",
+		             i);
 }
 
 Test(objmap, the_cache_bound_holds_past_objects_that_must_stay)
@@ -49,9 +54,7 @@ Test(objmap, the_cache_bound_holds_past_objects_that_must_stay)
 	fill(&m, 100, stay);
 	dobj__objmap_evict_cold(&m, 10, 0);
 	cr_assert_eq(m.n, 10, "%zu objects live with a bound of 10", m.n);
-	for (int i = 0; i < 3; i++)
-		cr_assert_eq(dobj__objmap_find(&m, &reg, &stay[i]->id), stay[i], "object %d left",
-		             i);
+	assert_stayed(&m, stay);
 	dobj__objmap_fini(&m);
 }
 
@@ -63,9 +66,7 @@ Test(objmap, the_idle_timeout_holds_past_objects_that_must_stay)
 	fill(&m, 50, stay);
 	dobj__objmap_evict_cold(&m, 1000, 40); /* idle: last used before 40 */
 	cr_assert_eq(m.n, 10 + 3, "%zu objects live", m.n);
-	for (int i = 0; i < 3; i++)
-		cr_assert_eq(dobj__objmap_find(&m, &reg, &stay[i]->id), stay[i], "object %d left",
-		             i);
+	assert_stayed(&m, stay);
 	dobj__objmap_fini(&m);
 }
 
