@@ -60,13 +60,13 @@ struct dobj__committer {
 	/* when the transaction the commit thread waits for was sent (monotonic us); 0: none */
 	_Atomic int64_t waiting_since;
 
-	_Atomic uint64_t commits, commit_failures, commit_retries;
+	_Atomic uint64_t commits, commit_failures, commit_retries, commit_splits;
 	dobj__hist commit_turns, commit_seconds;
 };
 
 /* take moves into f the oldest request of each source, in queue order, up to max_sources of
- * them and DOBJ__TXN_BYTES of parameters (at least one request); the others keep their places
- * (mu held). */
+ * them and DOBJ__TXN_BYTES of parameters (at least one request), or one request that must go
+ * alone; the others keep their places (mu held). */
 static void
 take(dobj__committer *c, flight *f)
 {
@@ -79,6 +79,8 @@ take(dobj__committer *c, flight *f)
 		size_t rb;
 		bool seen = false;
 
+		if (r->alone && f->n > 0)
+			break; /* the next transaction is its own */
 		for (size_t i = 0; i < f->n && !seen; i++)
 			seen = f->reqs[i]->source == r->source;
 		if (seen) {
@@ -92,6 +94,8 @@ take(dobj__committer *c, flight *f)
 		*link = r->next;
 		r->next = NULL;
 		f->reqs[f->n++] = r;
+		if (r->alone)
+			break;
 	}
 	c->qtail = NULL;
 	for (dobj__commit_req *r = c->qhead; r != NULL; r = r->next)
@@ -112,20 +116,22 @@ taken(flight *f)
 	}
 }
 
-/* requeue puts f's requests back at the head of the queue, in their order. */
+/* requeue puts the requests land kept in f back at the head of the queue, in their order:
+ * ahead of every request queued since, which are newer. */
 static void
-requeue(dobj__committer *c, dobj__commit_req **reqs, size_t n)
+requeue(dobj__committer *c, flight *f)
 {
-	if (n == 0)
+	if (f->n == 0)
 		return;
 	pthread_mutex_lock(&c->mu);
-	for (size_t i = n; i-- > 0;) {
-		reqs[i]->next = c->qhead;
-		c->qhead = reqs[i];
+	for (size_t i = f->n; i-- > 0;) {
+		f->reqs[i]->next = c->qhead;
+		c->qhead = f->reqs[i];
 		if (c->qtail == NULL)
-			c->qtail = reqs[i];
+			c->qtail = f->reqs[i];
 	}
 	pthread_mutex_unlock(&c->mu);
+	f->n = 0;
 }
 
 static void
@@ -231,14 +237,18 @@ refuse_held(flight *f)
 }
 
 /* land reports the outcome of f, read through COMMIT, to its requests: false if it failed.
- * A transaction that was only skipped, because the one ahead of it failed, goes back to the
- * queue, except for the requests that depended on the failure. */
+ * Requests to send again stay in f for requeue: those of a transaction that was only skipped,
+ * because the one ahead of it failed, except for the ones that depended on the failure; and
+ * those of a transaction of several batches that PostgreSQL refused, since nothing of it was
+ * written and the error may be one batch's alone (a deferred constraint, an alarm's fence),
+ * each then in a transaction of its own, where only the guilty one fails again. */
 static bool
 land(dobj__committer *c, flight *f)
 {
 	char err[512];
 	dobj_err rc = dobj__pg_commit_outcome(c->pg, &f->txn, err, sizeof(err));
 	bool skipped = rc != DOBJ_OK && dobj__pg_commit_skipped(&f->txn);
+	bool split = rc != DOBJ_OK && !skipped && f->txn.errored && f->n > 1;
 	size_t again = 0;
 
 	f->sent = false;
@@ -247,6 +257,11 @@ land(dobj__committer *c, flight *f)
 		dobj__hist_observe(&c->commit_turns, DOBJ_HIST_SIZE, f->txn.nturns);
 		dobj__hist_observe(&c->commit_seconds, DOBJ_HIST_SECONDS,
 		                   (uint64_t)(dobj__clock_mono_us() - f->t0));
+	} else if (split) {
+		atomic_fetch_add(&c->commit_failures, 1);
+		atomic_fetch_add(&c->commit_splits, 1);
+		dobj__log_warn("committer: %s; its %zu batches are sent again, one per transaction",
+		               err, f->n);
 	} else if (!skipped) {
 		atomic_fetch_add(&c->commit_failures, 1);
 		dobj__log(DOBJ_LOG_ERROR, "committer: %s", err);
@@ -268,18 +283,18 @@ land(dobj__committer *c, flight *f)
 	}
 	for (size_t i = 0; i < f->n; i++) {
 		dobj__commit_req *r = f->reqs[i];
-		if (!skipped)
+		if (split)
+			r->alone = true;
+		if (!split && !skipped)
 			finish(r, rc, false, err);
-		else if (depends_on_failure(r))
+		else if (skipped && depends_on_failure(r))
 			finish(r, DOBJ_UNAVAILABLE, true, DOBJ__COMMIT_DEPENDED);
 		else
 			f->reqs[again++] = r;
 	}
-	if (again > 0) {
+	if (skipped && again > 0)
 		atomic_fetch_add(&c->commit_retries, 1);
-		requeue(c, f->reqs, again);
-	}
-	f->n = 0;
+	f->n = again;
 	return rc == DOBJ_OK;
 }
 
@@ -363,6 +378,10 @@ committer_main(void *arg)
 		}
 		if (b->refused != DOBJ_OK)
 			refuse_held(b);
+		/* what goes again, a's ahead of b's: a source's requests keep their order */
+		if (!b->sent)
+			requeue(c, b);
+		requeue(c, a);
 		pthread_mutex_lock(&c->mu);
 		idle = !b->sent && c->qhead == NULL;
 		pthread_mutex_unlock(&c->mu);
@@ -427,6 +446,7 @@ void
 dobj__committer_submit(dobj__committer *c, dobj__commit_req *r)
 {
 	r->next = NULL;
+	r->alone = false;
 	pthread_mutex_lock(&c->mu);
 	if (c->qtail != NULL)
 		c->qtail->next = r;
@@ -496,6 +516,7 @@ dobj__committer_stats_get(dobj__committer *c, dobj__committer_stats *out)
 	out->commits = atomic_load(&c->commits);
 	out->commit_failures = atomic_load(&c->commit_failures);
 	out->commit_retries = atomic_load(&c->commit_retries);
+	out->commit_splits = atomic_load(&c->commit_splits);
 	out->fenced = atomic_load(&c->fenced);
 	since = atomic_load(&c->waiting_since);
 	now = dobj__clock_mono_us();

@@ -42,6 +42,9 @@ typedef struct dobj__commit_req {
 	void (*done)(struct dobj__commit_req *r);
 	dobj_err rc;
 	bool depended; /* failed without being sent: an earlier request of its source failed */
+	/* committer only: it was in a failed transaction with other sources' requests and goes
+	 * into a transaction alone, so that one batch's failure fails only its own calls */
+	bool alone;
 	char err[512];
 } dobj__commit_req;
 
@@ -49,6 +52,7 @@ typedef struct dobj__committer_stats {
 	uint64_t commits;
 	uint64_t commit_failures;
 	uint64_t commit_retries; /* transactions skipped behind a failed one and sent again */
+	uint64_t commit_splits;  /* failed transactions of several batches, sent again one each */
 	bool fenced;             /* dobj__committer_fenced */
 	int64_t waiting_us;      /* how long the transaction in flight has waited; 0: none */
 	uint64_t pg_errors;

@@ -354,6 +354,10 @@ http_metrics_write(dobj__http *h, dobj__text *t)
 	metric_u64(t, "dobj_commit_retries_total", "counter",
 	           "Group commits PostgreSQL skipped because the one ahead failed, sent again.",
 	           cs.commit_retries);
+	metric_u64(t, "dobj_commit_splits_total", "counter",
+	           "Group commits of several batches PostgreSQL refused, whose batches were sent "
+	           "again one per transaction, so that only the failing one fails.",
+	           cs.commit_splits);
 	metric_u64(t, "dobj_commit_fenced", "gauge",
 	           "1 while a commit's outcome is unknown and the backend that ran it may still "
 	           "commit: writes and the objects it wrote wait.",

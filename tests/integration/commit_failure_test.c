@@ -233,6 +233,29 @@ wait_sleeping(void)
 	}
 }
 
+/* late_poison adds triggers on dobj_storage: a write of key slow_key takes a second, and a
+ * transaction that writes key "poison" fails at COMMIT (a deferred constraint trigger). */
+static void
+late_poison(const char *slow_key)
+{
+	char sql[1024];
+
+	snprintf(sql, sizeof(sql),
+	         "CREATE FUNCTION slow() RETURNS trigger LANGUAGE plpgsql AS $$ "
+	         "BEGIN IF NEW.key = '%s' THEN PERFORM pg_sleep(1); END IF; "
+	         "RETURN NEW; END $$; "
+	         "CREATE TRIGGER slow BEFORE INSERT OR UPDATE ON dobj_storage "
+	         "FOR EACH ROW EXECUTE FUNCTION slow(); "
+	         "CREATE FUNCTION late_poison() RETURNS trigger LANGUAGE plpgsql AS $$ "
+	         "BEGIN IF NEW.key = 'poison' THEN RAISE EXCEPTION 'poisoned at commit'; "
+	         "END IF; RETURN NULL; END $$; "
+	         "CREATE CONSTRAINT TRIGGER late_poison AFTER INSERT OR UPDATE ON "
+	         "dobj_storage DEFERRABLE INITIALLY DEFERRED "
+	         "FOR EACH ROW EXECUTE FUNCTION late_poison()",
+	         slow_key);
+	free(fx_db_query1(&db, sql));
+}
+
 /* The commit thread sends the next transaction while the server is committing the one ahead.
  * When that COMMIT fails, the server skips the one behind: its calls that depended on the
  * failure fail with it, the others are sent again and succeed. */
@@ -255,18 +278,7 @@ Test(commit_failure, a_commit_failing_at_commit_fails_its_dependents_and_retries
 	name_in_shard("mine", 0, 2, mine, sizeof(mine));
 	name_in_shard("other", 1, 2, other, sizeof(other));
 	/* writing 'poison' takes a second, then its COMMIT fails */
-	free(fx_db_query1(&db,
-	                  "CREATE FUNCTION slow() RETURNS trigger LANGUAGE plpgsql AS $$ "
-	                  "BEGIN IF NEW.key = 'poison' THEN PERFORM pg_sleep(1); END IF; "
-	                  "RETURN NEW; END $$; "
-	                  "CREATE TRIGGER slow BEFORE INSERT OR UPDATE ON dobj_storage "
-	                  "FOR EACH ROW EXECUTE FUNCTION slow(); "
-	                  "CREATE FUNCTION late_poison() RETURNS trigger LANGUAGE plpgsql AS $$ "
-	                  "BEGIN IF NEW.key = 'poison' THEN RAISE EXCEPTION 'poisoned at commit'; "
-	                  "END IF; RETURN NULL; END $$; "
-	                  "CREATE CONSTRAINT TRIGGER late_poison AFTER INSERT OR UPDATE ON "
-	                  "dobj_storage DEFERRABLE INITIALLY DEFERRED "
-	                  "FOR EACH ROW EXECUTE FUNCTION late_poison()"));
+	late_poison("poison");
 
 	call_async(mine, ops_a, 2, &a);
 	for (int waited = 0;; waited++) {
@@ -302,6 +314,101 @@ Test(commit_failure, a_commit_failing_at_commit_fails_its_dependents_and_retries
 	free(keys);
 	cr_assert_eq(fx_kv_run(cl, mine, &get, 1, &r, msg, sizeof(msg)), DOBJ_OK, "%s", msg);
 	cr_assert_eq(r->results[0]->status, DOBJ_NOT_FOUND, "A's write is visible after reload");
+	dobj__test__script_result__free_unpacked(r, NULL);
+}
+
+/* A transaction of two shards' batches fails at COMMIT because of one of them: nothing of it
+ * was written, so the commit thread sends each batch again in a transaction of its own, and
+ * only the guilty batch's call fails. */
+Test(commit_failure, a_failed_transaction_of_two_shards_fails_only_the_guilty_batch)
+{
+	char http_url[64], hold[32], bad[32], good[32];
+	int http = fx_http_url(http_url, sizeof(http_url));
+	const char *args[] = {"--shards", "2", "--http-listen", http_url, NULL};
+	one_wait h = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false, DOBJ_OK, ""};
+	one_wait p = h, q = h;
+	Dobj__Test__Op *ops_h[] = {fx_op("put", "slow", "1")};
+	Dobj__Test__Op *ops_p[] = {fx_op("put", "poison", "p")};
+	Dobj__Test__Op *ops_q[] = {fx_op("put", "q", "3")};
+	char *keys;
+
+	fx_stack_restart(&db, &srv, &cl, args);
+	fx_http_wait(http);
+	name_in_shard("hold", 0, 2, hold, sizeof(hold));
+	name_in_shard("bad", 1, 2, bad, sizeof(bad));
+	name_in_shard("good", 0, 2, good, sizeof(good));
+	late_poison("slow");
+
+	call_async(hold, ops_h, 1, &h);
+	wait_sleeping();
+	/* both batches queue while H's changes run, and go together into the next transaction */
+	call_async(bad, ops_p, 1, &p);
+	call_async(good, ops_q, 1, &q);
+	one_wait_done(&h);
+	one_wait_done(&p);
+	one_wait_done(&q);
+
+	cr_assert_eq(h.status, DOBJ_OK, "H: %s %s", dobj_err_name(h.status), h.message);
+	cr_assert_eq(p.status, DOBJ_UNAVAILABLE, "P: %s %s", dobj_err_name(p.status), p.message);
+	cr_assert(strstr(p.message, "poisoned at commit") != NULL, "P: %s", p.message);
+	cr_assert_eq(q.status, DOBJ_OK, "Q failed with P's batch: %s %s", dobj_err_name(q.status),
+	             q.message);
+	cr_assert_eq(metric(http, "dobj_commit_splits_total"), 1,
+	             "P and Q were not in one transaction");
+	keys = fx_db_query1(&db, "SELECT string_agg(key, ',' ORDER BY key) FROM dobj_storage");
+	cr_assert_str_eq(keys, "q,slow");
+	free(keys);
+}
+
+/* The same, with a later batch of the innocent shard in the transaction sent behind the
+ * failed one (skipped there): the failed transaction's batches go again ahead of it, so the
+ * object's writes land in the order its turns ran. */
+Test(commit_failure, a_split_transactions_batches_go_again_ahead_of_later_ones)
+{
+	char http_url[64], hold[32], bad[32], good[32], msg[512];
+	int http = fx_http_url(http_url, sizeof(http_url));
+	const char *args[] = {"--shards", "2", "--http-listen", http_url, NULL};
+	one_wait h = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false, DOBJ_OK, ""};
+	one_wait p = h, q1 = h, q2 = h;
+	Dobj__Test__Op *ops_h[] = {fx_op("put", "slow", "1")};
+	Dobj__Test__Op *ops_p[] = {fx_op("put", "poison", "p"), fx_op("put", "slow", "p")};
+	Dobj__Test__Op *ops_q1[] = {fx_op("put", "k", "1")};
+	Dobj__Test__Op *ops_q2[] = {fx_op("put", "k", "2")};
+	Dobj__Test__Op *get = fx_op("get", "k", NULL);
+	Dobj__Test__ScriptResult *r;
+	char *k;
+
+	fx_stack_restart(&db, &srv, &cl, args);
+	fx_http_wait(http);
+	name_in_shard("hold", 0, 2, hold, sizeof(hold));
+	name_in_shard("bad", 1, 2, bad, sizeof(bad));
+	name_in_shard("good", 0, 2, good, sizeof(good));
+	late_poison("slow");
+
+	call_async(hold, ops_h, 1, &h); /* T1: H, a second of changes */
+	wait_sleeping();
+	call_async(bad, ops_p, 2, &p); /* T2: P and Q1, a second of changes, fails at COMMIT */
+	call_async(good, ops_q1, 1, &q1);
+	one_wait_done(&h);
+	wait_sleeping();                  /* T2's changes */
+	call_async(good, ops_q2, 1, &q2); /* T3, behind T2: Q2, on top of Q1 */
+	one_wait_done(&p);
+	one_wait_done(&q1);
+	one_wait_done(&q2);
+
+	cr_assert_eq(h.status, DOBJ_OK, "H: %s %s", dobj_err_name(h.status), h.message);
+	cr_assert_eq(p.status, DOBJ_UNAVAILABLE, "P: %s %s", dobj_err_name(p.status), p.message);
+	cr_assert(strstr(p.message, "poisoned at commit") != NULL, "P: %s", p.message);
+	cr_assert_eq(q1.status, DOBJ_OK, "Q1: %s %s", dobj_err_name(q1.status), q1.message);
+	cr_assert_eq(q2.status, DOBJ_OK, "Q2: %s %s", dobj_err_name(q2.status), q2.message);
+	cr_assert_eq(metric(http, "dobj_commit_splits_total"), 1);
+	cr_assert_geq(metric(http, "dobj_commit_retries_total"), 1, "T3 was not behind T2");
+	k = fx_db_query1(&db, "SELECT convert_from(value, 'UTF8') FROM dobj_storage "
+	                      "WHERE key = 'k'");
+	cr_assert_str_eq(k, "2", "the object's writes landed out of order");
+	free(k);
+	cr_assert_eq(fx_kv_run(cl, good, &get, 1, &r, msg, sizeof(msg)), DOBJ_OK, "%s", msg);
+	cr_assert_eq(r->results[0]->status, DOBJ_OK);
 	dobj__test__script_result__free_unpacked(r, NULL);
 }
 
