@@ -385,6 +385,7 @@ dobj__undo_discard(dobj__undo *undo)
 	for (size_t i = 0; i < undo->ndead; i++)
 		free(undo->dead[i]);
 	undo->ndead = 0;
+	undo->write_bytes = 0;
 }
 
 void

@@ -70,7 +70,15 @@ typedef struct dobj__undo {
 	 * end, by dobj__undo_discard */
 	void **dead;
 	size_t ndead, dead_cap;
+	/* what the turn's writes add to its batch's statements, in bytes (storage.c; writes
+	 * undone since stay counted); dobj__undo_discard resets it */
+	size_t write_bytes;
 } dobj__undo;
+
+/* The most one turn may write (keys, values and each row's share of the statement): its batch,
+ * handed over at DOBJ__BATCH_BYTES (shard.h) once past it, then stays far below PostgreSQL's
+ * 1 GiB message limit. */
+#define DOBJ__TURN_WRITE_BYTES ((size_t)256 << 20)
 
 /* dobj__object_new returns an empty, incomplete object; NULL when out of memory. */
 dobj__object *dobj__object_new(const struct dobj__class_reg *cls, const dobj_id *id);

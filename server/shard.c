@@ -140,7 +140,17 @@ ctx_init(dobj__shard *s, dobj_ctx *ctx, dobj__call *c, dobj__object *o, const ch
 /* run_alarm runs the class's alarm entry for the alarm the poller claimed, unless the object
  * has replaced or deleted that alarm since. The alarm is cleared for the turn (the handler
  * may set a new one); the commit deletes the claimed row, fenced by its lease. */
-static void
+/* keep ends a turn that succeeded: its undo log goes; it returns what the turn wrote. */
+static size_t
+keep(dobj__shard *s)
+{
+	size_t wrote = s->undo.write_bytes;
+
+	dobj__undo_discard(&s->undo);
+	return wrote;
+}
+
+static size_t
 run_alarm(dobj__shard *s, dobj__call *c, dobj__object *o, dobj__object **batch)
 {
 	dobj_ctx ctx;
@@ -160,18 +170,18 @@ run_alarm(dobj__shard *s, dobj__call *c, dobj__object *o, dobj__object **batch)
 		 * back without counting an attempt */
 		c->obj = NULL;
 		dobj__call_answer(c, rc, err, NULL);
-		return;
+		return 0;
 	}
 	if (!o->has_alarm || o->alarm_ms != c->alarm_due_ms) {
 		dobj__call_answer(c, DOBJ_OK, "superseded", NULL);
-		return;
+		return 0;
 	}
 	ctx_init(s, &ctx, c, o, "alarm");
 	ctx.alarm = c;
 	c->started_ms = dobj__clock_now_ms();
 	if (dobj__object_set_alarm(o, &s->undo, false, 0, false) != 0) {
 		dobj__call_answer(c, DOBJ_RESOURCE_EXHAUSTED, "out of memory", NULL);
-		return;
+		return 0;
 	}
 	if (c->cls->cls->alarm == NULL) {
 		dobj__log_warn("class %s has no alarm entry: dropping its alarm",
@@ -187,18 +197,18 @@ run_alarm(dobj__shard *s, dobj__call *c, dobj__object *o, dobj__object **batch)
 		dobj__undo_abort(&s->undo, o);
 		o->alarm_known = false; /* the poller reschedules the row */
 		dobj__call_answer(c, rc, ctx.errmsg[0] ? ctx.errmsg : dobj_err_str(rc), NULL);
-		return;
+		return 0;
 	}
 	dobj__call_answer(c, DOBJ_OK, "", NULL);
-	dobj__undo_discard(&s->undo);
 	c->fired = true;
 	c->in_commit = true;
 	batch_add(o, batch);
+	return keep(s);
 }
 
 /* run_turn runs c on its object and records its outcome; the object joins the batch if the
- * turn left writes to commit. */
-static void
+ * turn left writes to commit. It returns what the turn wrote, in bytes (object.h). */
+static size_t
 run_turn(dobj__shard *s, dobj__call *c, dobj__object **batch)
 {
 	dobj_ctx ctx;
@@ -213,20 +223,19 @@ run_turn(dobj__shard *s, dobj__call *c, dobj__object **batch)
 		dobj__call_answer(c, DOBJ_DEADLINE_EXCEEDED,
 		                  "deadline exceeded before the call ran; it was not executed",
 		                  NULL);
-		return;
+		return 0;
 	}
 	if ((rc = activate(s, c, &o, err, sizeof(err))) != DOBJ_OK) {
 		/* an outage is logged once by pgstore.c, not once per refused call */
 		dobj__log(rc == DOBJ_UNAVAILABLE ? DOBJ_LOG_DEBUG : DOBJ_LOG_WARN,
 		          "shard %u: could not activate %s: %s", s->index, c->cls->cls->name, err);
 		dobj__call_answer(c, rc, err, NULL);
-		return;
+		return 0;
 	}
 	c->obj = o;
 	o->last_used_ms = dobj__clock_mono_ms();
 	if (c->kind == DOBJ_CALL_ALARM) {
-		run_alarm(s, c, o, batch);
-		return;
+		return run_alarm(s, c, o, batch);
 	}
 	ctx_init(s, &ctx, c, o, c->method->name);
 
@@ -237,13 +246,13 @@ run_turn(dobj__shard *s, dobj__call *c, dobj__object **batch)
 			rc = DOBJ_UNKNOWN;
 		dobj__undo_abort(&s->undo, o);
 		dobj__call_answer(c, rc, ctx.errmsg[0] ? ctx.errmsg : dobj_err_str(rc), NULL);
-		return;
+		return 0;
 	}
 	if (result.len > 0 && result.data == NULL) {
 		dobj__undo_abort(&s->undo, o);
 		dobj__call_answer(c, DOBJ_INTERNAL,
 		                  "handler returned a NULL result of non-zero length", NULL);
-		return;
+		return 0;
 	}
 	if (result.len > DOBJ_RESULT_MAX) {
 		char msg[160];
@@ -254,15 +263,15 @@ run_turn(dobj__shard *s, dobj__call *c, dobj__object **batch)
 		         "writes were undone",
 		         result.len, DOBJ_RESULT_MAX);
 		dobj__call_answer(c, DOBJ_RESOURCE_EXHAUSTED, msg, NULL);
-		return;
+		return 0;
 	}
 	/* Copied now: the result may point at values that a later turn replaces. */
 	dobj__call_answer(c, DOBJ_OK, "", &result);
-	dobj__undo_discard(&s->undo);
 	if (o->ndirty > 0)
 		batch_add(o, batch);
 	/* set now: by the batch's end an object only read here may be gone (evicted) */
 	c->in_commit = o->in_batch;
+	return keep(s);
 }
 
 static void *
@@ -272,7 +281,7 @@ shard_main(void *arg)
 
 	dobj__thread_name("dobj-shard-%u", s->index);
 	for (;;) {
-		dobj__call *calls, *last, *c;
+		dobj__call *calls, *last, *c, *next;
 		dobj__pending *done;
 		int64_t deadline = 0;
 		size_t n = 0, bytes = 0;
@@ -339,12 +348,16 @@ shard_main(void *arg)
 		pthread_mutex_unlock(&s->mu);
 
 		dobj__gate_take_reports(s, done);
-		if (s->open_calls == NULL) {
-			s->open_gen = s->gen;
-			s->open_first = s->pend_head == NULL;
-		}
 		prefetch(s, calls);
-		for (c = calls; c != NULL; c = c->next) {
+		for (c = calls; c != NULL; c = next) {
+			size_t wrote = 0;
+
+			next = c->next;
+			c->next = NULL;
+			if (s->open_calls == NULL) {
+				s->open_gen = s->gen;
+				s->open_first = s->pend_head == NULL;
+			}
 			if (deadline != 0 && dobj__clock_mono_ms() >= deadline) {
 				dobj__call_answer(
 				    c, DOBJ_UNAVAILABLE,
@@ -354,17 +367,21 @@ shard_main(void *arg)
 				c->obj = NULL;
 				c->in_commit = false;
 				atomic_fetch_add(&s->drain_refused, 1);
-				continue;
+			} else {
+				wrote = run_turn(s, c, &s->open_batch);
 			}
-			run_turn(s, c, &s->open_batch);
+			if (s->open_tail != NULL)
+				s->open_tail->next = c;
+			else
+				s->open_calls = c;
+			s->open_tail = c;
+			s->open_n++;
+			s->open_bytes += c->arg.len + wrote;
+			/* turns that wrote much more than their requests carried: the batch goes
+			 * before the pass ends */
+			if (next != NULL && s->open_bytes >= DOBJ__BATCH_BYTES)
+				dobj__gate_end_open(s);
 		}
-		if (s->open_tail != NULL)
-			s->open_tail->next = calls;
-		else
-			s->open_calls = calls;
-		s->open_tail = last;
-		s->open_n += n;
-		s->open_bytes += bytes;
 		pthread_mutex_lock(&s->mu);
 		can_end = s->queued == 0;
 		pthread_mutex_unlock(&s->mu);

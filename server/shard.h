@@ -18,10 +18,11 @@
 
 typedef struct dobj__shard dobj__shard;
 
-/* A shard hands its open batch over once the requests run in it add up to this many bytes,
- * whatever max_batch says: turns write about what their requests carry, and a transaction, sent
- * as one message per kind of change, must stay well under PostgreSQL's 1 GiB message limit
- * (the commit thread joins batches up to DOBJ__TXN_BYTES, committer.h). */
+/* A shard hands its open batch over once the requests run in it and what their turns wrote add
+ * up to this many bytes, whatever max_batch says: a transaction, sent as one message per kind
+ * of change, must stay well under PostgreSQL's 1 GiB message limit (the commit thread joins
+ * batches up to DOBJ__TXN_BYTES, committer.h; a turn writes DOBJ__TURN_WRITE_BYTES at most,
+ * object.h). */
 #define DOBJ__BATCH_BYTES (64u << 20)
 
 /* dobj__shard_cfg: what every shard shares; owned by the server, read-only. */

@@ -60,7 +60,7 @@ struct dobj__shard {
 	 * next transaction takes all of them at once. */
 	dobj__call *open_calls, *open_tail;
 	size_t open_n;
-	size_t open_bytes; /* the open batch's request bytes (DOBJ__BATCH_BYTES) */
+	size_t open_bytes; /* the open batch's requests and writes, bytes (DOBJ__BATCH_BYTES) */
 	dobj__object *open_batch;
 	uint64_t open_gen; /* gen when the open batch's first turn ran */
 	bool open_first;   /* no batch was pending then: its turns read only committed state */

@@ -11,6 +11,7 @@
 #include "ctx.h"
 #include "object.h"
 #include "pgstore.h"
+#include "registry.h"
 
 /* utf8_valid: well-formed UTF-8 without NUL, as PostgreSQL's text type requires. */
 static bool
@@ -82,6 +83,28 @@ check_value(dobj_ctx *ctx, const char *op, const char *key, const void *value, s
 		    "%s: value of %zu bytes for key \"%.64s\" exceeds the limit of "
 		    "%zu bytes",
 		    op, len, key, ctx->limits->value_max);
+	return DOBJ_OK;
+}
+
+/* row_bytes: what writing one row adds to the batch's statements: its key and value, the
+ * object's class and id, and the arrays' length words. */
+static size_t
+row_bytes(const dobj_ctx *ctx, size_t klen, size_t vlen)
+{
+	return klen + vlen + strlen(ctx->obj->cls->cls->name) + DOBJ_ID_SIZE + 16;
+}
+
+/* charge counts bytes of writes against the turn's DOBJ__TURN_WRITE_BYTES, refusing them past
+ * it: nothing is written then. */
+static dobj_err
+charge(dobj_ctx *ctx, const char *op, size_t bytes)
+{
+	if (bytes > DOBJ__TURN_WRITE_BYTES - ctx->undo->write_bytes)
+		return dobj_ctx_errorf(ctx, DOBJ_RESOURCE_EXHAUSTED,
+		                       "%s: the turn's writes would exceed the limit of %zu MiB "
+		                       "that one call may write",
+		                       op, DOBJ__TURN_WRITE_BYTES >> 20);
+	ctx->undo->write_bytes += bytes;
 	return DOBJ_OK;
 }
 
@@ -178,7 +201,8 @@ dobj_storage_put(dobj_ctx *ctx, const char *key, const void *value, size_t len)
 	dobj_err rc;
 
 	if ((rc = check_key(ctx, "put", key, &klen)) != DOBJ_OK ||
-	    (rc = check_value(ctx, "put", key, value, len)) != DOBJ_OK)
+	    (rc = check_value(ctx, "put", key, value, len)) != DOBJ_OK ||
+	    (rc = charge(ctx, "put", row_bytes(ctx, klen, len))) != DOBJ_OK)
 		return rc;
 	if (dobj__object_put(ctx->obj, ctx->undo, key, klen, value, len, true) != 0)
 		return oom(ctx, "put");
@@ -188,16 +212,20 @@ dobj_storage_put(dobj_ctx *ctx, const char *key, const void *value, size_t len)
 dobj_err
 dobj_storage_put_many(dobj_ctx *ctx, const dobj_kv *entries, size_t n)
 {
-	size_t mark = dobj__undo_mark(ctx->undo);
+	size_t mark = dobj__undo_mark(ctx->undo), bytes = 0, klen;
 	dobj_err rc;
 
 	if ((rc = check_many(ctx, "put_many", entries, n)) != DOBJ_OK)
 		return rc;
-	for (size_t i = 0; i < n; i++)
-		if ((rc = check_key(ctx, "put_many", entries[i].key, NULL)) != DOBJ_OK ||
+	for (size_t i = 0; i < n; i++) {
+		if ((rc = check_key(ctx, "put_many", entries[i].key, &klen)) != DOBJ_OK ||
 		    (rc = check_value(ctx, "put_many", entries[i].key, entries[i].value.data,
 		                      entries[i].value.len)) != DOBJ_OK)
 			return rc;
+		bytes += row_bytes(ctx, klen, entries[i].value.len);
+	}
+	if ((rc = charge(ctx, "put_many", bytes)) != DOBJ_OK)
+		return rc;
 	for (size_t i = 0; i < n; i++) {
 		const dobj_kv *kv = &entries[i];
 		if (dobj__object_put(ctx->obj, ctx->undo, kv->key, strlen(kv->key), kv->value.data,
@@ -220,6 +248,8 @@ delete_one(dobj_ctx *ctx, const char *op, const char *key, bool *existed)
 		return rc;
 	if (e == NULL)
 		return DOBJ_OK;
+	if ((rc = charge(ctx, op, row_bytes(ctx, strlen(key), 0))) != DOBJ_OK)
+		return rc;
 	if (dobj__object_put(ctx->obj, ctx->undo, key, strlen(key), NULL, 0, false) != 0)
 		return oom(ctx, op);
 	*existed = true;
@@ -357,6 +387,10 @@ dobj_storage_list(dobj_ctx *ctx, const dobj_list_opts *opts, dobj_kv **out, size
 dobj_err
 dobj_storage_delete_all(dobj_ctx *ctx)
 {
+	dobj_err rc = charge(ctx, "delete_all", row_bytes(ctx, 0, 0));
+
+	if (rc != DOBJ_OK)
+		return rc;
 	if (dobj__object_clear(ctx->obj, ctx->undo) != 0)
 		return oom(ctx, "delete_all");
 	return DOBJ_OK;

@@ -158,6 +158,20 @@ run_op(dobj_ctx *ctx, Dobj__Test__Op *op, Dobj__Test__OpResult *res, bool *faile
 		rc = dobj_alarm_delete(ctx, &existed);
 		res->has_count = 1;
 		res->count = existed;
+	} else if (strcmp(k, "fill") == 0) {
+		/* writes far more than the request carries */
+		char key[64];
+		uint8_t *v = arena(ctx, op->size ? op->size : 1);
+		if (v == NULL)
+			return dobj_ctx_errorf(ctx, DOBJ_RESOURCE_EXHAUSTED, "fill: out of memory");
+		memset(v, 'f', op->size);
+		res->has_count = 1;
+		for (uint64_t i = 0; rc == DOBJ_OK && i < op->limit; i++) {
+			snprintf(key, sizeof(key), "%s%06llu", op->prefix ? op->prefix : "",
+			         (unsigned long long)i);
+			if ((rc = dobj_storage_put(ctx, key, v, op->size)) == DOBJ_OK)
+				res->count++;
+		}
 	} else if (strcmp(k, "now") == 0) {
 		res->has_count = 1;
 		res->count = (uint64_t)dobj_ctx_now_ms(ctx);
