@@ -301,6 +301,7 @@ dobj__pg_commit_send(dobj__pg *pg, dobj__pg_part *const *parts, size_t nparts, c
 	for (size_t p = 0; p < nparts; p++) {
 		t->nturns += parts[p]->nturns;
 		parts[p]->ch[CH_FIRED].trailing = owner;
+		parts[p]->ch[CH_ALARM_UPSERT].trailing = owner;
 		alarms = alarms || parts[p]->ch[CH_ALARM_UPSERT].col[0].count > 0;
 	}
 	for (size_t p = 0; p < nparts; p++) {

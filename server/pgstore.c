@@ -81,19 +81,21 @@ static const struct {
                          2,
                          {OID_TEXT_ARRAY, OID_BYTEA_ARRAY}},
     /* Setting an alarm re-arms it: a new due time, no lease, no failures, not parked. The same
-     * due time again is the same alarm: a claim of it keeps its lease, so that its turn,
-     * already on its way, still holds the lease its commit is fenced by. */
+     * due time again is the same alarm: this server's claim of it ($4, the server's node id)
+     * keeps its lease, so that its turn, already on its way, still holds the lease its commit
+     * is fenced by. Another owner's lease goes: a server that ended while it held the claim
+     * (this one's earlier run) would make the alarm wait for the lease to run out. */
     [ST_ALARM_UPSERT] = {"INSERT INTO dobj_alarms AS a (class, id, due_ms) "
                          "SELECT * FROM unnest($1::text[], $2::bytea[], $3::bigint[]) "
                          "ON CONFLICT (class, id) DO UPDATE SET due_ms = EXCLUDED.due_ms, "
                          "attempts = 0, "
-                         "lease_owner = CASE WHEN a.due_ms = EXCLUDED.due_ms "
-                         "THEN a.lease_owner END, "
-                         "lease_until_ms = CASE WHEN a.due_ms = EXCLUDED.due_ms "
-                         "THEN a.lease_until_ms END, "
+                         "lease_owner = CASE WHEN a.due_ms = EXCLUDED.due_ms AND "
+                         "a.lease_owner = $4 THEN a.lease_owner END, "
+                         "lease_until_ms = CASE WHEN a.due_ms = EXCLUDED.due_ms AND "
+                         "a.lease_owner = $4 THEN a.lease_until_ms END, "
                          "parked = false, last_error = NULL, updated_at = now()",
-                         3,
-                         {OID_TEXT_ARRAY, OID_BYTEA_ARRAY, OID_INT8_ARRAY}},
+                         4,
+                         {OID_TEXT_ARRAY, OID_BYTEA_ARRAY, OID_INT8_ARRAY, OID_TEXT}},
     /* Activation of many objects at once: each object's first max_keys + 1 keys. */
     [ST_LOAD_MANY] = {"SELECT class, id, key, value FROM (SELECT class, id, key, value, "
                       "row_number() OVER (PARTITION BY class, id ORDER BY key) AS rn "

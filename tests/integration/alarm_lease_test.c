@@ -593,3 +593,28 @@ Test(alarm_lease, a_claim_that_finds_its_own_waiting_alarm_does_not_run_it_again
 	             file_lines(sc.log));
 	scene_down(&sc);
 }
+
+/* An alarm row still leased by a server that has ended (an earlier run of this one: each
+ * process has its own node id) and an object that sets its alarm again to the same time: the
+ * stale lease goes with the write, and the alarm runs when due, not once the lease runs out. */
+Test(alarm_lease, an_alarm_set_again_over_an_ended_servers_lease_runs_when_due, .timeout = 120)
+{
+	inproc ip;
+	char log[128];
+	int64_t at;
+
+	inproc_up(&ip, 0);
+	snprintf(log, sizeof(log), "/tmp/dobj-lease-log10-%ld", (long)getpid());
+	at = server_now(&ip) + 2000;
+	set_logged_alarm(&ip, "orphan", log, at);
+	/* the row as a server that claimed it and then ended leaves it */
+	cr_assert_eq(q(&ip, "WITH u AS (UPDATE dobj_alarms SET lease_owner = 'ended:1:0', "
+	                    "lease_until_ms = due_ms + 60000 RETURNING 1) SELECT count(*) FROM u"),
+	             1);
+	set_logged_alarm(&ip, "orphan", log, at);
+	cr_assert_eq(q(&ip, CLAIMED), 0, "the ended server's lease was kept");
+	wait_rows(&ip, ALARMS, 0, 1000, 10, "the alarm did not run when due");
+	cr_assert_eq(file_lines(log), 1);
+	unlink(log);
+	inproc_down(&ip);
+}
