@@ -46,11 +46,16 @@ cb(void *arg, dobj_reply *reply)
 	pthread_mutex_unlock(&mu);
 }
 
-/* run_held holds the only shard with a sleeping call, queues ncalls calls of script on objects
- * big0.., so that they run in one pass, and waits for every reply: all must succeed. */
+/* run_held holds the only shard with a sleeping call, queues NCALLS calls of op on objects
+ * big0.., so that they run in one pass, and waits for every reply: all must succeed, and
+ * each must have stored NKEYS keys. */
 static void
-run_held(Dobj__Test__Script *script, int ncalls)
+run_held(Dobj__Test__Op *op)
 {
+	Dobj__Test__Script script = DOBJ__TEST__SCRIPT__INIT;
+	Dobj__Test__Op *ops[1] = {op};
+	char *n;
+
 	static const char *const args[] = {"--shards", "1", NULL};
 	Dobj__Test__Op hold = DOBJ__TEST__OP__INIT;
 	Dobj__Test__Op *hops[1] = {&hold};
@@ -79,33 +84,48 @@ run_held(Dobj__Test__Script *script, int ncalls)
 	}
 	unlink(marker);
 
-	len = dobj__test__script__get_packed_size(script);
+	script.ops = ops;
+	script.n_ops = 1;
+	len = dobj__test__script__get_packed_size(&script);
 	buf = malloc(len);
 	cr_assert_not_null(buf);
-	dobj__test__script__pack(script, buf);
-	for (int i = 0; i < ncalls; i++) {
+	dobj__test__script__pack(&script, buf);
+	for (int i = 0; i < NCALLS; i++) {
 		char name[32];
 		snprintf(name, sizeof(name), "big%d", i);
 		cr_assert_eq(dobj_singleton(cl, "TestKV", name, &s), DOBJ_OK);
 		cr_assert_eq(dobj_call_async(&s, "run", buf, len, &opts, cb, NULL), DOBJ_OK);
 	}
 	pthread_mutex_lock(&mu);
-	while (ndone < ncalls + 1)
+	while (ndone < NCALLS + 1)
 		pthread_cond_wait(&cv, &mu);
 	pthread_mutex_unlock(&mu);
 	free(buf);
-	fprintf(stderr, "big_batch: %d of %d calls OK; first error: %s\n", nok, ncalls + 1,
+	fprintf(stderr, "big_batch: %d of %d calls OK; first error: %s\n", nok, NCALLS + 1,
 	        first_err);
-	cr_assert_eq(nok, ncalls + 1, "%d of %d calls OK; first error: %s", nok, ncalls + 1,
+	cr_assert_eq(nok, NCALLS + 1, "%d of %d calls OK; first error: %s", nok, NCALLS + 1,
 	             first_err);
+	n = fx_db_query1(&db, "SELECT count(*) FROM dobj_storage");
+	cr_assert_eq(atoi(n), NCALLS * NKEYS);
+	free(n);
+}
+
+/* fill_op makes op a TestKV fill of nkeys values of VLEN bytes, keys f000000... */
+static void
+fill_op(Dobj__Test__Op *op, uint64_t nkeys)
+{
+	op->kind = "fill";
+	op->prefix = "f";
+	op->has_limit = 1;
+	op->limit = nkeys;
+	op->has_size = 1;
+	op->size = VLEN;
 }
 
 Test(big_batch, a_batch_of_calls_within_the_limits_commits)
 {
 	Dobj__Test__Op put = DOBJ__TEST__OP__INIT;
-	Dobj__Test__Op *ops[1] = {&put};
-	Dobj__Test__Script script = DOBJ__TEST__SCRIPT__INIT;
-	char *keys[NKEYS], *n;
+	char *keys[NKEYS];
 	ProtobufCBinaryData vals[NKEYS];
 	uint8_t *val = malloc(VLEN);
 
@@ -122,12 +142,7 @@ Test(big_batch, a_batch_of_calls_within_the_limits_commits)
 	put.keys = keys;
 	put.n_values = NKEYS;
 	put.values = vals;
-	script.ops = ops;
-	script.n_ops = 1;
-	run_held(&script, NCALLS);
-	n = fx_db_query1(&db, "SELECT count(*) FROM dobj_storage");
-	cr_assert_eq(atoi(n), NCALLS * NKEYS);
-	free(n);
+	run_held(&put);
 	free(val);
 	for (int i = 0; i < NKEYS; i++)
 		free(keys[i]);
@@ -137,22 +152,9 @@ Test(big_batch, a_batch_of_calls_within_the_limits_commits)
 Test(big_batch, calls_that_write_far_more_than_their_requests_commit)
 {
 	Dobj__Test__Op fill = DOBJ__TEST__OP__INIT;
-	Dobj__Test__Op *ops[1] = {&fill};
-	Dobj__Test__Script script = DOBJ__TEST__SCRIPT__INIT;
-	char *n;
 
-	fill.kind = "fill";
-	fill.prefix = "f";
-	fill.has_limit = 1;
-	fill.limit = NKEYS;
-	fill.has_size = 1;
-	fill.size = VLEN;
-	script.ops = ops;
-	script.n_ops = 1;
-	run_held(&script, NCALLS);
-	n = fx_db_query1(&db, "SELECT count(*) FROM dobj_storage");
-	cr_assert_eq(atoi(n), NCALLS * NKEYS);
-	free(n);
+	fill_op(&fill, NKEYS);
+	run_held(&fill);
 }
 
 /* One call may write 256 MiB at most: the write past it fails, and the rest of the turn is
@@ -166,12 +168,7 @@ Test(big_batch, a_call_may_write_256_MiB_at_most)
 	char msg[512], *n;
 
 	fx_stack_restart(&db, &srv, &cl, args);
-	fill.kind = "fill";
-	fill.prefix = "f";
-	fill.has_limit = 1;
-	fill.limit = 2100; /* 262.5 MiB of values */
-	fill.has_size = 1;
-	fill.size = VLEN;
+	fill_op(&fill, 2100); /* 262.5 MiB of values */
 	r = fx_kv_run_ok(cl, "capped", ops, 1);
 	cr_assert_eq(r->results[0]->status, DOBJ_RESOURCE_EXHAUSTED, "%s",
 	             dobj_err_name((dobj_err)r->results[0]->status));

@@ -256,14 +256,40 @@ late_poison(const char *slow_key)
 	free(fx_db_query1(&db, sql));
 }
 
+/* start_two_shards restarts dobjd with two shards and /metrics: the HTTP port. */
+static int
+start_two_shards(void)
+{
+	static char http_url[64];
+	static const char *args[] = {"--shards", "2", "--http-listen", http_url, NULL};
+	int http = fx_http_url(http_url, sizeof(http_url));
+
+	fx_stack_restart(&db, &srv, &cl, args);
+	fx_http_wait(http);
+	return http;
+}
+
+/* split_scene: two shards, objects hold and good of shard 0 and bad of shard 1, and writing
+ * 'slow' takes a second while a transaction that writes 'poison' fails at COMMIT. */
+static int
+split_scene(char hold[32], char bad[32], char good[32])
+{
+	int http = start_two_shards();
+
+	name_in_shard("hold", 0, 2, hold, 32);
+	name_in_shard("bad", 1, 2, bad, 32);
+	name_in_shard("good", 0, 2, good, 32);
+	late_poison("slow");
+	return http;
+}
+
 /* The commit thread sends the next transaction while the server is committing the one ahead.
  * When that COMMIT fails, the server skips the one behind: its calls that depended on the
  * failure fail with it, the others are sent again and succeed. */
 Test(commit_failure, a_commit_failing_at_commit_fails_its_dependents_and_retries_the_rest)
 {
-	char http_url[64], mine[32], other[32], msg[512];
-	int http = fx_http_url(http_url, sizeof(http_url));
-	const char *args[] = {"--shards", "2", "--http-listen", http_url, NULL};
+	char mine[32], other[32], msg[512];
+	int http = start_two_shards();
 	one_wait a = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false, DOBJ_OK, ""};
 	one_wait b = a, c = a;
 	Dobj__Test__Op *ops_a[] = {fx_op("put", "x", "1"), fx_op("put", "poison", "p")};
@@ -273,25 +299,13 @@ Test(commit_failure, a_commit_failing_at_commit_fails_its_dependents_and_retries
 	Dobj__Test__ScriptResult *r;
 	char *keys;
 
-	fx_stack_restart(&db, &srv, &cl, args);
-	fx_http_wait(http);
 	name_in_shard("mine", 0, 2, mine, sizeof(mine));
 	name_in_shard("other", 1, 2, other, sizeof(other));
 	/* writing 'poison' takes a second, then its COMMIT fails */
 	late_poison("poison");
 
 	call_async(mine, ops_a, 2, &a);
-	for (int waited = 0;; waited++) {
-		char *n = fx_db_query1(
-		    &db, "SELECT count(*) FROM pg_stat_activity "
-		         "WHERE wait_event = 'PgSleep' AND datname = current_database()");
-		bool sleeping = strcmp(n, "1") == 0;
-		free(n);
-		if (sleeping)
-			break;
-		cr_assert_lt(waited, 10000, "A's commit never reached the slow trigger");
-		fx_nap_ms(1);
-	}
+	wait_sleeping();
 	/* while A's changes run: B on the same object (it saw A's writes), C on the other shard */
 	call_async(mine, ops_b, 1, &b);
 	call_async(other, ops_c, 1, &c);
@@ -322,22 +336,14 @@ Test(commit_failure, a_commit_failing_at_commit_fails_its_dependents_and_retries
  * only the guilty batch's call fails. */
 Test(commit_failure, a_failed_transaction_of_two_shards_fails_only_the_guilty_batch)
 {
-	char http_url[64], hold[32], bad[32], good[32];
-	int http = fx_http_url(http_url, sizeof(http_url));
-	const char *args[] = {"--shards", "2", "--http-listen", http_url, NULL};
+	char hold[32], bad[32], good[32];
+	int http = split_scene(hold, bad, good);
 	one_wait h = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false, DOBJ_OK, ""};
 	one_wait p = h, q = h;
 	Dobj__Test__Op *ops_h[] = {fx_op("put", "slow", "1")};
 	Dobj__Test__Op *ops_p[] = {fx_op("put", "poison", "p")};
 	Dobj__Test__Op *ops_q[] = {fx_op("put", "q", "3")};
 	char *keys;
-
-	fx_stack_restart(&db, &srv, &cl, args);
-	fx_http_wait(http);
-	name_in_shard("hold", 0, 2, hold, sizeof(hold));
-	name_in_shard("bad", 1, 2, bad, sizeof(bad));
-	name_in_shard("good", 0, 2, good, sizeof(good));
-	late_poison("slow");
 
 	call_async(hold, ops_h, 1, &h);
 	wait_sleeping();
@@ -365,9 +371,8 @@ Test(commit_failure, a_failed_transaction_of_two_shards_fails_only_the_guilty_ba
  * object's writes land in the order its turns ran. */
 Test(commit_failure, a_split_transactions_batches_go_again_ahead_of_later_ones)
 {
-	char http_url[64], hold[32], bad[32], good[32], msg[512];
-	int http = fx_http_url(http_url, sizeof(http_url));
-	const char *args[] = {"--shards", "2", "--http-listen", http_url, NULL};
+	char hold[32], bad[32], good[32], msg[512];
+	int http = split_scene(hold, bad, good);
 	one_wait h = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false, DOBJ_OK, ""};
 	one_wait p = h, q1 = h, q2 = h;
 	Dobj__Test__Op *ops_h[] = {fx_op("put", "slow", "1")};
@@ -377,13 +382,6 @@ Test(commit_failure, a_split_transactions_batches_go_again_ahead_of_later_ones)
 	Dobj__Test__Op *get = fx_op("get", "k", NULL);
 	Dobj__Test__ScriptResult *r;
 	char *k;
-
-	fx_stack_restart(&db, &srv, &cl, args);
-	fx_http_wait(http);
-	name_in_shard("hold", 0, 2, hold, sizeof(hold));
-	name_in_shard("bad", 1, 2, bad, sizeof(bad));
-	name_in_shard("good", 0, 2, good, sizeof(good));
-	late_poison("slow");
 
 	call_async(hold, ops_h, 1, &h); /* T1: H, a second of changes */
 	wait_sleeping();
