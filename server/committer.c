@@ -257,8 +257,7 @@ land(dobj__committer *c, flight *f)
 		dobj__hist_observe(&c->commit_turns, DOBJ_HIST_SIZE, f->txn.nturns);
 		dobj__hist_observe(&c->commit_seconds, DOBJ_HIST_SECONDS,
 		                   (uint64_t)(dobj__clock_mono_us() - f->t0));
-	} else if (split) {
-		atomic_fetch_add(&c->commit_failures, 1);
+	} else if (split) { /* not a failure yet: the retries alone tell */
 		atomic_fetch_add(&c->commit_splits, 1);
 		dobj__log_warn("committer: %s; its %zu batches are sent again, one per transaction",
 		               err, f->n);
@@ -376,7 +375,11 @@ committer_main(void *arg)
 			atomic_store(&c->waiting_since, 0);
 			land(c, b);
 		}
-		if (b->refused != DOBJ_OK)
+		/* b was refused behind a: if a's requests go again, b's follow them instead, so
+		 * that no source hears of a later request before an earlier one */
+		if (b->refused != DOBJ_OK && a->n > 0)
+			b->refused = DOBJ_OK;
+		else if (b->refused != DOBJ_OK)
 			refuse_held(b);
 		/* what goes again, a's ahead of b's: a source's requests keep their order */
 		if (!b->sent)

@@ -407,7 +407,8 @@ dobj__pg_ensure(dobj__pg *pg, char *err, size_t errlen)
 	if (PQstatus(pg->conn) == CONNECTION_OK && !pg->connecting && !pg->prepared &&
 	    pg->down_reason[0] == '\0')
 		dobj__pg_broken(pg, "connection to PostgreSQL reset");
-	pg_progress(pg, pg->connecting ? pg->attempt_wait_until_ms : pg_now_ms());
+	/* an attempt started now waits too: pg_progress bounds it by the attempt's own wait */
+	pg_progress(pg, pg->connecting ? pg->attempt_wait_until_ms : INT64_MAX);
 	if (pg_ready(pg))
 		return DOBJ_OK;
 	snprintf(err, errlen, "PostgreSQL unavailable: %s", pg->down_reason);

@@ -137,9 +137,6 @@ ctx_init(dobj__shard *s, dobj_ctx *ctx, dobj__call *c, dobj__object *o, const ch
 	ctx->limits = &s->cfg->limits;
 }
 
-/* run_alarm runs the class's alarm entry for the alarm the poller claimed, unless the object
- * has replaced or deleted that alarm since. The alarm is cleared for the turn (the handler
- * may set a new one); the commit deletes the claimed row, fenced by its lease. */
 /* keep ends a turn that succeeded: its undo log goes; it returns what the turn wrote. */
 static size_t
 keep(dobj__shard *s)
@@ -150,6 +147,10 @@ keep(dobj__shard *s)
 	return wrote;
 }
 
+/* run_alarm runs the class's alarm entry for the alarm the poller claimed, unless the object
+ * has replaced or deleted that alarm since. The alarm is cleared for the turn (the handler
+ * may set a new one); the commit deletes the claimed row, fenced by its lease. It returns what
+ * the turn wrote, in bytes. */
 static size_t
 run_alarm(dobj__shard *s, dobj__call *c, dobj__object *o, dobj__object **batch)
 {

@@ -410,6 +410,70 @@ Test(commit_failure, a_split_transactions_batches_go_again_ahead_of_later_ones)
 	dobj__test__script_result__free_unpacked(r, NULL);
 }
 
+/* A transaction of two shards' batches fails at COMMIT with an error that also ends the
+ * connection (its backend terminated: FATAL, reported by PostgreSQL, so nothing was written).
+ * The retries alone wait for the reconnect instead of failing on it, and the batch sent behind
+ * follows them in order. */
+Test(commit_failure, a_split_after_its_connection_ended_retries_on_the_next_one)
+{
+	char hold[32], mine[32], other[32], sql[128], *pid;
+	int http = start_two_shards();
+	one_wait h = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false, DOBJ_OK, ""};
+	one_wait p = h, q = h, p2 = h;
+	Dobj__Test__Op *ops_h[] = {fx_op("put", "slow", "1")};
+	Dobj__Test__Op *ops_p[] = {fx_op("put", "slow", "p"), fx_op("put", "late", "p")};
+	Dobj__Test__Op *ops_q[] = {fx_op("put", "q", "1")};
+	Dobj__Test__Op *ops_p2[] = {fx_op("put", "k", "2")};
+
+	name_in_shard("hold", 0, 2, hold, sizeof(hold));
+	name_in_shard("mine", 0, 2, mine, sizeof(mine));
+	name_in_shard("other", 1, 2, other, sizeof(other));
+	/* 'slow' takes a second among the changes, 'late' 3 s in COMMIT until late_once has a row */
+	free(fx_db_query1(
+	    &db, "CREATE TABLE late_once(n int); "
+	         "CREATE FUNCTION slow() RETURNS trigger LANGUAGE plpgsql AS $$ "
+	         "BEGIN IF NEW.key = 'slow' THEN PERFORM pg_sleep(1); END IF; RETURN NEW; END $$; "
+	         "CREATE TRIGGER slow BEFORE INSERT OR UPDATE ON dobj_storage "
+	         "FOR EACH ROW EXECUTE FUNCTION slow(); "
+	         "CREATE FUNCTION late() RETURNS trigger LANGUAGE plpgsql AS $$ "
+	         "BEGIN IF NOT EXISTS (SELECT 1 FROM late_once) THEN PERFORM pg_sleep(3); END IF; "
+	         "RETURN NULL; END $$; "
+	         "CREATE CONSTRAINT TRIGGER late AFTER INSERT OR UPDATE ON dobj_storage "
+	         "DEFERRABLE INITIALLY DEFERRED FOR EACH ROW WHEN (NEW.key = 'late') "
+	         "EXECUTE FUNCTION late()"));
+
+	call_async(hold, ops_h, 1, &h); /* T1: a second of changes */
+	wait_sleeping();
+	call_async(mine, ops_p, 2, &p); /* T2: P and Q, behind T1 */
+	call_async(other, ops_q, 1, &q);
+	one_wait_done(&h);
+	wait_sleeping();                  /* T2's changes */
+	call_async(mine, ops_p2, 1, &p2); /* T3, sent behind T2 */
+	for (int64_t deadline = fx_now_ms() + 10000;; fx_nap_ms(5)) {
+		pid = fx_db_query1(&db, "SELECT pid FROM pg_stat_activity WHERE wait_event = "
+		                        "'PgSleep' AND query = 'COMMIT' AND "
+		                        "datname = current_database()");
+		if (pid != NULL)
+			break;
+		cr_assert_lt(fx_now_ms(), deadline, "T2's COMMIT never slept");
+	}
+	free(fx_db_query1(&db, "INSERT INTO late_once VALUES (1)"));
+	snprintf(sql, sizeof(sql), "SELECT pg_terminate_backend(%s)", pid);
+	free(pid);
+	free(fx_db_query1(&db, sql));
+	one_wait_done(&p);
+	one_wait_done(&q);
+	one_wait_done(&p2);
+
+	cr_assert_eq(metric(http, "dobj_commit_splits_total"), 1);
+	cr_assert_eq(p.status, DOBJ_OK, "P: %s %s", dobj_err_name(p.status), p.message);
+	cr_assert_eq(q.status, DOBJ_OK, "Q: %s %s", dobj_err_name(q.status), q.message);
+	cr_assert_eq(p2.status, DOBJ_OK, "P2: %s %s", dobj_err_name(p2.status), p2.message);
+	cr_assert(!fx_log_contains(srv.log_path, "commits reported out of order"), "log in %s",
+	          srv.log_path);
+	cr_assert_eq(metric(http, "dobj_commit_failures_total"), 0);
+}
+
 /* One shard. A's batch P0 writes x and a key whose trigger sleeps 1 s, then fails. Meanwhile
  * W's batch P1 queues behind it, O2 opens the next batch with a write, and O1 reads A's
  * uncommitted x into that open batch. P0 and P1 fail before the open batch is handed over:
