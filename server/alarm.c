@@ -10,6 +10,7 @@
 #include "ctx.h"
 #include "object.h"
 #include "pgstore.h"
+#include "registry.h"
 
 /* alarm_load makes the object's alarm state known. */
 static dobj_err
@@ -34,10 +35,16 @@ alarm_load(dobj_ctx *ctx, const char *op)
 dobj_err
 dobj_alarm_set(dobj_ctx *ctx, int64_t at_ms)
 {
-	if (at_ms < 0)
+	/* Cloudflare refuses both: an alarm time <= 0, and a class that could not run it */
+	if (at_ms <= 0)
 		return dobj_ctx_errorf(ctx, DOBJ_INVALID_ARGUMENT,
-		                       "alarm_set: time %lld is before the epoch",
+		                       "alarm_set: time %lld is not after the epoch",
 		                       (long long)at_ms);
+	if (ctx->obj->cls->cls->alarm == NULL)
+		return dobj_ctx_errorf(ctx, DOBJ_FAILED_PRECONDITION,
+		                       "alarm_set: class %s has no alarm entry (dobj_class.alarm; "
+		                       "generated: on_alarm), so its alarm would never run",
+		                       ctx->obj->cls->cls->name);
 	if (dobj__object_set_alarm(ctx->obj, ctx->undo, true, at_ms, true) != 0)
 		return dobj_ctx_errorf(ctx, DOBJ_RESOURCE_EXHAUSTED, "alarm_set: out of memory");
 	return DOBJ_OK;

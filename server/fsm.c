@@ -438,9 +438,12 @@ fsm_send_txn(dobj_ctx *ctx, void *arg)
 		if ((rc = dobj__fsm_record_append(ctx, &rec, m->history_max)) != DOBJ_OK)
 			return rc;
 	}
-	if (m->on_transition != NULL)
-		return m->on_transition(ctx, m->states[from], m->states[a->to], a->ev, m->arg);
-	return DOBJ_OK;
+	if (m->on_transition != NULL &&
+	    (rc = m->on_transition(ctx, m->states[from], m->states[a->to], a->ev, m->arg)) !=
+	        DOBJ_OK)
+		return rc;
+	/* like the seed's `return current`: the callback may have moved the machine again */
+	return m->on_transition != NULL ? fsm_load(m, ctx, &a->to) : DOBJ_OK;
 }
 
 dobj_err

@@ -16,7 +16,7 @@ dobj__plugin_load(dobj_server *srv, const char *path, char *err, size_t errlen)
 {
 	const dobj_plugin *p;
 	void *h;
-	dobj_err rc;
+	dobj_err rc = DOBJ_OK;
 
 	if ((h = dlopen(path, RTLD_NOW | RTLD_LOCAL)) == NULL) {
 		snprintf(err, errlen, "could not load plugin %s: %s", path, dlerror());

@@ -312,12 +312,33 @@ schema_whole(dobj__gen *g, const schema *sc)
 	dobj__text_printf(&g->c, "{\n\treturn dobj_storage_transaction(ctx, fn, arg);\n}\n");
 }
 
+/* schema_loader writes the file-local loader the getters share: load_<local>(ctx, key, &out). */
+static void
+schema_loader(dobj__gen *g, const schema *sc)
+{
+	const char *ct = sc->type->ctype;
+
+	dobj__text_printf(&g->c, "\n");
+	dobj__text_comment(&g->c, 0, "load_%s decodes the value under key as a %s.", sc->local,
+	                   sc->type->full);
+	dobj__text_printf(&g->c, "static dobj_err\n");
+	dobj__text_list(
+	    &g->c, 0, dobj__strf("load_%s(", sc->local),
+	    (const char *const[]){"dobj_ctx *ctx", "const char *key", dobj__strf("%s **out", ct)},
+	    3, ")");
+	dobj__text_printf(&g->c, "{\n\tProtobufCMessage *m;\n\tdobj_err rc;\n\n");
+	dobj__text_list(&g->c, 1, "rc = dobj_typed_load(",
+	                (const char *const[]){"ctx", "key",
+	                                      dobj__strf("&%s__descriptor", sc->type->lower), "&m"},
+	                4, ");");
+	dobj__text_printf(&g->c, "\t*out = (%s *)m;\n\treturn rc;\n}\n", ct);
+}
+
 static int
 schema_emit_one(dobj__gen *g, const PbMessage *m, const char *path, const char *full)
 {
 	schema sc = {.m = m, .path = path};
 	const char *syntax = g->file->syntax;
-	const char *ct;
 	fld *flds;
 
 	sc.proto2 = syntax == NULL || strcmp(syntax, "proto2") == 0 || *syntax == '\0';
@@ -328,7 +349,6 @@ schema_emit_one(dobj__gen *g, const PbMessage *m, const char *path, const char *
 	sc.base = dobj__strf("%s%s", g->prefix, sc.local);
 	if ((sc.type = dobj__names_type(full)) == NULL)
 		return dobj__gen_fail(g, "message %s: not in the request's type table", path);
-	ct = sc.type->ctype;
 	if ((flds = calloc(m->n_field + 1, sizeof(*flds))) == NULL)
 		dobj__fatal("out of memory");
 	for (size_t i = 0; i < m->n_field; i++) {
@@ -354,20 +374,9 @@ schema_emit_one(dobj__gen *g, const PbMessage *m, const char *path, const char *
 	    "turn.",
 	    sc.base, sc.type->full);
 
-	dobj__text_printf(&g->c, "\n");
-	dobj__text_comment(&g->c, 0, "load_%s decodes the value under key as a %s.", sc.local,
-	                   sc.type->full);
-	dobj__text_printf(&g->c, "static dobj_err\n");
-	dobj__text_list(
-	    &g->c, 0, dobj__strf("load_%s(", sc.local),
-	    (const char *const[]){"dobj_ctx *ctx", "const char *key", dobj__strf("%s **out", ct)},
-	    3, ")");
-	dobj__text_printf(&g->c, "{\n\tProtobufCMessage *m;\n\tdobj_err rc;\n\n");
-	dobj__text_list(&g->c, 1, "rc = dobj_typed_load(",
-	                (const char *const[]){"ctx", "key",
-	                                      dobj__strf("&%s__descriptor", sc.type->lower), "&m"},
-	                4, ");");
-	dobj__text_printf(&g->c, "\t*out = (%s *)m;\n\treturn rc;\n}\n", ct);
+	/* the per-key loader serves the fields' getters only: without fields it would be unused */
+	if (m->n_field > 0)
+		schema_loader(g, &sc);
 
 	for (size_t i = 0; i < m->n_field; i++) {
 		schema_decl_field(g, &sc, &flds[i]);

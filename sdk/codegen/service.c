@@ -209,7 +209,8 @@ service_claim(dobj__gen *g, const svc *v)
 	for (size_t i = 0; i < sizeof(suffix) / sizeof(suffix[0]); i++)
 		if (dobj__gen_claim(g, owner, dobj__strf("%s%s", v->base, suffix[i])) != 0)
 			return -1;
-	if (dobj__gen_claim(g, owner, dobj__strf("dispatch_%s_alarm", v->local)) != 0)
+	if (dobj__gen_claim(g, owner, dobj__strf("dispatch_%s_alarm", v->local)) != 0 ||
+	    dobj__gen_claim(g, owner, dobj__strf("%s_methods", v->local)) != 0)
 		return -1;
 	return dobj__gen_claim(g, owner, dobj__strf("%s_CLASS_NAME", dobj__names_upper(v->base)));
 }
@@ -481,11 +482,21 @@ service_emit_one(dobj__gen *g, const PbService *s)
 	return 0;
 }
 
+/* The file-scope names service_helpers defines. */
+static const char *const service_helper_names[] = {"error_set",  "call_sync",  "async_call",
+                                                   "async_done", "call_async", "result_pack"};
+
 int
 dobj__service_emit(dobj__gen *g)
 {
-	if (g->file->n_service > 0)
+	if (g->file->n_service > 0) {
+		for (size_t i = 0;
+		     i < sizeof(service_helper_names) / sizeof(service_helper_names[0]); i++)
+			if (dobj__gen_claim(g, "protoc-gen-dobj's file-local helper",
+			                    service_helper_names[i]) != 0)
+				return -1;
 		dobj__text_printf(&g->c, "%s", service_helpers);
+	}
 	for (size_t i = 0; i < g->file->n_service; i++)
 		if (service_emit_one(g, g->file->service[i]) != 0)
 			return -1;

@@ -566,3 +566,32 @@ Test(fsm, large_machine_defines_and_runs)
 	cr_assert_str_eq(valid_events(), "back,next");
 	cr_assert_str_eq(send("back"), "s0");
 }
+
+/* on_transition_resets puts the machine (*arg, a dobj_fsm **) back in its initial state from
+ * inside the callback. */
+static dobj_err
+on_transition_resets(dobj_ctx *ctx, const char *from, const char *to, const dobj_fsm_event *ev,
+                     void *arg)
+{
+	(void)from;
+	(void)to;
+	(void)ev;
+	return dobj_fsm_reset(*(dobj_fsm **)arg, ctx);
+}
+
+/* The seed's send returns `current` after awaiting onTransition: the state the machine is in
+ * once the callback is done, which differs from the transition's target when the callback
+ * moved the machine itself (reset, or another send). */
+Test(fsm, send_reports_the_state_after_its_callback)
+{
+	dobj_fsm_def d = order_def();
+	const char *to = NULL;
+
+	d.on_transition = on_transition_resets;
+	d.arg = &f.m;
+	define(&d);
+	cr_assert_eq(dobj_fsm_send(f.m, &f.t.ctx, &(dobj_fsm_event){.type = "cancel"}, &to),
+	             DOBJ_OK, "%s", dobj_ctx_errmsg(&f.t.ctx));
+	cr_assert_str_eq(state(), "pending");
+	cr_assert_str_eq(to, "pending", "send answered the transition's target, not the state");
+}

@@ -24,7 +24,9 @@ extern "C" {
 #endif
 
 /* dobj_alarm_set sets the object's alarm to at_ms, replacing any earlier one. A time in the
- * past fires as soon as possible. */
+ * past fires as soon as possible. Like Cloudflare's setAlarm, at_ms <= 0 is
+ * DOBJ_INVALID_ARGUMENT and a class without an alarm entry (dobj_class.alarm) is
+ * DOBJ_FAILED_PRECONDITION: nothing would ever run the alarm. */
 DOBJ_API dobj_err dobj_alarm_set(dobj_ctx *ctx, int64_t at_ms);
 
 /* dobj_alarm_get sets *at_ms to the object's alarm; DOBJ_NOT_FOUND when none is set. */
