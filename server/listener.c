@@ -24,6 +24,10 @@
 #define DECODE_FACTOR 4
 #define DECODE_SLACK (64u << 10)
 #define CLOSE_WAIT_MS 10000 /* for replies still being sent, when the caller sets no limit */
+/* A reply whose send completed is only handed to its connection: nng 1.5 may still be writing
+ * it, and closing the socket cuts that write (nng has no linger). Close waits this long after
+ * the last reply was handed over (never past its limit) before it closes the socket. */
+#define CLOSE_LINGER_MS 1000
 
 typedef struct lctx {
 	dobj__call call; /* first: lctx_send finds the context from the call */
@@ -36,6 +40,7 @@ typedef struct lctx {
 struct dobj__listener {
 	nng_socket sock;
 	bool open;
+	bool listening; /* dobj__listener_start succeeded */
 	const dobj__registry *reg;
 	dobj__shard *const *shards;
 	unsigned nshards;
@@ -46,8 +51,9 @@ struct dobj__listener {
 	atomic_bool closing; /* contexts receive no more requests after their current reply */
 	pthread_mutex_t mu;  /* with idle: wakes wait_idle when busy drops to 0 */
 	pthread_cond_t idle;
-	atomic_uint busy;        /* contexts between a received request and its sent reply */
-	atomic_bool idle_waiter; /* wait_idle is waiting: the last busy_add must wake it */
+	atomic_uint busy;              /* contexts between a received request and its sent reply */
+	atomic_bool idle_waiter;       /* wait_idle is waiting: the last busy_add must wake it */
+	_Atomic int64_t last_reply_ms; /* monotonic, when the last reply was handed to nng */
 };
 
 static void lctx_cb(void *arg);
@@ -224,6 +230,9 @@ lctx_cb(void *arg)
 		lc->sending = false;
 		if (rv != 0)
 			nng_msg_free(nng_aio_get_msg(lc->aio));
+		else
+			atomic_store_explicit(&lc->l->last_reply_ms, dobj__clock_mono_ms(),
+			                      memory_order_relaxed);
 		dobj__arena_reset(&lc->call.arena);
 		busy_add(lc->l, -1);
 		if (!atomic_load(&lc->l->closing))
@@ -298,6 +307,7 @@ dobj__listener_start(dobj__listener *l, const char *url, char *err, size_t errle
 		return rv == NNG_EADDRINVAL || rv == NNG_ENOTSUP ? DOBJ_INVALID_ARGUMENT
 		                                                 : DOBJ_UNAVAILABLE;
 	}
+	l->listening = true;
 	for (unsigned i = 0; i < l->nctxs; i++)
 		nng_ctx_recv(l->ctxs[i].ctx, l->ctxs[i].aio);
 	return DOBJ_OK;
@@ -328,11 +338,26 @@ wait_idle(dobj__listener *l, int64_t until)
 void
 dobj__listener_close(dobj__listener *l, int64_t until_mono_ms)
 {
+	int64_t until, linger;
+
 	if (l == NULL)
 		return;
 	atomic_store(&l->draining, true);
 	atomic_store(&l->closing, true);
-	wait_idle(l, until_mono_ms != 0 ? until_mono_ms : dobj__clock_mono_ms() + CLOSE_WAIT_MS);
+	until = until_mono_ms != 0 ? until_mono_ms : dobj__clock_mono_ms() + CLOSE_WAIT_MS;
+	wait_idle(l, until);
+	/* Let the connections take the last replies nng may still be writing: the socket stays
+	 * open until CLOSE_LINGER_MS after the last reply (closing the nng listener would close
+	 * the connections it accepted, so new ones are still answered UNAVAILABLE meanwhile). */
+	linger = atomic_load(&l->last_reply_ms);
+	if (linger != 0 && (linger += CLOSE_LINGER_MS) > until)
+		linger = until;
+	if (l->listening && linger != 0 && dobj__clock_mono_ms() < linger) {
+		pthread_mutex_lock(&l->mu);
+		while (dobj__cond_wait_until_mono_ms(&l->idle, &l->mu, linger))
+			;
+		pthread_mutex_unlock(&l->mu);
+	}
 	/* Stop every context's aio before closing the socket: closing a socket while another
 	 * thread still works one of its contexts is not safe in nng 1.5. */
 	for (unsigned i = 0; i < l->nctxs; i++)

@@ -81,7 +81,9 @@ static opt opts[O_COUNT] = {
                      "commit thread once the batch holds this many"},
     [O_CONTEXTS] = {"--contexts", "DOBJ_CONTEXTS", OPT_COUNT, "1024",
                     "requests received concurrently"},
-    [O_KEY_MAX] = {"--key-max", "DOBJ_KEY_MAX", OPT_COUNT, "2048", "largest key, bytes"},
+    [O_KEY_MAX] =
+        {"--key-max", "DOBJ_KEY_MAX", OPT_COUNT, "2048",
+         "largest key, bytes (at most 2400: the storage table's primary key holds no more)"},
     [O_VALUE_MAX] = {"--value-max", "DOBJ_VALUE_MAX", OPT_COUNT, "131072", "largest value, bytes"},
     [O_MANY_MAX] = {"--many-max", "DOBJ_MANY_MAX", OPT_COUNT, "128",
                     "keys per get_many/put_many/delete_many"},
@@ -253,7 +255,7 @@ run_migrate(bool status)
 	PGconn *conn;
 	dobj_err rc;
 
-	if (dsn == NULL) {
+	if (dsn == NULL || dsn[0] == '\0') { /* "" would be libpq's defaults: some other database */
 		fprintf(stderr,
 		        "dobjd: no database URL: give --database-url or DOBJ_DATABASE_URL\n");
 		return 2;
@@ -304,6 +306,13 @@ build_server_opts(dobj_server_opts *so)
 		fprintf(stderr,
 		        "dobjd: --shards must be at most 1024, --contexts from 1 to 65536, and "
 		        "the other counts at least 1\n");
+		return -1;
+	}
+	if (v[O_KEY_MAX] > DOBJ_KEY_MAX_LIMIT) { /* PostgreSQL's primary key index holds no more */
+		fprintf(stderr,
+		        "dobjd: invalid value for --key-max: \"%s\" (expected an integer from 1 to "
+		        "%d)\n",
+		        opts[O_KEY_MAX].value, DOBJ_KEY_MAX_LIMIT);
 		return -1;
 	}
 	if (v[O_ALARM_RETRY_MS] == 0) { /* doubling 0 would retry at once, forever */

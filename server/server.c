@@ -156,6 +156,13 @@ dobj_server_open(dobj_server **out, const dobj_server_opts *opts, char *err, siz
 		set_err(err, errlen, "no database URL: give --database-url or DOBJ_DATABASE_URL");
 		return DOBJ_INVALID_ARGUMENT;
 	}
+	if (opts->limits.key_max > DOBJ_KEY_MAX_LIMIT) {
+		snprintf(msg, sizeof(msg),
+		         "key limit of %zu bytes is over the %d bytes PostgreSQL's index can hold",
+		         opts->limits.key_max, DOBJ_KEY_MAX_LIMIT);
+		set_err(err, errlen, msg);
+		return DOBJ_INVALID_ARGUMENT;
+	}
 	if ((s = calloc(1, sizeof(*s))) == NULL) {
 		set_err(err, errlen, "out of memory");
 		return DOBJ_RESOURCE_EXHAUSTED;

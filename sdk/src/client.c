@@ -381,6 +381,12 @@ request_encode(const dobj_stub *s, uint64_t request_id, const char *method, cons
 	req.payload.len = len;
 
 	size = dobj__wire__request__get_packed_size(&req);
+	/* the whole request, method name included: dobjd drops the connection, and every call
+	 * on it, on a message over its limit */
+	if (size > CLIENT_MSG_MAX)
+		return reply_errorf(reply, DOBJ_INVALID_ARGUMENT,
+		                    "call: request of %zu bytes exceeds the limit of %u bytes",
+		                    size, CLIENT_MSG_MAX);
 	if (nng_msg_alloc(&msg, size) != 0)
 		return reply_errorf(reply, DOBJ_RESOURCE_EXHAUSTED,
 		                    "call: could not allocate a request of %zu bytes", size);

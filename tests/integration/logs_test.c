@@ -162,6 +162,41 @@ Test(logs, bad_values_of_the_new_flags_are_refused)
 	unsetenv("DOBJ_LOG_FORMAT");
 }
 
+/* A key limit over what PostgreSQL's primary key index holds is refused at start: such a key
+ * would fail at COMMIT, and with it every other write of its batch. */
+Test(logs, a_key_limit_over_what_the_index_holds_is_refused)
+{
+	const char *argv[] = {fx_bin("dobjd"),
+	                      "serve",
+	                      "--database-url",
+	                      "postgresql://127.0.0.1:1/none",
+	                      "--key-max",
+	                      "4000",
+	                      NULL};
+	char out[1024], err[4096];
+	int st = fx_run(argv, out, sizeof(out), err, sizeof(err));
+
+	cr_assert_eq(st, 2, "exit status %d, stderr: %s", st, err);
+	cr_assert(strstr(err, "--key-max") != NULL, "stderr: %s", err);
+}
+
+/* An empty --database-url is no database URL, for migrate as for serve: not libpq's defaults
+ * (PGHOST, PGDATABASE, a local socket), which may name another database. */
+Test(logs, migrate_refuses_an_empty_database_url)
+{
+	const char *argv[] = {fx_bin("dobjd"), "migrate", "--database-url=", NULL};
+	char out[1024], err[4096];
+	int st;
+
+	setenv("PGHOST", "127.0.0.1", 1);
+	setenv("PGPORT", "1", 1);
+	st = fx_run(argv, out, sizeof(out), err, sizeof(err));
+	unsetenv("PGHOST");
+	unsetenv("PGPORT");
+	cr_assert_eq(st, 2, "exit status %d, stderr: %s", st, err);
+	cr_assert(strstr(err, "no database URL") != NULL, "stderr: %s", err);
+}
+
 /* pg_exec runs sql on the private server as its superuser. */
 static void
 pg_exec(const char *sql)

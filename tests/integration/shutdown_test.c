@@ -18,11 +18,16 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include <criterion/criterion.h>
 #include <libpq-fe.h>
 
 #include "calls.h"
 #include "counter/counter.pb-c.h"
+#include "dobj/wire.pb-c.h"
 #include "fixture.h"
 #include "stack.h"
 
@@ -401,4 +406,121 @@ Test(shutdown, a_second_signal_exits_at_once)
 	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) != 0, "wait status 0x%x", status);
 	pthread_join(sl.thread, NULL);
 	cr_assert_neq(sl.rc, DOBJ_OK, "the call cut short cannot have been answered OK");
+}
+
+/* slow_reader_call sends one TestKV script on a plain TCP connection speaking nng's SP
+ * protocol (req0), with a small receive buffer, so that a big reply cannot sit whole in the
+ * kernel's buffers: dobjd's nng is still writing it when the drain ends. */
+static int
+sp_connect(int port)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	static const uint8_t hello[8] = {0, 'S', 'P', 0, 0, 0x30, 0, 0}; /* req0 */
+	uint8_t peer[8];
+	int fd = socket(AF_INET, SOCK_STREAM, 0), small = 4096;
+
+	cr_assert(fd >= 0);
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	cr_assert_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0, "%s", strerror(errno));
+	cr_assert_eq(write(fd, hello, sizeof(hello)), (ssize_t)sizeof(hello));
+	cr_assert_eq(read(fd, peer, sizeof(peer)), (ssize_t)sizeof(peer));
+	return fd;
+}
+
+static void
+write_all(int fd, const void *buf, size_t len)
+{
+	for (size_t off = 0; off < len;) {
+		ssize_t n = write(fd, (const uint8_t *)buf + off, len - off);
+		cr_assert(n > 0, "write: %s", strerror(errno));
+		off += (size_t)n;
+	}
+}
+
+#define BIG_VALUE (120u * 1024)
+#define BIG_GETS 100
+
+/* A reply the shard releases at the end of the drain reaches its client whole, also when the
+ * client reads it slowly: the drain must not close the socket under a reply being written. */
+Test(shutdown, a_big_reply_to_a_slow_reader_is_sent_whole_before_the_drain_ends)
+{
+	const char *args[] = {"--shards", "1", NULL};
+	static uint8_t value[BIG_VALUE];
+	Dobj__Test__Op put = DOBJ__TEST__OP__INIT, sl = DOBJ__TEST__OP__INIT,
+	               get = DOBJ__TEST__OP__INIT, *ops[2 + BIG_GETS];
+	Dobj__Test__Script script = DOBJ__TEST__SCRIPT__INIT;
+	Dobj__Wire__Request req = DOBJ__WIRE__REQUEST__INIT;
+	char marker[96];
+	uint8_t *payload, *msg, hdr[8];
+	uint64_t want = 0, got = 0;
+	size_t plen, mlen;
+	struct stat st;
+	int fd, status;
+
+	fx_server_start(&srv, &db, 0, args);
+	snprintf(marker, sizeof(marker), "/tmp/dobj-slowreader-%ld", (long)getpid());
+	unlink(marker);
+	memset(value, 'v', sizeof(value));
+	put.kind = "put";
+	put.key = "big";
+	put.has_value = 1;
+	put.value.data = value;
+	put.value.len = sizeof(value);
+	sl.kind = "sleep";
+	sl.has_sleep_ms = 1;
+	sl.sleep_ms = 1000;
+	sl.key = marker;
+	get.kind = "get";
+	get.key = "big";
+	ops[0] = &put;
+	ops[1] = &sl;
+	for (int i = 0; i < BIG_GETS; i++)
+		ops[2 + i] = &get;
+	script.ops = ops;
+	script.n_ops = 2 + BIG_GETS;
+	payload = malloc(dobj__test__script__get_packed_size(&script));
+	cr_assert_not_null(payload);
+	plen = dobj__test__script__pack(&script, payload);
+	req.request_id = 1;
+	req.class_name = "TestKV";
+	req.name = "slow-reader";
+	req.method = "run";
+	req.payload.data = payload;
+	req.payload.len = plen;
+	mlen = dobj__wire__request__get_packed_size(&req);
+	msg = malloc(12 + mlen);
+	cr_assert_not_null(msg);
+	for (int i = 0; i < 8; i++) /* SP frame: 64-bit length, then the req0 header */
+		msg[i] = (uint8_t)((4 + mlen) >> (56 - 8 * i));
+	msg[8] = 0x80, msg[9] = 0, msg[10] = 0, msg[11] = 1;
+	dobj__wire__request__pack(&req, msg + 12);
+
+	fd = sp_connect(srv.port);
+	write_all(fd, msg, 12 + mlen);
+	for (int64_t deadline = fx_now_ms() + 10000; stat(marker, &st) != 0; fx_nap_ms(5))
+		cr_assert(fx_now_ms() < deadline, "the slow call did not start");
+	unlink(marker);
+	cr_assert_eq(kill(srv.pid, SIGTERM), 0);
+	for (size_t off = 0; off < sizeof(hdr);) {
+		ssize_t n = read(fd, hdr + off, sizeof(hdr) - off);
+		cr_assert(n > 0, "the connection closed before the reply began");
+		off += (size_t)n;
+	}
+	for (int i = 0; i < 8; i++)
+		want = want << 8 | hdr[i];
+	while (got < want) { /* through a 4 KiB receive buffer */
+		static uint8_t buf[65536];
+		ssize_t n = read(fd, buf, sizeof(buf));
+		if (n <= 0)
+			break;
+		got += (uint64_t)n;
+	}
+	close(fd);
+	free(msg);
+	free(payload);
+	status = fx_server_kill(&srv, 0);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "wait status 0x%x", status);
+	cr_assert_eq(got, want, "dobjd exited with %llu of the reply's %llu bytes unsent",
+	             (unsigned long long)(want - got), (unsigned long long)want);
 }

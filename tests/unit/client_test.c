@@ -15,6 +15,7 @@
 #include <nng/protocol/reqrep0/rep.h>
 
 #include <dobj/client.h>
+#include <dobj/object.h>
 #include <dobj/wire.pb-c.h>
 
 #define PEER_WORKERS 4
@@ -604,6 +605,36 @@ Test(client, bad_class_or_method_is_invalid_argument)
 	cr_assert_eq(dobj_call_async(&stub, "get", NULL, 0, NULL, on_reply, NULL),
 	             DOBJ_INVALID_ARGUMENT);
 	dobj_client_close(c);
+}
+
+/* A request is bounded as a whole, not only its argument: a long method name with a big
+ * argument is refused before sending. Sent, it would be over what dobjd receives, and dobjd
+ * would drop the connection, failing every other call on it as "may have run". */
+Test(client, a_request_over_the_message_limit_is_refused_before_sending)
+{
+	size_t mlen = 2u << 20, alen = DOBJ_MESSAGE_MAX - 8192;
+	char *method = malloc(mlen + 1);
+	void *arg = calloc(1, alen);
+	dobj_reply reply;
+	dobj_stub stub;
+	dobj_client *c;
+	peer p;
+	dobj_err rc;
+
+	cr_assert(method != NULL && arg != NULL);
+	memset(method, 'm', mlen);
+	method[mlen] = '\0';
+	c = peer_client(&p, PEER_ECHO, "Counter", "big", &stub);
+	rc = dobj_call(&stub, method, arg, alen, NULL, &reply);
+	cr_assert_eq(rc, DOBJ_INVALID_ARGUMENT, "%s: %s", dobj_err_name(rc), reply.message);
+	cr_assert_eq(p.nreceived, 0);
+	dobj_reply_fini(&reply);
+	cr_assert_eq(dobj_call_async(&stub, method, arg, alen, NULL, on_reply, NULL),
+	             DOBJ_INVALID_ARGUMENT);
+	dobj_client_close(c);
+	peer_stop(&p);
+	free(method);
+	free(arg);
 }
 
 typedef struct worker_arg {

@@ -27,6 +27,10 @@ typedef struct dobj_limits {
 } dobj_limits;
 
 #define DOBJ_DEFAULT_KEY_MAX 2048
+/* DOBJ_KEY_MAX_LIMIT: the largest key_max a server takes. A key is part of the storage table's
+ * primary key, and PostgreSQL's btree refuses index rows over 2704 bytes (class, id and key
+ * together) at COMMIT, failing the whole batch the key was written in. */
+#define DOBJ_KEY_MAX_LIMIT 2400
 #define DOBJ_DEFAULT_VALUE_MAX (128 * 1024)
 #define DOBJ_DEFAULT_MANY_MAX 128
 
