@@ -18,6 +18,7 @@
 #include "dobj/wire.pb-c.h"
 #include "listener.h"
 #include "log.h"
+#include "utf8.h"
 
 #define MAX_REQUEST_BYTES (17u << 20) /* above the client's 16 MiB, so it answers first */
 /* a request's decoding may take DECODE_FACTOR times its size plus DECODE_SLACK bytes */
@@ -120,7 +121,7 @@ route(lctx *lc, nng_msg *msg)
 	dobj__call *c = &lc->call;
 	Dobj__Wire__Request *req;
 	char errmsg[256];
-	size_t len = nng_msg_len(msg);
+	size_t len = nng_msg_len(msg), clen, mlen;
 
 	c->request_id = 0;
 	c->obj = NULL;
@@ -159,15 +160,24 @@ route(lctx *lc, nng_msg *msg)
 		                  "request must name a class and a method", NULL);
 		goto answer;
 	}
-	if ((c->cls = dobj__registry_find(l->reg, req->class_name, strlen(req->class_name))) ==
-	    NULL) {
-		snprintf(errmsg, sizeof(errmsg), "unknown class \"%.64s\"", req->class_name);
+	clen = strlen(req->class_name);
+	mlen = strlen(req->method);
+	/* quoted in the reply, whose message is a protobuf string: UTF-8 only */
+	if (!dobj__utf8_valid(req->class_name, clen) || !dobj__utf8_valid(req->method, mlen)) {
+		dobj__call_answer(c, DOBJ_INVALID_ARGUMENT,
+		                  "request's class or method name is not valid UTF-8", NULL);
+		goto answer;
+	}
+	if ((c->cls = dobj__registry_find(l->reg, req->class_name, clen)) == NULL) {
+		snprintf(errmsg, sizeof(errmsg), "unknown class \"%.*s\"",
+		         (int)dobj__utf8_cut(req->class_name, clen, 64), req->class_name);
 		dobj__call_answer(c, DOBJ_NOT_FOUND, errmsg, NULL);
 		goto answer;
 	}
-	if ((c->method = dobj__registry_method(c->cls, req->method, strlen(req->method))) == NULL) {
-		snprintf(errmsg, sizeof(errmsg), "class %s has no method \"%.64s\"",
-		         c->cls->cls->name, req->method);
+	if ((c->method = dobj__registry_method(c->cls, req->method, mlen)) == NULL) {
+		snprintf(errmsg, sizeof(errmsg), "class %s has no method \"%.*s\"",
+		         c->cls->cls->name, (int)dobj__utf8_cut(req->method, mlen, 64),
+		         req->method);
 		dobj__call_answer(c, DOBJ_UNIMPLEMENTED, errmsg, NULL);
 		goto answer;
 	}

@@ -12,44 +12,7 @@
 #include "object.h"
 #include "pgstore.h"
 #include "registry.h"
-
-/* utf8_valid: well-formed UTF-8 without NUL, as PostgreSQL's text type requires. */
-static bool
-utf8_valid(const unsigned char *s, size_t len)
-{
-	size_t i = 0;
-
-	while (i < len) {
-		unsigned c = s[i];
-		size_t n;
-		uint32_t cp;
-
-		if (c < 0x80) {
-			i++;
-			continue;
-		} else if (c >= 0xc2 && c <= 0xdf) {
-			n = 1, cp = c & 0x1f;
-		} else if (c >= 0xe0 && c <= 0xef) {
-			n = 2, cp = c & 0x0f;
-		} else if (c >= 0xf0 && c <= 0xf4) {
-			n = 3, cp = c & 0x07;
-		} else {
-			return false;
-		}
-		if (len - i <= n)
-			return false;
-		for (size_t k = 1; k <= n; k++) {
-			if ((s[i + k] & 0xc0) != 0x80)
-				return false;
-			cp = cp << 6 | (s[i + k] & 0x3f);
-		}
-		if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
-		    (cp >= 0xd800 && cp <= 0xdfff))
-			return false;
-		i += n + 1;
-	}
-	return true;
-}
+#include "utf8.h"
 
 static dobj_err
 check_key(dobj_ctx *ctx, const char *op, const char *key, size_t *klen)
@@ -63,7 +26,7 @@ check_key(dobj_ctx *ctx, const char *op, const char *key, size_t *klen)
 		return dobj_ctx_errorf(ctx, DOBJ_INVALID_ARGUMENT,
 		                       "%s: key of %zu bytes exceeds the limit of %zu bytes", op,
 		                       strlen(key), ctx->limits->key_max);
-	if (!utf8_valid((const unsigned char *)key, len))
+	if (!dobj__utf8_valid(key, len))
 		return dobj_ctx_errorf(ctx, DOBJ_INVALID_ARGUMENT, "%s: key is not valid UTF-8",
 		                       op);
 	if (klen != NULL)

@@ -44,6 +44,31 @@ Test(bench, a_closed_loop_run_prints_its_json_line)
 	cr_assert(strstr(out, "\"errors\":{}") != NULL, "%s", out);
 }
 
+Test(bench, a_run_whose_every_call_fails_exits_2_with_its_report)
+{
+	const char *argv[] = {fx_bin("dobj-bench"),
+	                      "--url",
+	                      srv.url,
+	                      "--class",
+	                      "NoSuchClass",
+	                      "--method",
+	                      "get",
+	                      "--payload-hex",
+	                      "",
+	                      "--duration",
+	                      "1",
+	                      "--warmup",
+	                      "0",
+	                      "--json",
+	                      NULL};
+	static char out[1 << 16], err[4096];
+	int rc = fx_run(argv, out, sizeof(out), err, sizeof(err));
+
+	cr_assert_eq(rc, 2, "dobj-bench exited %d: %s", rc, err);
+	cr_assert(strstr(err, "every measured call failed") != NULL, "%s", err);
+	cr_assert(strstr(out, "\"NOT_FOUND\"") != NULL, "%s", out);
+}
+
 Test(bench, an_open_loop_run_slower_than_its_duration_ends_on_time)
 {
 	/* one call every 10 s for 1 s: the first call at once, then nothing until the end */

@@ -169,6 +169,23 @@ Test(protocol, bad_requests_get_clear_statuses)
 	cr_assert_str_eq(r->message, "class Counter has no method \"explode\"");
 	dobj__wire__response__free_unpacked(r, NULL);
 
+	/* the reply quotes names: never bytes that are not UTF-8, never half a character */
+	r = request(s, "Bad\xff", "x", NULL, 0, "get");
+	cr_assert_eq(r->status, DOBJ_INVALID_ARGUMENT);
+	cr_assert_str_eq(r->message, "request's class or method name is not valid UTF-8");
+	dobj__wire__response__free_unpacked(r, NULL);
+	{
+		char method[80], want[128];
+		memset(method, 'a', 63);
+		strcpy(method + 63, "\xc3\xa9tc"); /* an e acute across the 64-byte cut */
+		r = request(s, "Counter", "x", NULL, 0, method);
+		method[63] = '\0';
+		snprintf(want, sizeof(want), "class Counter has no method \"%s\"", method);
+		cr_assert_eq(r->status, DOBJ_UNIMPLEMENTED);
+		cr_assert_str_eq(r->message, want);
+		dobj__wire__response__free_unpacked(r, NULL);
+	}
+
 	r = request(s, "Counter", "", short_id, sizeof(short_id), "get");
 	cr_assert_eq(r->status, DOBJ_INVALID_ARGUMENT);
 	cr_assert_str_eq(r->message, "object id must be 32 bytes, got 5");

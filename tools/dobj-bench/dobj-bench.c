@@ -412,6 +412,11 @@ main(int argc, char **argv)
 		rc = 1;
 	} else {
 		bench_report(&b->o, &b->r);
+		/* a wrong URL, class or method: the report says why, the status says it failed */
+		if (b->r.hist.count > 0 && b->r.ok == 0) {
+			fprintf(stderr, "dobj-bench: every measured call failed\n");
+			rc = 2;
+		}
 	}
 	for (i = 0; b->clients != NULL && i < b->o.connections; i++)
 		if (b->clients[i] != NULL)
