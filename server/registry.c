@@ -5,7 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <dobj/client.h>
+
 #include "registry.h"
+#include "utf8.h"
 
 static int
 name_is(const char *a, const char *b, size_t blen)
@@ -19,12 +22,17 @@ dobj__registry_add(dobj__registry *r, const dobj_class *cls)
 	dobj__class_reg *p;
 	dobj_class *copy;
 
+	/* names a client can call: a stub holds at most DOBJ_CLASS_NAME_MAX bytes, and the wire
+	 * carries UTF-8 */
 	if (cls == NULL || cls->name == NULL || cls->name[0] == '\0' ||
+	    strlen(cls->name) > DOBJ_CLASS_NAME_MAX ||
+	    !dobj__utf8_valid(cls->name, strlen(cls->name)) ||
 	    (cls->nmethods > 0 && cls->methods == NULL))
 		return DOBJ_INVALID_ARGUMENT;
 	for (size_t i = 0; i < cls->nmethods; i++) {
 		const dobj_method *m = &cls->methods[i];
-		if (m->name == NULL || m->name[0] == '\0' || m->fn == NULL)
+		if (m->name == NULL || m->name[0] == '\0' || m->fn == NULL ||
+		    !dobj__utf8_valid(m->name, strlen(m->name)))
 			return DOBJ_INVALID_ARGUMENT;
 		for (size_t j = 0; j < i; j++)
 			if (strcmp(cls->methods[j].name, m->name) == 0)

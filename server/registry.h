@@ -19,8 +19,8 @@ typedef struct dobj__registry {
 } dobj__registry;
 
 /* dobj__registry_add registers cls. DOBJ_ALREADY_EXISTS for a duplicate name,
- * DOBJ_INVALID_ARGUMENT for a class without a name or with a method without name or fn or
- * with two methods of one name. */
+ * DOBJ_INVALID_ARGUMENT for a class name that is empty, over DOBJ_CLASS_NAME_MAX bytes or not
+ * UTF-8, or a method without a name or fn, with a name that is not UTF-8, or twice. */
 dobj_err dobj__registry_add(dobj__registry *r, const dobj_class *cls);
 
 /* dobj__registry_find returns the class named name (len bytes), or NULL. */

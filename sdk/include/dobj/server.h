@@ -66,7 +66,10 @@ DOBJ_API dobj_err dobj_server_open(dobj_server **out, const dobj_server_opts *op
 
 /* dobj_server_register makes class cls callable; the server copies *cls (see dobj_class for
  * what must stay valid).
- * DOBJ_ALREADY_EXISTS if a class of that name is registered; only before dobj_server_start. */
+ * DOBJ_ALREADY_EXISTS if a class of that name is registered; DOBJ_INVALID_ARGUMENT for a
+ * class name that is empty, over DOBJ_CLASS_NAME_MAX bytes or not UTF-8, a method without a
+ * function, or method names that are empty, repeated or not UTF-8; only before
+ * dobj_server_start. */
 DOBJ_API dobj_err dobj_server_register(dobj_server *s, const dobj_class *cls);
 
 /* dobj_server_start starts the shards and the listener. */
