@@ -26,6 +26,20 @@ fx_turn_open(fx_turn *t, const char *class_name, const char *method, const dobj_
 	t->ctx.limits = &t->limits;
 }
 
+static dobj_err
+no_op_alarm(dobj_ctx *ctx)
+{
+	(void)ctx;
+	return DOBJ_OK;
+}
+
+void
+fx_turn_open_alarmed(fx_turn *t, const char *class_name, const char *method)
+{
+	fx_turn_open(t, class_name, method, NULL);
+	t->cls.alarm = no_op_alarm;
+}
+
 void
 fx_turn_close(fx_turn *t)
 {

@@ -21,6 +21,10 @@ typedef struct fx_turn {
 void fx_turn_open(fx_turn *t, const char *class_name, const char *method,
                   const dobj_limits *limits);
 
+/* fx_turn_open_alarmed is fx_turn_open for a class with an alarm entry that does nothing, as
+ * dobj_alarm_set requires. */
+void fx_turn_open_alarmed(fx_turn *t, const char *class_name, const char *method);
+
 /* fx_turn_close frees the object, the undo log and the arena. */
 void fx_turn_close(fx_turn *t);
 

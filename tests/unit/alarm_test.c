@@ -12,18 +12,10 @@
 
 static fx_turn f;
 
-static dobj_err
-no_op_alarm(dobj_ctx *ctx)
-{
-	(void)ctx;
-	return DOBJ_OK;
-}
-
 static void
 setup(void)
 {
-	fx_turn_open(&f, "T", "set", NULL);
-	f.cls.alarm = no_op_alarm;
+	fx_turn_open_alarmed(&f, "T", "set");
 }
 
 static void

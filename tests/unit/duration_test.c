@@ -98,18 +98,10 @@ Test(duration, error_buffer_is_optional_and_truncated)
 /* A database-free turn, for dobj_alarm_schedule, of a class with an alarm entry. */
 static fx_turn f;
 
-static dobj_err
-no_op_alarm(dobj_ctx *ctx)
-{
-	(void)ctx;
-	return DOBJ_OK;
-}
-
 static void
 setup(void)
 {
-	fx_turn_open(&f, "T", "schedule", NULL);
-	f.cls.alarm = no_op_alarm;
+	fx_turn_open_alarmed(&f, "T", "schedule");
 }
 
 static void
