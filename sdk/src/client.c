@@ -34,6 +34,7 @@
 #define CLIENT_RECONN_MIN_MS 100
 #define CLIENT_RECONN_MAX_MS 2000
 #define CLIENT_CANCEL_RETRY_MS 10
+#define CLIENT_CONNECT_POLL_MS 5 /* a call waiting for a connection looks this often */
 
 typedef struct client_call client_call;
 
@@ -48,10 +49,12 @@ struct dobj_client {
 	bool closing;        /* set once by dobj_client_close; no call starts after it */
 	client_call *calls;  /* the calls in flight, sync and async */
 	unsigned ncalls;     /* the length of calls */
+	atomic_int npipes;   /* connections up (nng's pipe events) */
 };
 
 /* call_phase: where an asynchronous call is in its send -> recv -> done state machine. */
 typedef enum call_phase {
+	CALL_WAIT, /* no connection yet: the request waits in pending */
 	CALL_SEND,
 	CALL_RECV,
 } call_phase;
@@ -70,6 +73,8 @@ struct client_call {
 	nng_time deadline;
 	dobj_call_cb cb; /* NULL for a synchronous call */
 	void *cbarg;
+	nng_msg *pending;  /* CALL_WAIT: the encoded request */
+	nng_aio *wait_aio; /* CALL_WAIT: its sleeps (an aio that slept may not serve a recv) */
 };
 
 /* reply_oom_message is the message of a reply whose own message could not be allocated;
@@ -141,6 +146,20 @@ client_nng_err(int rv)
 	}
 }
 
+/* client_pipe_event counts the client's connections: a call made while there is none waits
+ * for one before it sends, so that its request carries the time it has left. */
+static void
+client_pipe_event(nng_pipe p, nng_pipe_ev ev, void *arg)
+{
+	dobj_client *c = arg;
+
+	(void)p;
+	if (ev == NNG_PIPE_EV_ADD_PRE)
+		atomic_fetch_add(&c->npipes, 1);
+	else if (ev == NNG_PIPE_EV_REM_POST)
+		atomic_fetch_sub(&c->npipes, 1);
+}
+
 dobj_err
 dobj_client_open(dobj_client **out, const dobj_client_opts *opts)
 {
@@ -172,6 +191,10 @@ dobj_client_open(dobj_client **out, const dobj_client_opts *opts)
 
 	if ((rv = nng_req0_open(&c->sock)) != 0)
 		goto fail_sock;
+	/* nng runs REM_POST for every pipe that had ADD_PRE, so the count stays paired */
+	if ((rv = nng_pipe_notify(c->sock, NNG_PIPE_EV_ADD_PRE, client_pipe_event, c)) != 0 ||
+	    (rv = nng_pipe_notify(c->sock, NNG_PIPE_EV_REM_POST, client_pipe_event, c)) != 0)
+		goto fail;
 	/* Options first: contexts copy the resend time when they are opened, pipes the limits. */
 	if ((rv = nng_socket_set_ms(c->sock, NNG_OPT_REQ_RESENDTIME, NNG_DURATION_INFINITE)) != 0 ||
 	    (rv = nng_socket_set_size(c->sock, NNG_OPT_RECVMAXSZ, CLIENT_MSG_MAX)) != 0 ||
@@ -478,7 +501,57 @@ remaining_ms(nng_time deadline)
 	return now >= deadline ? 0 : (int)(deadline - now);
 }
 
+static bool
+client_connected(dobj_client *c)
+{
+	return atomic_load(&c->npipes) > 0;
+}
+
+/* wait_step is how long a call without a connection sleeps before it looks again. */
+static int
+wait_step(int left)
+{
+	return left < CLIENT_CONNECT_POLL_MS ? left : CLIENT_CONNECT_POLL_MS;
+}
+
+/* request_restamp sets the timeout of the encoded request *msg to timeout_ms, the time the call
+ * has left after waiting for a connection; out of memory, *msg stays as it was. */
+static void
+request_restamp(nng_msg **msg, int timeout_ms)
+{
+	Dobj__Wire__Request *req =
+	    dobj__wire__request__unpack(NULL, nng_msg_len(*msg), nng_msg_body(*msg));
+	nng_msg *m;
+
+	if (req == NULL)
+		return;
+	req->timeout_ms = (uint32_t)timeout_ms;
+	if (nng_msg_alloc(&m, dobj__wire__request__get_packed_size(req)) == 0) {
+		dobj__wire__request__pack(req, nng_msg_body(m));
+		nng_msg_free(*msg);
+		*msg = m;
+	}
+	dobj__wire__request__free_unpacked(req, NULL);
+}
+
 /* ---- synchronous calls ---- */
+
+/* wait_connected waits, while the client has no connection, until one is up (DOBJ_OK), the
+ * call's deadline passes or the client closes (close waits for the call meanwhile). */
+static dobj_err
+wait_connected(dobj_client *c, client_call *call, dobj_reply *reply)
+{
+	while (!client_connected(c)) {
+		int left = remaining_ms(call->deadline);
+
+		if (left == 0)
+			return call_fail(c, NNG_ETIMEDOUT, false, call->timeout_ms, reply);
+		if (client_closing(c))
+			return call_fail(c, NNG_ECLOSED, false, call->timeout_ms, reply);
+		nng_msleep(wait_step(left));
+	}
+	return DOBJ_OK;
+}
 
 dobj_err
 dobj_call(const dobj_stub *s, const char *method, const void *arg, size_t len,
@@ -487,7 +560,7 @@ dobj_call(const dobj_stub *s, const char *method, const void *arg, size_t len,
 	client_call call = {0};
 	dobj_client *c;
 	nng_msg *msg = NULL;
-	int rv;
+	int rv, left;
 	dobj_err err;
 
 	if (reply == NULL)
@@ -506,8 +579,18 @@ dobj_call(const dobj_stub *s, const char *method, const void *arg, size_t len,
 	}
 
 	call.request_id = atomic_fetch_add(&c->next_request_id, 1);
-	if ((err = request_encode(s, call.request_id, method, arg, len, call.timeout_ms, &msg,
-	                          reply)) != DOBJ_OK)
+	/* the server counts the timeout from its receipt: after a wait, it gets what is left */
+	left = call.timeout_ms;
+	if (!client_connected(c)) {
+		if ((err = wait_connected(c, &call, reply)) != DOBJ_OK)
+			goto done;
+		if ((left = remaining_ms(call.deadline)) == 0) {
+			err = call_fail(c, NNG_ETIMEDOUT, false, call.timeout_ms, reply);
+			goto done;
+		}
+	}
+	if ((err = request_encode(s, call.request_id, method, arg, len, left, &msg, reply)) !=
+	    DOBJ_OK)
 		goto done;
 	if ((rv = nng_ctx_open(&call.ctx, c->sock)) != 0) {
 		nng_msg_free(msg);
@@ -516,7 +599,7 @@ dobj_call(const dobj_stub *s, const char *method, const void *arg, size_t len,
 	}
 
 	nng_aio_set_msg(call.aio, msg);
-	nng_aio_set_timeout(call.aio, call.timeout_ms);
+	nng_aio_set_timeout(call.aio, left);
 	nng_ctx_send(call.ctx, call.aio);
 	nng_aio_wait(call.aio);
 	if ((rv = nng_aio_result(call.aio)) != 0) {
@@ -557,7 +640,39 @@ call_finish(client_call *call, dobj_reply *reply)
 	nng_ctx_close(call->ctx);
 	client_rele(call->client, call);
 	nng_aio_reap(call->aio);
+	if (call->wait_aio != NULL)
+		nng_aio_reap(call->wait_aio);
 	free(call);
+}
+
+/* wait_cb: an asynchronous call without a connection looks again; once one is up it sends,
+ * with the time it has left (call_cb takes it from there). */
+static void
+wait_cb(void *arg)
+{
+	client_call *call = arg;
+	dobj_client *c = call->client;
+	int left = remaining_ms(call->deadline);
+	dobj_reply reply;
+
+	if (left == 0 || client_closing(c)) {
+		nng_msg_free(call->pending);
+		call->pending = NULL;
+		call_fail(c, left == 0 ? NNG_ETIMEDOUT : NNG_ECLOSED, false, call->timeout_ms,
+		          &reply);
+		call_finish(call, &reply);
+		return;
+	}
+	if (!client_connected(c)) {
+		nng_sleep_aio(wait_step(left), call->wait_aio);
+		return;
+	}
+	request_restamp(&call->pending, left);
+	call->phase = CALL_SEND;
+	nng_aio_set_msg(call->aio, call->pending);
+	call->pending = NULL;
+	nng_aio_set_timeout(call->aio, left);
+	nng_ctx_send(call->ctx, call->aio);
 }
 
 /* call_cb is the aio callback of an asynchronous call: send -> recv -> done. */
@@ -571,6 +686,7 @@ call_cb(void *arg)
 	int left;
 
 	switch (call->phase) {
+	case CALL_WAIT: /* wait_cb's, on its own aio: sent by now */
 	case CALL_SEND:
 		if (rv != 0) {
 			nng_msg_free(nng_aio_get_msg(call->aio));
@@ -642,6 +758,13 @@ dobj_call_async(const dobj_stub *s, const char *method, const void *arg, size_t 
 		nng_msg_free(msg);
 		err = client_nng_err(rv);
 		goto fail;
+	}
+	/* No connection yet: wait_cb sends once there is one (close waits for it meanwhile). */
+	if (!client_connected(c) && nng_aio_alloc(&call->wait_aio, wait_cb, call) == 0) {
+		call->phase = CALL_WAIT;
+		call->pending = msg;
+		nng_sleep_aio(wait_step(call->timeout_ms), call->wait_aio);
+		return DOBJ_OK;
 	}
 	/* From here on call_cb owns the call and completes it exactly once. */
 	nng_aio_set_msg(call->aio, msg);

@@ -95,11 +95,10 @@ typedef struct dobj_error {
 	char message[256];
 } dobj_error;
 
-/* dobj_call_opts: per-call settings; NULL means the client's defaults. The server counts
- * timeout_ms again from when the request reaches it, and does not start a call still queued
- * past it: a request that waited for a connection gets the whole timeout there, so it may
- * run after the client has reported DEADLINE_EXCEEDED (a call that was sent says so: "may
- * have run"). */
+/* dobj_call_opts: per-call settings; NULL means the client's defaults. The server counts the
+ * timeout again from when the request reaches it, and does not start a call still queued past
+ * it; a call made while the client has no connection waits for one (up to its deadline) and
+ * then carries only the time it has left. */
 typedef struct dobj_call_opts {
 	int timeout_ms; /* deadline from now, carried to the server; 0 = client default */
 } dobj_call_opts;
