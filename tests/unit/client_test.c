@@ -753,3 +753,87 @@ Test(client, concurrent_sync_calls_get_their_own_replies, .timeout = 120)
 	dobj_client_close(c);
 	peer_stop(&p);
 }
+
+/* ---- calls that wait for a connection, under stress ---- */
+
+Test(client, connected_client_carries_full_timeout)
+{
+	dobj_call_opts opts = {.timeout_ms = 1234};
+	dobj_reply reply;
+	dobj_stub stub;
+	dobj_client *c;
+	peer p;
+
+	c = peer_client(&p, PEER_ECHO, "Counter", "full", &stub);
+	cr_assert_eq(dobj_call(&stub, "get", NULL, 0, NULL, &reply), DOBJ_OK);
+	dobj_reply_fini(&reply);
+	cr_assert_eq(dobj_call(&stub, "get", NULL, 0, &opts, &reply), DOBJ_OK);
+	dobj_reply_fini(&reply);
+	pthread_mutex_lock(&p.mtx);
+	cr_assert_eq(p.last->timeout_ms, 1234);
+	pthread_mutex_unlock(&p.mtx);
+	dobj_client_close(c);
+	peer_stop(&p);
+}
+
+Test(client, many_waiting_async_calls_time_out_once, .timeout = 60)
+{
+	enum { NCALLS = 300 };
+	waiter w = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0};
+	static async_result a[NCALLS];
+	char url[128];
+	dobj_stub stub;
+	dobj_client *c;
+
+	snprintf(url, sizeof(url), "ipc:///tmp/dobj-client-test-%d-many.ipc", (int)getpid());
+	c = client_open_url(url);
+	cr_assert_eq(dobj_singleton(c, "Counter", "nobody", &stub), DOBJ_OK);
+	int started = 0, wrong = -1;
+
+	for (int i = 0; i < NCALLS; i++) {
+		dobj_call_opts opts = {.timeout_ms = 1 + i % 23};
+		a[i] = (async_result){.w = &w};
+		started += dobj_call_async(&stub, "get", "x", 1, &opts, on_reply, &a[i]) == DOBJ_OK;
+	}
+	cr_assert_eq(started, NCALLS);
+	waiter_wait(&w, NCALLS);
+	dobj_client_close(c);
+	/* one assertion, not one per call (criterion's bookkeeping of many is slow) */
+	for (int i = 0; i < NCALLS && wrong < 0; i++)
+		if (a[i].runs != 1 || a[i].status != DOBJ_DEADLINE_EXCEEDED)
+			wrong = i;
+	cr_assert_eq(wrong, -1, "call %d: %u runs, %s", wrong, a[wrong < 0 ? 0 : wrong].runs,
+	             a[wrong < 0 ? 0 : wrong].message);
+}
+
+Test(client, close_races_waiting_calls, .timeout = 120)
+{
+	for (int round = 0; round < 200; round++) {
+		enum { NCALLS = 20 };
+		waiter w = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0};
+		async_result a[NCALLS];
+		char url[128];
+		dobj_stub stub;
+		dobj_client *c;
+
+		snprintf(url, sizeof(url), "ipc:///tmp/dobj-client-test-%d-race.ipc",
+		         (int)getpid());
+		c = client_open_url(url);
+		cr_assert_eq(dobj_singleton(c, "Counter", "nobody", &stub), DOBJ_OK);
+		int started = 0, twice = 0;
+
+		for (int i = 0; i < NCALLS; i++) {
+			dobj_call_opts opts = {.timeout_ms = 1 + (i + round) % 7};
+			a[i] = (async_result){.w = &w};
+			started += dobj_call_async(&stub, "get", NULL, 0, &opts, on_reply, &a[i]) ==
+			           DOBJ_OK;
+		}
+		nng_msleep(round % 6);
+		dobj_client_close(c);
+		for (int i = 0; i < NCALLS; i++)
+			twice += a[i].runs != 1;
+		if (started != NCALLS || w.done != NCALLS || twice != 0)
+			cr_assert_fail("round %d: %d started, %u callbacks, %d calls not run once",
+			               round, started, w.done, twice);
+	}
+}
