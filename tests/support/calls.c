@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
-// calls.c - typed calls on Counter and TestKV over a real client, for integration tests.
+// calls.c - typed calls on Counter and TestKV over a real client, for integration tests:
+// synchronous, or asynchronous with their replies collected in an fx_reply.
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -139,4 +141,63 @@ fx_kv_run_ok(dobj_client *c, const char *name, Dobj__Test__Op **ops, size_t n)
 	cr_assert_eq(rc, DOBJ_OK, "script failed: %s: %s", dobj_err_name(rc), msg);
 	cr_assert_eq(r->n_results, n);
 	return r;
+}
+
+void
+fx_reply_cb(void *arg, dobj_reply *reply)
+{
+	fx_reply *w = arg;
+
+	pthread_mutex_lock(&w->mu);
+	w->status = reply->status;
+	snprintf(w->message, sizeof(w->message), "%s", reply->message);
+	w->done = true;
+	pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+}
+
+void
+fx_reply_await(fx_reply *w)
+{
+	pthread_mutex_lock(&w->mu);
+	while (!w->done)
+		pthread_cond_wait(&w->cv, &w->mu);
+	pthread_mutex_unlock(&w->mu);
+}
+
+void
+fx_kv_run_async_cb(dobj_client *c, const char *name, Dobj__Test__Op **ops, size_t n,
+                   dobj_call_cb cb, fx_reply *w)
+{
+	Dobj__Test__Script script = DOBJ__TEST__SCRIPT__INIT;
+	uint8_t buf[512];
+	dobj_stub s;
+
+	script.ops = ops;
+	script.n_ops = n;
+	cr_assert_leq(dobj__test__script__get_packed_size(&script), sizeof(buf));
+	cr_assert_eq(dobj_singleton(c, "TestKV", name, &s), DOBJ_OK);
+	cr_assert_eq(
+	    dobj_call_async(&s, "run", buf, dobj__test__script__pack(&script, buf), NULL, cb, w),
+	    DOBJ_OK);
+}
+
+void
+fx_kv_run_async(dobj_client *c, const char *name, Dobj__Test__Op **ops, size_t n, fx_reply *w)
+{
+	fx_kv_run_async_cb(c, name, ops, n, fx_reply_cb, w);
+}
+
+void
+fx_kv_name_in_shard(dobj_client *c, const char *prefix, unsigned shard, unsigned nshards, char *buf,
+                    size_t len)
+{
+	for (int i = 0; i < 1000; i++) {
+		dobj_stub s;
+		snprintf(buf, len, "%s%d", prefix, i);
+		cr_assert_eq(dobj_singleton(c, "TestKV", buf, &s), DOBJ_OK);
+		if (dobj_id_shard(&s.id, nshards) == shard)
+			return;
+	}
+	cr_assert_fail("no name for shard %u", shard);
 }
