@@ -120,6 +120,7 @@ route(lctx *lc, nng_msg *msg)
 	dobj__listener *l = lc->l;
 	dobj__call *c = &lc->call;
 	Dobj__Wire__Request *req;
+	const char *cname, *mname;
 	char errmsg[256];
 	size_t len = nng_msg_len(msg), clen, mlen;
 
@@ -155,29 +156,36 @@ route(lctx *lc, nng_msg *msg)
 		goto answer;
 	}
 	c->request_id = req->request_id;
-	if (req->class_name[0] == '\0' || req->method[0] == '\0') {
+	cname = (const char *)req->class_name.data;
+	clen = req->class_name.len;
+	mname = (const char *)req->method.data;
+	mlen = req->method.len;
+	if (clen == 0 || mlen == 0) {
 		dobj__call_answer(c, DOBJ_INVALID_ARGUMENT,
 		                  "request must name a class and a method", NULL);
 		goto answer;
 	}
-	clen = strlen(req->class_name);
-	mlen = strlen(req->method);
+	/* bytes on the wire (wire.proto): a NUL would cut the name where C code reads it */
+	if (memchr(cname, '\0', clen) != NULL || memchr(mname, '\0', mlen) != NULL) {
+		dobj__call_answer(c, DOBJ_INVALID_ARGUMENT,
+		                  "request's class or method name contains a NUL byte", NULL);
+		goto answer;
+	}
 	/* quoted in the reply, whose message is a protobuf string: UTF-8 only */
-	if (!dobj__utf8_valid(req->class_name, clen) || !dobj__utf8_valid(req->method, mlen)) {
+	if (!dobj__utf8_valid(cname, clen) || !dobj__utf8_valid(mname, mlen)) {
 		dobj__call_answer(c, DOBJ_INVALID_ARGUMENT,
 		                  "request's class or method name is not valid UTF-8", NULL);
 		goto answer;
 	}
-	if ((c->cls = dobj__registry_find(l->reg, req->class_name, clen)) == NULL) {
+	if ((c->cls = dobj__registry_find(l->reg, cname, clen)) == NULL) {
 		snprintf(errmsg, sizeof(errmsg), "unknown class \"%.*s\"",
-		         (int)dobj__utf8_cut(req->class_name, clen, 64), req->class_name);
+		         (int)dobj__utf8_cut(cname, clen, 64), cname);
 		dobj__call_answer(c, DOBJ_NOT_FOUND, errmsg, NULL);
 		goto answer;
 	}
-	if ((c->method = dobj__registry_method(c->cls, req->method, mlen)) == NULL) {
+	if ((c->method = dobj__registry_method(c->cls, mname, mlen)) == NULL) {
 		snprintf(errmsg, sizeof(errmsg), "class %s has no method \"%.*s\"",
-		         c->cls->cls->name, (int)dobj__utf8_cut(req->method, mlen, 64),
-		         req->method);
+		         c->cls->cls->name, (int)dobj__utf8_cut(mname, mlen, 64), mname);
 		dobj__call_answer(c, DOBJ_UNIMPLEMENTED, errmsg, NULL);
 		goto answer;
 	}
@@ -192,10 +200,23 @@ route(lctx *lc, nng_msg *msg)
 		         DOBJ_ID_SIZE, req->id.len);
 		dobj__call_answer(c, DOBJ_INVALID_ARGUMENT, errmsg, NULL);
 		goto answer;
-	} else if (req->name[0] != '\0') {
-		dobj_err rc = dobj_id_from_name(c->cls->cls->name, req->name, &c->id);
+	} else if (req->name.len != 0) {
+		char *name;
+		dobj_err rc;
 
-		if (rc != DOBJ_OK) { /* c->id still holds the previous request's object */
+		if (memchr(req->name.data, '\0', req->name.len) != NULL) {
+			dobj__call_answer(c, DOBJ_INVALID_ARGUMENT,
+			                  "request's object name contains a NUL byte", NULL);
+			goto answer;
+		}
+		if ((name = dobj__arena_strndup(&c->arena, (const char *)req->name.data,
+		                                req->name.len)) == NULL) {
+			dobj__call_answer(c, DOBJ_RESOURCE_EXHAUSTED,
+			                  "out of memory copying the object's name", NULL);
+			goto answer;
+		}
+		if ((rc = dobj_id_from_name(c->cls->cls->name, name, &c->id)) != DOBJ_OK) {
+			/* c->id still holds the previous request's object */
 			dobj__call_answer(c, rc, "could not hash the object's name", NULL);
 			goto answer;
 		}

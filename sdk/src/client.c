@@ -395,10 +395,12 @@ request_encode(const dobj_stub *s, uint64_t request_id, const char *method, cons
 	size_t size;
 
 	req.request_id = request_id;
-	req.class_name = (char *)s->class_name;
+	req.class_name.data = (uint8_t *)s->class_name;
+	req.class_name.len = strlen(s->class_name);
 	req.id.data = (uint8_t *)s->id.bytes;
 	req.id.len = DOBJ_ID_SIZE;
-	req.method = (char *)method;
+	req.method.data = (uint8_t *)method;
+	req.method.len = strlen(method);
 	req.timeout_ms = (uint32_t)timeout_ms;
 	req.payload.data = (uint8_t *)arg;
 	req.payload.len = len;

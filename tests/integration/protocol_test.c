@@ -81,12 +81,39 @@ request(nng_socket s, const char *cls, const char *name, const void *id, size_t 
 	uint8_t buf[512];
 
 	req.request_id = 42;
-	req.class_name = (char *)cls;
-	req.name = (char *)name;
+	req.class_name = (ProtobufCBinaryData){strlen(cls), (uint8_t *)cls};
+	req.name = (ProtobufCBinaryData){strlen(name), (uint8_t *)name};
 	req.id.data = (uint8_t *)id;
 	req.id.len = idlen;
-	req.method = (char *)method;
+	req.method = (ProtobufCBinaryData){strlen(method), (uint8_t *)method};
 	return raw_call(s, buf, dobj__wire__request__pack(&req, buf));
+}
+
+/* wire_field appends length-delimited field `field` holding len bytes (len < 128): the
+ * encoding `string` and `bytes` fields share, so a name can carry any byte. */
+static size_t
+wire_field(uint8_t *buf, size_t off, unsigned field, const void *data, size_t len)
+{
+	buf[off++] = (uint8_t)(field << 3 | 2);
+	buf[off++] = (uint8_t)len;
+	memcpy(buf + off, data, len);
+	return off + len;
+}
+
+/* request_names sends request 42 with the class, object name and method given as bytes. */
+static Dobj__Wire__Response *
+request_names(nng_socket s, const char *cls, size_t clen, const char *name, size_t nlen,
+              const char *method, size_t mlen)
+{
+	uint8_t buf[512];
+	size_t off = 0;
+
+	buf[off++] = 0x08; /* request_id */
+	buf[off++] = 42;
+	off = wire_field(buf, off, 2, cls, clen);
+	off = wire_field(buf, off, 4, name, nlen);
+	off = wire_field(buf, off, 5, method, mlen);
+	return raw_call(s, buf, off);
 }
 
 TestSuite(protocol, .init = setup, .fini = teardown, .timeout = 120);
@@ -197,6 +224,42 @@ Test(protocol, bad_requests_get_clear_statuses)
 
 	r = request(s, "Counter", "x", NULL, 0, "increment"); /* empty argument: amount 0 */
 	cr_assert_eq(r->status, DOBJ_OK);
+	dobj__wire__response__free_unpacked(r, NULL);
+	nng_close(s);
+}
+
+/* protobuf-c ends a decoded string at its first NUL: "Counter\0junk" must not be served as
+ * class Counter, nor "x\0junk" as object x. */
+Test(protocol, a_nul_byte_in_a_name_is_refused)
+{
+	static const struct {
+		const char *cls, *name, *method;
+		size_t clen, nlen, mlen;
+		const char *want;
+	} bad[] = {
+	    {"Counter\0junk", "x", "increment", 12, 1, 9,
+	     "request's class or method name contains a NUL byte"},
+	    {"Counter", "x", "increment\0", 7, 1, 10,
+	     "request's class or method name contains a NUL byte"},
+	    {"Counter", "x\0junk", "increment", 7, 6, 9,
+	     "request's object name contains a NUL byte"},
+	};
+	nng_socket s = raw_socket();
+	Dobj__Wire__Response *r;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		r = request_names(s, bad[i].cls, bad[i].clen, bad[i].name, bad[i].nlen,
+		                  bad[i].method, bad[i].mlen);
+		cr_assert_not_null(r);
+		cr_assert_eq(r->status, DOBJ_INVALID_ARGUMENT, "request %zu: %s: %s", i,
+		             dobj_err_name((dobj_err)r->status), r->message);
+		cr_assert_str_eq(r->message, bad[i].want);
+		cr_assert_eq(r->request_id, 42);
+		dobj__wire__response__free_unpacked(r, NULL);
+	}
+	r = request_names(s, "Counter", 7, "x", 1, "increment", 9); /* without the NULs */
+	cr_assert_not_null(r);
+	cr_assert_eq(r->status, DOBJ_OK, "%s", r->message);
 	dobj__wire__response__free_unpacked(r, NULL);
 	nng_close(s);
 }

@@ -483,9 +483,9 @@ Test(shutdown, a_big_reply_to_a_slow_reader_is_sent_whole_before_the_drain_ends)
 	cr_assert_not_null(payload);
 	plen = dobj__test__script__pack(&script, payload);
 	req.request_id = 1;
-	req.class_name = "TestKV";
-	req.name = "slow-reader";
-	req.method = "run";
+	req.class_name = (ProtobufCBinaryData){6, (uint8_t *)"TestKV"};
+	req.name = (ProtobufCBinaryData){11, (uint8_t *)"slow-reader"};
+	req.method = (ProtobufCBinaryData){3, (uint8_t *)"run"};
 	req.payload.data = payload;
 	req.payload.len = plen;
 	mlen = dobj__wire__request__get_packed_size(&req);

@@ -26,7 +26,7 @@ peer_answer(fx_peer *p, nng_ctx ctx, nng_aio *aio, const Dobj__Wire__Request *re
 	resp.request_id = req->request_id;
 	if (p->mode == FX_PEER_WRONG_ID)
 		resp.request_id += 1000;
-	if (strcmp(req->method, "fail") == 0) {
+	if (req->method.len == 4 && memcmp(req->method.data, "fail", 4) == 0) {
 		resp.status = DOBJ_FAILED_PRECONDITION;
 		resp.message = "state is \"done\"";
 	} else {
