@@ -53,9 +53,11 @@ dobj_alarm_set(dobj_ctx *ctx, int64_t at_ms)
 dobj_err
 dobj_alarm_get(dobj_ctx *ctx, int64_t *at_ms)
 {
-	dobj_err rc = alarm_load(ctx, "alarm_get");
+	dobj_err rc;
 
-	if (rc != DOBJ_OK)
+	if (at_ms == NULL)
+		return dobj_ctx_errorf(ctx, DOBJ_INVALID_ARGUMENT, "alarm_get: at_ms is NULL");
+	if ((rc = alarm_load(ctx, "alarm_get")) != DOBJ_OK)
 		return rc;
 	if (!ctx->obj->has_alarm)
 		return DOBJ_NOT_FOUND;
@@ -84,6 +86,8 @@ dobj_alarm_delete(dobj_ctx *ctx, bool *existed)
 dobj_err
 dobj_alarm_info_get(dobj_ctx *ctx, dobj_alarm_info *out)
 {
+	if (out == NULL)
+		return dobj_ctx_errorf(ctx, DOBJ_INVALID_ARGUMENT, "alarm_info: out is NULL");
 	if (ctx->alarm == NULL)
 		return dobj_ctx_errorf(ctx, DOBJ_FAILED_PRECONDITION,
 		                       "alarm_info: this turn is not an alarm's");

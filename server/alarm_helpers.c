@@ -23,9 +23,11 @@ dobj_parse_duration(const char *s, int64_t *ms, char *err, size_t errlen)
 	const char *in = s != NULL ? s : "", *p = in;
 	int64_t n = 0, unit;
 
-	*ms = 0;
 	if (err != NULL && errlen > 0)
 		err[0] = '\0';
+	if (ms == NULL)
+		return dobj__errf(err, errlen, DOBJ_INVALID_ARGUMENT, "parse duration: ms is NULL");
+	*ms = 0;
 	for (; *p >= '0' && *p <= '9'; p++) {
 		if (n > (INT64_MAX - (*p - '0')) / 10)
 			return dobj__errf(err, errlen, DOBJ_INVALID_ARGUMENT, bad, in);
@@ -97,15 +99,42 @@ route_txn(dobj_ctx *ctx, void *arg)
 	return a->action->fn(ctx, a->r->arg);
 }
 
+/* route_check refuses a router that would crash the routing: missing, or with an action
+ * that has no name or no function. */
+static dobj_err
+route_check(const dobj_alarm_router *r, dobj_ctx *ctx)
+{
+	if (r == NULL)
+		return dobj_ctx_errorf(ctx, DOBJ_INVALID_ARGUMENT, "alarm route: router is NULL");
+	if (r->nactions > 0 && r->actions == NULL)
+		return dobj_ctx_errorf(ctx, DOBJ_INVALID_ARGUMENT,
+		                       "alarm route: actions is NULL but nactions is %zu",
+		                       r->nactions);
+	for (size_t i = 0; i < r->nactions; i++) {
+		if (r->actions[i].name == NULL)
+			return dobj_ctx_errorf(ctx, DOBJ_INVALID_ARGUMENT,
+			                       "alarm route: actions[%zu] has no name", i);
+		if (r->actions[i].fn == NULL)
+			return dobj_ctx_errorf(
+			    ctx, DOBJ_INVALID_ARGUMENT,
+			    "alarm route: actions[%zu] (\"%.64s\") has no function", i,
+			    r->actions[i].name);
+	}
+	return DOBJ_OK;
+}
+
 dobj_err
 dobj_alarm_route(const dobj_alarm_router *r, dobj_ctx *ctx)
 {
-	route_args a = {.r = r, .key = r->action_key != NULL ? r->action_key : ALARM_ACTION_KEY};
+	route_args a = {.r = r};
 	char names[512];
 	size_t off = 0;
 	dobj_bytes v;
 	dobj_err rc;
 
+	if ((rc = route_check(r, ctx)) != DOBJ_OK)
+		return rc;
+	a.key = r->action_key != NULL ? r->action_key : ALARM_ACTION_KEY;
 	rc = dobj_storage_get(ctx, a.key, &v);
 	if (rc == DOBJ_NOT_FOUND || (rc == DOBJ_OK && v.len == 0)) /* the seed's `!action` */
 		return dobj_ctx_errorf(ctx, DOBJ_FAILED_PRECONDITION,

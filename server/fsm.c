@@ -406,6 +406,13 @@ fsm_unhandled(const dobj_fsm *m, dobj_ctx *ctx, size_t state, const char *event)
 	                       m->states[state], event, list);
 }
 
+/* fsm_null fails the turn for a NULL machine or output: INVALID_ARGUMENT, not a crash. */
+static dobj_err
+fsm_null(dobj_ctx *ctx, const char *op, const char *what)
+{
+	return dobj_ctx_errorf(ctx, DOBJ_INVALID_ARGUMENT, "fsm %s: %s is NULL", op, what);
+}
+
 typedef struct fsm_send_args {
 	const dobj_fsm *m;
 	const dobj_fsm_event *ev;
@@ -452,6 +459,8 @@ dobj_fsm_send(const dobj_fsm *m, dobj_ctx *ctx, const dobj_fsm_event *ev, const 
 	fsm_send_args a = {.m = m, .ev = ev};
 	dobj_err rc;
 
+	if (m == NULL)
+		return fsm_null(ctx, "send", "machine");
 	if (ev == NULL || ev->type == NULL)
 		return dobj_ctx_errorf(ctx, DOBJ_INVALID_ARGUMENT, "fsm send: event has no type");
 	if ((rc = dobj_storage_transaction(ctx, fsm_send_txn, &a)) != DOBJ_OK)
@@ -467,6 +476,10 @@ dobj_fsm_state(const dobj_fsm *m, dobj_ctx *ctx, const char **state)
 	size_t s;
 	dobj_err rc;
 
+	if (m == NULL)
+		return fsm_null(ctx, "state", "machine");
+	if (state == NULL)
+		return fsm_null(ctx, "state", "state");
 	if ((rc = fsm_load(m, ctx, &s)) != DOBJ_OK)
 		return rc;
 	*state = m->states[s];
@@ -479,7 +492,11 @@ dobj_fsm_can_send(const dobj_fsm *m, dobj_ctx *ctx, const char *event, bool *ok)
 	size_t s;
 	dobj_err rc;
 
+	if (ok == NULL)
+		return fsm_null(ctx, "can_send", "ok");
 	*ok = false;
+	if (m == NULL)
+		return fsm_null(ctx, "can_send", "machine");
 	if (event == NULL)
 		return dobj_ctx_errorf(ctx, DOBJ_INVALID_ARGUMENT, "fsm can_send: event is NULL");
 	if ((rc = fsm_load(m, ctx, &s)) != DOBJ_OK)
@@ -494,8 +511,14 @@ dobj_fsm_valid_events(const dobj_fsm *m, dobj_ctx *ctx, const char *const **even
 	size_t s;
 	dobj_err rc;
 
+	if (events == NULL)
+		return fsm_null(ctx, "valid_events", "events");
+	if (n == NULL)
+		return fsm_null(ctx, "valid_events", "n");
 	*events = fsm_no_events;
 	*n = 0;
+	if (m == NULL)
+		return fsm_null(ctx, "valid_events", "machine");
 	if ((rc = fsm_load(m, ctx, &s)) != DOBJ_OK)
 		return rc;
 	*n = m->out_first[s + 1] - m->out_first[s];
@@ -507,6 +530,8 @@ dobj_fsm_valid_events(const dobj_fsm *m, dobj_ctx *ctx, const char *const **even
 dobj_err
 dobj_fsm_reset(const dobj_fsm *m, dobj_ctx *ctx)
 {
+	if (m == NULL)
+		return fsm_null(ctx, "reset", "machine");
 	/* no state key reads as the initial state, exactly like an object that never moved */
 	return dobj_storage_delete(ctx, m->state_key, NULL);
 }
@@ -514,8 +539,14 @@ dobj_fsm_reset(const dobj_fsm *m, dobj_ctx *ctx)
 dobj_err
 dobj_fsm_history(const dobj_fsm *m, dobj_ctx *ctx, dobj_fsm_record **out, size_t *n)
 {
+	if (out == NULL)
+		return fsm_null(ctx, "history", "out");
+	if (n == NULL)
+		return fsm_null(ctx, "history", "n");
 	*out = NULL;
 	*n = 0;
+	if (m == NULL)
+		return fsm_null(ctx, "history", "machine");
 	if (!m->history)
 		return DOBJ_OK;
 	return dobj__fsm_record_list(ctx, out, n);

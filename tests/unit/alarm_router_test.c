@@ -188,3 +188,28 @@ Test(alarm_router, action_may_set_the_next_action)
 	cr_assert_str_eq(f.ran, "follow-up,check-expiry");
 	cr_assert(!has("__alarm_action"));
 }
+
+Test(alarm_router, null_router_or_action_is_invalid_not_a_crash)
+{
+	static const dobj_alarm_action unnamed[] = {{"check-expiry", check_expiry},
+	                                            {NULL, send_reminder}};
+	static const dobj_alarm_action no_fn[] = {{"check-expiry", check_expiry},
+	                                          {"send-reminder", NULL}};
+	dobj_alarm_router r = {.actions = NULL, .nactions = 2};
+
+	set_action("__alarm_action", "send-reminder");
+	cr_assert_eq(dobj_alarm_route(NULL, &f.t.ctx), DOBJ_INVALID_ARGUMENT);
+	cr_assert_str_eq(dobj_ctx_errmsg(&f.t.ctx), "alarm route: router is NULL");
+	cr_assert_eq(dobj_alarm_route(&r, &f.t.ctx), DOBJ_INVALID_ARGUMENT);
+	cr_assert_str_eq(dobj_ctx_errmsg(&f.t.ctx),
+	                 "alarm route: actions is NULL but nactions is 2");
+	r.actions = unnamed;
+	cr_assert_eq(dobj_alarm_route(&r, &f.t.ctx), DOBJ_INVALID_ARGUMENT);
+	cr_assert_str_eq(dobj_ctx_errmsg(&f.t.ctx), "alarm route: actions[1] has no name");
+	r.actions = no_fn;
+	cr_assert_eq(dobj_alarm_route(&r, &f.t.ctx), DOBJ_INVALID_ARGUMENT);
+	cr_assert_str_eq(dobj_ctx_errmsg(&f.t.ctx),
+	                 "alarm route: actions[1] (\"send-reminder\") has no function");
+	cr_assert_str_eq(f.ran, "");
+	cr_assert(has("__alarm_action"), "a refused router leaves the action for a retry");
+}

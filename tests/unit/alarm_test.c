@@ -53,3 +53,12 @@ Test(alarm, set_refuses_a_time_that_is_not_positive)
 	cr_assert_eq(dobj_alarm_get(&f.ctx, &at), DOBJ_NOT_FOUND, "nothing was set");
 	cr_assert_eq(dobj_alarm_set(&f.ctx, 1), DOBJ_OK, "%s", dobj_ctx_errmsg(&f.ctx));
 }
+
+Test(alarm, null_output_is_invalid_not_a_crash)
+{
+	cr_assert_eq(dobj_alarm_set(&f.ctx, 1767225599000), DOBJ_OK, "%s", dobj_ctx_errmsg(&f.ctx));
+	cr_assert_eq(dobj_alarm_get(&f.ctx, NULL), DOBJ_INVALID_ARGUMENT);
+	cr_assert_str_eq(dobj_ctx_errmsg(&f.ctx), "alarm_get: at_ms is NULL");
+	cr_assert_eq(dobj_alarm_info_get(&f.ctx, NULL), DOBJ_INVALID_ARGUMENT);
+	cr_assert_str_eq(dobj_ctx_errmsg(&f.ctx), "alarm_info: out is NULL");
+}

@@ -95,6 +95,15 @@ Test(duration, error_buffer_is_optional_and_truncated)
 	cr_assert_str_eq(err, "Invalid");
 }
 
+Test(duration, null_output_is_invalid_not_a_crash)
+{
+	char err[64];
+
+	cr_assert_eq(dobj_parse_duration("5m", NULL, err, sizeof(err)), DOBJ_INVALID_ARGUMENT);
+	cr_assert_str_eq(err, "parse duration: ms is NULL");
+	cr_assert_eq(dobj_parse_duration("5m", NULL, NULL, 0), DOBJ_INVALID_ARGUMENT);
+}
+
 /* A database-free turn, for dobj_alarm_schedule, of a class with an alarm entry. */
 static fx_turn f;
 

@@ -595,3 +595,50 @@ Test(fsm, send_reports_the_state_after_its_callback)
 	cr_assert_str_eq(state(), "pending");
 	cr_assert_str_eq(to, "pending", "send answered the transition's target, not the state");
 }
+
+/* expect_null_refused: the last call failed with INVALID_ARGUMENT and this message. */
+static void
+expect_null_refused(dobj_err rc, const char *want)
+{
+	cr_assert_eq(rc, DOBJ_INVALID_ARGUMENT, "%s: got %s", want, dobj_err_name(rc));
+	cr_assert_str_eq(dobj_ctx_errmsg(&f.t.ctx), want);
+}
+
+Test(fsm, null_machine_or_output_is_invalid_not_a_crash)
+{
+	dobj_fsm_event ev = {.type = "cancel"};
+	const char *const *events = NULL;
+	dobj_fsm_record *rec = NULL;
+	const char *s = NULL;
+	size_t n = 7;
+	bool ok = true;
+	dobj_fsm_def def = order_def();
+
+	define(&def);
+	expect_null_refused(dobj_fsm_send(NULL, &f.t.ctx, &ev, &s), "fsm send: machine is NULL");
+	expect_null_refused(dobj_fsm_state(NULL, &f.t.ctx, &s), "fsm state: machine is NULL");
+	expect_null_refused(dobj_fsm_state(f.m, &f.t.ctx, NULL), "fsm state: state is NULL");
+	expect_null_refused(dobj_fsm_can_send(NULL, &f.t.ctx, "cancel", &ok),
+	                    "fsm can_send: machine is NULL");
+	cr_assert(!ok, "the output is set even when the call fails");
+	expect_null_refused(dobj_fsm_can_send(f.m, &f.t.ctx, "cancel", NULL),
+	                    "fsm can_send: ok is NULL");
+	expect_null_refused(dobj_fsm_valid_events(NULL, &f.t.ctx, &events, &n),
+	                    "fsm valid_events: machine is NULL");
+	cr_assert_not_null(events);
+	cr_assert_eq(n, 0);
+	expect_null_refused(dobj_fsm_valid_events(f.m, &f.t.ctx, NULL, &n),
+	                    "fsm valid_events: events is NULL");
+	expect_null_refused(dobj_fsm_valid_events(f.m, &f.t.ctx, &events, NULL),
+	                    "fsm valid_events: n is NULL");
+	expect_null_refused(dobj_fsm_reset(NULL, &f.t.ctx), "fsm reset: machine is NULL");
+	expect_null_refused(dobj_fsm_history(NULL, &f.t.ctx, &rec, &n),
+	                    "fsm history: machine is NULL");
+	expect_null_refused(dobj_fsm_history(f.m, &f.t.ctx, NULL, &n), "fsm history: out is NULL");
+	expect_null_refused(dobj_fsm_history(f.m, &f.t.ctx, &rec, NULL), "fsm history: n is NULL");
+
+	/* none of it touched the machine's state; the optional *state of send stays optional */
+	cr_assert_str_eq(state(), "pending");
+	cr_assert_eq(dobj_fsm_send(f.m, &f.t.ctx, &ev, NULL), DOBJ_OK);
+	cr_assert_str_eq(state(), "cancelled");
+}

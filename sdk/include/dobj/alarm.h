@@ -29,7 +29,8 @@ extern "C" {
  * DOBJ_FAILED_PRECONDITION: nothing would ever run the alarm. */
 DOBJ_API dobj_err dobj_alarm_set(dobj_ctx *ctx, int64_t at_ms);
 
-/* dobj_alarm_get sets *at_ms to the object's alarm; DOBJ_NOT_FOUND when none is set. */
+/* dobj_alarm_get sets *at_ms to the object's alarm; DOBJ_NOT_FOUND when none is set,
+ * DOBJ_INVALID_ARGUMENT when at_ms is NULL. */
 DOBJ_API dobj_err dobj_alarm_get(dobj_ctx *ctx, int64_t *at_ms);
 
 /* dobj_alarm_delete removes the object's alarm; *existed (may be NULL) says whether one was
@@ -43,14 +44,15 @@ typedef struct dobj_alarm_info {
 } dobj_alarm_info;
 
 /* dobj_alarm_info_get describes the alarm whose turn this is; DOBJ_FAILED_PRECONDITION when
- * the turn is not an alarm's. */
+ * the turn is not an alarm's, DOBJ_INVALID_ARGUMENT when out is NULL. */
 DOBJ_API dobj_err dobj_alarm_info_get(dobj_ctx *ctx, dobj_alarm_info *out);
 
 /* dobj_parse_duration parses "<number><unit>" with unit s, m, h or d into *ms. Anything else
  * is DOBJ_INVALID_ARGUMENT with the seed's text in err: `Invalid duration format: "5x".
  * Expected format: <number><unit> where unit is s, m, h, or d.`, or for zero `Duration must be
- * positive, got: "0s"`. A number too large for int64 milliseconds is an invalid format. Needs
- * no turn: usable anywhere. */
+ * positive, got: "0s"`. A number too large for int64 milliseconds is an invalid format. A NULL
+ * s reads as "" (an invalid format); a NULL ms is DOBJ_INVALID_ARGUMENT `parse duration: ms is
+ * NULL`. err may be NULL. Needs no turn: usable anywhere. */
 DOBJ_API dobj_err dobj_parse_duration(const char *s, int64_t *ms, char *err, size_t errlen);
 
 /* dobj_alarm_when: the seed's schedule, `{in: "5m"}` or `{at: ms}`; exactly one is given. */
@@ -80,7 +82,9 @@ typedef struct dobj_alarm_router {
 } dobj_alarm_router;
 
 /* dobj_alarm_route reads the action name from storage key action_key (stored as its UTF-8
- * bytes), runs that action, and deletes the key once the action succeeded. A missing key is
+ * bytes), runs that action, and deletes the key once the action succeeded. A NULL r, a NULL
+ * actions with nactions > 0, or an action without a name or fn is DOBJ_INVALID_ARGUMENT
+ * (`alarm route: actions[1] has no name`), checked before anything is read. A missing key is
  * DOBJ_FAILED_PRECONDITION `No alarm action found in storage at key "__alarm_action". Set the
  * action before scheduling the alarm.`; an unknown name is DOBJ_FAILED_PRECONDITION `Unknown
  * alarm action: "x". Valid actions: [check-expiry, send-reminder]`. An action's error is

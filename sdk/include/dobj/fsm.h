@@ -9,7 +9,11 @@
  * together, and a failing callback leaves state and storage as they were.
  *
  * A dobj_fsm is immutable after dobj_fsm_define() and may be shared by all objects and
- * threads; every call that reads or changes state takes the turn's context.
+ * threads; every call that reads or changes state takes the turn's context. Those calls
+ * return DOBJ_INVALID_ARGUMENT, with a message such as `fsm state: machine is NULL` as the
+ * turn's, when the machine or an output pointer not documented as optional is NULL.
+ * dobj_fsm_can_send, dobj_fsm_valid_events and dobj_fsm_history clear their outputs first, so
+ * a failed call leaves false, no events or no records.
  */
 #ifndef DOBJ_FSM_H
 #define DOBJ_FSM_H
