@@ -2,12 +2,25 @@
 // typed.c - typed storage (dobj/typed.h): schema messages encoded per field, decoded from the
 // turn's arena. The generated accessors are one-liners over these functions.
 
+#include <stdbool.h>
 #include <string.h>
 
 #include <dobj/storage.h>
 #include <dobj/typed.h>
 
 #include "ctx.h"
+
+#define RESERVED_TEXT                                                                            \
+	"storage keys starting with \"" DOBJ_TYPED_RESERVED_PREFIX "\" are reserved for dobj's " \
+	"helpers (alarm router, state machine)"
+
+/* typed_reserved: key belongs to dobj's helpers, whose values are not schema messages. */
+static bool
+typed_reserved(const char *key)
+{
+	return key != NULL && strncmp(key, DOBJ_TYPED_RESERVED_PREFIX,
+	                              sizeof(DOBJ_TYPED_RESERVED_PREFIX) - 1) == 0;
+}
 
 ProtobufCAllocator *
 dobj_ctx_pb_allocator(dobj_ctx *ctx)
@@ -23,6 +36,9 @@ dobj_typed_load(dobj_ctx *ctx, const char *key, const ProtobufCMessageDescriptor
 	dobj_err rc;
 
 	*out = NULL;
+	if (typed_reserved(key))
+		return dobj_ctx_errorf(ctx, DOBJ_INVALID_ARGUMENT, "get \"%.64s\": " RESERVED_TEXT,
+		                       key);
 	if ((rc = dobj_storage_get(ctx, key, &v)) != DOBJ_OK)
 		return rc;
 	*out = protobuf_c_message_unpack(schema, dobj_ctx_pb_allocator(ctx), v.len, v.data);
@@ -36,10 +52,14 @@ dobj_typed_load(dobj_ctx *ctx, const char *key, const ProtobufCMessageDescriptor
 dobj_err
 dobj_typed_store(dobj_ctx *ctx, const char *key, const ProtobufCMessage *msg)
 {
-	size_t len = protobuf_c_message_get_packed_size(msg);
-	uint8_t *buf = dobj_ctx_alloc(ctx, len);
+	size_t len;
+	uint8_t *buf;
 
-	if (buf == NULL)
+	if (typed_reserved(key))
+		return dobj_ctx_errorf(ctx, DOBJ_INVALID_ARGUMENT, "put \"%.64s\": " RESERVED_TEXT,
+		                       key);
+	len = protobuf_c_message_get_packed_size(msg);
+	if ((buf = dobj_ctx_alloc(ctx, len)) == NULL)
 		return dobj_ctx_errorf(ctx, DOBJ_RESOURCE_EXHAUSTED, "put %s: out of memory", key);
 	protobuf_c_message_pack(msg, buf);
 	return dobj_storage_put(ctx, key, buf, len);
@@ -53,6 +73,11 @@ dobj_typed_load_all(dobj_ctx *ctx, const ProtobufCMessageDescriptor *schema, Pro
 	uint8_t *buf;
 
 	*out = NULL;
+	for (unsigned i = 0; i < schema->n_fields; i++)
+		if (typed_reserved(schema->fields[i].name))
+			return dobj_ctx_errorf(ctx, DOBJ_INVALID_ARGUMENT,
+			                       "load %s: field %s: " RESERVED_TEXT, schema->name,
+			                       schema->fields[i].name);
 	vals = dobj_ctx_alloc(ctx, (schema->n_fields ? schema->n_fields : 1) * sizeof(*vals));
 	if (vals == NULL)
 		return dobj_ctx_errorf(ctx, DOBJ_RESOURCE_EXHAUSTED, "load %s: out of memory",

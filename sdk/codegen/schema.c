@@ -2,7 +2,8 @@
 // schema.c - the storage schema emitter: for each message marked (dobj.storage_schema), typed
 // get/put/delete per field over dobj/typed.h (the value under a key is the schema message with
 // only that field set), load (every field as one message) and transaction. Fields that have
-// no such mapping (map<>, oneof, required, groups) are refused with an error naming them.
+// no such mapping (map<>, oneof, required, groups) or whose key dobj/typed.h reserves (starts
+// with "__") are refused with an error naming them.
 
 #include <stdlib.h>
 #include <string.h>
@@ -91,6 +92,13 @@ schema_field(dobj__gen *g, const schema *sc, const PbField *f, fld *out)
 	out->member = dobj__names_member(f->name);
 	out->acc = dobj__names_member(f->name);
 	out->repeated = f->label == GOOGLE__PROTOBUF__FIELD_DESCRIPTOR_PROTO__LABEL__LABEL_REPEATED;
+	/* the field's name is its storage key: not one of those dobj/typed.h reserves */
+	if (strncmp(f->name, "__", 2) == 0)
+		return dobj__gen_fail(g,
+		                      "message %s, field %s: storage keys starting with \"__\" are "
+		                      "reserved for dobj's helpers (alarm router, state machine); "
+		                      "write such a key with dobj_storage_put",
+		                      sc->path, f->name);
 	if (f->label == GOOGLE__PROTOBUF__FIELD_DESCRIPTOR_PROTO__LABEL__LABEL_REQUIRED)
 		return dobj__gen_fail(g,
 		                      "message %s, field %s: required fields are not supported in "

@@ -8,6 +8,13 @@
  * .proto can decode it; concatenating the values of several keys decodes as one message with
  * all of those fields (protobuf's merge). A key that is absent is DOBJ_NOT_FOUND, which is
  * how a missing field differs from one stored with its zero value.
+ *
+ * Keys starting with DOBJ_TYPED_RESERVED_PREFIX ("__") belong to dobj's helpers, which store
+ * raw bytes there (the alarm router's "__alarm_action", a state machine's "__fsm_state" and
+ * "__fsm_history/<n>"): typed storage refuses them with DOBJ_INVALID_ARGUMENT, and
+ * protoc-gen-dobj refuses schema fields so named. The seed's typedStorage may declare
+ * `__alarm_action: string` because its values are the strings the router reads; here a typed
+ * value is an encoded message. Write those keys with dobj_storage_put().
  */
 #ifndef DOBJ_TYPED_H
 #define DOBJ_TYPED_H
@@ -20,19 +27,24 @@
 extern "C" {
 #endif
 
+/* DOBJ_TYPED_RESERVED_PREFIX: typed storage refuses keys that start with it. */
+#define DOBJ_TYPED_RESERVED_PREFIX "__"
+
 /* dobj_typed_load decodes the value of key as a `schema` message into *out, allocated from
  * the turn (valid until the handler returns). DOBJ_NOT_FOUND when the key has no value;
- * DOBJ_DATA_LOSS when the stored bytes are not a `schema` message. */
+ * DOBJ_DATA_LOSS when the stored bytes are not a `schema` message; DOBJ_INVALID_ARGUMENT for
+ * a reserved key. */
 DOBJ_API dobj_err dobj_typed_load(dobj_ctx *ctx, const char *key,
                                   const ProtobufCMessageDescriptor *schema, ProtobufCMessage **out);
 
 /* dobj_typed_store encodes msg (a schema message with the key's one field set) and stores it
- * under key. */
+ * under key; DOBJ_INVALID_ARGUMENT for a reserved key. */
 DOBJ_API dobj_err dobj_typed_store(dobj_ctx *ctx, const char *key, const ProtobufCMessage *msg);
 
 /* dobj_typed_load_all reads every field key of `schema` that has a value and decodes them
  * together as one message into *out (allocated from the turn). Fields without a key are
- * unset. Never DOBJ_NOT_FOUND: an object with no keys gives an empty message. */
+ * unset. Never DOBJ_NOT_FOUND: an object with no keys gives an empty message.
+ * DOBJ_INVALID_ARGUMENT, before anything is read, when a field names a reserved key. */
 DOBJ_API dobj_err dobj_typed_load_all(dobj_ctx *ctx, const ProtobufCMessageDescriptor *schema,
                                       ProtobufCMessage **out);
 
