@@ -57,8 +57,11 @@ struct dobj__call {
 };
 
 /* dobj__call_answer records the outcome of c (replacing any earlier one), copying message and
- * result into the call's arena: they may point at memory a later turn reuses. */
-void dobj__call_answer(dobj__call *c, dobj_err status, const char *message,
-                       const dobj_bytes *result);
+ * result into the call's arena: they may point at memory a later turn reuses. Out of memory,
+ * the status stays and the message becomes a fixed text; but a result that cannot be copied
+ * makes the outcome RESOURCE_EXHAUSTED (never an OK without its result) and the return value
+ * DOBJ_RESOURCE_EXHAUSTED, so that the caller can undo what the call did. Else DOBJ_OK. */
+dobj_err dobj__call_answer(dobj__call *c, dobj_err status, const char *message,
+                           const dobj_bytes *result);
 
 #endif /* DOBJ_SERVER_CALL_H */

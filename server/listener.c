@@ -60,23 +60,32 @@ struct dobj__listener {
 static void lctx_cb(void *arg);
 static void busy_add(dobj__listener *l, int delta);
 
-void
+dobj_err
 dobj__call_answer(dobj__call *c, dobj_err status, const char *message, const dobj_bytes *result)
 {
-	size_t mlen = message ? strlen(message) : 0;
-	char *m = dobj__arena_strndup(&c->arena, message ? message : "", mlen);
-	uint8_t *r = NULL;
+	size_t mlen = message != NULL ? strlen(message) : 0;
+	const char *m = "";
+	uint8_t *r;
 
-	if (result != NULL && result->len > 0 && (r = dobj__arena_alloc(&c->arena, result->len)))
-		memcpy(r, result->data, result->len);
+	/* an empty message needs no copy, so an OK reply never says "out of memory" */
+	if (mlen > 0 && (m = dobj__arena_strndup(&c->arena, message, mlen)) == NULL)
+		m = "out of memory copying this reply's message";
 	c->status = status;
-	c->message = m ? m : "out of memory";
-	c->result.data = r;
-	c->result.len = r ? result->len : 0;
-	if (result != NULL && result->len > 0 && r == NULL) {
+	c->message = m;
+	c->result.data = NULL;
+	c->result.len = 0;
+	if (result == NULL || result->len == 0)
+		return DOBJ_OK;
+	if ((r = dobj__arena_alloc(&c->arena, result->len)) == NULL) {
+		/* never an OK without its result */
 		c->status = DOBJ_RESOURCE_EXHAUSTED;
 		c->message = "out of memory copying the result";
+		return DOBJ_RESOURCE_EXHAUSTED;
 	}
+	memcpy(r, result->data, result->len);
+	c->result.data = r;
+	c->result.len = result->len;
+	return DOBJ_OK;
 }
 
 /* lctx_send encodes c's outcome as a Response and sends it on the call's context. */

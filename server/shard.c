@@ -266,8 +266,19 @@ run_turn(dobj__shard *s, dobj__call *c, dobj__object **batch)
 		dobj__call_answer(c, DOBJ_RESOURCE_EXHAUSTED, msg, NULL);
 		return 0;
 	}
-	/* Copied now: the result may point at values that a later turn replaces. */
-	dobj__call_answer(c, DOBJ_OK, "", &result);
+	/* Copied now: the result may point at values that a later turn replaces. A result that
+	 * cannot be copied fails the call, and a failed call's writes must not commit. */
+	if (dobj__call_answer(c, DOBJ_OK, "", &result) != DOBJ_OK) {
+		char msg[160];
+
+		dobj__undo_abort(&s->undo, o);
+		snprintf(msg, sizeof(msg),
+		         "out of memory copying the result of %zu bytes; the call's writes were "
+		         "undone",
+		         result.len);
+		dobj__call_answer(c, DOBJ_RESOURCE_EXHAUSTED, msg, NULL);
+		return 0;
+	}
 	if (o->ndirty > 0)
 		batch_add(o, batch);
 	/* set now: by the batch's end an object only read here may be gone (evicted) */
