@@ -57,7 +57,8 @@ struct dobj__call {
 };
 
 /* dobj__call_answer records the outcome of c (replacing any earlier one), copying message and
- * result into the call's arena: they may point at memory a later turn reuses. Out of memory,
+ * result into the call's arena: they may point at memory a later turn reuses. Bytes of the
+ * message that are not UTF-8 are copied as U+FFFD. Out of memory,
  * the status stays and the message becomes a fixed text; but a result that cannot be copied
  * makes the outcome RESOURCE_EXHAUSTED (never an OK without its result) and the return value
  * DOBJ_RESOURCE_EXHAUSTED, so that the caller can undo what the call did. Else DOBJ_OK. */

@@ -63,13 +63,27 @@ static void busy_add(dobj__listener *l, int delta);
 dobj_err
 dobj__call_answer(dobj__call *c, dobj_err status, const char *message, const dobj_bytes *result)
 {
-	size_t mlen = message != NULL ? strlen(message) : 0;
+	size_t mlen = message != NULL ? strlen(message) : 0, flen;
 	const char *m = "";
+	char *fixed;
 	uint8_t *r;
 
-	/* an empty message needs no copy, so an OK reply never says "out of memory" */
-	if (mlen > 0 && (m = dobj__arena_strndup(&c->arena, message, mlen)) == NULL)
-		m = "out of memory copying this reply's message";
+	/* An empty message needs no copy, so an OK reply never says "out of memory". A handler's
+	 * message may quote bytes that are not UTF-8: the reply's message is a protobuf string,
+	 * and an alarm's is stored as PostgreSQL text, so those bytes become U+FFFD. */
+	if (mlen > 0 && dobj__utf8_valid(message, mlen)) {
+		if ((m = dobj__arena_strndup(&c->arena, message, mlen)) == NULL)
+			m = "out of memory copying this reply's message";
+	} else if (mlen > 0) {
+		flen = dobj__utf8_fixed_len(message, mlen);
+		if ((fixed = dobj__arena_alloc(&c->arena, flen + 1)) != NULL) {
+			dobj__utf8_fix(fixed, message, mlen);
+			fixed[flen] = '\0';
+			m = fixed;
+		} else {
+			m = "out of memory copying this reply's message";
+		}
+	}
 	c->status = status;
 	c->message = m;
 	c->result.data = NULL;

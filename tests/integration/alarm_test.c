@@ -265,6 +265,22 @@ Test(alarm, zero_retries_parks_an_alarm_at_its_first_failure)
 	cr_assert_eq(query_long("SELECT attempts FROM dobj_alarms"), 1, "one run, no retry");
 }
 
+/* A failed run's message is the alarm's last_error, a text column: bytes that are not UTF-8
+ * would make PostgreSQL refuse the retry's update, so that the alarm ran again at each lease's
+ * end with its attempts never counted, and was never parked. */
+Test(alarm, a_failure_message_that_is_not_utf8_is_recorded_repaired)
+{
+	static const char *const args[] = {"--alarm-max-retries", "0", NULL};
+	char *err;
+
+	cr_assert_eq(run1("note", fx_op("put", "alarm_fail_note", "\xff\xfe!"), NULL), DOBJ_OK);
+	failing_alarm_parked("note", args, 10000);
+	cr_assert_eq(query_long("SELECT attempts FROM dobj_alarms"), 1);
+	err = fx_db_query1(&db, "SELECT last_error FROM dobj_alarms");
+	cr_assert_str_eq(err, "alarm run 0 fails: \xef\xbf\xbd\xef\xbf\xbd!");
+	free(err);
+}
+
 Test(alarm, two_servers_run_each_of_1000_alarms_exactly_once)
 {
 	fx_server other;

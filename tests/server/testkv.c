@@ -262,8 +262,9 @@ counter_add(dobj_ctx *ctx, const char *key, long delta, long *out)
 
 /* testkv_alarm: counts runs in key "alarm_runs". If key "alarm_log" names a file, appends the
  * server time of each run to it first (outside the turn, so failed runs are seen too), and
- * fails while the file has fewer lines than key "alarm_fail_times" says. If key
- * "alarm_again_ms" holds a number, sets the next alarm that far ahead. */
+ * fails while the file has fewer lines than key "alarm_fail_times" says, quoting the raw
+ * bytes of key "alarm_fail_note" in its message if there is one. If key "alarm_again_ms"
+ * holds a number, sets the next alarm that far ahead. */
 static dobj_err
 testkv_alarm(dobj_ctx *ctx)
 {
@@ -306,6 +307,10 @@ testkv_alarm(dobj_ctx *ctx)
 		if ((rc = dobj_storage_put(ctx, "alarm_lag_ms", num, (size_t)len)) != DOBJ_OK)
 			return rc;
 	}
+	if (lines <= fail_times && fail_times > 0 &&
+	    dobj_storage_get(ctx, "alarm_fail_note", &v) == DOBJ_OK)
+		return dobj_ctx_errorf(ctx, DOBJ_ABORTED, "alarm run %ld fails: %.*s", lines,
+		                       (int)v.len, (const char *)v.data);
 	if (lines <= fail_times && fail_times > 0)
 		return dobj_ctx_errorf(ctx, DOBJ_ABORTED, "alarm run %ld fails on purpose", lines);
 	if (dobj_storage_get(ctx, "alarm_again_ms", &v) == DOBJ_OK && v.len < sizeof(num)) {

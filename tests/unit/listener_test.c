@@ -92,3 +92,20 @@ Test(listener, answers_with_memory_are_copied)
 	cr_assert_str_eq(c.message, "state is \"done\"");
 	cr_assert_eq(c.result.len, 0);
 }
+
+Test(listener, message_bytes_that_are_not_utf8_become_replacement_characters)
+{
+	/* a lone continuation byte, a truncated 3-byte form, an overlong '/', a surrogate */
+	const char *bad = "a\x80 b\xe2\x82 c\xc0\xaf d\xed\xa0\x80 \xc3\xa9";
+
+	memset(&c, 0, sizeof(c));
+	cr_assert_eq(dobj__call_answer(&c, DOBJ_ABORTED, bad, NULL), DOBJ_OK);
+	cr_assert_eq(c.status, DOBJ_ABORTED);
+	cr_assert_str_eq(c.message,
+	                 "a\xef\xbf\xbd b\xef\xbf\xbd\xef\xbf\xbd c\xef\xbf\xbd\xef\xbf\xbd "
+	                 "d\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd \xc3\xa9");
+
+	full(0); /* no room for the repaired copy either */
+	cr_assert_eq(dobj__call_answer(&c, DOBJ_ABORTED, bad, NULL), DOBJ_OK);
+	cr_assert_str_eq(c.message, "out of memory copying this reply's message");
+}
