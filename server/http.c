@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: MIT
-// http.c - the operator endpoint on nng's HTTP server: /healthz, /readyz and /metrics. It
+// http.c - the operator endpoint: /healthz, /readyz and /metrics over httpd.c's server. It
 // owns the readiness cache and the thread that refreshes it (pgping.c does the query); the
 // numbers come from the server through dobj__http_ops, never from its structs.
 //
-// Threads: nng's threads run the handlers; one checker thread runs readiness checks. A
-// /readyz whose cached answer is older than HTTP_READY_CACHE_MS parks its aio in `pending`
-// and the checker finishes it after the next check, so no nng thread waits on PostgreSQL.
-// Lock: h->mu only, never held while calling ops, nng_aio_finish or PostgreSQL.
+// Threads: httpd.c's thread runs the handlers and every ops call; the checker thread
+// ("dobj-readyz") runs the readiness checks. A /readyz whose cached answer is older than
+// HTTP_READY_CACHE_MS is parked in httpd.c; after its next check the checker wakes the server's
+// thread, which answers every parked request from the new result, so that no thread that
+// serves HTTP waits on PostgreSQL. Lock: h->mu only, never held while calling ops, httpd.c
+// or PostgreSQL.
 
 #include <pthread.h>
 #include <stdarg.h>
@@ -18,39 +20,41 @@
 #include <time.h>
 
 #include <nng/nng.h>
-#include <nng/supplemental/http/http.h>
 
 #include <dobj/version.h>
 
 #include "http.h"
+#include "httpd.h"
 #include "thread.h"
 #include "log.h"
 #include "pgping.h"
 
 #define HTTP_READY_TIMEOUT_MS 2000 /* one readiness check: connect and SELECT 1 */
 #define HTTP_READY_CACHE_MS 1000   /* a check's answer is reused this long */
-#define HTTP_PENDING_MAX 64        /* /readyz requests waiting for one check */
+/* /readyz requests waiting for one check, at most: half the connections, so that waiting
+ * readiness checks never take the slots of /healthz and /metrics. */
+#define HTTP_PENDING_MAX (DOBJ__HTTPD_CONN_MAX / 2)
+/* A parked /readyz is answered 503 if no check ended this long after it came: one check
+ * under way and the next, with time to spare. Only a check stuck in name resolution, which
+ * HTTP_READY_TIMEOUT_MS does not bound, gets there. */
+#define HTTP_PARK_MS (2 * HTTP_READY_TIMEOUT_MS + 1000)
 #define HTTP_REASON_MAX 256
 
 struct dobj__http {
 	char *url;
 	const dobj__http_ops *ops;
 	void *arg;
-	dobj__pgping *ping;   /* checker thread only */
-	nng_http_server *srv; /* owner thread only */
+	dobj__pgping *ping; /* checker thread only */
+	dobj__httpd *srv;   /* owner thread only; its own thread runs the handlers */
 	pthread_t checker;
 	bool checker_running; /* owner thread only */
 	int64_t start_mono_ms;
 	int64_t start_unix_ms;
 
 	pthread_mutex_t mu; /* protects everything below */
-	pthread_cond_t cv;
-	int refs;          /* the owner's, plus one per nng handler that points here */
-	bool serving;      /* ops may be called */
-	bool stopping;     /* the checker exits; /readyz answers 503 */
-	unsigned inflight; /* handlers calling ops right now */
-	nng_aio *pending[HTTP_PENDING_MAX];
-	size_t npending;
+	pthread_cond_t cv;  /* the checker waits on it for want_check or stopping */
+	bool stopping;      /* the checker exits; /readyz answers 503 */
+	bool want_check;    /* a /readyz is parked until the next check ends */
 	int64_t checked_ms; /* when the last check ended; 0: never */
 	bool pg_ok;
 	char pg_reason[HTTP_REASON_MAX];
@@ -65,59 +69,13 @@ http_mono_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void
-http_unref(dobj__http *h)
-{
-	int left;
-
-	pthread_mutex_lock(&h->mu);
-	left = --h->refs;
-	pthread_mutex_unlock(&h->mu);
-	if (left > 0)
-		return;
-	dobj__pgping_close(h->ping);
-	pthread_cond_destroy(&h->cv);
-	pthread_mutex_destroy(&h->mu);
-	free(h->url);
-	free(h);
-}
-
-/* http_handler_dtor runs when nng frees a handler, possibly after dobj__http_close. */
-static void
-http_handler_dtor(void *arg)
-{
-	http_unref(arg);
-}
-
 /* --- replies ------------------------------------------------------------------------- */
 
-static void
-http_reply(nng_aio *aio, uint16_t status, const char *ctype, const char *body, size_t len)
-{
-	nng_http_res *res;
-	int rv;
-
-	if ((rv = nng_http_res_alloc(&res)) != 0) {
-		nng_aio_finish(aio, rv);
-		return;
-	}
-	if ((rv = nng_http_res_set_status(res, status)) != 0 ||
-	    (rv = nng_http_res_set_header(res, "Content-Type", ctype)) != 0 ||
-	    (rv = nng_http_res_set_header(res, "Cache-Control", "no-store")) != 0 ||
-	    (rv = nng_http_res_copy_data(res, body, len)) != 0) {
-		nng_http_res_free(res);
-		nng_aio_finish(aio, rv);
-		return;
-	}
-	nng_aio_set_output(aio, 0, res);
-	nng_aio_finish(aio, 0);
-}
-
-static void http_reply_text(nng_aio *aio, uint16_t status, const char *fmt, ...)
+static void http_reply_text(dobj__httpd_req *req, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 static void
-http_reply_text(nng_aio *aio, uint16_t status, const char *fmt, ...)
+http_reply_text(dobj__httpd_req *req, int status, const char *fmt, ...)
 {
 	char body[HTTP_REASON_MAX + 64];
 	va_list ap;
@@ -130,114 +88,78 @@ http_reply_text(nng_aio *aio, uint16_t status, const char *fmt, ...)
 		n = 0;
 	if ((size_t)n >= sizeof(body))
 		n = (int)sizeof(body) - 1;
-	http_reply(aio, status, "text/plain; charset=utf-8", body, (size_t)n);
+	dobj__httpd_reply(req, status, "text/plain; charset=utf-8", body, (size_t)n);
 }
 
-/* http_enter returns the endpoint of a handler's aio and counts the caller as using ops,
- * or answers 503 and returns NULL when the endpoint is stopping. */
-static dobj__http *
-http_enter(nng_aio *aio)
-{
-	nng_http_handler *hd = nng_aio_get_input(aio, 1);
-	dobj__http *h = nng_http_handler_get_data(hd);
+/* --- /readyz ------------------------------------------------------------------------- */
 
-	pthread_mutex_lock(&h->mu);
-	if (!h->serving) {
-		pthread_mutex_unlock(&h->mu);
-		http_reply_text(aio, 503, "not ready: server is stopping\n");
-		return NULL;
-	}
-	h->inflight++;
-	pthread_mutex_unlock(&h->mu);
-	return h;
-}
-
+/* http_ready_answer answers one /readyz from a check's result. */
 static void
-http_leave(dobj__http *h)
-{
-	pthread_mutex_lock(&h->mu);
-	if (--h->inflight == 0)
-		pthread_cond_broadcast(&h->cv);
-	pthread_mutex_unlock(&h->mu);
-}
-
-/* --- /healthz and /readyz ------------------------------------------------------------ */
-
-static void
-http_healthz(nng_aio *aio)
-{
-	http_reply_text(aio, 200, "ok\n");
-}
-
-/* http_ready_answer answers one /readyz from a check's result; the caller uses ops. */
-static void
-http_ready_answer(dobj__http *h, nng_aio *aio, bool pg_ok, const char *pg_reason)
+http_ready_answer(dobj__http *h, dobj__httpd_req *req, bool pg_ok, const char *pg_reason)
 {
 	const char *why = h->ops->not_ready(h->arg);
 
 	if (why != NULL)
-		http_reply_text(aio, 503, "not ready: %s\n", why);
+		http_reply_text(req, 503, "not ready: %s\n", why);
 	else if (!pg_ok)
-		http_reply_text(aio, 503, "not ready: %s\n", pg_reason);
+		http_reply_text(req, 503, "not ready: %s\n", pg_reason);
 	else
-		http_reply_text(aio, 200, "ok\n");
-}
-
-/* http_readyz_cancel: nng gives up on a parked /readyz (connection closed, server stop). */
-static void
-http_readyz_cancel(nng_aio *aio, void *arg, int rv)
-{
-	dobj__http *h = arg;
-	bool found = false;
-
-	pthread_mutex_lock(&h->mu);
-	for (size_t i = 0; i < h->npending; i++) {
-		if (h->pending[i] == aio) {
-			h->pending[i] = h->pending[--h->npending];
-			found = true;
-			break;
-		}
-	}
-	pthread_mutex_unlock(&h->mu);
-	if (found)
-		nng_aio_finish(aio, rv);
+		http_reply_text(req, 200, "ok\n");
 }
 
 static void
-http_readyz(nng_aio *aio)
+http_readyz(dobj__http *h, dobj__httpd_req *req)
 {
-	dobj__http *h = http_enter(aio);
 	char reason[HTTP_REASON_MAX];
 	const char *why;
 	bool ok;
 
-	if (h == NULL)
-		return;
 	if ((why = h->ops->not_ready(h->arg)) != NULL) {
-		http_reply_text(aio, 503, "not ready: %s\n", why);
-		http_leave(h);
+		http_reply_text(req, 503, "not ready: %s\n", why);
 		return;
 	}
 	pthread_mutex_lock(&h->mu);
-	if (h->stopping || h->npending == HTTP_PENDING_MAX) {
+	if (h->stopping) {
 		ok = false;
-		snprintf(reason, sizeof(reason), "%s",
-		         h->stopping ? "server is stopping" : "too many readiness checks waiting");
+		snprintf(reason, sizeof(reason), "server is stopping");
 	} else if (h->checked_ms != 0 && http_mono_ms() - h->checked_ms < HTTP_READY_CACHE_MS) {
 		ok = h->pg_ok;
 		snprintf(reason, sizeof(reason), "%s", h->pg_reason);
+	} else if (dobj__httpd_parked(h->srv) >= HTTP_PENDING_MAX) {
+		ok = false;
+		snprintf(reason, sizeof(reason), "too many readiness checks waiting");
 	} else {
-		/* Park it; the checker answers after its next check. */
-		h->pending[h->npending++] = aio;
-		nng_aio_defer(aio, http_readyz_cancel, h);
+		/* Park it; http_resume answers after the checker's next check. */
+		dobj__httpd_park(req, HTTP_PARK_MS);
+		h->want_check = true;
 		pthread_cond_signal(&h->cv);
 		pthread_mutex_unlock(&h->mu);
-		http_leave(h);
 		return;
 	}
 	pthread_mutex_unlock(&h->mu);
-	http_ready_answer(h, aio, ok, reason);
-	http_leave(h);
+	http_ready_answer(h, req, ok, reason);
+}
+
+/* http_resume answers a parked /readyz: a check ended, the server stops, or it waited too
+ * long. */
+static void
+http_resume(void *arg, dobj__httpd_req *req, bool timed_out)
+{
+	dobj__http *h = arg;
+	char reason[HTTP_REASON_MAX];
+	bool ok;
+
+	pthread_mutex_lock(&h->mu);
+	ok = h->pg_ok && !h->stopping && !timed_out;
+	if (h->stopping)
+		snprintf(reason, sizeof(reason), "server is stopping");
+	else if (timed_out)
+		snprintf(reason, sizeof(reason), "no readiness check ended within %d ms",
+		         HTTP_PARK_MS);
+	else
+		snprintf(reason, sizeof(reason), "%s", h->pg_reason);
+	pthread_mutex_unlock(&h->mu);
+	http_ready_answer(h, req, ok, reason);
 }
 
 /* http_checker runs readiness checks while /readyz requests wait for one. */
@@ -245,15 +167,13 @@ static void *
 http_checker(void *arg)
 {
 	dobj__http *h = arg;
-	nng_aio *batch[HTTP_PENDING_MAX];
 	char reason[HTTP_REASON_MAX];
-	size_t n;
 	bool ok;
 
-	dobj__thread_name("dobj-http");
+	dobj__thread_name("dobj-readyz");
 	pthread_mutex_lock(&h->mu);
 	for (;;) {
-		while (!h->stopping && h->npending == 0)
+		while (!h->stopping && !h->want_check)
 			pthread_cond_wait(&h->cv, &h->mu);
 		if (h->stopping)
 			break;
@@ -274,21 +194,14 @@ http_checker(void *arg)
 		h->pg_ok = ok;
 		snprintf(h->pg_reason, sizeof(h->pg_reason), "%s", reason);
 		h->checked_ms = http_mono_ms();
-		n = h->npending;
-		memcpy(batch, h->pending, n * sizeof(batch[0]));
-		h->npending = 0;
+		/* Every request parked so far is resumed by this wake; one parked later finds
+		 * the fresh answer, or asks for another check. */
+		h->want_check = false;
 		pthread_mutex_unlock(&h->mu);
-		/* dobj__http_stop joins this thread before ops go away. */
-		for (size_t i = 0; i < n; i++)
-			http_ready_answer(h, batch[i], ok, reason);
+		dobj__httpd_wake(h->srv);
 		pthread_mutex_lock(&h->mu);
 	}
-	n = h->npending;
-	memcpy(batch, h->pending, n * sizeof(batch[0]));
-	h->npending = 0;
 	pthread_mutex_unlock(&h->mu);
-	for (size_t i = 0; i < n; i++)
-		http_reply_text(batch[i], 503, "not ready: server is stopping\n");
 	return NULL;
 }
 
@@ -403,24 +316,42 @@ http_metrics_write(dobj__http *h, dobj__text *t)
 }
 
 static void
-http_metrics(nng_aio *aio)
+http_metrics(dobj__http *h, dobj__httpd_req *req)
 {
-	dobj__http *h = http_enter(aio);
 	dobj__text t = {.cap = 4096};
 
-	if (h == NULL)
-		return;
 	if ((t.p = malloc(t.cap)) == NULL)
 		t.oom = true;
 	else
 		http_metrics_write(h, &t);
-	http_leave(h);
 	if (t.oom)
-		http_reply_text(aio, 500, "out of memory\n");
+		http_reply_text(req, 500, "out of memory\n");
 	else
-		http_reply(aio, 200, "text/plain; version=0.0.4; charset=utf-8", t.p, t.len);
+		dobj__httpd_reply(req, 200, "text/plain; version=0.0.4; charset=utf-8", t.p, t.len);
 	free(t.p);
 }
+
+/* http_serve routes a request by its path; httpd.c answered any other method already. */
+static void
+http_serve(void *arg, dobj__httpd_req *req)
+{
+	dobj__http *h = arg;
+	const char *path = dobj__httpd_req_path(req);
+
+	if (strcmp(path, "/healthz") == 0)
+		http_reply_text(req, 200, "ok\n");
+	else if (strcmp(path, "/readyz") == 0)
+		http_readyz(h, req);
+	else if (strcmp(path, "/metrics") == 0)
+		http_metrics(h, req);
+	else
+		http_reply_text(req, 404, "not found\n");
+}
+
+static const dobj__httpd_ops http_httpd_ops = {
+    .serve = http_serve,
+    .resume = http_resume,
+};
 
 /* --- life cycle ---------------------------------------------------------------------- */
 
@@ -468,7 +399,6 @@ dobj__http_open(dobj__http **out, const char *url, const char *database_url,
 	}
 	pthread_mutex_init(&h->mu, NULL);
 	pthread_cond_init(&h->cv, NULL);
-	h->refs = 1;
 	h->ops = ops;
 	h->arg = arg;
 	h->start_mono_ms = http_mono_ms();
@@ -478,31 +408,13 @@ dobj__http_open(dobj__http **out, const char *url, const char *database_url,
 	return DOBJ_OK;
 }
 
-/* http_add registers one GET handler that holds a reference to h. */
-static int
-http_add(dobj__http *h, const char *path, void (*cb)(nng_aio *))
-{
-	nng_http_handler *hd;
-	int rv;
-
-	if ((rv = nng_http_handler_alloc(&hd, path, cb)) != 0)
-		return rv;
-	pthread_mutex_lock(&h->mu);
-	h->refs++;
-	pthread_mutex_unlock(&h->mu);
-	nng_http_handler_set_data(hd, h, http_handler_dtor);
-	if ((rv = nng_http_handler_set_method(hd, "GET")) != 0 ||
-	    (rv = nng_http_server_add_handler(h->srv, hd)) != 0) {
-		nng_http_handler_free(hd); /* runs the dtor */
-		return rv;
-	}
-	return 0;
-}
-
 dobj_err
 dobj__http_start(dobj__http *h, char *err, size_t errlen)
 {
+	char cause[256];
+	bool any_port;
 	nng_url *u;
+	dobj_err rc;
 	int rv;
 
 	if ((rv = nng_url_parse(&u, h->url)) != 0) {
@@ -510,34 +422,29 @@ dobj__http_start(dobj__http *h, char *err, size_t errlen)
 		         nng_strerror(rv));
 		return DOBJ_INVALID_ARGUMENT;
 	}
-	rv = nng_http_server_hold(&h->srv, u);
+	any_port = strcmp(u->u_port, "0") == 0;
+	rc = dobj__httpd_open(&h->srv, u->u_hostname, u->u_port, &http_httpd_ops, h, cause,
+	                      sizeof(cause));
 	nng_url_free(u);
-	if (rv != 0) {
-		snprintf(err, errlen, "could not serve HTTP on %s: %s", h->url, nng_strerror(rv));
-		return DOBJ_UNAVAILABLE;
-	}
-	pthread_mutex_lock(&h->mu);
-	h->serving = true;
-	pthread_mutex_unlock(&h->mu);
-	if ((rv = http_add(h, "/healthz", http_healthz)) != 0 ||
-	    (rv = http_add(h, "/readyz", http_readyz)) != 0 ||
-	    (rv = http_add(h, "/metrics", http_metrics)) != 0) {
-		snprintf(err, errlen, "could not serve HTTP on %s: %s", h->url, nng_strerror(rv));
-		dobj__http_stop(h);
-		return DOBJ_UNAVAILABLE;
+	if (rc != DOBJ_OK) {
+		snprintf(err, errlen, "could not serve HTTP on %s: %s", h->url, cause);
+		return rc;
 	}
 	if ((rv = pthread_create(&h->checker, NULL, http_checker, h)) != 0) {
 		snprintf(err, errlen, "could not start the readiness thread: %s", strerror(rv));
-		dobj__http_stop(h);
 		return DOBJ_UNAVAILABLE;
 	}
 	h->checker_running = true;
-	if ((rv = nng_http_server_start(h->srv)) != 0) {
-		snprintf(err, errlen, "could not serve HTTP on %s: %s", h->url, nng_strerror(rv));
+	if ((rc = dobj__httpd_start(h->srv, cause, sizeof(cause))) != DOBJ_OK) {
+		snprintf(err, errlen, "could not serve HTTP on %s: %s", h->url, cause);
 		dobj__http_stop(h);
-		return DOBJ_UNAVAILABLE;
+		return rc;
 	}
-	dobj__log_info("serving /healthz, /readyz and /metrics on %s", h->url);
+	if (any_port)
+		dobj__log_info("serving /healthz, /readyz and /metrics on %s, port %d", h->url,
+		               dobj__httpd_port(h->srv));
+	else
+		dobj__log_info("serving /healthz, /readyz and /metrics on %s", h->url);
 	return DOBJ_OK;
 }
 
@@ -547,22 +454,14 @@ dobj__http_stop(dobj__http *h)
 	if (h == NULL)
 		return;
 	pthread_mutex_lock(&h->mu);
-	h->serving = false;
 	h->stopping = true;
 	pthread_cond_broadcast(&h->cv);
 	pthread_mutex_unlock(&h->mu);
+	/* Its thread answers the parked /readyz requests "server is stopping". */
+	dobj__httpd_stop(h->srv);
 	if (h->checker_running) {
 		pthread_join(h->checker, NULL);
 		h->checker_running = false;
-	}
-	pthread_mutex_lock(&h->mu);
-	while (h->inflight > 0)
-		pthread_cond_wait(&h->cv, &h->mu);
-	pthread_mutex_unlock(&h->mu);
-	if (h->srv != NULL) {
-		nng_http_server_stop(h->srv);
-		nng_http_server_release(h->srv);
-		h->srv = NULL;
 	}
 }
 
@@ -572,5 +471,10 @@ dobj__http_close(dobj__http *h)
 	if (h == NULL)
 		return;
 	dobj__http_stop(h);
-	http_unref(h);
+	dobj__httpd_close(h->srv);
+	dobj__pgping_close(h->ping);
+	pthread_cond_destroy(&h->cv);
+	pthread_mutex_destroy(&h->mu);
+	free(h->url);
+	free(h);
 }

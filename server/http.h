@@ -2,7 +2,8 @@
 /*
  * http.h - dobjd's operator endpoint on its own port: GET /healthz (the process runs),
  * GET /readyz (PostgreSQL answers and the server is not stopping) and GET /metrics
- * (Prometheus text format 0.0.4). The server's state reaches it only through dobj__http_ops.
+ * (Prometheus text format 0.0.4), served by httpd.c with its limits on connections and time.
+ * The server's state reaches it only through dobj__http_ops.
  */
 #ifndef DOBJ_SERVER_HTTP_H
 #define DOBJ_SERVER_HTTP_H
@@ -18,9 +19,9 @@
 
 typedef struct dobj__http dobj__http;
 
-/* dobj__http_ops: what the endpoint asks of the server. nng's threads call these between
- * dobj__http_start and the return of dobj__http_stop, concurrently; they must be quick and
- * must not block on PostgreSQL. */
+/* dobj__http_ops: what the endpoint asks of the server. The HTTP thread ("dobj-http") calls
+ * these between dobj__http_start and the return of dobj__http_stop, one at a time; they must
+ * be quick and must not block on PostgreSQL: every request on the port waits for them. */
 typedef struct dobj__http_ops {
 	/* shard_count: how many shards shard_stats answers for. */
 	unsigned (*shard_count)(void *arg);
@@ -46,15 +47,16 @@ dobj_err dobj__http_url_check(const char *url, char *err, size_t errlen);
 dobj_err dobj__http_open(dobj__http **out, const char *url, const char *database_url,
                          const dobj__http_ops *ops, void *arg, char *err, size_t errlen);
 
-/* dobj__http_start binds the URL and serves; on failure err says why (port in use, ...). */
+/* dobj__http_start binds the URL (port 0 picks a free one, logged) and serves; on failure
+ * err says why (port in use, ...); dobj__http_close() cleans up. */
 dobj_err dobj__http_start(dobj__http *h, char *err, size_t errlen);
 
-/* dobj__http_stop closes the port, answers waiting readiness checks, and waits until no
- * callback is using ops. Idempotent; never call it from an ops callback. */
+/* dobj__http_stop closes the port, answers waiting readiness checks 503 ("server is
+ * stopping"), closes every connection and joins the threads, so that ops are no longer called.
+ * Idempotent; never call it from an ops callback. */
 void dobj__http_stop(dobj__http *h);
 
-/* dobj__http_close stops h if needed and drops the caller's reference; the memory goes when
- * nng has released its handlers too. NULL is allowed. */
+/* dobj__http_close stops h if needed and frees it. NULL is allowed. */
 void dobj__http_close(dobj__http *h);
 
 #endif /* DOBJ_SERVER_HTTP_H */

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
-// thread.c - thread names (dobj-shard-N, dobj-commit, dobj-alarms, dobj-http) and the
-// scheduling of the threads that every call waits on.
+// thread.c - thread names (dobj-shard-N, dobj-commit, dobj-alarms, dobj-http, dobj-readyz)
+// and the scheduling of the threads that every call waits on.
 
 #define _GNU_SOURCE
 #include <errno.h>
