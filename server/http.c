@@ -110,9 +110,9 @@ http_ready_answer(dobj__http *h, dobj__httpd_req *req, bool pg_ok, const char *p
 static void
 http_readyz(dobj__http *h, dobj__httpd_req *req)
 {
+	bool full = dobj__httpd_parked(h->srv) >= HTTP_PENDING_MAX, park = false, ok = false;
 	char reason[HTTP_REASON_MAX];
 	const char *why;
-	bool ok;
 
 	if ((why = h->ops->not_ready(h->arg)) != NULL) {
 		http_reply_text(req, 503, "not ready: %s\n", why);
@@ -120,24 +120,24 @@ http_readyz(dobj__http *h, dobj__httpd_req *req)
 	}
 	pthread_mutex_lock(&h->mu);
 	if (h->stopping) {
-		ok = false;
 		snprintf(reason, sizeof(reason), "server is stopping");
 	} else if (h->checked_ms != 0 && http_mono_ms() - h->checked_ms < HTTP_READY_CACHE_MS) {
 		ok = h->pg_ok;
 		snprintf(reason, sizeof(reason), "%s", h->pg_reason);
-	} else if (dobj__httpd_parked(h->srv) >= HTTP_PENDING_MAX) {
-		ok = false;
+	} else if (full) {
 		snprintf(reason, sizeof(reason), "too many readiness checks waiting");
 	} else {
-		/* Park it; http_resume answers after the checker's next check. */
-		dobj__httpd_park(req, HTTP_PARK_MS);
+		park = true;
 		h->want_check = true;
 		pthread_cond_signal(&h->cv);
-		pthread_mutex_unlock(&h->mu);
-		return;
 	}
 	pthread_mutex_unlock(&h->mu);
-	http_ready_answer(h, req, ok, reason);
+	/* The checker's wake is read by this thread only after this returns: parked now, the
+	 * request is answered from the next check (http_resume). */
+	if (park)
+		dobj__httpd_park(req, HTTP_PARK_MS);
+	else
+		http_ready_answer(h, req, ok, reason);
 }
 
 /* http_resume answers a parked /readyz: a check ended, the server stops, or it waited too
