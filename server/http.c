@@ -218,6 +218,7 @@ metric_u64(dobj__text *t, const char *name, const char *type, const char *help, 
 static void
 http_metrics_write(dobj__http *h, dobj__text *t)
 {
+	dobj__httpd_stats hc;
 	unsigned nshards = h->ops->shard_count(h->arg);
 	dobj__shard_stats *st = calloc(nshards ? nshards : 1, sizeof(*st));
 	dobj__shard_stats sum;
@@ -297,6 +298,13 @@ http_metrics_write(dobj__http *h, dobj__text *t)
 	           "after a failure.",
 	           sum.pg_reconnects);
 	free(st);
+	dobj__httpd_get_stats(h->srv, &hc); /* this runs on the HTTP thread */
+	metric_u64(t, "dobj_http_evicted_total", "counter",
+	           "Idle HTTP connections closed to make room for a new one at the connection cap.",
+	           hc.evicted);
+	metric_u64(t, "dobj_http_refused_total", "counter",
+	           "HTTP connections refused at the connection cap, every connection being busy.",
+	           hc.refused);
 	if (h->ops->call_metrics != NULL)
 		h->ops->call_metrics(h->arg, t);
 	if (h->ops->alarm_stats != NULL) {

@@ -80,6 +80,7 @@ struct dobj__httpd {
 	size_t nparked;
 	int64_t accept_pause_ms; /* no accepts before this (mono ms) */
 	int64_t accept_warn_ms;  /* when the last warning about accepts went out */
+	dobj__httpd_stats counts;
 	dobj__httpd_req conns[DOBJ__HTTPD_CONN_MAX];
 };
 
@@ -191,6 +192,12 @@ dobj__httpd_park(dobj__httpd_req *r, int timeout_ms)
 	r->state = HTTPD_PARKED;
 	r->deadline_ms = dobj__clock_mono_ms() + timeout_ms;
 	r->d->nparked++;
+}
+
+void
+dobj__httpd_get_stats(const dobj__httpd *d, dobj__httpd_stats *out)
+{
+	*out = d->counts;
 }
 
 size_t
@@ -417,7 +424,32 @@ httpd_discard(dobj__httpd_req *r)
 
 /* --- the loop ------------------------------------------------------------------------ */
 
-/* httpd_accept takes the waiting connections: into a free slot, or refused over the cap. */
+/* httpd_victim picks the connection to close for a new one at the cap: the one that has
+ * lingered longest (its answer is sent), else the one that has waited longest for its
+ * headers (a client that sends its request with the connection, as probes and Prometheus
+ * do, is past this state within a poll round or two), else none. So that idle connections
+ * cannot keep the kubelet's probes out, whereas refusing new ones would let 64 of them do
+ * just that. */
+static dobj__httpd_req *
+httpd_victim(dobj__httpd *d)
+{
+	dobj__httpd_req *v = NULL;
+
+	for (int pass = 0; pass < 2 && v == NULL; pass++) {
+		httpd_state want = pass == 0 ? HTTPD_LINGER : HTTPD_READ;
+
+		for (size_t i = 0; i < DOBJ__HTTPD_CONN_MAX; i++) {
+			dobj__httpd_req *r = &d->conns[i];
+
+			if (r->state == want && (v == NULL || r->deadline_ms < v->deadline_ms))
+				v = r;
+		}
+	}
+	return v;
+}
+
+/* httpd_accept takes the waiting connections: into a free slot, into the slot of an idle
+ * connection it closes at the cap, or refused when every connection is busy. */
 static void
 httpd_accept(dobj__httpd *d, int64_t now)
 {
@@ -441,7 +473,13 @@ httpd_accept(dobj__httpd *d, int64_t now)
 			}
 			return;
 		}
+		if (d->nconns == DOBJ__HTTPD_CONN_MAX && (r = httpd_victim(d)) != NULL) {
+			httpd_conn_close(r, true);
+			r = NULL;
+			d->counts.evicted++;
+		}
 		if (d->nconns == DOBJ__HTTPD_CONN_MAX) {
+			d->counts.refused++;
 			(void)send(fd, httpd_refusal, sizeof(httpd_refusal) - 1,
 			           MSG_NOSIGNAL | MSG_DONTWAIT);
 			close(fd);

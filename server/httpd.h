@@ -13,9 +13,11 @@
 
 #include <dobj/err.h>
 
-/* Open connections at most. One past it is accepted and closed at once (after a best-effort
- * 503), so that the server's descriptors stay bounded and the listen queue does not fill up
- * with connections nobody will serve: a client learns at once that it was refused. */
+/* Open connections at most, so that the server's descriptors stay bounded. One past it takes
+ * the place of the idle connection that has waited longest (lingering after its answer, else
+ * still without its headers), which is closed; when every connection is busy (an answer being
+ * sent, a parked /readyz), it is closed at once after a best-effort 503. Idle connections
+ * therefore cannot keep probes out, and the listen queue does not fill up. */
 #define DOBJ__HTTPD_CONN_MAX 64
 /* From accept until the request's headers are complete; past it: 408 and close. */
 #define DOBJ__HTTPD_REQUEST_MS 5000
@@ -82,6 +84,15 @@ void dobj__httpd_reply(dobj__httpd_req *req, int status, const char *ctype, cons
 /* dobj__httpd_park leaves req unanswered until the resume callback: after the next
  * dobj__httpd_wake, or timeout_ms from now. */
 void dobj__httpd_park(dobj__httpd_req *req, int timeout_ms);
+
+/* dobj__httpd_stats: what the connection cap did since the server started. */
+typedef struct dobj__httpd_stats {
+	unsigned long long evicted; /* idle connections closed for a new one */
+	unsigned long long refused; /* new connections closed, every connection being busy */
+} dobj__httpd_stats;
+
+/* dobj__httpd_get_stats fills *out. Server thread only (a callback). */
+void dobj__httpd_get_stats(const dobj__httpd *d, dobj__httpd_stats *out);
 
 /* dobj__httpd_parked returns how many requests are parked. Server thread only. */
 size_t dobj__httpd_parked(const dobj__httpd *d);

@@ -2,7 +2,8 @@
 // httpd_test.c - the operator port's HTTP server (server/httpd.c) on its own, in this process:
 // a client that never reads its answer is reset at the write deadline; parked requests are
 // answered after a wake, at their timeout, and at stop; a request the callback leaves
-// unanswered is closed; port 0 and IPv6 addresses bind; a port in use fails with its cause.
+// unanswered is closed; port 0 and IPv6 addresses bind; a port in use fails with its cause;
+// at the cap a new connection replaces the oldest idle one, or is refused when all are busy.
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -302,5 +303,64 @@ Test(httpd, a_port_in_use_fails_with_its_cause)
 	          err);
 	cr_assert_eq(dobj__httpd_open(&d2, "127.0.0.1", "http", &test_ops, NULL, err, sizeof(err)),
 	             DOBJ_UNAVAILABLE, "a service name was taken for a port");
+	dobj__httpd_close(d);
+}
+
+/* At the cap, a new connection takes the place of the oldest one still without its request,
+ * which is closed: idle connections cannot keep a probe out. */
+Test(httpd, at_the_cap_a_new_connection_replaces_the_oldest_idle_one)
+{
+	dobj__httpd *d = serve_on("127.0.0.1");
+	int port = dobj__httpd_port(d), idle[DOBJ__HTTPD_CONN_MAX], fd;
+	struct pollfd pfd;
+	char buf[4096];
+
+	for (int i = 0; i < DOBJ__HTTPD_CONN_MAX; i++) {
+		idle[i] = dial(port, false, 0);
+		cr_assert(idle[i] >= 0);
+		/* one at a time, so that their order is the server's order */
+		pfd = (struct pollfd){.fd = idle[i], .events = POLLIN};
+		cr_assert_eq(poll(&pfd, 1, 5), 0, "idle connection %d closed", i);
+	}
+	fd = send_get(port, "/hello");
+	cr_assert_gt(read_to_end(fd, buf, sizeof(buf), WAIT_MS), 0);
+	cr_assert(strncmp(buf, "HTTP/1.1 200 ", 13) == 0, "%s", buf);
+	close(fd);
+	cr_assert_eq(read_to_end(idle[0], buf, sizeof(buf), WAIT_MS), 0,
+	             "the oldest idle connection was not closed");
+	for (int i = 1; i < DOBJ__HTTPD_CONN_MAX; i++) {
+		pfd = (struct pollfd){.fd = idle[i], .events = POLLIN};
+		cr_assert_eq(poll(&pfd, 1, 0), 0, "idle connection %d closed too", i);
+	}
+	for (int i = 0; i < DOBJ__HTTPD_CONN_MAX; i++)
+		close(idle[i]);
+	dobj__httpd_close(d);
+}
+
+/* When every connection is busy (here: parked), one more is refused with 503 at once. */
+Test(httpd, at_the_cap_with_every_connection_busy_a_new_one_is_refused)
+{
+	dobj__httpd *d;
+	int port, busy[DOBJ__HTTPD_CONN_MAX], fd;
+	char buf[4096];
+
+	atomic_store(&parked, 0);
+	d = serve_on("127.0.0.1");
+	port = dobj__httpd_port(d);
+	for (int i = 0; i < DOBJ__HTTPD_CONN_MAX; i++)
+		busy[i] = send_get(port, "/park");
+	await_parked(DOBJ__HTTPD_CONN_MAX);
+	fd = dial(port, false, 0);
+	cr_assert(fd >= 0);
+	cr_assert_gt(read_to_end(fd, buf, sizeof(buf), WAIT_MS), 0, "closed without an answer");
+	cr_assert(strncmp(buf, "HTTP/1.1 503 ", 13) == 0 && strstr(buf, "too many connections"),
+	          "%s", buf);
+	close(fd);
+	dobj__httpd_wake(d);
+	for (int i = 0; i < DOBJ__HTTPD_CONN_MAX; i++) {
+		cr_assert_gt(read_to_end(busy[i], buf, sizeof(buf), WAIT_MS), 0);
+		cr_assert(strstr(buf, "\r\n\r\nresumed\n") != NULL, "parked %d: %s", i, buf);
+		close(busy[i]);
+	}
 	dobj__httpd_close(d);
 }
