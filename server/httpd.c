@@ -57,6 +57,7 @@ struct dobj__httpd_req {
 	int fd;
 	httpd_state state;
 	int64_t deadline_ms; /* of the current state */
+	uint64_t seq;        /* the order of accepts, for choosing which idle one to close */
 	bool head;           /* a HEAD request: the answer goes without its body */
 	const char *path;    /* into in[], NUL-terminated */
 	size_t inlen;
@@ -81,6 +82,7 @@ struct dobj__httpd {
 	int64_t accept_pause_ms; /* no accepts before this (mono ms) */
 	int64_t accept_warn_ms;  /* when the last warning about accepts went out */
 	dobj__httpd_stats counts;
+	uint64_t accepts; /* connections taken into a slot so far */
 	dobj__httpd_req conns[DOBJ__HTTPD_CONN_MAX];
 };
 
@@ -424,8 +426,8 @@ httpd_discard(dobj__httpd_req *r)
 
 /* --- the loop ------------------------------------------------------------------------ */
 
-/* httpd_victim picks the connection to close for a new one at the cap: the one that has
- * lingered longest (its answer is sent), else the one that has waited longest for its
+/* httpd_victim picks the connection to close for a new one at the cap: the oldest of those
+ * that linger (their answer is sent), else the oldest of those still waiting for their
  * headers (a client that sends its request with the connection, as probes and Prometheus
  * do, is past this state within a poll round or two), else none. So that idle connections
  * cannot keep the kubelet's probes out, whereas refusing new ones would let 64 of them do
@@ -441,7 +443,7 @@ httpd_victim(dobj__httpd *d)
 		for (size_t i = 0; i < DOBJ__HTTPD_CONN_MAX; i++) {
 			dobj__httpd_req *r = &d->conns[i];
 
-			if (r->state == want && (v == NULL || r->deadline_ms < v->deadline_ms))
+			if (r->state == want && (v == NULL || r->seq < v->seq))
 				v = r;
 		}
 	}
@@ -489,6 +491,7 @@ httpd_accept(dobj__httpd *d, int64_t now)
 			if (d->conns[k].state == HTTPD_FREE)
 				r = &d->conns[k];
 		r->fd = fd;
+		r->seq = d->accepts++;
 		r->state = HTTPD_READ;
 		r->deadline_ms = now + DOBJ__HTTPD_REQUEST_MS;
 		d->nconns++;
