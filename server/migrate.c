@@ -6,6 +6,7 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -405,9 +406,36 @@ migrate_is_applied(const applied *ap, size_t nap, int version)
 	return 0;
 }
 
+// migrate_unrecord: m failed after it ended its transaction itself (its COMMIT came first),
+// so its bookkeeping row may be committed with the statements before that. The row goes: a
+// migration applied in part is not applied, and the next run must not call the schema
+// current. err (holding the failure) gets what the operator must know appended.
+static void
+migrate_unrecord(PGconn *conn, const mig *m, char *err, size_t errlen)
+{
+	char version[16];
+	const char *params[1] = {version};
+	PGresult *res;
+	size_t len = strlen(err);
+	bool gone;
+
+	snprintf(version, sizeof(version), "%d", m->version);
+	res = PQexecParams(conn, "DELETE FROM dobj_schema_migrations WHERE version = $1::int", 1,
+	                   NULL, params, NULL, NULL, 0);
+	gone = PQresultStatus(res) == PGRES_COMMAND_OK;
+	PQclear(res);
+	snprintf(err + len, errlen - len,
+	         "; it ends its transaction itself (COMMIT or ROLLBACK), so what came before "
+	         "that may be committed; %s: check what it did and remove the COMMIT or "
+	         "ROLLBACK from the file",
+	         gone ? "it is not recorded as applied"
+	              : "it may be recorded as applied (could not remove its row)");
+}
+
 // migrate_apply runs one migration and its bookkeeping row in one transaction. The row goes
 // first: a file that commits on its own (psql style, BEGIN ... COMMIT) then commits it along
-// with its statements, and is not applied a second time by the next run.
+// with its statements, and is not applied a second time by the next run (unless a statement
+// after its COMMIT fails: migrate_unrecord).
 static dobj_err
 migrate_apply(PGconn *conn, const mig *m, char *err, size_t errlen)
 {
@@ -433,8 +461,11 @@ migrate_apply(PGconn *conn, const mig *m, char *err, size_t errlen)
 	PQclear(res);
 	if (rv != DOBJ_OK)
 		goto rollback;
-	if ((rv = migrate_exec(conn, m->sql, err, errlen, what)) != DOBJ_OK)
+	if ((rv = migrate_exec(conn, m->sql, err, errlen, what)) != DOBJ_OK) {
+		if (PQtransactionStatus(conn) == PQTRANS_IDLE)
+			migrate_unrecord(conn, m, err, errlen);
 		goto rollback;
+	}
 	if (PQtransactionStatus(conn) != PQTRANS_INTRANS) {
 		rv =
 		    dobj__errf(err, errlen, DOBJ_INVALID_ARGUMENT,

@@ -283,6 +283,28 @@ Test(migrate, a_file_that_commits_itself_is_refused_and_not_applied_twice)
 	PQfinish(conn);
 }
 
+/* A file that commits on its own and then fails is applied in part: its bookkeeping row,
+ * committed by the file's COMMIT, must not say that it was applied, or the next run would
+ * call the schema current and dobjd would serve on it. */
+Test(migrate, a_file_that_commits_itself_then_fails_is_not_recorded_as_applied)
+{
+	PGconn *conn = connect_db();
+	char err[512];
+
+	write_file("0001_half.sql", "BEGIN;\nCREATE TABLE IF NOT EXISTS t1 (x int);\nCOMMIT;\n"
+	                            "SELECT 1 / 0;\n");
+	free(run_up(conn, mig_dir(), DOBJ_INTERNAL, err, sizeof(err)));
+	cr_expect_not_null(strstr(err, "could not apply migration 0001_half.sql: division by zero"),
+	                   "%s", err);
+	cr_expect_not_null(strstr(err, "it ends its transaction itself"), "%s", err);
+	cr_expect_not_null(strstr(err, "not recorded as applied"), "%s", err);
+	cr_expect_null(strchr(err, '\n'), "one line: %s", err);
+	cr_expect_eq(count_applied(), 0, "half applied, not recorded");
+	free(run_up(conn, mig_dir(), DOBJ_INTERNAL, err, sizeof(err)));
+	cr_expect_not_null(strstr(err, "division by zero"), "the next run tries it again: %s", err);
+	PQfinish(conn);
+}
+
 Test(migrate, a_file_of_comments_only_is_applied)
 {
 	PGconn *conn = connect_db();
