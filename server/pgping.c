@@ -108,7 +108,8 @@ pgping_connect(dobj__pgping *p, int64_t deadline, int timeout_ms, char *msg, siz
 }
 
 /* schema_check compares the applied migrations (count, highest version) with this build's;
- * msg stays empty when they match. */
+ * msg stays empty when they match. A database ahead of this build (a newer dobjd migrated it)
+ * needs a newer dobjd, not `dobjd migrate`, which refuses to run there. */
 static void
 schema_check(PGresult *res, char *msg, size_t msglen)
 {
@@ -117,7 +118,12 @@ schema_check(PGresult *res, char *msg, size_t msglen)
 	long top = strtol(PQgetvalue(res, 0, 1), NULL, 10);
 	long want = n ? strtol(dobj__builtin_migrations[n - 1].name, NULL, 10) : 0;
 
-	if (have != (long)n || top != want)
+	if (top > want || have > (long)n)
+		snprintf(msg, msglen,
+		         "schema is at version %ld (%ld migrations), this dobjd knows only up to "
+		         "%ld: upgrade dobjd",
+		         top, have, want);
+	else if (have != (long)n || top != want)
 		snprintf(msg, msglen,
 		         "schema is at version %ld (%ld migrations), this dobjd needs %ld: run "
 		         "`dobjd migrate`",

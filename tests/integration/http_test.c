@@ -421,3 +421,21 @@ Test(http, readyz_is_503_when_the_schema_is_behind)
 	fx_http_await(http_port, "/readyz", 200, -1, 15000, body, sizeof(body));
 	free(row);
 }
+
+/* A database migrated by a newer dobjd is not one this dobjd serves either, and the fix is
+ * not `dobjd migrate` (it refuses to run there): the reason says to upgrade. */
+Test(http, readyz_is_503_when_the_schema_is_ahead)
+{
+	char body[1024];
+
+	start_with_http();
+	fx_http_await(http_port, "/readyz", 200, -1, 15000, body, sizeof(body));
+	free(fx_db_query1(&db, "INSERT INTO dobj_schema_migrations (version, name, checksum) "
+	                       "VALUES (9999, '9999_future.sql', repeat('0', 64)) RETURNING 1"));
+	fx_http_await(http_port, "/readyz", 503, -1, 15000, body, sizeof(body));
+	cr_assert(strstr(body, "upgrade dobjd") != NULL, "body: %s", body);
+	cr_assert(strstr(body, "run `dobjd migrate`") == NULL, "body: %s", body);
+	free(fx_db_query1(&db, "DELETE FROM dobj_schema_migrations WHERE version = 9999 "
+	                       "RETURNING 1"));
+	fx_http_await(http_port, "/readyz", 200, -1, 15000, body, sizeof(body));
+}
