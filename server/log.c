@@ -327,6 +327,19 @@ dobj__errf(char *err, size_t errlen, dobj_err code, const char *fmt, ...)
 }
 
 void
+dobj__log_pg_notice(void *arg, const char *message)
+{
+	static const char *const quiet[] = {"NOTICE:", "INFO:", "LOG:", "DEBUG"};
+	dobj__log_level level = DOBJ_LOG_WARN;
+
+	for (size_t i = 0; i < sizeof(quiet) / sizeof(quiet[0]); i++)
+		if (strncmp(message, quiet[i], strlen(quiet[i])) == 0)
+			level = DOBJ_LOG_INFO;
+	dobj__log(level, "%s%sPostgreSQL says: %s", arg != NULL ? (const char *)arg : "",
+	          arg != NULL ? ": " : "", message);
+}
+
+void
 dobj__chomp(char *s)
 {
 	for (size_t n = strlen(s); n > 0 && s[n - 1] == '\n'; n--)

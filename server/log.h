@@ -50,6 +50,12 @@ void dobj__log_redact(char *buf, size_t size);
 /* dobj__chomp drops the newlines at the end of s (libpq ends its messages with one). */
 void dobj__chomp(char *s);
 
+/* dobj__log_pg_notice is a libpq notice processor (PQsetNoticeProcessor): it logs a notice
+ * or warning of PostgreSQL's as one line, at info for NOTICE, INFO, LOG and DEBUG, else at
+ * warn, prefixed with arg (a name for the connection that outlives it, or NULL). Without
+ * one, libpq prints them raw to stderr, outside --log-format. */
+void dobj__log_pg_notice(void *arg, const char *message);
+
 /* dobj__log writes one line (plain or JSON) as one write(2). Thread-safe. */
 void dobj__log(dobj__log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -247,6 +247,28 @@ count_opt(int i, unsigned long long max, unsigned long long *out)
 	return 0;
 }
 
+/* apply_log_opts sets the log's level and format from the options: 0, or -1 (said why). */
+static int
+apply_log_opts(void)
+{
+	int level, format;
+
+	if ((level = dobj__log_parse_level(opts[O_LOG_LEVEL].value)) < 0) {
+		fprintf(stderr, "dobjd: invalid value for --log-level: \"%s\"\n",
+		        opts[O_LOG_LEVEL].value);
+		return -1;
+	}
+	if ((format = dobj__log_parse_format(opts[O_LOG_FORMAT].value)) < 0) {
+		fprintf(stderr,
+		        "dobjd: invalid value for --log-format: \"%s\" (expected plain or json)\n",
+		        opts[O_LOG_FORMAT].value);
+		return -1;
+	}
+	dobj__log_set_level((dobj__log_level)level);
+	dobj__log_set_format((dobj__log_format)format);
+	return 0;
+}
+
 static int
 run_migrate(bool status)
 {
@@ -255,6 +277,8 @@ run_migrate(bool status)
 	PGconn *conn;
 	dobj_err rc;
 
+	if (apply_log_opts() != 0) /* PostgreSQL's notices go to the log */
+		return 2;
 	if (dsn == NULL || dsn[0] == '\0') { /* "" would be libpq's defaults: some other database */
 		fprintf(stderr,
 		        "dobjd: no database URL: give --database-url or DOBJ_DATABASE_URL\n");
@@ -269,7 +293,7 @@ run_migrate(bool status)
 		PQfinish(conn);
 		return 1;
 	}
-	PQsetNoticeProcessor(conn, NULL, NULL);
+	PQsetNoticeProcessor(conn, dobj__log_pg_notice, (void *)"migrate");
 	if (status)
 		rc = dobj__migrate_status(conn, opts[O_MIGRATIONS_DIR].value, stdout, err,
 		                          sizeof(err));
@@ -281,7 +305,9 @@ run_migrate(bool status)
 		fprintf(stderr, "dobjd: migrate: %s\n", err);
 		return 1;
 	}
-	if (!status)
+	if (!status && opts[O_MIGRATIONS_DIR].value != NULL && opts[O_MIGRATIONS_DIR].value[0])
+		printf("schema is current (the migrations of %s)\n", opts[O_MIGRATIONS_DIR].value);
+	else if (!status)
 		printf("schema is current (%zu migrations)\n", dobj__builtin_migrations_count);
 	return 0;
 }
@@ -295,7 +321,6 @@ build_server_opts(dobj_server_opts *so)
 	    O_MAX_BATCH, O_CONTEXTS,       O_KEY_MAX,           O_VALUE_MAX,
 	    O_MANY_MAX,  O_ALARM_RETRY_MS, O_ALARM_MAX_RETRIES, O_DRAIN_TIMEOUT_MS};
 	int64_t offset_s;
-	int level, format;
 
 	for (size_t i = 0; i < sizeof(counts) / sizeof(counts[0]); i++)
 		if (count_opt(counts[i], INT_MAX, &v[counts[i]]) != 0)
@@ -336,17 +361,8 @@ build_server_opts(dobj_server_opts *so)
 		        opts[O_CLOCK_OFFSET].value);
 		return -1;
 	}
-	if ((level = dobj__log_parse_level(opts[O_LOG_LEVEL].value)) < 0) {
-		fprintf(stderr, "dobjd: invalid value for --log-level: \"%s\"\n",
-		        opts[O_LOG_LEVEL].value);
+	if (apply_log_opts() != 0)
 		return -1;
-	}
-	if ((format = dobj__log_parse_format(opts[O_LOG_FORMAT].value)) < 0) {
-		fprintf(stderr,
-		        "dobjd: invalid value for --log-format: \"%s\" (expected plain or json)\n",
-		        opts[O_LOG_FORMAT].value);
-		return -1;
-	}
 	if (opts[O_HTTP_LISTEN].value[0] != '\0') {
 		char msg[512];
 
@@ -355,8 +371,6 @@ build_server_opts(dobj_server_opts *so)
 			return -1;
 		}
 	}
-	dobj__log_set_level((dobj__log_level)level);
-	dobj__log_set_format((dobj__log_format)format);
 	memset(so, 0, sizeof(*so));
 	so->listen_url = opts[O_LISTEN].value;
 	so->database_url = opts[O_DATABASE_URL].value;

@@ -102,7 +102,7 @@ pgping_connect(dobj__pgping *p, int64_t deadline, int timeout_ms, char *msg, siz
 			                   "could not connect to PostgreSQL", msg, msglen);
 		st = PQconnectPoll(conn);
 	}
-	PQsetNoticeProcessor(conn, NULL, NULL);
+	PQsetNoticeProcessor(conn, dobj__log_pg_notice, (void *)"readiness check");
 	p->conn = conn;
 	return DOBJ_OK;
 }

@@ -179,13 +179,6 @@ pg_prepare(dobj__pg *pg, char *err, size_t errlen)
 	return DOBJ_OK;
 }
 
-/* pg_notice logs PostgreSQL's notices and warnings (libpq would print them to stderr). */
-static void
-pg_notice(void *arg, const char *message)
-{
-	dobj__log_warn("%s: PostgreSQL says: %s", ((dobj__pg *)arg)->name, message);
-}
-
 /* Dead peers are noticed without waiting for the kernel's defaults (15 minutes of
  * retransmissions for data sent to a vanished server): an idle connection is probed after
  * 30 s, every 10 s, 3 times; data unacknowledged for 30 s drops the connection. The DSN comes
@@ -224,7 +217,7 @@ dobj__pg_open(dobj__pg **out, const char *dsn, const char *name, char *err, size
 		dobj__pg_close(pg);
 		return DOBJ_UNAVAILABLE;
 	}
-	PQsetNoticeProcessor(pg->conn, pg_notice, pg);
+	PQsetNoticeProcessor(pg->conn, dobj__log_pg_notice, pg->name);
 	if (pg_prepare(pg, err, errlen) != DOBJ_OK) {
 		dobj__pg_close(pg);
 		return DOBJ_UNAVAILABLE;
@@ -332,7 +325,7 @@ pg_attempt_done(dobj__pg *pg)
 	char err[256];
 
 	pg->connecting = false;
-	PQsetNoticeProcessor(pg->conn, pg_notice, pg);
+	PQsetNoticeProcessor(pg->conn, dobj__log_pg_notice, pg->name);
 	if (pg_prepare(pg, err, sizeof(err)) != DOBJ_OK) {
 		pg_attempt_failed(pg, "could not prepare statements after reconnecting");
 		return;

@@ -162,13 +162,6 @@ poller_done(dobj__call *c)
 	wake(p);
 }
 
-static void
-poller_notice(void *arg, const char *message)
-{
-	(void)arg;
-	dobj__log_warn("alarm poller: PostgreSQL says: %s", message);
-}
-
 /* connect_poller (re)opens the connection and listens for new alarms. */
 static bool
 connect_poller(dobj__poller *p, int failures)
@@ -191,7 +184,7 @@ connect_poller(dobj__poller *p, int failures)
 	}
 	if (failures > 0)
 		dobj__log_info("alarm poller: reconnected to PostgreSQL");
-	PQsetNoticeProcessor(p->conn, poller_notice, NULL);
+	PQsetNoticeProcessor(p->conn, dobj__log_pg_notice, (void *)"alarm poller");
 	r = PQexec(p->conn, "LISTEN dobj_alarms");
 	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
 		dobj__log_warn("alarm poller: LISTEN failed: %s", PQresultErrorMessage(r));

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <time.h>
 
 #include <criterion/criterion.h>
@@ -306,4 +307,46 @@ Test(logs, the_dsn_password_is_never_printed)
 	          "the refused reconnect is not in the log:\n%s", log);
 	assert_no_secret("dobjd's log", log);
 	free(log);
+}
+
+/* PostgreSQL's notices during a migration are log lines in the chosen format, at info for a
+ * NOTICE and warn for a WARNING, not libpq's raw text on stderr. */
+Test(logs, migrate_logs_postgresqls_notices_in_the_log_format)
+{
+	char dir[] = "/tmp/dobj-notice-XXXXXX", path[128], out[4096], err[8192], *save = NULL;
+	const char *argv[] = {fx_bin("dobjd"),
+	                      "migrate",
+	                      "--database-url",
+	                      NULL,
+	                      "--migrations-dir",
+	                      dir,
+	                      "--log-format",
+	                      "json",
+	                      NULL};
+	bool notice = false, warning = false;
+	FILE *f;
+	int st;
+
+	fx_db_create(&db, false);
+	argv[3] = db.dsn;
+	cr_assert_not_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/0001_notices.sql", dir);
+	cr_assert_not_null(f = fopen(path, "w"));
+	fputs("DO $$ BEGIN RAISE NOTICE 'a notice from 0001'; "
+	      "RAISE WARNING 'a warning from 0001'; END $$;\n",
+	      f);
+	cr_assert_eq(fclose(f), 0);
+	st = fx_run(argv, out, sizeof(out), err, sizeof(err));
+	unlink(path);
+	rmdir(dir);
+	cr_assert_eq(st, 0, "exit status %d, stderr: %s", st, err);
+	cr_assert(strstr(out, "schema is current (the migrations of /tmp/dobj-notice-") != NULL,
+	          "stdout: %s", out);
+	for (char *l = strtok_r(err, "\n", &save); l != NULL; l = strtok_r(NULL, "\n", &save)) {
+		cr_assert(json_line(l), "not one JSON object: %s", l);
+		notice |= strstr(l, "a notice from 0001") && strstr(l, "\"level\":\"info\"");
+		warning |= strstr(l, "a warning from 0001") && strstr(l, "\"level\":\"warn\"");
+	}
+	cr_assert(notice, "no info line with the notice");
+	cr_assert(warning, "no warn line with the warning");
 }
