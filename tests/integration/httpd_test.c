@@ -64,57 +64,12 @@ start_with_http(void)
 	fx_http_wait(http_port);
 }
 
-/* dial connects to the HTTP port; -1 if the connection is refused. */
-static int
-dial(void)
-{
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)http_port)};
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	cr_assert(fd >= 0, "socket: %s", strerror(errno));
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
-/* read_to_end reads fd until the server closes it (EOF or reset) or timeout_ms pass: the
- * bytes read (into buf, NUL-terminated), or -1 on the timeout. */
-static ssize_t
-read_to_end(int fd, char *buf, size_t cap, int timeout_ms)
-{
-	int64_t deadline = fx_now_ms() + timeout_ms;
-	size_t len = 0;
-
-	for (;;) {
-		struct pollfd pfd = {.fd = fd, .events = POLLIN};
-		int64_t left = deadline - fx_now_ms();
-		ssize_t n;
-
-		if (left <= 0)
-			return -1;
-		if (poll(&pfd, 1, (int)left) <= 0)
-			continue;
-		n = read(fd, buf + len, cap - 1 - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		len += (size_t)n;
-		cr_assert(len < cap - 1, "answer too long");
-	}
-	buf[len] = '\0';
-	return (ssize_t)len;
-}
-
 /* exchange sends req (len bytes) on a new connection and returns the answer's status, with
  * the whole answer in ans. */
 static int
 exchange(const char *req, size_t len, char *ans, size_t anscap)
 {
-	int fd = dial(), status = 0;
+	int fd = fx_tcp_dial(http_port), status = 0;
 	ssize_t n;
 
 	cr_assert(fd >= 0, "connect to the HTTP port: %s", strerror(errno));
@@ -123,7 +78,7 @@ exchange(const char *req, size_t len, char *ans, size_t anscap)
 		cr_assert(n > 0, "write: %s", strerror(errno));
 		off += (size_t)n;
 	}
-	n = read_to_end(fd, ans, anscap, ANSWER_WAIT_MS);
+	n = fx_read_to_end(fd, ans, anscap, ANSWER_WAIT_MS);
 	close(fd);
 	cr_assert(n >= 0, "no answer within %d ms to: %.60s", ANSWER_WAIT_MS, req);
 	cr_assert(sscanf(ans, "HTTP/1.1 %d ", &status) == 1, "bad status line: %.80s", ans);
@@ -191,7 +146,7 @@ Test(httpd, idle_connections_past_the_cap_replace_the_oldest_and_the_rest_close_
 
 	t0 = fx_now_ms();
 	for (int i = 0; i < N; i++) {
-		fds[i] = dial();
+		fds[i] = fx_tcp_dial(http_port);
 		cr_assert(fds[i] >= 0, "connection %d refused by the kernel", i);
 		if (i % 2 == 1) /* half a request */
 			cr_assert_eq(write(fds[i], "GET /healthz HTTP/1.1\r\nHo", 25), 25);
@@ -208,7 +163,7 @@ Test(httpd, idle_connections_past_the_cap_replace_the_oldest_and_the_rest_close_
 		for (int i = 0; i < N; i++) {
 			if (fds[i] < 0 || pfd[i].revents == 0)
 				continue;
-			cr_assert_eq(read_to_end(fds[i], ans, sizeof(ans), 1000), 0,
+			cr_assert_eq(fx_read_to_end(fds[i], ans, sizeof(ans), 1000), 0,
 			             "connection %d: %.80s", i, ans);
 			/* the newest cap's worth stays (two spare for accepts still on their way) */
 			cr_assert_lt(i, N - DOBJ__HTTPD_CONN_MAX + 2, "connection %d of %d closed",
@@ -241,7 +196,7 @@ Test(httpd, idle_connections_past_the_cap_replace_the_oldest_and_the_rest_close_
 		if (fds[i] < 0)
 			continue;
 		held++;
-		len = read_to_end(fds[i], ans, sizeof(ans), DOBJ__HTTPD_REQUEST_MS + 3000);
+		len = fx_read_to_end(fds[i], ans, sizeof(ans), DOBJ__HTTPD_REQUEST_MS + 3000);
 		cr_assert(len >= 0, "connection %d still open %lld ms after it was made", i,
 		          (long long)(fx_now_ms() - t0));
 		if (len == 0) {

@@ -22,6 +22,7 @@
 
 #include "clock.h"
 #include "httpd.h"
+#include "observe.h"
 
 #define BIG_BYTES ((size_t)16 << 20) /* well past any socket buffers of both sides */
 #define WAIT_MS 5000
@@ -110,35 +111,6 @@ send_get(int port, const char *path)
 	return fd;
 }
 
-/* read_to_end reads fd until EOF or a reset (the answer in buf, NUL-terminated, its length
- * returned) or -1 when timeout_ms pass first. */
-static ssize_t
-read_to_end(int fd, char *buf, size_t cap, int timeout_ms)
-{
-	int64_t deadline = dobj__clock_mono_ms() + timeout_ms;
-	size_t len = 0;
-
-	for (;;) {
-		struct pollfd pfd = {.fd = fd, .events = POLLIN};
-		int64_t left = deadline - dobj__clock_mono_ms();
-		ssize_t n;
-
-		if (left <= 0)
-			return -1;
-		if (poll(&pfd, 1, (int)left) <= 0)
-			continue;
-		n = read(fd, buf + len, cap - 1 - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		len += (size_t)n;
-		cr_assert(len < cap - 1, "answer too long");
-	}
-	buf[len] = '\0';
-	return (ssize_t)len;
-}
-
 static void
 await_parked(int n)
 {
@@ -186,7 +158,7 @@ Test(httpd, a_client_that_never_reads_is_reset_at_the_write_deadline)
 	close(fd);
 	/* The server goes on. */
 	fd = send_get(dobj__httpd_port(d), "/");
-	cr_assert_gt(read_to_end(fd, buf, sizeof(buf), WAIT_MS), 0);
+	cr_assert_gt(fx_read_to_end(fd, buf, sizeof(buf), WAIT_MS), 0);
 	cr_assert(strncmp(buf, "HTTP/1.1 200 ", 13) == 0, "%s", buf);
 	close(fd);
 	dobj__httpd_close(d);
@@ -208,15 +180,15 @@ Test(httpd, parked_requests_are_answered_after_a_wake_or_at_their_timeout)
 	pfd = (struct pollfd){.fd = a, .events = POLLIN};
 	cr_assert_eq(poll(&pfd, 1, 100), 0, "a parked request was answered before the wake");
 	dobj__httpd_wake(d);
-	cr_assert_gt(read_to_end(a, buf, sizeof(buf), WAIT_MS), 0);
+	cr_assert_gt(fx_read_to_end(a, buf, sizeof(buf), WAIT_MS), 0);
 	cr_assert(strstr(buf, "HTTP/1.1 200 ") == buf && strstr(buf, "\r\n\r\nresumed\n"), "%s",
 	          buf);
-	cr_assert_gt(read_to_end(b, buf, sizeof(buf), WAIT_MS), 0);
+	cr_assert_gt(fx_read_to_end(b, buf, sizeof(buf), WAIT_MS), 0);
 	cr_assert(strstr(buf, "\r\n\r\nresumed\n") != NULL, "%s", buf);
 
 	t0 = dobj__clock_mono_ms();
 	c = send_get(port, "/park-short");
-	cr_assert_gt(read_to_end(c, buf, sizeof(buf), WAIT_MS), 0);
+	cr_assert_gt(fx_read_to_end(c, buf, sizeof(buf), WAIT_MS), 0);
 	cr_assert_geq(dobj__clock_mono_ms() - t0, 300);
 	cr_assert(strncmp(buf, "HTTP/1.1 504 ", 13) == 0, "%s", buf);
 	close(a);
@@ -240,11 +212,11 @@ Test(httpd, stop_answers_parked_requests_closes_the_rest_and_the_port)
 	cr_assert_eq(write(half, "GET / HTTP/1.1\r\n", 16), 16);
 	atomic_store(&stopping, true);
 	dobj__httpd_stop(d);
-	cr_assert_gt(read_to_end(parked_fd, buf, sizeof(buf), WAIT_MS), 0);
+	cr_assert_gt(fx_read_to_end(parked_fd, buf, sizeof(buf), WAIT_MS), 0);
 	cr_assert(strncmp(buf, "HTTP/1.1 503 ", 13) == 0 && strstr(buf, "\r\n\r\nstopping\n"), "%s",
 	          buf);
-	cr_assert_eq(read_to_end(idle, buf, sizeof(buf), WAIT_MS), 0);
-	cr_assert_eq(read_to_end(half, buf, sizeof(buf), WAIT_MS), 0);
+	cr_assert_eq(fx_read_to_end(idle, buf, sizeof(buf), WAIT_MS), 0);
+	cr_assert_eq(fx_read_to_end(half, buf, sizeof(buf), WAIT_MS), 0);
 	cr_assert_eq(dial(port, false, 0), -1, "the port still accepts after stop");
 	dobj__httpd_stop(d); /* idempotent */
 	dobj__httpd_close(d);
@@ -259,7 +231,7 @@ Test(httpd, a_request_left_unanswered_is_closed)
 	char buf[4096];
 	int fd = send_get(dobj__httpd_port(d), "/silent");
 
-	cr_assert_eq(read_to_end(fd, buf, sizeof(buf), WAIT_MS), 0, "%s", buf);
+	cr_assert_eq(fx_read_to_end(fd, buf, sizeof(buf), WAIT_MS), 0, "%s", buf);
 	close(fd);
 	dobj__httpd_close(d);
 }
@@ -282,7 +254,7 @@ Test(httpd, an_ipv6_address_binds_and_serves)
 	fd = dial(dobj__httpd_port(d), true, 0);
 	cr_assert(fd >= 0, "connect to [::1]: %s", strerror(errno));
 	cr_assert_eq(write(fd, "HEAD / HTTP/1.1\r\n\r\n", 19), 19);
-	cr_assert_gt(read_to_end(fd, buf, sizeof(buf), WAIT_MS), 0);
+	cr_assert_gt(fx_read_to_end(fd, buf, sizeof(buf), WAIT_MS), 0);
 	cr_assert(strncmp(buf, "HTTP/1.1 200 ", 13) == 0, "%s", buf);
 	cr_assert(strstr(buf, "\r\nContent-Length: 3\r\n") != NULL, "%s", buf);
 	cr_assert_str_eq(strstr(buf, "\r\n\r\n"), "\r\n\r\n", "HEAD sent a body");
@@ -323,10 +295,10 @@ Test(httpd, at_the_cap_a_new_connection_replaces_the_oldest_idle_one)
 		cr_assert_eq(poll(&pfd, 1, 5), 0, "idle connection %d closed", i);
 	}
 	fd = send_get(port, "/hello");
-	cr_assert_gt(read_to_end(fd, buf, sizeof(buf), WAIT_MS), 0);
+	cr_assert_gt(fx_read_to_end(fd, buf, sizeof(buf), WAIT_MS), 0);
 	cr_assert(strncmp(buf, "HTTP/1.1 200 ", 13) == 0, "%s", buf);
 	close(fd);
-	cr_assert_eq(read_to_end(idle[0], buf, sizeof(buf), WAIT_MS), 0,
+	cr_assert_eq(fx_read_to_end(idle[0], buf, sizeof(buf), WAIT_MS), 0,
 	             "the oldest idle connection was not closed");
 	for (int i = 1; i < DOBJ__HTTPD_CONN_MAX; i++) {
 		pfd = (struct pollfd){.fd = idle[i], .events = POLLIN};
@@ -352,13 +324,13 @@ Test(httpd, at_the_cap_with_every_connection_busy_a_new_one_is_refused)
 	await_parked(DOBJ__HTTPD_CONN_MAX);
 	fd = dial(port, false, 0);
 	cr_assert(fd >= 0);
-	cr_assert_gt(read_to_end(fd, buf, sizeof(buf), WAIT_MS), 0, "closed without an answer");
+	cr_assert_gt(fx_read_to_end(fd, buf, sizeof(buf), WAIT_MS), 0, "closed without an answer");
 	cr_assert(strncmp(buf, "HTTP/1.1 503 ", 13) == 0 && strstr(buf, "too many connections"),
 	          "%s", buf);
 	close(fd);
 	dobj__httpd_wake(d);
 	for (int i = 0; i < DOBJ__HTTPD_CONN_MAX; i++) {
-		cr_assert_gt(read_to_end(busy[i], buf, sizeof(buf), WAIT_MS), 0);
+		cr_assert_gt(fx_read_to_end(busy[i], buf, sizeof(buf), WAIT_MS), 0);
 		cr_assert(strstr(buf, "\r\n\r\nresumed\n") != NULL, "parked %d: %s", i, buf);
 		close(busy[i]);
 	}
