@@ -84,6 +84,13 @@ check_many(dobj_ctx *ctx, const char *op, const void *arr, size_t n)
 	return DOBJ_OK;
 }
 
+/* null_out refuses a NULL output argument, which the caller must give. */
+static dobj_err
+null_out(dobj_ctx *ctx, const char *op, const char *what)
+{
+	return dobj_ctx_errorf(ctx, DOBJ_INVALID_ARGUMENT, "%s: %s is NULL", op, what);
+}
+
 static dobj_err
 oom(dobj_ctx *ctx, const char *op)
 {
@@ -120,6 +127,8 @@ dobj_storage_get(dobj_ctx *ctx, const char *key, dobj_bytes *out)
 	const dobj__entry *e;
 	dobj_err rc;
 
+	if (out == NULL)
+		return null_out(ctx, "get", "out");
 	out->data = NULL;
 	out->len = 0;
 	if ((rc = check_key(ctx, "get", key, NULL)) != DOBJ_OK ||
@@ -141,6 +150,8 @@ dobj_storage_get_many(dobj_ctx *ctx, const char *const *keys, size_t n, dobj_byt
 
 	if ((rc = check_many(ctx, "get_many", keys, n)) != DOBJ_OK)
 		return rc;
+	if (n > 0 && out == NULL)
+		return null_out(ctx, "get_many", "out");
 	for (size_t i = 0; i < n; i++)
 		if ((rc = check_key(ctx, "get_many", keys[i], NULL)) != DOBJ_OK)
 			return rc;
@@ -293,6 +304,8 @@ dobj_storage_list(dobj_ctx *ctx, const dobj_list_opts *opts, dobj_kv **out, size
 	dobj_kv *res;
 	dobj_err rc;
 
+	if (out == NULL || n == NULL)
+		return null_out(ctx, "list", out == NULL ? "out" : "n");
 	*out = NULL;
 	*n = 0;
 	for (int i = 0; i < 4; i++)

@@ -51,6 +51,22 @@ Test(storage, limits_are_checked_before_anything_changes)
 	cr_assert_eq(f.ctx.obj->n, 1);
 }
 
+Test(storage, a_null_output_is_invalid_argument)
+{
+	const char *keys[] = {"a"};
+	dobj_kv *kv;
+	size_t n;
+
+	cr_assert_eq(dobj_storage_get(&f.ctx, "a", NULL), DOBJ_INVALID_ARGUMENT);
+	cr_assert_str_eq(dobj_ctx_errmsg(&f.ctx), "get: out is NULL");
+	cr_assert_eq(dobj_storage_get_many(&f.ctx, keys, 1, NULL, NULL), DOBJ_INVALID_ARGUMENT);
+	cr_assert_str_eq(dobj_ctx_errmsg(&f.ctx), "get_many: out is NULL");
+	cr_assert_eq(dobj_storage_list(&f.ctx, NULL, NULL, &n), DOBJ_INVALID_ARGUMENT);
+	cr_assert_str_eq(dobj_ctx_errmsg(&f.ctx), "list: out is NULL");
+	cr_assert_eq(dobj_storage_list(&f.ctx, NULL, &kv, NULL), DOBJ_INVALID_ARGUMENT);
+	cr_assert_str_eq(dobj_ctx_errmsg(&f.ctx), "list: n is NULL");
+}
+
 Test(storage, keys_must_be_well_formed_utf8)
 {
 	static const char *const bad[] = {"\xff",         "\xc0\xaf",         "\xe0\x80\xaf",

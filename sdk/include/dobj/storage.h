@@ -6,8 +6,8 @@
  * the turn's own writes. Writes are buffered in the object and become durable, atomically
  * with the rest of the turn, before the turn's reply is sent. Limits are enforced with
  * DOBJ_INVALID_ARGUMENT (defaults: keys 2 KiB, values 128 KiB, 128 keys per many-call; the
- * server's configuration can change them). A failing call changes nothing and leaves its
- * message in dobj_ctx_errmsg().
+ * server's configuration can change them), and so is a NULL output argument where one is
+ * required. A failing call changes nothing and leaves its message in dobj_ctx_errmsg().
  *
  * Memory returned by these calls belongs to the turn: valid until the handler returns.
  */
