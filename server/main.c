@@ -4,6 +4,7 @@
 // serving runs until SIGTERM or SIGINT, which drain the server (a second one exits at once).
 
 #define _GNU_SOURCE /* SCHED_BATCH */
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -178,7 +179,9 @@ parse_int64(const char *s, int64_t *out)
 	char *end;
 	long long v;
 
-	if (s == NULL || *s == '\0')
+	/* digits, maybe after a minus: strtoll would also take spaces and a plus */
+	if (s == NULL ||
+	    !(isdigit((unsigned char)s[0]) || (s[0] == '-' && isdigit((unsigned char)s[1]))))
 		return -1;
 	errno = 0;
 	v = strtoll(s, &end, 10);

@@ -132,6 +132,8 @@ Test(logs, bad_values_of_the_new_flags_are_refused)
 	    {"--log-format", "xml"},        {"--log-format", ""},
 	    {"--drain-timeout-ms", "soon"}, {"--drain-timeout-ms", "0"},
 	    {"--drain-timeout-ms", "-5"},   {"--drain-timeout-ms", "99999999999"},
+	    {"--clock-offset", " 5"},       {"--clock-offset", "+5"},
+	    {"--clock-offset", "-"},        {"--clock-offset", "5s"},
 	};
 	char out[1024], err[4096];
 
