@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -221,25 +222,40 @@ fx_db_query1(fx_db *db, const char *sql)
 
 // fx_free_port finds a free loopback port below the ephemeral range (32768 and up on Linux),
 // so that no client connection of a parallel test can take it as its source port between
-// this check and dobjd's bind: random ports, each tried with a bind.
+// this check and dobjd's bind: random ports, each tried with a bind. A port handed out lately
+// in this process is not handed out again: nothing holds it until its dobjd binds it, so the
+// HTTP port and the RPC port of one server could otherwise come out the same.
 static int
 fx_free_port(void)
 {
+	static atomic_ushort given[64];
+	static atomic_uint ngiven;
+
 	for (int tries = 0; tries < 200; tries++) {
 		struct sockaddr_in sa = {.sin_family = AF_INET};
-		uint16_t r;
-		int fd = socket(AF_INET, SOCK_STREAM, 0);
-		int ok;
+		uint16_t r, port;
+		int fd;
+		bool ok = true;
 
-		cr_assert(fd >= 0, "socket: %s", strerror(errno));
 		if (getrandom(&r, sizeof(r), 0) != sizeof(r))
 			r = (uint16_t)(getpid() + tries);
-		sa.sin_port = htons((uint16_t)(20000 + r % 12000));
+		port = (uint16_t)(20000 + r % 12000);
+		for (size_t i = 0; i < sizeof(given) / sizeof(given[0]) && ok; i++)
+			ok = atomic_load(&given[i]) != port;
+		if (!ok)
+			continue;
+		fd = socket(AF_INET, SOCK_STREAM, 0);
+		cr_assert(fd >= 0, "socket: %s", strerror(errno));
+		sa.sin_port = htons(port);
 		sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 		ok = bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
 		close(fd);
-		if (ok)
-			return ntohs(sa.sin_port);
+		if (ok) {
+			atomic_store(&given[atomic_fetch_add(&ngiven, 1) %
+			                    (sizeof(given) / sizeof(given[0]))],
+			             port);
+			return port;
+		}
 	}
 	cr_assert_fail("could not find a free port below 32000");
 	return -1;
