@@ -9,6 +9,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -147,6 +148,25 @@ keep(dobj__shard *s)
 	return wrote;
 }
 
+static size_t turn_failed(dobj__shard *s, dobj__object *o, dobj__call *c, dobj_err status,
+                          const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+/* turn_failed undoes what c's turn wrote to o and answers c with status and the message;
+ * returns the bytes the turn leaves to commit: none. */
+static size_t
+turn_failed(dobj__shard *s, dobj__object *o, dobj__call *c, dobj_err status, const char *fmt, ...)
+{
+	char msg[sizeof(((dobj_ctx *)NULL)->errmsg)]; /* a handler's message fits whole */
+	va_list ap;
+
+	dobj__undo_abort(&s->undo, o);
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	dobj__call_answer(c, status, msg, NULL);
+	return 0;
+}
+
 /* run_alarm runs the class's alarm entry for the alarm the poller claimed, unless the object
  * has replaced or deleted that alarm since. The alarm is cleared for the turn (the handler
  * may set a new one); the commit deletes the claimed row, fenced by its lease. It returns what
@@ -195,9 +215,8 @@ run_alarm(dobj__shard *s, dobj__call *c, dobj__object *o, dobj__object **batch)
 	if (rc != DOBJ_OK) {
 		if ((unsigned)rc >= DOBJ_ERR_COUNT)
 			rc = DOBJ_UNKNOWN;
-		dobj__undo_abort(&s->undo, o);
-		o->alarm_known = false; /* the poller reschedules the row */
-		dobj__call_answer(c, rc, ctx.errmsg[0] ? ctx.errmsg : dobj_err_str(rc), NULL);
+		turn_failed(s, o, c, rc, "%s", ctx.errmsg[0] ? ctx.errmsg : dobj_err_str(rc));
+		o->alarm_known = false; /* after the undo: the poller reschedules the row */
 		return 0;
 	}
 	dobj__call_answer(c, DOBJ_OK, "", NULL);
@@ -245,40 +264,25 @@ run_turn(dobj__shard *s, dobj__call *c, dobj__object **batch)
 	if (rc != DOBJ_OK) {
 		if ((unsigned)rc >= DOBJ_ERR_COUNT)
 			rc = DOBJ_UNKNOWN;
-		dobj__undo_abort(&s->undo, o);
-		dobj__call_answer(c, rc, ctx.errmsg[0] ? ctx.errmsg : dobj_err_str(rc), NULL);
-		return 0;
+		return turn_failed(s, o, c, rc, "%s",
+		                   ctx.errmsg[0] ? ctx.errmsg : dobj_err_str(rc));
 	}
-	if (result.len > 0 && result.data == NULL) {
-		dobj__undo_abort(&s->undo, o);
-		dobj__call_answer(c, DOBJ_INTERNAL,
-		                  "handler returned a NULL result of non-zero length", NULL);
-		return 0;
-	}
-	if (result.len > DOBJ_RESULT_MAX) {
-		char msg[160];
-
-		dobj__undo_abort(&s->undo, o);
-		snprintf(msg, sizeof(msg),
-		         "result of %zu bytes is over the %u bytes a reply can carry; the call's "
-		         "writes were undone",
-		         result.len, DOBJ_RESULT_MAX);
-		dobj__call_answer(c, DOBJ_RESOURCE_EXHAUSTED, msg, NULL);
-		return 0;
-	}
+	if (result.len > 0 && result.data == NULL)
+		return turn_failed(s, o, c, DOBJ_INTERNAL,
+		                   "handler returned a NULL result of non-zero length");
+	if (result.len > DOBJ_RESULT_MAX)
+		return turn_failed(
+		    s, o, c, DOBJ_RESOURCE_EXHAUSTED,
+		    "result of %zu bytes is over the %u bytes a reply can carry; the "
+		    "call's writes were undone",
+		    result.len, DOBJ_RESULT_MAX);
 	/* Copied now: the result may point at values that a later turn replaces. A result that
 	 * cannot be copied fails the call, and a failed call's writes must not commit. */
-	if (dobj__call_answer(c, DOBJ_OK, "", &result) != DOBJ_OK) {
-		char msg[160];
-
-		dobj__undo_abort(&s->undo, o);
-		snprintf(msg, sizeof(msg),
-		         "out of memory copying the result of %zu bytes; the call's writes were "
-		         "undone",
-		         result.len);
-		dobj__call_answer(c, DOBJ_RESOURCE_EXHAUSTED, msg, NULL);
-		return 0;
-	}
+	if (dobj__call_answer(c, DOBJ_OK, "", &result) != DOBJ_OK)
+		return turn_failed(s, o, c, DOBJ_RESOURCE_EXHAUSTED,
+		                   "out of memory copying the result of %zu bytes; the call's "
+		                   "writes were undone",
+		                   result.len);
 	if (o->ndirty > 0)
 		batch_add(o, batch);
 	/* set now: by the batch's end an object only read here may be gone (evicted) */
