@@ -191,6 +191,37 @@ parse_int64(const char *s, int64_t *out)
 	return 0;
 }
 
+/* flag_index returns the option whose flag is the first len bytes of arg, or -1. */
+static int
+flag_index(const char *arg, size_t len)
+{
+	for (int i = 0; i < O_COUNT; i++)
+		if (strlen(opts[i].flag) == len && strncmp(opts[i].flag, arg, len) == 0)
+			return i;
+	return -1;
+}
+
+enum { ASK_NOTHING, ASK_HELP, ASK_VERSION };
+
+/* info_asked finds --help, -h or --version where a flag stands, not where it is another
+ * flag's value (`--database-url --help` is a value, refused or not by what takes it). */
+static int
+info_asked(int argc, char **argv)
+{
+	for (int a = 1; a < argc; a++) {
+		const char *arg = argv[a];
+
+		if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0)
+			return ASK_HELP;
+		if (strcmp(arg, "--version") == 0)
+			return ASK_VERSION;
+		if (strncmp(arg, "--", 2) == 0 && strchr(arg, '=') == NULL &&
+		    flag_index(arg, strlen(arg)) >= 0)
+			a++; /* its value */
+	}
+	return ASK_NOTHING;
+}
+
 /* parse_args fills opts[].value and returns the index of the first positional argument
  * word in words[] (command words), or -1 after printing an error. */
 static int
@@ -216,10 +247,7 @@ parse_args(int argc, char **argv, const char **words, int maxwords, int *nwords)
 			words[(*nwords)++] = arg;
 			continue;
 		}
-		for (i = 0; i < O_COUNT; i++)
-			if (strlen(opts[i].flag) == flen && strncmp(opts[i].flag, arg, flen) == 0)
-				break;
-		if (i == O_COUNT) {
+		if ((i = flag_index(arg, flen)) < 0) {
 			fprintf(stderr, "dobjd: unknown flag \"%s\" (see dobjd --help)\n", arg);
 			return -1;
 		}
@@ -237,14 +265,15 @@ parse_args(int argc, char **argv, const char **words, int maxwords, int *nwords)
 	return 0;
 }
 
+/* count_opt parses option i as an integer from min to max, or says which flag is wrong. */
 static int
-count_opt(int i, unsigned long long max, unsigned long long *out)
+count_opt(int i, unsigned long long min, unsigned long long max, unsigned long long *out)
 {
-	if (parse_count(opts[i].value, max, out) != 0) {
-		fprintf(
-		    stderr,
-		    "dobjd: invalid value for %s: \"%s\" (expected an integer from 0 to %llu)\n",
-		    opts[i].flag, opts[i].value ? opts[i].value : "", max);
+	if (parse_count(opts[i].value, max, out) != 0 || *out < min) {
+		fprintf(stderr,
+		        "dobjd: invalid value for %s: \"%s\" (expected an integer from %llu to "
+		        "%llu)\n",
+		        opts[i].flag, opts[i].value ? opts[i].value : "", min, max);
 		return -1;
 	}
 	return 0;
@@ -273,90 +302,33 @@ apply_log_opts(void)
 }
 
 static int
-run_migrate(bool status)
-{
-	const char *dsn = opts[O_DATABASE_URL].value;
-	char err[1024];
-	PGconn *conn;
-	dobj_err rc;
-
-	if (apply_log_opts() != 0) /* PostgreSQL's notices go to the log */
-		return 2;
-	if (dsn == NULL || dsn[0] == '\0') { /* "" would be libpq's defaults: some other database */
-		fprintf(stderr,
-		        "dobjd: no database URL: give --database-url or DOBJ_DATABASE_URL\n");
-		return 2;
-	}
-	dobj__log_hide_dsn(dsn);
-	conn = dobj__pg_connect(dsn);
-	if (PQstatus(conn) != CONNECTION_OK) {
-		snprintf(err, sizeof(err), "%s", PQerrorMessage(conn));
-		dobj__log_redact(err, sizeof(err));
-		fprintf(stderr, "dobjd: could not connect to PostgreSQL: %s", err);
-		PQfinish(conn);
-		return 1;
-	}
-	PQsetNoticeProcessor(conn, dobj__log_pg_notice, (void *)"migrate");
-	if (status)
-		rc = dobj__migrate_status(conn, opts[O_MIGRATIONS_DIR].value, stdout, err,
-		                          sizeof(err));
-	else
-		rc = dobj__migrate_up(conn, opts[O_MIGRATIONS_DIR].value, stdout, err, sizeof(err));
-	PQfinish(conn);
-	if (rc != DOBJ_OK) {
-		dobj__log_redact(err, sizeof(err));
-		fprintf(stderr, "dobjd: migrate: %s\n", err);
-		return 1;
-	}
-	if (!status && opts[O_MIGRATIONS_DIR].value != NULL && opts[O_MIGRATIONS_DIR].value[0])
-		printf("schema is current (the migrations of %s)\n", opts[O_MIGRATIONS_DIR].value);
-	else if (!status)
-		printf("schema is current (%zu migrations)\n", dobj__builtin_migrations_count);
-	return 0;
-}
-
-static int
 build_server_opts(dobj_server_opts *so)
 {
+	/* The counts and their ranges. The key limit is what PostgreSQL's primary key index
+	 * holds; an alarm retry delay of 0 would double to 0 and retry at once, forever. */
+	static const struct {
+		int opt;
+		unsigned long long min, max;
+	} counts[] = {
+	    {O_SHARDS, 0, 1024},
+	    {O_CACHE_OBJECTS, 1, INT_MAX},
+	    {O_IDLE_TIMEOUT_MS, 1, INT_MAX},
+	    {O_LOAD_ALL_MAX_KEYS, 1, INT_MAX},
+	    {O_MAX_BATCH, 1, INT_MAX},
+	    {O_CONTEXTS, 1, 65536},
+	    {O_KEY_MAX, 1, DOBJ_KEY_MAX_LIMIT},
+	    {O_VALUE_MAX, 1, INT_MAX},
+	    {O_MANY_MAX, 1, INT_MAX},
+	    {O_ALARM_RETRY_MS, 1, INT_MAX},
+	    {O_ALARM_MAX_RETRIES, 0, INT_MAX},
+	    {O_DRAIN_TIMEOUT_MS, 1, INT_MAX},
+	};
 	unsigned long long v[O_COUNT] = {0};
-	static const int counts[] = {
-	    O_SHARDS,    O_CACHE_OBJECTS,  O_IDLE_TIMEOUT_MS,   O_LOAD_ALL_MAX_KEYS,
-	    O_MAX_BATCH, O_CONTEXTS,       O_KEY_MAX,           O_VALUE_MAX,
-	    O_MANY_MAX,  O_ALARM_RETRY_MS, O_ALARM_MAX_RETRIES, O_DRAIN_TIMEOUT_MS};
 	int64_t offset_s;
 
 	for (size_t i = 0; i < sizeof(counts) / sizeof(counts[0]); i++)
-		if (count_opt(counts[i], INT_MAX, &v[counts[i]]) != 0)
+		if (count_opt(counts[i].opt, counts[i].min, counts[i].max, &v[counts[i].opt]) != 0)
 			return -1;
-	if (v[O_SHARDS] > 1024 || v[O_CONTEXTS] == 0 || v[O_CONTEXTS] > 65536 ||
-	    v[O_MAX_BATCH] == 0 || v[O_KEY_MAX] == 0 || v[O_VALUE_MAX] == 0 || v[O_MANY_MAX] == 0 ||
-	    v[O_CACHE_OBJECTS] == 0 || v[O_IDLE_TIMEOUT_MS] == 0 || v[O_LOAD_ALL_MAX_KEYS] == 0) {
-		fprintf(stderr,
-		        "dobjd: --shards must be at most 1024, --contexts from 1 to 65536, and "
-		        "the other counts at least 1\n");
-		return -1;
-	}
-	if (v[O_KEY_MAX] > DOBJ_KEY_MAX_LIMIT) { /* PostgreSQL's primary key index holds no more */
-		fprintf(stderr,
-		        "dobjd: invalid value for --key-max: \"%s\" (expected an integer from 1 to "
-		        "%d)\n",
-		        opts[O_KEY_MAX].value, DOBJ_KEY_MAX_LIMIT);
-		return -1;
-	}
-	if (v[O_ALARM_RETRY_MS] == 0) { /* doubling 0 would retry at once, forever */
-		fprintf(stderr,
-		        "dobjd: invalid value for --alarm-retry-ms: \"0\" (expected an integer "
-		        "from 1 to %d)\n",
-		        INT_MAX);
-		return -1;
-	}
-	if (v[O_DRAIN_TIMEOUT_MS] == 0) {
-		fprintf(stderr,
-		        "dobjd: invalid value for --drain-timeout-ms: \"0\" (expected an "
-		        "integer from 1 to %d)\n",
-		        INT_MAX);
-		return -1;
-	}
 	if (parse_int64(opts[O_CLOCK_OFFSET].value, &offset_s) != 0 ||
 	    offset_s > 100LL * 365 * 86400 || offset_s < -100LL * 365 * 86400) {
 		fprintf(stderr,
@@ -401,23 +373,81 @@ build_server_opts(dobj_server_opts *so)
  * commit's replies, or an nng thread, keeps its core until it blocks, instead of being
  * switched out at each wake-up it causes (docs/performance.md has the numbers). */
 static int
+sched_policy(int *policy)
+{
+	const char *v = opts[O_SCHED].value;
+
+	if (strcmp(v, "normal") == 0)
+		*policy = SCHED_OTHER;
+	else if (strcmp(v, "batch") == 0)
+		*policy = SCHED_BATCH;
+	else {
+		fprintf(stderr,
+		        "dobjd: invalid value for --sched: \"%s\" (expected batch or normal)\n", v);
+		return -1;
+	}
+	return 0;
+}
+
+static int
 set_sched(void)
 {
 	const char *v = opts[O_SCHED].value;
 	struct sched_param sp = {0};
 	int policy;
 
-	if (strcmp(v, "normal") == 0)
-		policy = SCHED_OTHER;
-	else if (strcmp(v, "batch") == 0)
-		policy = SCHED_BATCH;
-	else {
-		fprintf(stderr,
-		        "dobjd: invalid value for --sched: \"%s\" (expected batch or normal)\n", v);
+	if (sched_policy(&policy) != 0)
 		return -1;
-	}
 	if ((errno = pthread_setschedparam(pthread_self(), policy, &sp)) != 0)
 		dobj__log_warn("could not set the %s scheduling policy: %s", v, strerror(errno));
+	return 0;
+}
+
+static int
+run_migrate(bool status)
+{
+	const char *dsn = opts[O_DATABASE_URL].value;
+	char err[1024];
+	dobj_server_opts so;
+	PGconn *conn;
+	int policy;
+	dobj_err rc;
+
+	/* Every flag is checked, as serving would: a migration job that shares the server's
+	 * environment fails on a bad value before it touches the database, not after. This
+	 * also applies --log-level and --log-format, for PostgreSQL's notices. */
+	if (build_server_opts(&so) != 0 || sched_policy(&policy) != 0)
+		return 2;
+	if (dsn == NULL || dsn[0] == '\0') { /* "" would be libpq's defaults: some other database */
+		fprintf(stderr,
+		        "dobjd: no database URL: give --database-url or DOBJ_DATABASE_URL\n");
+		return 2;
+	}
+	dobj__log_hide_dsn(dsn);
+	conn = dobj__pg_connect(dsn);
+	if (PQstatus(conn) != CONNECTION_OK) {
+		snprintf(err, sizeof(err), "%s", PQerrorMessage(conn));
+		dobj__log_redact(err, sizeof(err));
+		fprintf(stderr, "dobjd: could not connect to PostgreSQL: %s", err);
+		PQfinish(conn);
+		return 1;
+	}
+	PQsetNoticeProcessor(conn, dobj__log_pg_notice, (void *)"migrate");
+	if (status)
+		rc = dobj__migrate_status(conn, opts[O_MIGRATIONS_DIR].value, stdout, err,
+		                          sizeof(err));
+	else
+		rc = dobj__migrate_up(conn, opts[O_MIGRATIONS_DIR].value, stdout, err, sizeof(err));
+	PQfinish(conn);
+	if (rc != DOBJ_OK) {
+		dobj__log_redact(err, sizeof(err));
+		fprintf(stderr, "dobjd: migrate: %s\n", err);
+		return 1;
+	}
+	if (!status && opts[O_MIGRATIONS_DIR].value != NULL && opts[O_MIGRATIONS_DIR].value[0])
+		printf("schema is current (the migrations of %s)\n", opts[O_MIGRATIONS_DIR].value);
+	else if (!status)
+		printf("schema is current (%zu migrations)\n", dobj__builtin_migrations_count);
 	return 0;
 }
 
@@ -510,15 +540,13 @@ dobj_server_main(int argc, char **argv, const dobj_class *const *classes, size_t
 	const char *words[2];
 	int nwords;
 
-	for (int a = 1; a < argc; a++) {
-		if (strcmp(argv[a], "--help") == 0 || strcmp(argv[a], "-h") == 0) {
-			usage(stdout);
-			return 0;
-		}
-		if (strcmp(argv[a], "--version") == 0) {
-			printf("dobjd %s\n", DOBJ_VERSION_STRING);
-			return 0;
-		}
+	switch (info_asked(argc, argv)) {
+	case ASK_HELP:
+		usage(stdout);
+		return 0;
+	case ASK_VERSION:
+		printf("dobjd %s\n", DOBJ_VERSION_STRING);
+		return 0;
 	}
 	if (parse_args(argc, argv, words, 2, &nwords) != 0)
 		return 2;

@@ -517,6 +517,23 @@ done:
 	return rv;
 }
 
+/* migrate_encoding refuses a database whose encoding would change dobj's text. Keys, class
+ * names and the FSM's records are UTF-8 and compare by their bytes: a UTF8 database keeps them
+ * as they are, and so does SQL_ASCII, which converts and checks nothing; any other encoding
+ * would convert them (some characters not at all) and reorder them. */
+static dobj_err
+migrate_encoding(PGconn *conn, char *err, size_t errlen)
+{
+	const char *enc = PQparameterStatus(conn, "server_encoding");
+
+	if (enc != NULL && (strcmp(enc, "UTF8") == 0 || strcmp(enc, "SQL_ASCII") == 0))
+		return DOBJ_OK;
+	return dobj__errf(err, errlen, DOBJ_FAILED_PRECONDITION,
+	                  "the database \"%s\" has the encoding %s; dobj needs a UTF8 database "
+	                  "(CREATE DATABASE ... ENCODING 'UTF8' TEMPLATE template0)",
+	                  PQdb(conn) ? PQdb(conn) : "", enc ? enc : "(unknown)");
+}
+
 dobj_err
 dobj__migrate_up(PGconn *conn, const char *dir, FILE *out, char *err, size_t errlen)
 {
@@ -526,6 +543,8 @@ dobj__migrate_up(PGconn *conn, const char *dir, FILE *out, char *err, size_t err
 	if (PQstatus(conn) != CONNECTION_OK || PQtransactionStatus(conn) != PQTRANS_IDLE)
 		return dobj__errf(err, errlen, DOBJ_FAILED_PRECONDITION,
 		                  "could not migrate: connection is not open and idle");
+	if ((rv = migrate_encoding(conn, err, errlen)) != DOBJ_OK)
+		return rv;
 	if ((rv = migset_load(&set, dir, err, errlen)) != DOBJ_OK) {
 		migset_free(&set);
 		return rv;
@@ -598,6 +617,9 @@ dobj__migrate_check(PGconn *conn, char *err, size_t errlen)
 	int have = 0, need;
 	dobj_err rv;
 
+	memset(&set, 0, sizeof(set));
+	if ((rv = migrate_encoding(conn, err, errlen)) != DOBJ_OK)
+		goto done;
 	if ((rv = migset_load(&set, NULL, err, errlen)) != DOBJ_OK)
 		goto done;
 	if ((rv = migrate_read_applied(conn, &ap, &nap, err, errlen)) != DOBJ_OK)

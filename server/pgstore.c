@@ -182,13 +182,20 @@ pg_prepare(dobj__pg *pg, char *err, size_t errlen)
 /* Dead peers are noticed without waiting for the kernel's defaults (15 minutes of
  * retransmissions for data sent to a vanished server): an idle connection is probed after
  * 30 s, every 10 s, 3 times; data unacknowledged for 30 s drops the connection. The DSN comes
- * last (dbname, expanded), so its own settings win. */
-static const char *const connect_keys[] = {
-    "connect_timeout",  "application_name", "keepalives_idle", "keepalives_interval",
-    "keepalives_count", "tcp_user_timeout", "dbname",          NULL};
-#define CONNECT_VALS(dsn)                                           \
-	{                                                           \
-		"5", "dobjd", "30", "10", "3", "30000", (dsn), NULL \
+ * next (dbname, expanded), so its own settings win over those; client_encoding comes after
+ * it, so that neither the DSN nor PGCLIENTENCODING makes PostgreSQL convert dobj's UTF-8. */
+static const char *const connect_keys[] = {"connect_timeout",
+                                           "application_name",
+                                           "keepalives_idle",
+                                           "keepalives_interval",
+                                           "keepalives_count",
+                                           "tcp_user_timeout",
+                                           "dbname",
+                                           "client_encoding",
+                                           NULL};
+#define CONNECT_VALS(dsn)                                                   \
+	{                                                                   \
+		"5", "dobjd", "30", "10", "3", "30000", (dsn), "UTF8", NULL \
 	}
 
 PGconn *

@@ -23,7 +23,8 @@
 typedef struct dobj__pg dobj__pg;
 
 /* dobj__pg_connect connects to dsn with dobjd's defaults (5 s connect timeout, TCP
- * keepalives, application_name dobjd), each overridable in the DSN. Check PQstatus. */
+ * keepalives, application_name dobjd), each overridable in the DSN, and client_encoding
+ * UTF8, which is not. Check PQstatus. */
 PGconn *dobj__pg_connect(const char *dsn);
 
 /* dobj__pg_open connects to dsn (blocking, with the 5 s connect timeout) and prepares the
