@@ -7,8 +7,9 @@
  * writes, or not at all. When the alarm is due, the server runs the class's `alarm` entry
  * (dobj_class.alarm) as a turn of the object; the alarm is removed in the same commit as that
  * turn's writes. Delivery is at least once: a failing alarm turn is retried with exponential
- * backoff (from 2 s, doubling, at most 6 retries, with jitter), then parked with its last error
- * until the object sets a new alarm. Times are the server clock's, in ms since the epoch.
+ * backoff (from dobjd's --alarm-retry-ms, 2 s by default, doubling, with +-20% jitter; at most
+ * --alarm-max-retries retries, 6 by default), then parked with its last error until the object
+ * sets a new alarm. Times are the server clock's, in ms since the epoch.
  */
 #ifndef DOBJ_ALARM_H
 #define DOBJ_ALARM_H

@@ -30,7 +30,8 @@ typedef struct dobj_client dobj_client;
 
 /* dobj_client_opts: how to reach the server. Zeroed fields take their defaults. */
 typedef struct dobj_client_opts {
-	const char *url;        /* required: tcp://host:port, ipc:///path, tls+tcp://... */
+	const char *url;        /* required: tcp://host:port or ipc:///path (tls+tcp:// dials, but
+	                         * there is no way to set certificates: its calls time out) */
 	int default_timeout_ms; /* per-call deadline when a call gives none; 0 = 30000 */
 } dobj_client_opts;
 
@@ -105,8 +106,11 @@ typedef struct dobj_call_opts {
 
 /* dobj_call calls `method` on the stub's object with the encoded argument arg[0..len) and
  * waits for the reply. Returns reply->status; *reply is always filled and must be released
- * with dobj_reply_fini(). Transport failures are reported as DOBJ_UNAVAILABLE (could not
- * send), DOBJ_DEADLINE_EXCEEDED (no reply in time) or DOBJ_CANCELLED (client closed). */
+ * with dobj_reply_fini(). An argument over DOBJ_MESSAGE_MAX - 4096 bytes, an empty method or
+ * a negative timeout is DOBJ_INVALID_ARGUMENT, and nothing is sent. Transport failures are
+ * reported as DOBJ_UNAVAILABLE (could not send, or the connection was lost after sending: the
+ * call may have run), DOBJ_DEADLINE_EXCEEDED (no connection in time, "request not sent"; or
+ * no reply in time) or DOBJ_CANCELLED (client closed). */
 DOBJ_API dobj_err dobj_call(const dobj_stub *s, const char *method, const void *arg, size_t len,
                             const dobj_call_opts *opts, dobj_reply *reply);
 

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* dobj/dobj.h - everything a dobj user includes: errors, ids, the client, the object side
- * (storage, typed storage) and the server. */
+/* dobj/dobj.h - errors, ids, the client, the object side (storage, typed storage) and the
+ * server in one include. State machines (dobj/fsm.h), alarms (dobj/alarm.h) and plugins
+ * (dobj/plugin.h) have their own headers, not included here. */
 #ifndef DOBJ_DOBJ_H
 #define DOBJ_DOBJ_H
 

@@ -76,8 +76,10 @@ DOBJ_API dobj_err dobj_fsm_define(const dobj_fsm_def *def, dobj_fsm **out, char 
 /* dobj_fsm_free frees m. NULL is allowed. */
 DOBJ_API void dobj_fsm_free(dobj_fsm *m);
 
-/* dobj_fsm_send applies ev to the object's machine and sets *state (may be NULL) to the new
- * state. An event the current state does not handle is DOBJ_FAILED_PRECONDITION with the
+/* dobj_fsm_send applies ev to the object's machine and sets *state (may be NULL) to the state
+ * after the transition and its on_transition callback (which may move the machine again, as in
+ * the seed). A stored state that is not one of the machine's is DOBJ_DATA_LOSS. An event the
+ * current state does not handle is DOBJ_FAILED_PRECONDITION with the
  * seed's text: `Invalid transition: state "pending" does not handle event "deliver". Valid
  * events: [start_processing, cancel]`, or for a state without transitions `No transitions
  * defined for state "delivered". Cannot handle event "deliver".` */
@@ -92,7 +94,7 @@ DOBJ_API dobj_err dobj_fsm_state(const dobj_fsm *m, dobj_ctx *ctx, const char **
 DOBJ_API dobj_err dobj_fsm_can_send(const dobj_fsm *m, dobj_ctx *ctx, const char *event, bool *ok);
 
 /* dobj_fsm_valid_events returns the events the current state handles, in definition order, as
- * an array of *n names owned by m (the array itself lives until the turn ends). */
+ * an array of *n names; the array and the names are owned by m. */
 DOBJ_API dobj_err dobj_fsm_valid_events(const dobj_fsm *m, dobj_ctx *ctx,
                                         const char *const **events, size_t *n);
 

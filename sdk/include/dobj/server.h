@@ -2,9 +2,11 @@
 /*
  * dobj/server.h - running a dobj server: the stock dobjd, or a user's own binary.
  *
- * A server listens on one nng URL, owns N shard threads and one PostgreSQL connection per
- * shard, and runs the registered classes. dobj_server_main() is the whole of dobjd's main():
- * a user's server binary is a main.c that passes its classes to it.
+ * A server listens on one nng URL, owns N shard threads with one PostgreSQL connection each,
+ * a commit thread, an alarm poller and (unless turned off) an HTTP port, each with a
+ * connection of its own, and runs the registered classes beside the built-in dobj.Echo.
+ * dobj_server_main() is the whole of dobjd's main(): a user's server binary is a main.c that
+ * passes its classes to it.
  */
 #ifndef DOBJ_SERVER_H
 #define DOBJ_SERVER_H
@@ -36,11 +38,12 @@ typedef struct dobj_limits {
 
 /* dobj_server_opts: zeroed fields take the defaults in brackets. */
 typedef struct dobj_server_opts {
-	const char *listen_url;   /* [tcp://127.0.0.1:7700] */
+	const char *listen_url;   /* tcp:// or ipc:// [tcp://127.0.0.1:7700] */
 	const char *database_url; /* libpq connection string or URI; required */
 	unsigned shards;          /* shard threads [one per core] */
 	dobj_limits limits;
-	size_t cache_objects;     /* live objects kept per server [100000] */
+	size_t cache_objects;     /* live objects kept per server, split evenly among the
+	                           * shards [100000] */
 	int idle_timeout_ms;      /* an idle object is evicted after this [300000] */
 	size_t load_all_max_keys; /* activation loads all keys of objects up to this size [1000] */
 	unsigned max_batch;       /* calls a shard runs per pass; batch size it hands over [512] */
@@ -58,9 +61,10 @@ typedef struct dobj_server_opts {
 
 typedef struct dobj_server dobj_server;
 
-/* dobj_server_open checks the options, connects each shard to PostgreSQL, verifies that the
- * schema is current, and returns a server that is not yet listening. On failure *out is NULL
- * and errbuf (if not NULL) holds the reason. Free with dobj_server_close(). */
+/* dobj_server_open checks the options (a database URL; key_max at most DOBJ_KEY_MAX_LIMIT),
+ * connects each shard to PostgreSQL, verifies that the database is UTF8 or SQL_ASCII and that
+ * the schema is current, and returns a server that is not yet listening. On failure *out is
+ * NULL and errbuf (if not NULL) holds the reason. Free with dobj_server_close(). */
 DOBJ_API dobj_err dobj_server_open(dobj_server **out, const dobj_server_opts *opts, char *errbuf,
                                    size_t errlen);
 

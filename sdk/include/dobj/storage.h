@@ -6,8 +6,11 @@
  * the turn's own writes. Writes are buffered in the object and become durable, atomically
  * with the rest of the turn, before the turn's reply is sent. Limits are enforced with
  * DOBJ_INVALID_ARGUMENT (defaults: keys 2 KiB, values 128 KiB, 128 keys per many-call; the
- * server's configuration can change them), and so is a NULL output argument where one is
- * required. A failing call changes nothing and leaves its message in dobj_ctx_errmsg().
+ * server's configuration can change them; a key must also be valid UTF-8), and so is a NULL
+ * output argument where one is required. A turn writes at most 256 MiB (keys, values, and 48
+ * bytes plus the class name's length per row written or deleted, writes later undone
+ * included): the write past it is DOBJ_RESOURCE_EXHAUSTED. A failing call changes nothing and
+ * leaves its message in dobj_ctx_errmsg().
  *
  * Memory returned by these calls belongs to the turn: valid until the handler returns.
  */
