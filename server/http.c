@@ -29,8 +29,9 @@
 #include "log.h"
 #include "pgping.h"
 
-#define HTTP_READY_TIMEOUT_MS 2000 /* one readiness check: connect and SELECT 1 */
-#define HTTP_READY_CACHE_MS 1000   /* a check's answer is reused this long */
+#define HTTP_READY_TIMEOUT_MS \
+	2000                     /* one readiness check: connect and read the applied migrations */
+#define HTTP_READY_CACHE_MS 1000 /* a check's answer is reused this long */
 /* /readyz requests waiting for one check, at most: half the connections, so that waiting
  * readiness checks never take the slots of /healthz and /metrics. */
 #define HTTP_PENDING_MAX (DOBJ__HTTPD_CONN_MAX / 2)

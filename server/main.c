@@ -147,7 +147,7 @@ usage(FILE *f)
 {
 	fprintf(f, "usage: dobjd [serve] [flags]       serve the built-in classes\n"
 	           "       dobjd migrate [flags]       apply pending schema migrations\n"
-	           "       dobjd migrate status        list migrations and their state\n"
+	           "       dobjd migrate status [flags] list migrations and their state\n"
 	           "       dobjd --version | --help\n\nflags (each also from its environment "
 	           "variable):\n");
 	for (int i = 0; i < O_COUNT; i++)

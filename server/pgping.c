@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // pgping.c - the readiness probe's PostgreSQL connection. Connects and queries with libpq's
 // non-blocking calls and poll(2), so that a silent network costs the deadline and not TCP's
-// timeouts. What "ready" means beyond an answer to SELECT 1 is http.c's business.
+// timeouts. What "ready" means beyond an answer to the schema query is http.c's business.
 
 #include <errno.h>
 #include <poll.h>
@@ -148,26 +148,27 @@ dobj__pgping_run(dobj__pgping *p, int timeout_ms, char *msg, size_t msglen)
 	/* Ready also means the schema this dobjd was built for: the applied migrations. */
 	if (!PQsendQuery(p->conn,
 	                 "SELECT count(*), coalesce(max(version), 0) FROM dobj_schema_migrations"))
-		return pgping_fail(p, p->conn, DOBJ_UNAVAILABLE, "could not send SELECT 1", msg,
-		                   msglen);
+		return pgping_fail(p, p->conn, DOBJ_UNAVAILABLE, "could not send the schema query",
+		                   msg, msglen);
 	for (;;) {
 		int w;
 
 		if (!PQconsumeInput(p->conn))
-			return pgping_fail(p, p->conn, DOBJ_UNAVAILABLE, "SELECT 1 failed", msg,
-			                   msglen);
+			return pgping_fail(p, p->conn, DOBJ_UNAVAILABLE, "the schema query failed",
+			                   msg, msglen);
 		if (!PQisBusy(p->conn))
 			break;
 		if ((w = pgping_wait(p->conn, false, deadline)) == 0) {
 			PQfinish(p->conn);
 			p->conn = NULL;
-			snprintf(msg, msglen, "PostgreSQL did not answer SELECT 1 within %d ms",
+			snprintf(msg, msglen,
+			         "PostgreSQL did not answer the schema query within %d ms",
 			         timeout_ms);
 			return DOBJ_DEADLINE_EXCEEDED;
 		}
 		if (w < 0)
-			return pgping_fail(p, p->conn, DOBJ_UNAVAILABLE, "SELECT 1 failed", msg,
-			                   msglen);
+			return pgping_fail(p, p->conn, DOBJ_UNAVAILABLE, "the schema query failed",
+			                   msg, msglen);
 	}
 	/* The query is complete: PQgetResult does not block from here. */
 	msg[0] = '\0';
@@ -183,7 +184,8 @@ dobj__pgping_run(dobj__pgping *p, int timeout_ms, char *msg, size_t msglen)
 		PQclear(res);
 	}
 	if (PQstatus(p->conn) != CONNECTION_OK || (!answered && msg[0] == '\0'))
-		return pgping_fail(p, p->conn, DOBJ_UNAVAILABLE, "SELECT 1 failed", msg, msglen);
+		return pgping_fail(p, p->conn, DOBJ_UNAVAILABLE, "the schema query failed", msg,
+		                   msglen);
 	return msg[0] == '\0' ? DOBJ_OK : DOBJ_FAILED_PRECONDITION;
 }
 

@@ -88,3 +88,31 @@ Test(bench, an_open_loop_run_slower_than_its_duration_ends_on_time)
 	cr_assert_geq(secs, 0.9, "measured over %.3f s, not the 1 s window: %s", secs, out);
 	cr_assert_lt(json_num(out, "calls_per_s"), 2, "%s", out);
 }
+
+/* A bad command line exits 2 and names what is wrong: an unknown option as such, wherever it
+ * stands (last, it used to be reported as an option that needs a value), and a known option
+ * without its value. */
+Test(bench, a_bad_command_line_names_the_option)
+{
+	static const struct {
+		const char *args[4];
+		const char *want;
+	} cases[] = {
+	    {{"--bogus"}, "bad option \"--bogus\""},
+	    {{"--bogus", "1"}, "bad option \"--bogus\""},
+	    {{"--url", "tcp://127.0.0.1:1", "--inflight"}, "option --inflight needs a value"},
+	};
+	static char out[4096], err[4096];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *argv[6] = {fx_bin("dobj-bench")};
+		int rc;
+
+		for (int j = 0; j < 4 && cases[i].args[j] != NULL; j++)
+			argv[j + 1] = cases[i].args[j];
+		rc = fx_run(argv, out, sizeof(out), err, sizeof(err));
+		cr_assert_eq(rc, 2, "case %zu: exit %d: %s", i, rc, err);
+		cr_assert(strstr(err, cases[i].want) != NULL, "case %zu: %s", i, err);
+		cr_assert(strstr(err, "needs a value") == NULL || i == 2, "case %zu: %s", i, err);
+	}
+}

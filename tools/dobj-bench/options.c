@@ -56,6 +56,21 @@ bad(const char *what, const char *val)
 	return 2;
 }
 
+/* takes_value says whether a is an option that takes a value. */
+static bool
+takes_value(const char *a)
+{
+	static const char *const names[] = {
+	    "--url",      "--scenario", "--class",    "--method",      "--payload-hex",
+	    "--objects",  "--zipf",     "--inflight", "--connections", "--timeout-ms",
+	    "--duration", "--count",    "--warmup",   "--rate"};
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcmp(a, names[i]) == 0)
+			return true;
+	return false;
+}
+
 /* parse_u64 parses all of s as a decimal in [min, max]; -1 if it is not one. */
 static int
 parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
@@ -160,9 +175,12 @@ bench_opts_parse(bench_opts *o, int argc, char **argv)
 			continue;
 		} else if (strncmp(a, "--", 2) != 0) {
 			return bad("argument", a);
+		} else if (!takes_value(a)) {
+			return bad("option", a);
 		} else if (val == NULL) {
 			fprintf(stderr, "dobj-bench: option %s needs a value\n", a);
-			return bad("command line", NULL);
+			fprintf(stderr, "try 'dobj-bench --help'\n");
+			return 2;
 		}
 		i++;
 		if (strcmp(a, "--url") == 0) {
@@ -221,7 +239,7 @@ bench_opts_parse(bench_opts *o, int argc, char **argv)
 			if (parse_num(val, 0.001, 1e8, &o->rate) != 0)
 				return bad("--rate (want calls per second > 0)", val);
 		} else {
-			return bad("option", a);
+			return bad("option", a); /* in takes_value's list, not handled here */
 		}
 	}
 	if (o->url == NULL)
