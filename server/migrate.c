@@ -19,6 +19,9 @@
 #include "migrate.h"
 
 // MIGRATE_LOCK_KEY: the pg_advisory_lock key of a migration run ("dobjmigr" in ASCII).
+// The other advisory lock of dobj, DOBJ__WRITER_LOCK_KEY in migrate.h ("dobjwrit",
+// 7237111335617718644), is the writer lock that a serving dobjd holds for as long as it runs
+// (writer.c): the keys differ, so `dobjd migrate` never waits for a running server.
 #define MIGRATE_LOCK_KEY "7237111335449356146"
 
 // Bounds on what a directory or the bookkeeping table may hold.

@@ -10,6 +10,11 @@
 
 #include <dobj/err.h>
 
+/* DOBJ__WRITER_LOCK_KEY: the session-level pg_advisory_lock key that the dobjd serving a
+ * database holds on its commit connection ("dobjwrit" in ASCII; migrate.c's key for a
+ * migration run is another). Advisory locks are per database: each database has its own. */
+#define DOBJ__WRITER_LOCK_KEY "7237111335617718644"
+
 /* dobj__migration_file: one migrations/NNNN_name.sql; the version is NNNN. */
 typedef struct dobj__migration_file {
 	const char *name; /* file name, e.g. "0001_init.sql" */
