@@ -19,8 +19,10 @@
 #include "committer.h"
 #include "log.h"
 #include "thread.h"
+#include "writer.h"
 
 #define FENCE_RETRY_MS 50   /* idle, while a fence holds: the next check */
+#define WRITER_RETRY_MS 200 /* idle, while the writer lock could not be taken again */
 #define COMMIT_SLICE_US 100 /* the commit thread's scheduling slice, where the kernel takes one */
 
 /* A transaction of the commit thread: the requests in it and its state on the connection. */
@@ -59,6 +61,19 @@ struct dobj__committer {
 	atomic_bool fenced;
 	/* when the transaction the commit thread waits for was sent (monotonic us); 0: none */
 	_Atomic int64_t waiting_since;
+
+	/* the writer lock (writer.h): the owner thread's before the thread starts, then the
+	 * commit thread's; writer_held and writer_epoch mirror it for the stats */
+	dobj__writer writer;
+	atomic_bool writer_held;
+	_Atomic int64_t writer_epoch;
+	/* another dobjd may have written since this one last held the lock: nothing more is
+	 * committed, ever (lost_msg is written once, before lost is set) */
+	atomic_bool lost;
+	char lost_msg[448];
+	void (*on_lost)(void *arg);
+	void *on_lost_arg;
+	int64_t writer_said_ms; /* when a failure to take the lock again was last logged */
 
 	_Atomic uint64_t commits, commit_failures, commit_retries, commit_splits;
 	dobj__hist commit_turns, commit_seconds;
@@ -168,6 +183,65 @@ fence_clear(dobj__committer *c, char *err, size_t errlen)
 	return true;
 }
 
+/* lose gives up for good: the writer lock is another session's, or was meanwhile. */
+static void
+lose(dobj__committer *c, const char *why)
+{
+	snprintf(c->lost_msg, sizeof(c->lost_msg), "%s", why);
+	atomic_store(&c->writer_held, false);
+	atomic_store(&c->lost, true);
+	dobj__log_error("committer: lost the writer lock of this database: %s; this dobjd's "
+	                "caches may be stale, so it commits nothing more: its pending calls fail "
+	                "and it exits with status 1",
+	                why);
+	if (c->on_lost != NULL)
+		c->on_lost(c->on_lost_arg);
+}
+
+/* writer_ok says whether the connection, up, may commit: it holds the writer lock, taken
+ * again first if the connection was made since (err set when not). */
+static bool
+writer_ok(dobj__committer *c, char *err, size_t errlen)
+{
+	char msg[400];
+	int64_t now;
+
+	if (atomic_load(&c->lost)) {
+		snprintf(err, errlen, "this dobjd lost the writer lock: %.360s", c->lost_msg);
+		return false;
+	}
+	if (dobj__writer_current(&c->writer, c->pg))
+		return true;
+	atomic_store(&c->writer_held, false);
+	switch (dobj__writer_take(&c->writer, c->pg, msg, sizeof(msg))) {
+	case DOBJ__WRITER_HELD:
+		atomic_store(&c->writer_epoch, c->writer.epoch);
+		atomic_store(&c->writer_held, true);
+		dobj__log_info(
+		    "committer: took the writer lock again on a new connection; no other "
+		    "dobjd wrote meanwhile (writer epoch %lld)",
+		    (long long)c->writer.epoch);
+		return true;
+	case DOBJ__WRITER_BUSY:
+		snprintf(err, errlen, "another session took the writer lock: %s", msg);
+		lose(c, err);
+		return false;
+	case DOBJ__WRITER_MOVED:
+		lose(c, msg);
+		snprintf(err, errlen, "this dobjd lost the writer lock: %s", msg);
+		return false;
+	case DOBJ__WRITER_ERROR:
+		break;
+	}
+	snprintf(err, errlen, "could not take the writer lock again: %s", msg);
+	now = dobj__clock_mono_ms();
+	if (c->writer_said_ms == 0 || now - c->writer_said_ms >= 10000) {
+		c->writer_said_ms = now;
+		dobj__log_warn("committer: %s; nothing is committed until it is taken", err);
+	}
+	return false;
+}
+
 /* start fails f's requests that depend on a failed commit and sends the others as one
  * transaction, behind the one in flight if behind; f->sent says whether it went. When it
  * could not go behind another, its requests wait in f (f->refused) for refuse_held. */
@@ -194,11 +268,19 @@ start(dobj__committer *c, flight *f, bool behind)
 	if (n == 0)
 		return;
 	f->t0 = dobj__clock_mono_us();
-	if ((rc = dobj__pg_ensure(c->pg, why, sizeof(why))) != DOBJ_OK) {
+	if (atomic_load(&c->lost)) {
+		rc = DOBJ_UNAVAILABLE;
+		outage = true; /* said once, by lose */
+		snprintf(err, sizeof(err),
+		         "could not commit batch of %zu turns: this dobjd lost the "
+		         "writer lock: %.360s",
+		         nturns, c->lost_msg);
+	} else if ((rc = dobj__pg_ensure(c->pg, why, sizeof(why))) != DOBJ_OK) {
 		outage = true;
 		snprintf(err, sizeof(err), "could not commit batch of %zu turns: %s", nturns, why);
-	} else if (!fence_clear(c, why, sizeof(why))) {
-		/* nothing goes on the new connection before the old backend is known to be gone */
+	} else if (!fence_clear(c, why, sizeof(why)) || !writer_ok(c, why, sizeof(why))) {
+		/* nothing goes on a new connection before the old backend is known to be gone and
+		 * the writer lock is held on it again */
 		rc = DOBJ_UNAVAILABLE;
 		outage = true;
 		snprintf(err, sizeof(err), "could not commit batch of %zu turns: %s", nturns, why);
@@ -308,8 +390,15 @@ wait_take(dobj__committer *c, flight *f)
 		char err[320];
 
 		/* objects wait for the fence to clear before they reload: look again soon */
-		if (!fence_clear(c, err, sizeof(err)) && (wait_ms < 0 || wait_ms > FENCE_RETRY_MS))
-			wait_ms = FENCE_RETRY_MS;
+		if (!fence_clear(c, err, sizeof(err))) {
+			if (wait_ms < 0 || wait_ms > FENCE_RETRY_MS)
+				wait_ms = FENCE_RETRY_MS;
+		} else if (wait_ms < 0 && !writer_ok(c, err, sizeof(err)) &&
+		           !atomic_load(&c->lost)) {
+			/* a new connection takes the lock again at once, not at the next commit,
+			 * so that a standby cannot take it in between */
+			wait_ms = WRITER_RETRY_MS;
+		}
 		pthread_mutex_lock(&c->mu);
 		if (c->qhead != NULL || c->stopping)
 			break;
@@ -502,6 +591,34 @@ dobj__committer_close(dobj__committer *c)
 	free(c);
 }
 
+dobj__writer_rc
+dobj__committer_take_writer(dobj__committer *c, char *msg, size_t msglen)
+{
+	dobj__writer_rc rc = dobj__writer_take(&c->writer, c->pg, msg, msglen);
+
+	if (rc == DOBJ__WRITER_HELD) {
+		atomic_store(&c->writer_epoch, c->writer.epoch);
+		atomic_store(&c->writer_held, true);
+	}
+	return rc;
+}
+
+void
+dobj__committer_on_lost(dobj__committer *c, void (*fn)(void *arg), void *arg)
+{
+	c->on_lost = fn;
+	c->on_lost_arg = arg;
+}
+
+bool
+dobj__committer_lost(dobj__committer *c, char *msg, size_t msglen)
+{
+	if (c == NULL || !atomic_load(&c->lost))
+		return false;
+	snprintf(msg, msglen, "%s", c->lost_msg);
+	return true;
+}
+
 bool
 dobj__committer_fenced(dobj__committer *c)
 {
@@ -521,6 +638,8 @@ dobj__committer_stats_get(dobj__committer *c, dobj__committer_stats *out)
 	out->commit_retries = atomic_load(&c->commit_retries);
 	out->commit_splits = atomic_load(&c->commit_splits);
 	out->fenced = atomic_load(&c->fenced);
+	out->writer_held = atomic_load(&c->writer_held);
+	out->writer_epoch = atomic_load(&c->writer_epoch);
 	since = atomic_load(&c->waiting_since);
 	now = dobj__clock_mono_us();
 	out->waiting_us = since != 0 && now > since ? now - since : 0;

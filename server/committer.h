@@ -14,6 +14,7 @@
 
 #include "metrics.h"
 #include "pgstore.h"
+#include "writer.h"
 
 typedef struct dobj__committer dobj__committer;
 
@@ -54,6 +55,8 @@ typedef struct dobj__committer_stats {
 	uint64_t commit_retries; /* transactions skipped behind a failed one and sent again */
 	uint64_t commit_splits;  /* failed transactions of several batches, sent again one each */
 	bool fenced;             /* dobj__committer_fenced */
+	bool writer_held;        /* the commit connection holds the writer lock (writer.h) */
+	int64_t writer_epoch;    /* the writer epoch this dobjd set when it last took it */
 	int64_t waiting_us;      /* how long the transaction in flight has waited; 0: none */
 	uint64_t pg_errors;
 	uint64_t pg_reconnects;
@@ -75,6 +78,16 @@ void dobj__committer_close(dobj__committer *c);
 /* dobj__committer_fenced: a commit's outcome is unknown and the backend that ran it may still
  * commit it; objects dropped after a failed commit must not reload yet (pgstore.h). */
 bool dobj__committer_fenced(dobj__committer *c);
+/* dobj__committer_take_writer takes the writer lock on the commit connection, before
+ * dobj__committer_start (writer.h); the commit thread takes it again after a reconnect, and
+ * commits nothing on a connection that does not hold it. */
+dobj__writer_rc dobj__committer_take_writer(dobj__committer *c, char *msg, size_t msglen);
+/* dobj__committer_on_lost: fn(arg) is called, once, on the commit thread, when the lock
+ * turns out to have been another's (another session holds it, or the epoch moved): from then
+ * on every commit fails. Set it before dobj__committer_start. */
+void dobj__committer_on_lost(dobj__committer *c, void (*fn)(void *arg), void *arg);
+/* dobj__committer_lost: the lock was lost (msg says how). Thread-safe. */
+bool dobj__committer_lost(dobj__committer *c, char *msg, size_t msglen);
 void dobj__committer_stats_get(dobj__committer *c, dobj__committer_stats *out);
 
 #endif /* DOBJ_SERVER_COMMITTER_H */

@@ -98,7 +98,8 @@ http_reply_text(dobj__httpd_req *req, int status, const char *fmt, ...)
 static void
 http_ready_answer(dobj__http *h, dobj__httpd_req *req, bool pg_ok, const char *pg_reason)
 {
-	const char *why = h->ops->not_ready(h->arg);
+	char buf[HTTP_REASON_MAX];
+	const char *why = h->ops->not_ready(h->arg, buf, sizeof(buf));
 
 	if (why != NULL)
 		http_reply_text(req, 503, "not ready: %s\n", why);
@@ -115,7 +116,7 @@ http_readyz(dobj__http *h, dobj__httpd_req *req)
 	char reason[HTTP_REASON_MAX];
 	const char *why;
 
-	if ((why = h->ops->not_ready(h->arg)) != NULL) {
+	if ((why = h->ops->not_ready(h->arg, reason, sizeof(reason))) != NULL) {
 		http_reply_text(req, 503, "not ready: %s\n", why);
 		return;
 	}
@@ -277,6 +278,13 @@ http_metrics_write(dobj__http *h, dobj__text *t)
 	           "1 while a commit's outcome is unknown and the backend that ran it may still "
 	           "commit: writes and the objects it wrote wait.",
 	           cs.fenced);
+	metric_u64(t, "dobj_writer_lock_held", "gauge",
+	           "1 while this dobjd's commit connection holds the writer lock of the database; "
+	           "0 on a standby waiting for it, or while the lock is being taken again.",
+	           cs.writer_held);
+	metric_u64(t, "dobj_writer_epoch", "gauge",
+	           "The writer epoch this dobjd set when it last took the writer lock; 0 before.",
+	           (uint64_t)cs.writer_epoch);
 	dobj__metric_seconds(t, "dobj_commit_waiting_seconds",
 	                     "How long the group commit in flight has waited for PostgreSQL; 0 "
 	                     "when none is. A commit that does not end holds its calls' replies "

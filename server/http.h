@@ -29,8 +29,9 @@ typedef struct dobj__http_ops {
 	void (*shard_stats)(void *arg, unsigned shard, dobj__shard_stats *out);
 	/* commit_stats: the commit thread's counters. */
 	void (*commit_stats)(void *arg, dobj__committer_stats *out);
-	/* not_ready: NULL while the server serves calls, else why not (static text). */
-	const char *(*not_ready)(void *arg);
+	/* not_ready: NULL while the server serves calls, else why not: static text, or written
+	 * into buf (len bytes, HTTP_REASON_MAX) and buf returned. */
+	const char *(*not_ready)(void *arg, char *buf, size_t len);
 	/* alarm_stats: the alarm poller's counters (may be NULL: no alarm metrics). */
 	void (*alarm_stats)(void *arg, dobj__poller_stats *out);
 	/* call_metrics: writes the per-call series (may be NULL). */

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <libpq-fe.h>
@@ -27,6 +28,7 @@
 #include "migrate.h"
 #include "pgstore.h"
 #include "plugin.h"
+#include "server_int.h"
 
 /* OPT_STR_OFF: a string that may be empty ("" turns the feature off), also in the environment. */
 enum opt_type { OPT_STR, OPT_STR_OFF, OPT_COUNT, OPT_INT64 };
@@ -481,6 +483,7 @@ run_serve(const dobj_class *const *classes, size_t n)
 	pthread_t watcher;
 	dobj_err rc;
 	int sig = 0;
+	bool wait, lost = false;
 
 	if (build_server_opts(&so) != 0 || set_sched() != 0)
 		return 2;
@@ -513,15 +516,48 @@ run_serve(const dobj_class *const *classes, size_t n)
 			return 1;
 		}
 	}
+	/* A standby while another dobjd holds the database's writer lock: nothing serves, and a
+	 * stop signal ends the wait (the server logs why it waits). */
+	while ((rc = dobj__server_take_writer(srv, &wait, err, sizeof(err))) != DOBJ_OK) {
+		struct timespec second = {1, 0};
+
+		if (!wait) {
+			dobj__log_error("%s", err);
+			dobj_server_close(srv);
+			return 1;
+		}
+		if ((sig = sigtimedwait(&set, NULL, &second)) > 0) {
+			dobj__log_info("received %s while standing by for the writer lock: exiting "
+			               "without having served",
+			               signal_name(sig));
+			dobj_server_close(srv);
+			return 0;
+		}
+	}
 	if (dobj_server_start(srv, err, sizeof(err)) != DOBJ_OK) {
 		dobj__log_error("%s", err);
 		dobj_server_close(srv);
 		return 1;
 	}
-	sigwait(&set, &sig);
-	dobj__log_info("received %s: draining (new calls are refused; queued calls finish "
-	               "within %d ms), then exiting",
-	               signal_name(sig), so.drain_timeout_ms);
+	/* Serve until a stop signal, or until the commit thread finds the writer lock lost (it
+	 * then commits nothing more; a fresh start is a standby with empty caches). */
+	for (;;) {
+		struct timespec tick = {0, 200 * 1000000L};
+
+		if ((sig = sigtimedwait(&set, NULL, &tick)) > 0)
+			break;
+		if ((lost = dobj__server_lost(srv, err, sizeof(err))))
+			break;
+	}
+	if (lost)
+		dobj__log_error(
+		    "lost the writer lock of this database (%s): draining (queued calls "
+		    "fail), then exiting with status 1",
+		    err);
+	else
+		dobj__log_info("received %s: draining (new calls are refused; queued calls finish "
+		               "within %d ms), then exiting",
+		               signal_name(sig), so.drain_timeout_ms);
 	if (pthread_create(&watcher, NULL, second_signal, &set) != 0)
 		dobj__log_warn("could not watch for a second signal; draining anyway");
 	rc = dobj_server_drain(srv, err, sizeof(err));
@@ -530,8 +566,8 @@ run_serve(const dobj_class *const *classes, size_t n)
 		return 1; /* not closed: a wedged server must not be freed, and exit frees all */
 	}
 	dobj_server_close(srv);
-	dobj__log_info("stopped: %s", err);
-	return 0;
+	dobj__log_info("stopped: %s%s", err, lost ? "; exiting with status 1" : "");
+	return lost ? 1 : 0;
 }
 
 int

@@ -4,10 +4,12 @@
 // in shard.c and listener.c. The server's methods run on the thread that owns the server;
 // only `draining` (an atomic) is read by other threads (the HTTP endpoint's).
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <libpq-fe.h>
@@ -25,6 +27,7 @@
 #include "poller.h"
 #include "registry.h"
 #include "committer.h"
+#include "server_int.h"
 #include "shard.h"
 
 struct dobj_server {
@@ -48,6 +51,12 @@ struct dobj_server {
 	char node_id[128]; /* hostname:pid:random, this server's name in alarm leases */
 	atomic_bool draining;
 	bool started, stopped;
+	/* the writer lock (writer.h): taken before anything serves */
+	bool writer_held, writer_said, http_started; /* owner thread */
+	atomic_bool serving;                         /* the listener is started */
+	atomic_bool lost;                            /* the commit thread lost the lock */
+	pthread_mutex_t reason_mu;                   /* protects wait_reason */
+	char wait_reason[320];                       /* why it does not serve yet; "": starting */
 };
 
 static void
@@ -100,9 +109,27 @@ server_commit_stats(void *arg, dobj__committer_stats *out)
 }
 
 static const char *
-server_not_ready(void *arg)
+server_not_ready(void *arg, char *buf, size_t len)
 {
-	return atomic_load(&((dobj_server *)arg)->draining) ? "server is stopping" : NULL;
+	dobj_server *s = arg;
+
+	if (atomic_load(&s->draining))
+		return "server is stopping";
+	if (atomic_load(&s->lost))
+		return "this dobjd lost the writer lock of this database and is exiting";
+	if (atomic_load(&s->serving))
+		return NULL;
+	pthread_mutex_lock(&s->reason_mu);
+	snprintf(buf, len, "%s", s->wait_reason[0] ? s->wait_reason : "server is starting");
+	pthread_mutex_unlock(&s->reason_mu);
+	return buf;
+}
+
+/* server_lost runs on the commit thread when the writer lock turns out to be lost. */
+static void
+server_lost(void *arg)
+{
+	atomic_store(&((dobj_server *)arg)->lost, true);
 }
 
 static void
@@ -167,6 +194,7 @@ dobj_server_open(dobj_server **out, const dobj_server_opts *opts, char *err, siz
 		set_err(err, errlen, "out of memory");
 		return DOBJ_RESOURCE_EXHAUSTED;
 	}
+	pthread_mutex_init(&s->reason_mu, NULL);
 	dobj__log_hide_dsn(opts->database_url); /* before any message can carry it */
 	s->opts = *opts;
 	s->drain_timeout_ms = opts->drain_timeout_ms > 0 ? opts->drain_timeout_ms : 25000;
@@ -219,6 +247,7 @@ dobj_server_open(dobj_server **out, const dobj_server_opts *opts, char *err, siz
 		dobj_server_close(s);
 		return rc;
 	}
+	dobj__committer_on_lost(s->committer, server_lost, s);
 	s->cfg.committer = s->committer;
 	for (unsigned i = 0; i < s->nshards; i++) {
 		if ((rc = dobj__shard_open(&s->shards[i], i, &s->cfg, msg, sizeof(msg))) !=
@@ -247,14 +276,80 @@ dobj_server_register(dobj_server *s, const dobj_class *cls)
 }
 
 dobj_err
+dobj__server_take_writer(dobj_server *s, bool *wait, char *msg, size_t msglen)
+{
+	char why[400];
+	dobj__committer_stats st;
+	dobj__writer_rc wrc;
+	dobj_err rc;
+
+	*wait = false;
+	if (s->writer_held)
+		return DOBJ_OK;
+	if (s->started) {
+		snprintf(msg, msglen, "server already started");
+		return DOBJ_FAILED_PRECONDITION;
+	}
+	/* the operator endpoint answers while this server waits: live, not ready, and why */
+	if (s->http != NULL && !s->http_started) {
+		if ((rc = dobj__http_start(s->http, msg, msglen)) != DOBJ_OK)
+			return rc;
+		s->http_started = true;
+	}
+	wrc = dobj__committer_take_writer(s->committer, why, sizeof(why));
+	if (wrc == DOBJ__WRITER_HELD) {
+		s->writer_held = true;
+		pthread_mutex_lock(&s->reason_mu);
+		s->wait_reason[0] = '\0';
+		pthread_mutex_unlock(&s->reason_mu);
+		dobj__committer_stats_get(s->committer, &st);
+		dobj__log_info("took the writer lock of this database (writer epoch %lld)%s",
+		               (long long)st.writer_epoch,
+		               s->writer_said ? "; the standby serves now" : "");
+		return DOBJ_OK;
+	}
+	snprintf(msg, msglen, "waiting for the writer lock of this database%s%s",
+	         wrc == DOBJ__WRITER_BUSY ? ", " : ": ", why);
+	pthread_mutex_lock(&s->reason_mu);
+	snprintf(s->wait_reason, sizeof(s->wait_reason), "%s", msg);
+	dobj__log_redact(s->wait_reason, sizeof(s->wait_reason)); /* /readyz serves it */
+	pthread_mutex_unlock(&s->reason_mu);
+	/* another dobjd serves this database: this one stands by, without serving */
+	dobj__log(s->writer_said ? DOBJ_LOG_DEBUG : DOBJ_LOG_WARN,
+	          "%s; standing by (trying again every second) so that one dobjd alone writes "
+	          "the database",
+	          msg);
+	s->writer_said = true;
+	*wait = true;
+	return DOBJ_UNAVAILABLE;
+}
+
+bool
+dobj__server_lost(dobj_server *s, char *msg, size_t msglen)
+{
+	return atomic_load(&s->lost) && dobj__committer_lost(s->committer, msg, msglen);
+}
+
+dobj_err
 dobj_server_start(dobj_server *s, char *err, size_t errlen)
 {
 	char msg[512];
 	dobj_err rc;
+	bool wait;
 
 	if (s->started) {
 		set_err(err, errlen, "server already started");
 		return DOBJ_FAILED_PRECONDITION;
+	}
+	/* Before anything serves: one dobjd alone writes a database (writer.h). */
+	while ((rc = dobj__server_take_writer(s, &wait, msg, sizeof(msg))) != DOBJ_OK) {
+		struct timespec ts = {1, 0};
+
+		if (!wait) {
+			set_err(err, errlen, msg);
+			return rc;
+		}
+		nanosleep(&ts, NULL);
 	}
 	if ((rc = dobj__call_stats_open(&s->calls, &s->reg)) != DOBJ_OK) {
 		set_err(err, errlen, "out of memory");
@@ -296,8 +391,7 @@ dobj_server_start(dobj_server *s, char *err, size_t errlen)
 		dobj__log_info("listening on %s with %u shards; classes: %s", s->listen_url,
 		               s->nshards, names);
 	}
-	if (s->http != NULL && (rc = dobj__http_start(s->http, err, errlen)) != DOBJ_OK)
-		return rc;
+	atomic_store(&s->serving, true); /* /readyz: ready once PostgreSQL answers */
 	return DOBJ_OK;
 }
 
@@ -420,5 +514,6 @@ dobj_server_close(dobj_server *s)
 	dobj__call_stats_close(s->calls);
 	free(s->listen_url);
 	free(s->database_url);
+	pthread_mutex_destroy(&s->reason_mu);
 	free(s);
 }
