@@ -154,6 +154,9 @@ Test(order, in_process_clock_moved_a_day)
 	so.shards = 1;
 	so.http_listen_url = "";
 	cr_assert_not_null(order);
+	/* one dobjd writes a database at a time (the writer lock): the suite's external dobjd
+	 * stops first, or this one would stand by for it */
+	fx_server_stop(&srv);
 	cr_assert_eq(dobj_server_open(&s, &so, err, sizeof(err)), DOBJ_OK, "%s", err);
 	cr_assert_eq(dobj_server_register(s, order), DOBJ_OK);
 	cr_assert_eq(dobj_server_start(s, err, sizeof(err)), DOBJ_OK, "%s", err);
@@ -162,9 +165,6 @@ Test(order, in_process_clock_moved_a_day)
 	expect_state(c, "inproc-waits", "init", NULL, "pending");
 	expect_state(c, "inproc-pays", "init", NULL, "pending");
 	expect_state(c, "inproc-pays", "pay", NULL, "paid");
-	/* the external dobjd of the suite shares the database: stop it so this server alone
-	 * runs the alarms */
-	fx_server_stop(&srv);
 	dobj_server_advance_clock(s, 86401 * 1000LL);
 	wait_alarms_gone(&db, 20000);
 	expect_state(c, "inproc-waits", "state", NULL, "cancelled");

@@ -345,22 +345,16 @@ fx_server_use(const char *name)
 	fx_server_binary = name;
 }
 
-void
-fx_server_start(fx_server *s, fx_db *db, int port, const char *const *extra_args)
+// fx_spawn forks dobjd serving db on s->port with the extra arguments; its log goes to a new
+// s->log_path.
+static void
+fx_spawn(fx_server *s, fx_db *db, const char *const *extra_args)
 {
 	static atomic_uint starts;
 	const char *argv[64];
-	char desc[64], ready[FX_URL_MAX + 32];
-	int tries = 0;
 	size_t argc = 0;
-	int64_t deadline;
-	int status;
 	pid_t pid;
 
-	memset(s, 0, sizeof(*s));
-	s->port = port > 0 ? port : fx_free_port();
-again:
-	argc = 0;
 	snprintf(s->url, sizeof(s->url), "tcp://127.0.0.1:%d", s->port);
 	mkdir(DOBJ_BUILD_DIR "/test-logs", 0755);
 	if ((size_t)snprintf(s->log_path, sizeof(s->log_path), "%s/test-logs/dobjd-%ld-%u-%d.log",
@@ -409,15 +403,37 @@ again:
 	}
 	s->pid = pid;
 	fx_children_add(pid);
+}
 
-	deadline = fx_now_ms() + FX_START_TIMEOUT_MS;
+// fx_serving says whether s serves: its own log says it listens (another test's dobjd may
+// hold the port meanwhile) and the port accepts.
+static bool
+fx_serving(fx_server *s)
+{
+	char ready[FX_URL_MAX + 32];
+
 	snprintf(ready, sizeof(ready), "listening on %s ", s->url);
+	return fx_port_accepts(s->port) && fx_log_contains(s->log_path, ready);
+}
+
+void
+fx_server_start(fx_server *s, fx_db *db, int port, const char *const *extra_args)
+{
+	char desc[64];
+	int tries = 0;
+	int64_t deadline;
+	int status;
+
+	memset(s, 0, sizeof(*s));
+	s->port = port > 0 ? port : fx_free_port();
+again:
+	fx_spawn(s, db, extra_args);
+	deadline = fx_now_ms() + FX_START_TIMEOUT_MS;
 	for (;;) {
-		/* its own log says so: another test's dobjd may hold the port meanwhile */
-		if (fx_port_accepts(s->port) && fx_log_contains(s->log_path, ready))
+		if (fx_serving(s))
 			return;
-		if (waitpid(pid, &status, WNOHANG) == pid) {
-			fx_children_del(pid);
+		if (waitpid(s->pid, &status, WNOHANG) == s->pid) {
+			fx_children_del(s->pid);
 			s->pid = 0;
 			if (port == 0 && tries < 3 &&
 			    fx_log_contains(s->log_path, "Address in use")) {
@@ -439,6 +455,56 @@ again:
 		}
 		fx_nap_ms(20);
 	}
+}
+
+void
+fx_server_spawn(fx_server *s, fx_db *db, int port, const char *const *extra_args)
+{
+	memset(s, 0, sizeof(*s));
+	s->port = port > 0 ? port : fx_free_port();
+	fx_spawn(s, db, extra_args);
+}
+
+bool
+fx_server_serving(fx_server *s)
+{
+	return s->pid > 0 && fx_serving(s);
+}
+
+void
+fx_server_await(fx_server *s, int timeout_ms)
+{
+	int64_t deadline = fx_now_ms() + timeout_ms;
+	char desc[64];
+	int status;
+
+	while (!fx_serving(s)) {
+		if (waitpid(s->pid, &status, WNOHANG) == s->pid) {
+			fx_children_del(s->pid);
+			s->pid = 0;
+			fx_log_tail(s->log_path);
+			cr_assert_fail("dobjd exited before it served (%s); log in %s",
+			               fx_status_str(status, desc, sizeof(desc)), s->log_path);
+		}
+		if (fx_now_ms() >= deadline) {
+			fx_log_tail(s->log_path);
+			cr_assert_fail("dobjd did not serve on %s within %d ms; log in %s", s->url,
+			               timeout_ms, s->log_path);
+		}
+		fx_nap_ms(20);
+	}
+}
+
+bool
+fx_server_exited(fx_server *s, int timeout_ms, int *status)
+{
+	if (s->pid <= 0)
+		return true;
+	if (!fx_wait_until(s->pid, fx_now_ms() + timeout_ms, status))
+		return false;
+	fx_children_del(s->pid);
+	s->pid = 0;
+	return true;
 }
 
 int

@@ -47,6 +47,21 @@ char *fx_db_query1(fx_db *db, const char *sql);
  * port reuses it (restarts). */
 void fx_server_start(fx_server *s, fx_db *db, int port, const char *const *extra_args);
 
+/* fx_server_spawn starts dobjd like fx_server_start without waiting for it to serve (it may
+ * stand by for the writer lock); port 0 picks a free port. */
+void fx_server_spawn(fx_server *s, fx_db *db, int port, const char *const *extra_args);
+
+/* fx_server_serving says whether s serves now: its log says it listens and its port accepts. */
+bool fx_server_serving(fx_server *s);
+
+/* fx_server_await waits until a spawned dobjd serves; fails the test if it exits first or
+ * after timeout_ms. */
+void fx_server_await(fx_server *s, int timeout_ms);
+
+/* fx_server_exited waits up to timeout_ms for dobjd to exit by itself: true, with its wait
+ * status in *status, if it did (or was not running). */
+bool fx_server_exited(fx_server *s, int timeout_ms, int *status);
+
 /* fx_server_use makes later fx_server_start calls run the built binary `name` (default
  * "dobjd"; "dobjd-test" adds the TestKV class). */
 void fx_server_use(const char *name);
