@@ -4,7 +4,8 @@
 // takes over with the first's data once it stops; SIGTERM ends a standby at once, status 0;
 // the lock is taken again after the commit connection's backend is terminated; and a dobjd
 // whose lock another session took (or took and bumped the epoch of) while its connection was
-// down exits 1 and commits nothing more.
+// down exits 1 and commits nothing more. `dobjd migrate` adds 0004 beside a running
+// older server, whose schema this dobjd refuses until then.
 
 #include <signal.h>
 #include <stdbool.h>
@@ -291,4 +292,67 @@ Test(writer_lock, a_dobjd_whose_lock_another_session_holds_exits_1_and_commits_n
 Test(writer_lock, a_dobjd_whose_epoch_moved_while_it_was_down_exits_1_and_commits_nothing)
 {
 	lost_while_down(false);
+}
+
+/* The upgrade to the writer lock: a database at migration 0003, served by a dobjd of before
+ * (here: a session with a commit under way, holding the locks such a server's commit holds).
+ * This dobjd refuses it; `dobjd migrate` adds 0004 without waiting for that server. */
+Test(writer_lock, migrate_adds_0004_beside_a_running_older_server)
+{
+	char dir[64] = "/tmp/dobj-writer-mig-XXXXXX", src[512], dst[512], out[4096], err[4096];
+	const char *names[] = {"0001_init.sql", "0002_alarms.sql", "0003_storage_fillfactor.sql"};
+	const char *old_migrate[] = {
+	    fx_bin("dobjd"), "migrate", "--database-url", db.dsn, "--migrations-dir", dir, NULL};
+	const char *serve[] = {fx_bin("dobjd"), "serve",    "--database-url",
+	                       db.dsn,          "--listen", "tcp://192.0.2.1:7700",
+	                       "--http-listen", "",         NULL};
+	const char *migrate[] = {fx_bin("dobjd"), "migrate", "--database-url", db.dsn, NULL};
+	PGconn *old;
+	PGresult *r;
+	int64_t t0;
+	int rc;
+
+	fx_db_drop(&db);
+	fx_db_create(&db, false);
+	cr_assert(mkdtemp(dir) != NULL);
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		snprintf(src, sizeof(src), "%s/migrations/%s", DOBJ_SOURCE_DIR, names[i]);
+		snprintf(dst, sizeof(dst), "%s/%s", dir, names[i]);
+		cr_assert_eq(symlink(src, dst), 0);
+	}
+	rc = fx_run(old_migrate, out, sizeof(out), err, sizeof(err));
+	cr_assert_eq(rc, 0, "%s%s", out, err);
+
+	rc = fx_run(serve, out, sizeof(out), err, sizeof(err));
+	cr_assert_eq(rc, 1, "dobjd served a schema without 0004: %s%s", out, err);
+	cr_assert(strstr(err, "this dobjd needs 4 (0004_writer_epoch.sql is not applied)") != NULL,
+	          "%s", err);
+
+	old = PQconnectdb(db.dsn);
+	cr_assert_eq(PQstatus(old), CONNECTION_OK, "%s", PQerrorMessage(old));
+	r = PQexec(old, "BEGIN; INSERT INTO dobj_objects VALUES ('C', '\\x"
+	                "0000000000000000000000000000000000000000000000000000000000000000'); "
+	                "INSERT INTO dobj_storage VALUES ('C', '\\x"
+	                "0000000000000000000000000000000000000000000000000000000000000000', 'k', "
+	                "'\\x00'); SELECT * FROM dobj_alarms FOR UPDATE");
+	cr_assert_eq(PQresultStatus(r), PGRES_TUPLES_OK, "%s", PQresultErrorMessage(r));
+	PQclear(r);
+	t0 = fx_now_ms();
+	rc = fx_run(migrate, out, sizeof(out), err, sizeof(err));
+	cr_assert_eq(rc, 0, "%s%s", out, err);
+	cr_assert(strstr(out, "applied 0004_writer_epoch.sql") != NULL, "%s", out);
+	cr_assert_lt(fx_now_ms() - t0, 10000, "dobjd migrate waited for the running server");
+	r = PQexec(old, "COMMIT");
+	cr_assert_eq(PQresultStatus(r), PGRES_COMMAND_OK, "%s", PQresultErrorMessage(r));
+	PQclear(r);
+	PQfinish(old);
+	cr_assert_eq(query_long("SELECT epoch FROM dobj_writer"), 0);
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		snprintf(dst, sizeof(dst), "%s/%s", dir, names[i]);
+		unlink(dst);
+	}
+	rmdir(dir);
+	fx_server_start(&first, &db, 0, NULL);
+	cr_assert_eq(query_long("SELECT epoch FROM dobj_writer"), 1);
+	fx_server_stop(&first);
 }
