@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * http.h - dobjd's operator endpoint on its own port: GET /healthz (the process runs),
- * GET /readyz (PostgreSQL answers and the server is not stopping) and GET /metrics
+ * GET /readyz (the server serves, PostgreSQL answers and the server is not stopping) and GET /metrics
  * (Prometheus text format 0.0.4), served by httpd.c with its limits on connections and time.
  * The server's state reaches it only through dobj__http_ops.
  */

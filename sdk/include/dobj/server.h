@@ -76,7 +76,13 @@ DOBJ_API dobj_err dobj_server_open(dobj_server **out, const dobj_server_opts *op
  * dobj_server_start. */
 DOBJ_API dobj_err dobj_server_register(dobj_server *s, const dobj_class *cls);
 
-/* dobj_server_start starts the shards and the listener. */
+/* dobj_server_start takes the database's writer lock, then starts the shards and the listener.
+ * One server writes a database at a time: while another holds the lock (a session-level
+ * PostgreSQL advisory lock on its commit connection), this call waits, trying again every
+ * second, with the HTTP port (if any) up and /readyz answering 503 with the holder. Should the
+ * lock be lost later (the commit connection was re-made and another session had taken the
+ * lock, or written, meanwhile), every commit fails from then on: drain and close the server,
+ * and start a new one. */
 DOBJ_API dobj_err dobj_server_start(dobj_server *s, char *errbuf, size_t errlen);
 
 /* dobj_server_drain is the graceful shutdown: at once, readiness (/readyz) turns 503 and new
