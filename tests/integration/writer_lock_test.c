@@ -144,8 +144,15 @@ Test(writer_lock, a_second_dobjd_stands_by_and_takes_over_with_the_first_ones_da
 	cr_assert_eq(fx_metric(http1, "dobj_writer_lock_held"), 1);
 
 	http2 = start_http(&second, false);
-	/* live, not ready, and it says who holds the lock */
-	fx_http_await(http2, "/readyz", 503, -1, 10000, body, sizeof(body));
+	/* live, not ready, and it says who holds the lock (once it has tried: before, it is
+	 * "starting") */
+	for (int64_t end = fx_now_ms() + 10000;;) {
+		fx_http_await(http2, "/readyz", 503, -1, 10000, body, sizeof(body));
+		if (strstr(body, "waiting for the writer lock") != NULL)
+			break;
+		cr_assert_lt(fx_now_ms(), end, "%s", body);
+		fx_nap_ms(20);
+	}
 	cr_assert(strstr(body, "waiting for the writer lock of this database, held by "
 	                       "PostgreSQL backend") != NULL,
 	          "%s", body);
