@@ -351,10 +351,26 @@ dobj__listener_open(dobj__listener **out, const dobj__registry *reg, dobj__shard
 	return DOBJ_OK;
 }
 
-dobj_err
-dobj__listener_start(dobj__listener *l, const char *url, char *err, size_t errlen)
+/* listen_tls is nng_listen with a TLS configuration. */
+static int
+listen_tls(nng_socket sock, const char *url, nng_tls_config *tls)
 {
-	int rv = nng_listen(l->sock, url, NULL, 0);
+	nng_listener nl;
+	int rv;
+
+	if ((rv = nng_listener_create(&nl, sock, url)) != 0)
+		return rv;
+	if ((rv = nng_listener_set_ptr(nl, NNG_OPT_TLS_CONFIG, tls)) != 0 ||
+	    (rv = nng_listener_start(nl, 0)) != 0)
+		nng_listener_close(nl);
+	return rv;
+}
+
+dobj_err
+dobj__listener_start(dobj__listener *l, const char *url, nng_tls_config *tls, char *err,
+                     size_t errlen)
+{
+	int rv = tls != NULL ? listen_tls(l->sock, url, tls) : nng_listen(l->sock, url, NULL, 0);
 
 	if (rv != 0) {
 		snprintf(err, errlen, "could not listen on %s: %s", url, nng_strerror(rv));

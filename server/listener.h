@@ -7,6 +7,9 @@
 
 #include <stddef.h>
 
+#include <nng/nng.h>
+#include <nng/supplemental/tls/tls.h>
+
 #include <dobj/err.h>
 
 #include "metrics.h"
@@ -22,8 +25,10 @@ dobj_err dobj__listener_open(dobj__listener **out, const dobj__registry *reg,
                              dobj__shard *const *shards, unsigned nshards, dobj__call_stats *stats,
                              unsigned ncontexts, char *err, size_t errlen);
 
-/* dobj__listener_start listens on url (tcp://, ipc://, tls+tcp://) and starts receiving. */
-dobj_err dobj__listener_start(dobj__listener *l, const char *url, char *err, size_t errlen);
+/* dobj__listener_start listens on url (tcp://, ipc://, or tls+tcp:// with tls, which the
+ * listener holds; NULL for the others) and starts receiving. */
+dobj_err dobj__listener_start(dobj__listener *l, const char *url, nng_tls_config *tls, char *err,
+                              size_t errlen);
 
 /* dobj__listener_drain answers every new request UNAVAILABLE ("server is shutting down")
  * from now on. Thread-safe. */

@@ -44,6 +44,9 @@ typedef struct opt {
 
 enum {
 	O_LISTEN,
+	O_TLS_CERT,
+	O_TLS_KEY,
+	O_TLS_CLIENT_CA,
 	O_DATABASE_URL,
 	O_SHARDS,
 	O_CACHE_OBJECTS,
@@ -70,6 +73,15 @@ enum {
 static opt opts[O_COUNT] = {
     [O_LISTEN] = {"--listen", "DOBJ_LISTEN", OPT_STR, "tcp://127.0.0.1:7700",
                   "nng URL to serve on (tcp://, ipc://, tls+tcp://)"},
+    [O_TLS_CERT] = {"--tls-cert", "DOBJ_TLS_CERT", OPT_STR, NULL,
+                    "tls+tcp://: PEM file of the server's certificate and its chain (required "
+                    "there; read at start)"},
+    [O_TLS_KEY] = {"--tls-key", "DOBJ_TLS_KEY", OPT_STR, NULL,
+                   "tls+tcp://: PEM file of its private key, unencrypted (default: in the "
+                   "--tls-cert file)"},
+    [O_TLS_CLIENT_CA] = {"--tls-client-ca", "DOBJ_TLS_CLIENT_CA", OPT_STR, NULL,
+                         "tls+tcp://: clients must present a certificate signed by the CAs "
+                         "of this PEM file (mutual TLS)"},
     [O_DATABASE_URL] = {"--database-url", "DOBJ_DATABASE_URL", OPT_STR, NULL,
                         "PostgreSQL connection string or URI (required)"},
     [O_SHARDS] = {"--shards", "DOBJ_SHARDS", OPT_COUNT, "0", "shard threads; 0 = one per core"},
@@ -303,6 +315,40 @@ apply_log_opts(void)
 	return 0;
 }
 
+static bool
+opt_given(int i)
+{
+	return opts[i].value != NULL && opts[i].value[0] != '\0';
+}
+
+/* check_tls_opts refuses a tls+tcp:// --listen URL without a certificate, and TLS flags with
+ * any other URL (the files themselves are read by dobj_server_open). */
+static int
+check_tls_opts(void)
+{
+	const char *url = opts[O_LISTEN].value;
+	bool tls = strncmp(url, "tls+", 4) == 0;
+
+	if (tls && !opt_given(O_TLS_CERT)) {
+		fprintf(stderr,
+		        "dobjd: --listen %s needs a certificate and its key: give --tls-cert FILE "
+		        "and --tls-key FILE (or DOBJ_TLS_CERT and DOBJ_TLS_KEY; the key may be in "
+		        "the certificate's file)\n",
+		        url);
+		return -1;
+	}
+	if (!tls && (opt_given(O_TLS_CERT) || opt_given(O_TLS_KEY) || opt_given(O_TLS_CLIENT_CA))) {
+		fprintf(
+		    stderr,
+		    "dobjd: --tls-cert, --tls-key and --tls-client-ca (DOBJ_TLS_CERT, "
+		    "DOBJ_TLS_KEY, DOBJ_TLS_CLIENT_CA) need a tls+tcp:// --listen URL; %s is not "
+		    "one\n",
+		    url);
+		return -1;
+	}
+	return 0;
+}
+
 static int
 build_server_opts(dobj_server_opts *so)
 {
@@ -348,6 +394,8 @@ build_server_opts(dobj_server_opts *so)
 			return -1;
 		}
 	}
+	if (check_tls_opts() != 0)
+		return -1;
 	memset(so, 0, sizeof(*so));
 	so->listen_url = opts[O_LISTEN].value;
 	so->database_url = opts[O_DATABASE_URL].value;
@@ -366,6 +414,9 @@ build_server_opts(dobj_server_opts *so)
 	so->alarm_max_retries = v[O_ALARM_MAX_RETRIES] == 0 ? -1 : (int)v[O_ALARM_MAX_RETRIES];
 	so->http_listen_url = opts[O_HTTP_LISTEN].value;
 	so->drain_timeout_ms = (int)v[O_DRAIN_TIMEOUT_MS];
+	so->tls_cert_file = opts[O_TLS_CERT].value;
+	so->tls_key_file = opts[O_TLS_KEY].value;
+	so->tls_client_ca_file = opts[O_TLS_CLIENT_CA].value;
 	return 0;
 }
 

@@ -29,6 +29,7 @@
 #include "committer.h"
 #include "server_int.h"
 #include "shard.h"
+#include "tls.h" /* sdk/src's */
 
 struct dobj_server {
 	dobj_server_opts opts;
@@ -40,7 +41,8 @@ struct dobj_server {
 	unsigned nshards;
 	dobj__committer *committer;
 	dobj__listener *listener;
-	dobj__http *http; /* NULL when --http-listen is "" */
+	nng_tls_config *tls; /* for a tls+tcp:// listen URL, else NULL */
+	dobj__http *http;    /* NULL when --http-listen is "" */
 	dobj__poller *poller;
 	dobj__poller_cfg alarm_cfg;
 	dobj__call_stats *calls; /* made at start, when the classes are known */
@@ -87,6 +89,52 @@ check_schema(const char *dsn, char *err, size_t errlen)
 	if (rc != DOBJ_OK)
 		set_err(err, errlen, msg);
 	return rc;
+}
+
+static bool
+opt_set(const char *s)
+{
+	return s != NULL && s[0] != '\0';
+}
+
+/* server_tls checks the TLS options against the listen URL and, for tls+tcp://, reads the
+ * certificate, key and client CA into s->tls. */
+static dobj_err
+server_tls(dobj_server *s, const dobj_server_opts *o, char *err, size_t errlen)
+{
+	dobj__tls_files f = {
+	    .ca_file = opt_set(o->tls_client_ca_file) ? o->tls_client_ca_file : NULL,
+	    .cert_file = o->tls_cert_file,
+	    .key_file = o->tls_key_file,
+	    .ca_what = "--tls-client-ca",
+	    .cert_what = "--tls-cert",
+	    .key_what = "--tls-key",
+	};
+	char msg[512];
+
+	if (!dobj__tls_url(s->listen_url)) {
+		if (opt_set(o->tls_cert_file) || opt_set(o->tls_key_file) || f.ca_file != NULL) {
+			snprintf(
+			    msg, sizeof(msg),
+			    "--tls-cert, --tls-key and --tls-client-ca need a tls+tcp:// listen "
+			    "URL; %s is not one",
+			    s->listen_url);
+			set_err(err, errlen, msg);
+			return DOBJ_INVALID_ARGUMENT;
+		}
+		return DOBJ_OK;
+	}
+	if (!opt_set(o->tls_cert_file)) {
+		snprintf(
+		    msg, sizeof(msg),
+		    "listening on %s needs a certificate and its key: give --tls-cert FILE and "
+		    "--tls-key FILE (DOBJ_TLS_CERT, DOBJ_TLS_KEY; the key may be in the "
+		    "certificate's file)",
+		    s->listen_url);
+		set_err(err, errlen, msg);
+		return DOBJ_INVALID_ARGUMENT;
+	}
+	return dobj__tls_config(&s->tls, NNG_TLS_MODE_SERVER, &f, err, errlen);
 }
 
 /* The operator endpoint's view of the server (http.h). */
@@ -226,6 +274,10 @@ dobj_server_open(dobj_server **out, const dobj_server_opts *opts, char *err, siz
 		dobj_server_close(s);
 		set_err(err, errlen, "out of memory");
 		return DOBJ_RESOURCE_EXHAUSTED;
+	}
+	if ((rc = server_tls(s, opts, err, errlen)) != DOBJ_OK) {
+		dobj_server_close(s);
+		return rc;
 	}
 	if (opts->http_listen_url == NULL || opts->http_listen_url[0] != '\0') {
 		rc = dobj__http_open(&s->http,
@@ -378,7 +430,8 @@ dobj_server_start(dobj_server *s, char *err, size_t errlen)
 		set_err(err, errlen, rc == DOBJ_OK ? "could not start the alarm poller" : msg);
 		return rc;
 	}
-	if ((rc = dobj__listener_start(s->listener, s->listen_url, msg, sizeof(msg))) != DOBJ_OK) {
+	if ((rc = dobj__listener_start(s->listener, s->listen_url, s->tls, msg, sizeof(msg))) !=
+	    DOBJ_OK) {
 		set_err(err, errlen, msg);
 		return rc;
 	}
@@ -512,6 +565,8 @@ dobj_server_close(dobj_server *s)
 	free(s->shards);
 	dobj__registry_fini(&s->reg);
 	dobj__call_stats_close(s->calls);
+	if (s->tls != NULL)
+		nng_tls_config_free(s->tls);
 	free(s->listen_url);
 	free(s->database_url);
 	pthread_mutex_destroy(&s->reason_mu);

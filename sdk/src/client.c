@@ -30,6 +30,8 @@
 #include <dobj/object.h>
 #include <dobj/wire.pb-c.h>
 
+#include "tls.h"
+
 #define CLIENT_MSG_MAX DOBJ_MESSAGE_MAX /* largest request or reply, in bytes */
 #define CLIENT_RECONN_MIN_MS 100
 #define CLIENT_RECONN_MAX_MS 2000
@@ -50,6 +52,8 @@ struct dobj_client {
 	client_call *calls;  /* the calls in flight, sync and async */
 	unsigned ncalls;     /* the length of calls */
 	atomic_int npipes;   /* connections up (nng's pipe events) */
+	bool tls;            /* a tls+tcp:// URL, dialled by dialer */
+	nng_dialer dialer;
 };
 
 /* call_phase: where an asynchronous call is in its send -> recv -> done state machine. */
@@ -163,22 +167,45 @@ client_pipe_event(nng_pipe p, nng_pipe_ev ev, void *arg)
 dobj_err
 dobj_client_open(dobj_client **out, const dobj_client_opts *opts)
 {
+	return dobj_client_open_err(out, opts, NULL, 0);
+}
+
+static dobj_err
+open_errf(char *errbuf, size_t errlen, dobj_err rc, const char *what, const char *url, int rv)
+{
+	if (errbuf != NULL && errlen > 0)
+		snprintf(errbuf, errlen, "%s%s%s%s%s", what, url ? " " : "", url ? url : "",
+		         rv ? ": " : "", rv ? nng_strerror(rv) : "");
+	return rc;
+}
+
+dobj_err
+dobj_client_open_err(dobj_client **out, const dobj_client_opts *opts, char *errbuf, size_t errlen)
+{
+	nng_tls_config *tls = NULL;
 	pthread_condattr_t ca;
 	dobj_client *c;
+	dobj_err rc;
 	int rv;
 
 	if (out == NULL)
-		return DOBJ_INVALID_ARGUMENT;
+		return open_errf(errbuf, errlen, DOBJ_INVALID_ARGUMENT, "no place for the client",
+		                 NULL, 0);
 	*out = NULL;
-	if (opts == NULL || opts->url == NULL || opts->url[0] == '\0' ||
-	    opts->default_timeout_ms < 0)
-		return DOBJ_INVALID_ARGUMENT;
-	if ((c = calloc(1, sizeof(*c))) == NULL)
-		return DOBJ_RESOURCE_EXHAUSTED;
-	if ((c->url = strdup(opts->url)) == NULL) {
+	if (opts == NULL || opts->url == NULL || opts->url[0] == '\0')
+		return open_errf(errbuf, errlen, DOBJ_INVALID_ARGUMENT, "no URL to dial", NULL, 0);
+	if (opts->default_timeout_ms < 0)
+		return open_errf(errbuf, errlen, DOBJ_INVALID_ARGUMENT,
+		                 "default_timeout_ms is negative", NULL, 0);
+	if ((rc = dobj__tls_client_config(opts, &tls, errbuf, errlen)) != DOBJ_OK)
+		return rc;
+	if ((c = calloc(1, sizeof(*c))) == NULL || (c->url = strdup(opts->url)) == NULL) {
 		free(c);
-		return DOBJ_RESOURCE_EXHAUSTED;
+		if (tls != NULL)
+			nng_tls_config_free(tls);
+		return open_errf(errbuf, errlen, DOBJ_RESOURCE_EXHAUSTED, "out of memory", NULL, 0);
 	}
+	c->tls = tls != NULL;
 	c->default_timeout_ms =
 	    opts->default_timeout_ms ? opts->default_timeout_ms : DOBJ_DEFAULT_TIMEOUT_MS;
 	atomic_init(&c->next_request_id, 1);
@@ -200,16 +227,22 @@ dobj_client_open(dobj_client **out, const dobj_client_opts *opts)
 	    (rv = nng_socket_set_size(c->sock, NNG_OPT_RECVMAXSZ, CLIENT_MSG_MAX)) != 0 ||
 	    (rv = nng_socket_set_ms(c->sock, NNG_OPT_RECONNMINT, CLIENT_RECONN_MIN_MS)) != 0 ||
 	    (rv = nng_socket_set_ms(c->sock, NNG_OPT_RECONNMAXT, CLIENT_RECONN_MAX_MS)) != 0 ||
-	    (rv = nng_dial(c->sock, c->url, NULL, NNG_FLAG_NONBLOCK)) != 0)
+	    (rv = tls != NULL ? dobj__tls_dial(c->sock, c->url, tls, &c->dialer)
+	                      : nng_dial(c->sock, c->url, NULL, NNG_FLAG_NONBLOCK)) != 0)
 		goto fail;
+	if (tls != NULL)
+		nng_tls_config_free(tls); /* the dialer holds it */
 	*out = c;
 	return DOBJ_OK;
 
 fail:
 	nng_close(c->sock);
 fail_sock:
+	if (tls != NULL)
+		nng_tls_config_free(tls);
 	pthread_cond_destroy(&c->idle);
 	pthread_mutex_destroy(&c->mtx);
+	open_errf(errbuf, errlen, client_nng_err(rv), "could not dial", c->url, rv);
 	free(c->url);
 	free(c);
 	return client_nng_err(rv);
@@ -471,10 +504,15 @@ call_fail(dobj_client *c, int rv, bool sent, int timeout_ms, dobj_reply *reply)
 		rv = NNG_ECLOSED;
 	switch (rv) {
 	case NNG_ETIMEDOUT:
-		if (!sent)
+		if (!sent) {
+			char note[256] = ""; /* a TLS dialer's failed attempts; "" for others */
+
+			if (c->tls)
+				dobj__tls_dial_note(c->dialer, note, sizeof(note));
 			return reply_errorf(reply, DOBJ_DEADLINE_EXCEEDED,
-			                    "no connection to %s within %d ms; request not sent",
-			                    c->url, timeout_ms);
+			                    "no connection to %s within %d ms; request not sent%s",
+			                    c->url, timeout_ms, note);
+		}
 		return reply_errorf(reply, DOBJ_DEADLINE_EXCEEDED, "no reply from %s within %d ms",
 		                    c->url, timeout_ms);
 	case NNG_ECLOSED:

@@ -28,18 +28,40 @@ extern "C" {
 
 typedef struct dobj_client dobj_client;
 
-/* dobj_client_opts: how to reach the server. Zeroed fields take their defaults. */
+/* dobj_client_opts: how to reach the server. Zeroed fields take their defaults.
+ *
+ * TLS (tls+tcp://host:port only; a TLS field with another URL is DOBJ_INVALID_ARGUMENT): the
+ * client verifies the server's certificate against tls_ca_file and its name against
+ * tls_server_name, so one of tls_ca_file and tls_insecure_skip_verify is required. Files are
+ * PEM, read once by dobj_client_open; keys must not be encrypted. With nng's mbedTLS 2.x a
+ * server reached by IP address is matched on DNS names only: its certificate needs the
+ * address as a DNS name in its subjectAltName, or give tls_server_name. */
 typedef struct dobj_client_opts {
-	const char *url;        /* required: tcp://host:port or ipc:///path (tls+tcp:// dials, but
-	                         * there is no way to set certificates: its calls time out) */
-	int default_timeout_ms; /* per-call deadline when a call gives none; 0 = 30000 */
+	const char *url;         /* required: tcp://host:port, ipc:///path or tls+tcp://host:port */
+	int default_timeout_ms;  /* per-call deadline when a call gives none; 0 = 30000 */
+	const char *tls_ca_file; /* CA certificate(s) that signed the server's certificate */
+	const char *tls_server_name; /* the name the server's certificate must carry [URL's host] */
+	const char *tls_cert_file;   /* a client certificate, for servers that require one
+	                              * (dobjd --tls-client-ca: mutual TLS) [none] */
+	const char *tls_key_file;    /* its private key [NULL: in tls_cert_file] */
+	/* tls_insecure_skip_verify: nonzero accepts any server certificate and name, without a CA
+	 * (anyone on the path can read and change the calls). Tests and labs only. */
+	int tls_insecure_skip_verify;
 } dobj_client_opts;
 
 /* dobj_client_open dials opts->url and returns a client in *out. The dial is asynchronous:
  * a server that is not up yet is retried in the background, and calls made meanwhile wait
- * until their deadline. DOBJ_INVALID_ARGUMENT for a missing or malformed URL.
- * Free with dobj_client_close(). */
+ * until their deadline; a TLS handshake that fails (wrong CA or name, no client certificate)
+ * is retried the same way, and those calls' DEADLINE_EXCEEDED message counts the failed
+ * attempts. DOBJ_INVALID_ARGUMENT for a missing or malformed URL, or TLS options that do not
+ * fit it (see dobj_client_opts) or files mbedTLS refuses; DOBJ_NOT_FOUND for a TLS file that
+ * does not exist. Free with dobj_client_close(). */
 DOBJ_API dobj_err dobj_client_open(dobj_client **out, const dobj_client_opts *opts);
+
+/* dobj_client_open_err is dobj_client_open that also says why it failed in errbuf (if not
+ * NULL): which option or file, and errno's or mbedTLS's reason. */
+DOBJ_API dobj_err dobj_client_open_err(dobj_client **out, const dobj_client_opts *opts,
+                                       char *errbuf, size_t errlen);
 
 /* dobj_client_close cancels every call in flight (their callbacks run with DOBJ_CANCELLED),
  * waits for those callbacks to return, and frees c. NULL is allowed. Never call it from a

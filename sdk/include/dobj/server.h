@@ -38,7 +38,7 @@ typedef struct dobj_limits {
 
 /* dobj_server_opts: zeroed fields take the defaults in brackets. */
 typedef struct dobj_server_opts {
-	const char *listen_url;   /* tcp:// or ipc:// [tcp://127.0.0.1:7700] */
+	const char *listen_url;   /* tcp://, ipc:// or tls+tcp:// [tcp://127.0.0.1:7700] */
 	const char *database_url; /* libpq connection string or URI; required */
 	unsigned shards;          /* shard threads [one per core] */
 	dobj_limits limits;
@@ -57,6 +57,14 @@ typedef struct dobj_server_opts {
 	/* drain_timeout_ms: how long dobj_server_drain lets queued and running calls finish
 	 * [25000] */
 	int drain_timeout_ms;
+	/* TLS for a tls+tcp:// listen_url, which requires tls_cert_file (and refuses these fields
+	 * with any other URL). PEM files, read by dobj_server_open; a key must not be encrypted.
+	 * Changing a file takes a restart. */
+	const char *tls_cert_file; /* the server's certificate, followed by its chain */
+	const char *tls_key_file;  /* its private key [NULL: in tls_cert_file] */
+	/* tls_client_ca_file: if set, a client must present a certificate signed by these CAs
+	 * (mutual TLS); if NULL, clients present none. */
+	const char *tls_client_ca_file;
 } dobj_server_opts;
 
 typedef struct dobj_server dobj_server;
