@@ -19,12 +19,18 @@
 static void
 cli_usage(FILE *f)
 {
-	fprintf(f, "usage: counter-cli [--url URL] [--timeout-ms N] increment NAME AMOUNT\n"
-	           "       counter-cli [--url URL] [--timeout-ms N] get NAME\n"
-	           "       counter-cli [--url URL] [--timeout-ms N] reset NAME\n"
-	           "\n"
-	           "Calls the Counter object named NAME and prints its count.\n"
-	           "URL defaults to $DOBJ_URL, else " CLI_DEFAULT_URL ".\n");
+	fprintf(f,
+	        "usage: counter-cli [--url URL] [--timeout-ms N] increment NAME AMOUNT\n"
+	        "       counter-cli [--url URL] [--timeout-ms N] get NAME\n"
+	        "       counter-cli [--url URL] [--timeout-ms N] reset NAME\n"
+	        "\n"
+	        "Calls the Counter object named NAME and prints its count.\n"
+	        "URL defaults to $DOBJ_URL, else " CLI_DEFAULT_URL ".\n"
+	        "tls+tcp:// URLs: --tls-ca FILE (required: the CA of the server's certificate),\n"
+	        "--tls-server-name NAME (default: the URL's host), --tls-cert FILE and\n"
+	        "--tls-key FILE (a client certificate, for dobjd --tls-client-ca); PEM files.\n"
+	        "Defaults: $DOBJ_TLS_CA, $DOBJ_TLS_SERVER_NAME, $DOBJ_TLS_CLIENT_CERT,\n"
+	        "$DOBJ_TLS_CLIENT_KEY.\n");
 }
 
 /* cli_parse_i64 parses all of s as a decimal int64; -1 if it is not one. */
@@ -45,6 +51,15 @@ cli_parse_i64(const char *s, int64_t *out)
 	return 0;
 }
 
+/* cli_env is getenv, with "" as unset. */
+static const char *
+cli_env(const char *name)
+{
+	const char *v = getenv(name);
+
+	return v != NULL && v[0] != '\0' ? v : NULL;
+}
+
 static int
 cli_fail(dobj_err err, const char *message)
 {
@@ -55,23 +70,23 @@ cli_fail(dobj_err err, const char *message)
 /* cli_call runs cmd on the Counter named name through the generated stubs and prints the
  * resulting count. */
 static int
-cli_call(const char *url, int timeout_ms, const char *cmd, const char *name, int64_t amount)
+cli_call(const dobj_client_opts *copts, int timeout_ms, const char *cmd, const char *name,
+         int64_t amount)
 {
 	Dobj__Examples__Counter__IncrementRequest inc =
 	    DOBJ__EXAMPLES__COUNTER__INCREMENT_REQUEST__INIT;
 	Dobj__Examples__Counter__Empty empty = DOBJ__EXAMPLES__COUNTER__EMPTY__INIT;
 	Dobj__Examples__Counter__CountReply *count = NULL;
-	dobj_client_opts copts = {.url = url};
 	dobj_call_opts opts = {.timeout_ms = timeout_ms};
 	dobj_error err = {0};
 	dobj_client *c;
 	dobj_stub stub;
 	dobj_err rc;
-	char msg[256];
+	char msg[1024], why[768] = "";
 
-	if ((rc = dobj_client_open(&c, &copts)) != DOBJ_OK) {
-		snprintf(msg, sizeof(msg), "could not open a client for %s: %s", url,
-		         dobj_err_str(rc));
+	if ((rc = dobj_client_open_err(&c, copts, why, sizeof(why))) != DOBJ_OK) {
+		snprintf(msg, sizeof(msg), "could not open a client for %s: %s", copts->url,
+		         why[0] ? why : dobj_err_str(rc));
 		return cli_fail(rc, msg);
 	}
 	if ((rc = counter_stub(c, name, &stub)) != DOBJ_OK) {
@@ -96,13 +111,19 @@ cli_call(const char *url, int timeout_ms, const char *cmd, const char *name, int
 int
 main(int argc, char **argv)
 {
-	const char *url = getenv("DOBJ_URL");
+	dobj_client_opts copts = {
+	    .url = getenv("DOBJ_URL"),
+	    .tls_ca_file = cli_env("DOBJ_TLS_CA"),
+	    .tls_server_name = cli_env("DOBJ_TLS_SERVER_NAME"),
+	    .tls_cert_file = cli_env("DOBJ_TLS_CLIENT_CERT"),
+	    .tls_key_file = cli_env("DOBJ_TLS_CLIENT_KEY"),
+	};
 	const char *cmd, *name;
 	int64_t v;
 	int timeout_ms = 0, i = 1;
 
-	if (url == NULL || url[0] == '\0')
-		url = CLI_DEFAULT_URL;
+	if (copts.url == NULL || copts.url[0] == '\0')
+		copts.url = CLI_DEFAULT_URL;
 	for (; i < argc && strncmp(argv[i], "--", 2) == 0; i++) {
 		if (strcmp(argv[i], "--") == 0) {
 			i++;
@@ -111,7 +132,15 @@ main(int argc, char **argv)
 			cli_usage(stdout);
 			return 0;
 		} else if (strcmp(argv[i], "--url") == 0 && i + 1 < argc) {
-			url = argv[++i];
+			copts.url = argv[++i];
+		} else if (strcmp(argv[i], "--tls-ca") == 0 && i + 1 < argc) {
+			copts.tls_ca_file = argv[++i];
+		} else if (strcmp(argv[i], "--tls-server-name") == 0 && i + 1 < argc) {
+			copts.tls_server_name = argv[++i];
+		} else if (strcmp(argv[i], "--tls-cert") == 0 && i + 1 < argc) {
+			copts.tls_cert_file = argv[++i];
+		} else if (strcmp(argv[i], "--tls-key") == 0 && i + 1 < argc) {
+			copts.tls_key_file = argv[++i];
 		} else if (strcmp(argv[i], "--timeout-ms") == 0 && i + 1 < argc) {
 			if (cli_parse_i64(argv[++i], &v) != 0 || v <= 0 || v > INT_MAX) {
 				fprintf(stderr, "counter-cli: bad --timeout-ms \"%s\"\n", argv[i]);
@@ -137,10 +166,10 @@ main(int argc, char **argv)
 			cli_usage(stderr);
 			return 2;
 		}
-		return cli_call(url, timeout_ms, "increment", name, v);
+		return cli_call(&copts, timeout_ms, "increment", name, v);
 	}
 	if ((strcmp(cmd, "get") == 0 || strcmp(cmd, "reset") == 0) && argc - i == 2)
-		return cli_call(url, timeout_ms, cmd, name, 0);
+		return cli_call(&copts, timeout_ms, cmd, name, 0);
 
 usage:
 	cli_usage(stderr);

@@ -19,7 +19,19 @@ usage(FILE *f)
 	fprintf(f, "usage: order-cli [--url URL] [--timeout-ms N] init ID\n"
 	           "       order-cli [...] send ID pay|ship TRACKING|deliver|cancel\n"
 	           "       order-cli [...] state ID | history ID\n"
-	           "URL defaults to $DOBJ_URL or tcp://127.0.0.1:7700.\n");
+	           "URL defaults to $DOBJ_URL or tcp://127.0.0.1:7700.\n"
+	           "tls+tcp:// URLs: --tls-ca FILE (required), --tls-server-name NAME,\n"
+	           "--tls-cert FILE, --tls-key FILE (as counter-cli; defaults from $DOBJ_TLS_CA,\n"
+	           "$DOBJ_TLS_SERVER_NAME, $DOBJ_TLS_CLIENT_CERT, $DOBJ_TLS_CLIENT_KEY).\n");
+}
+
+/* env is getenv, with "" as unset. */
+static const char *
+env(const char *name)
+{
+	const char *v = getenv(name);
+
+	return v != NULL && v[0] != '\0' ? v : NULL;
 }
 
 static int
@@ -71,21 +83,37 @@ run(const dobj_stub *s, const dobj_call_opts *opts, const char *cmd, const char 
 int
 main(int argc, char **argv)
 {
-	const char *url = getenv("DOBJ_URL"), *cmd, *id, *event = NULL, *tracking = NULL;
+	const char *cmd, *id, *event = NULL, *tracking = NULL;
 	dobj_call_opts opts = {0};
-	dobj_client_opts copts;
+	dobj_client_opts copts = {
+	    .url = getenv("DOBJ_URL"),
+	    .tls_ca_file = env("DOBJ_TLS_CA"),
+	    .tls_server_name = env("DOBJ_TLS_SERVER_NAME"),
+	    .tls_cert_file = env("DOBJ_TLS_CLIENT_CERT"),
+	    .tls_key_file = env("DOBJ_TLS_CLIENT_KEY"),
+	};
 	dobj_client *c;
 	dobj_stub s;
+	dobj_err rc;
+	char why[768] = "";
 	int i = 1, status, nargs;
 
-	if (url == NULL || url[0] == '\0')
-		url = "tcp://127.0.0.1:7700";
+	if (copts.url == NULL || copts.url[0] == '\0')
+		copts.url = "tcp://127.0.0.1:7700";
 	for (; i < argc && strncmp(argv[i], "--", 2) == 0; i++) {
 		if (strcmp(argv[i], "--help") == 0) {
 			usage(stdout);
 			return 0;
 		} else if (strcmp(argv[i], "--url") == 0 && i + 1 < argc) {
-			url = argv[++i];
+			copts.url = argv[++i];
+		} else if (strcmp(argv[i], "--tls-ca") == 0 && i + 1 < argc) {
+			copts.tls_ca_file = argv[++i];
+		} else if (strcmp(argv[i], "--tls-server-name") == 0 && i + 1 < argc) {
+			copts.tls_server_name = argv[++i];
+		} else if (strcmp(argv[i], "--tls-cert") == 0 && i + 1 < argc) {
+			copts.tls_cert_file = argv[++i];
+		} else if (strcmp(argv[i], "--tls-key") == 0 && i + 1 < argc) {
+			copts.tls_key_file = argv[++i];
 		} else if (strcmp(argv[i], "--timeout-ms") == 0 && i + 1 < argc) {
 			char *end;
 			long v;
@@ -120,9 +148,9 @@ main(int argc, char **argv)
 	           nargs != 2) {
 		goto bad;
 	}
-	copts = (dobj_client_opts){.url = url};
-	if (dobj_client_open(&c, &copts) != DOBJ_OK) {
-		fprintf(stderr, "INVALID_ARGUMENT: could not open a client for %s\n", url);
+	if ((rc = dobj_client_open_err(&c, &copts, why, sizeof(why))) != DOBJ_OK) {
+		fprintf(stderr, "%s: could not open a client for %s%s%s\n", dobj_err_name(rc),
+		        copts.url, why[0] ? ": " : "", why);
 		return 1;
 	}
 	if (order_stub(c, id, &s) != DOBJ_OK) {

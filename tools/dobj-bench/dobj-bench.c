@@ -240,7 +240,14 @@ bench_pacer(void *arg)
 static dobj_err
 bench_setup(bench *b)
 {
-	dobj_client_opts copts = {.url = b->o.url};
+	dobj_client_opts copts = {
+	    .url = b->o.url,
+	    .tls_ca_file = b->o.tls_ca,
+	    .tls_server_name = b->o.tls_server_name,
+	    .tls_cert_file = b->o.tls_cert,
+	    .tls_key_file = b->o.tls_key,
+	};
+	char why[768] = "";
 	dobj_err err;
 	unsigned i;
 
@@ -257,9 +264,10 @@ bench_setup(bench *b)
 	if (b->o.choice == BENCH_ZIPF && bench_zipf_init(&b->zipf, b->o.objects, b->o.zipf_s) != 0)
 		return DOBJ_INVALID_ARGUMENT; /* options.c checked n and s */
 	for (i = 0; i < b->o.connections; i++) {
-		if ((err = dobj_client_open(&b->clients[i], &copts)) != DOBJ_OK) {
+		if ((err = dobj_client_open_err(&b->clients[i], &copts, why, sizeof(why))) !=
+		    DOBJ_OK) {
 			fprintf(stderr, "dobj-bench: could not open a client for %s: %s\n",
-			        b->o.url, dobj_err_str(err));
+			        b->o.url, why[0] ? why : dobj_err_str(err));
 			return err;
 		}
 	}

@@ -41,6 +41,12 @@ usage(FILE *f)
 	    "  --count N         stop after N measured calls instead\n"
 	    "  --warmup S        seconds run before measuring (default 1; 0 with --sequential)\n"
 	    "  --timeout-ms MS   per-call deadline (default 30000)\n"
+	    "TLS (tls+tcp:// URLs; PEM files):\n"
+	    "  --tls-ca FILE     the CA of the server's certificate (required for tls+tcp://)\n"
+	    "  --tls-server-name NAME  the name the server's certificate must carry (default:\n"
+	    "                    the URL's host)\n"
+	    "  --tls-cert FILE   a client certificate, for dobjd --tls-client-ca\n"
+	    "  --tls-key FILE    its key (default: in the --tls-cert file)\n"
 	    "Output:\n"
 	    "  --json            print one JSON object as the last line of stdout\n");
 }
@@ -61,9 +67,10 @@ static bool
 takes_value(const char *a)
 {
 	static const char *const names[] = {
-	    "--url",      "--scenario", "--class",    "--method",      "--payload-hex",
-	    "--objects",  "--zipf",     "--inflight", "--connections", "--timeout-ms",
-	    "--duration", "--count",    "--warmup",   "--rate"};
+	    "--url",      "--scenario", "--class",          "--method",      "--payload-hex",
+	    "--objects",  "--zipf",     "--inflight",       "--connections", "--timeout-ms",
+	    "--duration", "--count",    "--warmup",         "--rate",        "--tls-ca",
+	    "--tls-cert", "--tls-key",  "--tls-server-name"};
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if (strcmp(a, names[i]) == 0)
@@ -235,6 +242,14 @@ bench_opts_parse(bench_opts *o, int argc, char **argv)
 			if (parse_num(val, 0, 1e6, &o->warmup_s) != 0)
 				return bad("--warmup (want seconds >= 0)", val);
 			warmup_set = true;
+		} else if (strcmp(a, "--tls-ca") == 0) {
+			o->tls_ca = val;
+		} else if (strcmp(a, "--tls-cert") == 0) {
+			o->tls_cert = val;
+		} else if (strcmp(a, "--tls-key") == 0) {
+			o->tls_key = val;
+		} else if (strcmp(a, "--tls-server-name") == 0) {
+			o->tls_server_name = val;
 		} else if (strcmp(a, "--rate") == 0) {
 			if (parse_num(val, 0.001, 1e8, &o->rate) != 0)
 				return bad("--rate (want calls per second > 0)", val);

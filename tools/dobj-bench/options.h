@@ -35,6 +35,8 @@ typedef struct bench_opts {
 	double rate; /* calls/s on a fixed schedule (open loop); 0 = closed loop */
 	int timeout_ms;
 	bool json;
+	/* tls+tcp:// (dobj_client_opts' TLS fields) */
+	const char *tls_ca, *tls_server_name, *tls_cert, *tls_key;
 } bench_opts;
 
 /* bench_opts_parse fills o from argv. Returns 0 to run, 1 after printing --help (exit 0), or
