@@ -12,6 +12,7 @@ PACKAGES=(
 	protobuf-compiler libprotobuf-dev libprotoc-dev
 	libcriterion-dev
 	libpq-dev libssl-dev
+	openssl
 	clang-format git
 	curl ca-certificates
 )

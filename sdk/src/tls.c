@@ -286,6 +286,24 @@ static const struct {
     {"other", "other error"},
 };
 
+/* find_dialer finds d's statistics among all's scopes. (nng 1.5's nng_stat_find_dialer may
+ * answer another dialer's, e.g. the first one of the process.) */
+static nng_stat *
+find_dialer(nng_stat *all, nng_dialer d)
+{
+	int id = nng_dialer_id(d);
+
+	for (nng_stat *sc = nng_stat_child(all); sc != NULL; sc = nng_stat_next(sc)) {
+		nng_stat *st;
+
+		if (nng_stat_type(sc) == NNG_STAT_SCOPE &&
+		    strcmp(nng_stat_name(sc), "dialer") == 0 &&
+		    (st = nng_stat_find(sc, "id")) != NULL && nng_stat_value(st) == (uint64_t)id)
+			return sc;
+	}
+	return NULL;
+}
+
 void
 dobj__tls_dial_note(nng_dialer d, char *buf, size_t len)
 {
@@ -296,7 +314,7 @@ dobj__tls_dial_note(nng_dialer d, char *buf, size_t len)
 	buf[0] = '\0';
 	if (nng_stats_get(&all) != 0)
 		return;
-	if ((ds = nng_stat_find_dialer(all, d)) != NULL) {
+	if ((ds = find_dialer(all, d)) != NULL) {
 		for (size_t i = 0; i < sizeof(dial_errors) / sizeof(dial_errors[0]); i++) {
 			uint64_t v;
 

@@ -382,6 +382,10 @@ fx_spawn(fx_server *s, fx_db *db, const char *const *extra_args)
 		argv[argc++] = extra_args[i];
 	}
 	argv[argc] = NULL;
+	/* a later --listen wins, in dobjd and here: readiness is read from its URL */
+	for (size_t i = 0; extra_args != NULL && extra_args[i] != NULL; i++)
+		if (strcmp(extra_args[i], "--listen") == 0 && extra_args[i + 1] != NULL)
+			snprintf(s->url, sizeof(s->url), "%s", extra_args[i + 1]);
 
 	fflush(NULL);
 	pid = fork();

@@ -44,7 +44,8 @@ char *fx_db_query1(fx_db *db, const char *sql);
  * it listens (its info line: dobjd runs with --log-level info unless the extra arguments
  * say otherwise; keep it at info or below), failing the test after 20 s.
  * port 0 picks a free port, and another if a parallel test's dobjd took it first; a given
- * port reuses it (restarts). */
+ * port reuses it (restarts). A --listen among the extra arguments replaces the tcp:// URL
+ * (s->url becomes it): give it port's number, e.g. tls+tcp://127.0.0.1:PORT. */
 void fx_server_start(fx_server *s, fx_db *db, int port, const char *const *extra_args);
 
 /* fx_server_spawn starts dobjd like fx_server_start without waiting for it to serve (it may

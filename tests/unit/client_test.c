@@ -254,6 +254,34 @@ Test(client, bad_url_is_invalid_argument)
 	dobj_client_close(NULL);
 }
 
+/* tls+tcp:// verifies the server: without a CA (or the insecure opt-in) there is no client,
+ * rather than calls that time out; TLS options with another URL are refused too. */
+Test(client, a_tls_url_needs_a_ca_or_the_insecure_opt_in)
+{
+	dobj_client_opts opts = {.url = "tls+tcp://127.0.0.1:7700"};
+	dobj_client *c = NULL;
+	char why[512];
+
+	cr_assert_eq(dobj_client_open(&c, &opts), DOBJ_INVALID_ARGUMENT);
+	cr_assert_null(c);
+	cr_assert_eq(dobj_client_open_err(&c, &opts, why, sizeof(why)), DOBJ_INVALID_ARGUMENT);
+	cr_assert(strstr(why, "CA file") != NULL, "%s", why);
+	opts.tls_ca_file = "/nonexistent/ca.pem";
+	cr_assert_eq(dobj_client_open_err(&c, &opts, why, sizeof(why)), DOBJ_NOT_FOUND);
+	cr_assert(strstr(why, "/nonexistent/ca.pem") != NULL, "%s", why);
+	cr_assert_null(c);
+	opts.tls_ca_file = NULL;
+	opts.tls_insecure_skip_verify = 1;
+	cr_assert_eq(dobj_client_open_err(&c, &opts, why, sizeof(why)), DOBJ_OK, "%s", why);
+	cr_assert_not_null(c);
+	dobj_client_close(c);
+	c = NULL;
+	opts.url = "tcp://127.0.0.1:7700";
+	cr_assert_eq(dobj_client_open_err(&c, &opts, why, sizeof(why)), DOBJ_INVALID_ARGUMENT);
+	cr_assert(strstr(why, "tls+tcp://") != NULL, "%s", why);
+	cr_assert_null(c);
+}
+
 Test(client, bad_class_or_method_is_invalid_argument)
 {
 	char long_name[DOBJ_CLASS_NAME_MAX + 2];

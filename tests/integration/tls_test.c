@@ -1,0 +1,323 @@
+// SPDX-License-Identifier: MIT
+// tls_test.c - tls+tcp:// between real dobjd processes and clients: certificates made at test
+// time with the openssl command (a CA, another CA, a server certificate for 127.0.0.1 and
+// localhost, client certificates from each CA). A call with the right CA succeeds; a wrong CA,
+// a wrong server name or a plain tcp:// client gets no connection, within its deadline and
+// saying so; --tls-client-ca requires a client certificate from that CA; dobjd refuses a TLS
+// URL without a certificate, TLS flags with a plain URL, and files it cannot read or use.
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+
+#include "calls.h"
+#include "fixture.h"
+
+static fx_db db;
+static fx_server srv;
+static char dir[64]; /* the certificates */
+static char url[FX_URL_MAX];
+
+/* pem returns dir/name in one of a few rotating buffers. */
+static const char *
+pem(const char *name)
+{
+	static char bufs[8][160];
+	static unsigned next;
+	char *b = bufs[next++ % 8];
+
+	snprintf(b, sizeof(bufs[0]), "%s/%s", dir, name);
+	return b;
+}
+
+/* The certificates, EC P-256 (quick to make). The server's subjectAltName has 127.0.0.1 as an
+ * IP address and, for mbedTLS 2.x which matches the server name on DNS names only, as a DNS
+ * name too; and localhost. */
+static const char certs_script[] =
+    "set -e\n"
+    "cd \"$1\"\n"
+    "key() { openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out \"$1\"; }\n"
+    "ca() { key $1.key; openssl req -x509 -new -key $1.key -out $1.pem -days 2 -subj /CN=$1; }\n"
+    "leaf() { key $1.key; openssl req -new -key $1.key -out $1.csr -subj /CN=$1;\n"
+    "  printf '%s\\n' \"$3\" > $1.ext;\n"
+    "  openssl x509 -req -in $1.csr -CA $2.pem -CAkey $2.key -CAcreateserial -out $1.pem "
+    "-days 2 -extfile $1.ext; }\n"
+    "ca ca; ca otherca\n"
+    "leaf server ca 'subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:127.0.0.1'\n"
+    "leaf client ca 'extendedKeyUsage=clientAuth'\n"
+    "leaf otherclient otherca 'extendedKeyUsage=clientAuth'\n"
+    "cat server.pem server.key > server-both.pem\n"
+    "echo 'not a certificate' > garbage.pem\n";
+
+static void
+setup(void)
+{
+	const char *argv[] = {"/bin/sh", "-c", certs_script, "certs", dir, NULL};
+	char err[4096];
+	int st;
+
+	snprintf(dir, sizeof(dir), "/tmp/dobj-tls-XXXXXX");
+	cr_assert_not_null(mkdtemp(dir));
+	st = fx_run(argv, NULL, 0, err, sizeof(err));
+	cr_assert_eq(st, 0, "openssl could not make the certificates (%d): %s", st, err);
+	fx_db_create(&db, true);
+}
+
+static void
+teardown(void)
+{
+	const char *argv[] = {"/bin/rm", "-rf", dir, NULL};
+
+	if (srv.pid > 0)
+		fx_server_kill(&srv, SIGKILL);
+	fx_db_drop(&db);
+	if (dir[0] != '\0')
+		fx_run(argv, NULL, 0, NULL, 0);
+}
+
+TestSuite(tls, .init = setup, .fini = teardown, .timeout = 120);
+
+/* start_tls starts dobjd on tls+tcp://127.0.0.1:PORT with the server certificate and key,
+ * and the extra arguments (NULL-terminated, at most 8). */
+static void
+start_tls(const char *const *extra)
+{
+	const char *args[16] = {"--listen",        url,         "--tls-cert",
+	                        pem("server.pem"), "--tls-key", pem("server.key")};
+	size_t n = 6;
+	int port = fx_port();
+
+	snprintf(url, sizeof(url), "tls+tcp://127.0.0.1:%d", port);
+	for (size_t i = 0; extra != NULL && extra[i] != NULL && n < 15; i++)
+		args[n++] = extra[i];
+	args[n] = NULL;
+	fx_server_start(&srv, &db, port, args);
+}
+
+/* call opens a client with o (its url is url unless set), increments the counter "c" and
+ * returns the status; msg gets the reply's message. */
+static dobj_err
+call(dobj_client_opts o, int64_t *count, char *msg, size_t msglen)
+{
+	dobj_client *c = NULL;
+	dobj_reply r;
+	dobj_stub s;
+	dobj_err rc;
+	uint8_t arg[] = {0x08, 0x01}; /* IncrementRequest{amount: 1} */
+	char why[512] = "";
+
+	if (o.url == NULL)
+		o.url = url;
+	rc = dobj_client_open_err(&c, &o, why, sizeof(why));
+	cr_assert_eq(rc, DOBJ_OK, "dobj_client_open: %s: %s", dobj_err_name(rc), why);
+	cr_assert_eq(dobj_singleton(c, "Counter", "c", &s), DOBJ_OK);
+	rc = dobj_call(&s, "increment", arg, sizeof(arg), NULL, &r);
+	snprintf(msg, msglen, "%s", r.message);
+	if (rc == DOBJ_OK && count != NULL)
+		*count = r.len > 1 ? (int64_t)r.data[1] : 0; /* CountReply{count: small} */
+	dobj_reply_fini(&r);
+	dobj_client_close(c);
+	return rc;
+}
+
+/* no_connection checks that a call with o fails for want of a connection, within about its
+ * deadline of 1500 ms, and returns its message in msg. */
+static void
+no_connection(dobj_client_opts o, const char *what, char *msg, size_t msglen)
+{
+	int64_t t0 = fx_now_ms(), took;
+	dobj_err rc;
+
+	o.default_timeout_ms = 1500;
+	rc = call(o, NULL, msg, msglen);
+	took = fx_now_ms() - t0;
+	cr_assert_eq(rc, DOBJ_DEADLINE_EXCEEDED, "%s: %s: %s", what, dobj_err_name(rc), msg);
+	cr_assert(strstr(msg, "no connection to") != NULL, "%s: %s", what, msg);
+	cr_assert(took < 1500 + 1500, "%s: took %lld ms for a deadline of 1500 ms", what,
+	          (long long)took);
+}
+
+Test(tls, a_call_with_the_right_ca_succeeds)
+{
+	char msg[512];
+	int64_t n = 0;
+
+	start_tls(NULL);
+	/* the server name is the URL's host, 127.0.0.1 */
+	cr_assert_eq(call((dobj_client_opts){.tls_ca_file = pem("ca.pem")}, &n, msg, sizeof(msg)),
+	             DOBJ_OK, "%s", msg);
+	cr_assert_eq(n, 1);
+	cr_assert_eq(
+	    call((dobj_client_opts){.tls_ca_file = pem("ca.pem"), .tls_server_name = "localhost"},
+	         &n, msg, sizeof(msg)),
+	    DOBJ_OK, "%s", msg);
+	cr_assert_eq(n, 2);
+	/* the explicit opt-out of verification, for labs */
+	cr_assert_eq(call((dobj_client_opts){.tls_insecure_skip_verify = 1}, &n, msg, sizeof(msg)),
+	             DOBJ_OK, "%s", msg);
+	cr_assert_eq(n, 3);
+	fx_server_stop(&srv);
+}
+
+Test(tls, another_ca_or_name_gets_no_connection_within_the_deadline)
+{
+	char msg[512];
+
+	start_tls(NULL);
+	no_connection((dobj_client_opts){.tls_ca_file = pem("otherca.pem")}, "other CA", msg,
+	              sizeof(msg));
+	cr_assert(strstr(msg, "TLS handshake or certificate verification") != NULL, "%s", msg);
+	no_connection(
+	    (dobj_client_opts){.tls_ca_file = pem("ca.pem"), .tls_server_name = "dobj.example"},
+	    "wrong name", msg, sizeof(msg));
+	cr_assert(strstr(msg, "TLS handshake or certificate verification") != NULL, "%s", msg);
+	fx_server_stop(&srv);
+}
+
+Test(tls, a_plain_tcp_client_gets_no_connection)
+{
+	char plain[FX_URL_MAX], msg[512];
+
+	start_tls(NULL);
+	snprintf(plain, sizeof(plain), "tcp://127.0.0.1:%d", srv.port);
+	no_connection((dobj_client_opts){.url = plain}, "tcp://", msg, sizeof(msg));
+	/* a plain client's message is as it always was */
+	cr_assert(strstr(msg, "request not sent") != NULL && strchr(msg, '(') == NULL, "%s", msg);
+	fx_server_stop(&srv);
+}
+
+Test(tls, client_ca_requires_a_client_certificate_from_it)
+{
+	const char *const extra[] = {"--tls-client-ca", pem("ca.pem"), NULL};
+	char msg[512];
+	int64_t n = 0;
+
+	start_tls(extra);
+	no_connection((dobj_client_opts){.tls_ca_file = pem("ca.pem")}, "no client certificate",
+	              msg, sizeof(msg));
+	no_connection((dobj_client_opts){.tls_ca_file = pem("ca.pem"),
+	                                 .tls_cert_file = pem("otherclient.pem"),
+	                                 .tls_key_file = pem("otherclient.key")},
+	              "a client certificate from another CA", msg, sizeof(msg));
+	cr_assert_eq(call((dobj_client_opts){.tls_ca_file = pem("ca.pem"),
+	                                     .tls_cert_file = pem("client.pem"),
+	                                     .tls_key_file = pem("client.key")},
+	                  &n, msg, sizeof(msg)),
+	             DOBJ_OK, "%s", msg);
+	cr_assert_eq(n, 1);
+	fx_server_stop(&srv);
+}
+
+Test(tls, the_key_may_be_in_the_certificate_file)
+{
+	const char *args[] = {"--listen", url, "--tls-cert", pem("server-both.pem"), NULL};
+	int port = fx_port();
+	char msg[512];
+
+	snprintf(url, sizeof(url), "tls+tcp://127.0.0.1:%d", port);
+	fx_server_start(&srv, &db, port, args);
+	cr_assert_eq(call((dobj_client_opts){.tls_ca_file = pem("ca.pem")}, NULL, msg, sizeof(msg)),
+	             DOBJ_OK, "%s", msg);
+	fx_server_stop(&srv);
+}
+
+/* The CLIs take the CA from a flag or from DOBJ_TLS_CA. */
+Test(tls, counter_cli_and_order_cli_speak_tls)
+{
+	char out[256], err[1024];
+	int st;
+
+	start_tls(NULL);
+	{
+		const char *argv[] = {
+		    fx_bin("counter-cli"), "--url", url, "--tls-ca", pem("ca.pem"),
+		    "increment",           "cli",   "5", NULL};
+		st = fx_run(argv, out, sizeof(out), err, sizeof(err));
+		cr_assert_eq(st, 0, "counter-cli: %d: %s", st, err);
+		cr_assert_str_eq(out, "5\n");
+	}
+	{
+		const char *argv[] = {fx_bin("counter-cli"), "--url", url, "get", "cli", NULL};
+
+		st = fx_run(argv, out, sizeof(out), err, sizeof(err));
+		cr_assert_eq(st, 1, "counter-cli without a CA: %d: %s", st, err);
+		cr_assert(strstr(err, "INVALID_ARGUMENT") != NULL && strstr(err, "CA") != NULL,
+		          "%s", err);
+		setenv("DOBJ_TLS_CA", pem("ca.pem"), 1);
+		st = fx_run(argv, out, sizeof(out), err, sizeof(err));
+		cr_assert_eq(st, 0, "counter-cli with DOBJ_TLS_CA: %d: %s", st, err);
+		cr_assert_str_eq(out, "5\n");
+	}
+	{
+		const char *argv[] = {fx_bin("order-cli"), "--url", url, "init", "o-1", NULL};
+
+		st = fx_run(argv, out, sizeof(out), err, sizeof(err));
+		cr_assert_eq(st, 0, "order-cli: %d: %s", st, err);
+		cr_assert_str_eq(out, "pending\n");
+	}
+	unsetenv("DOBJ_TLS_CA");
+	fx_server_stop(&srv);
+}
+
+/* dobjd exits at start: status want, and its stderr names each of needles. */
+static void
+refused(const char *const *args, int want, const char *n1, const char *n2)
+{
+	const char *argv[24] = {fx_bin("dobjd"), "--database-url", db.dsn, "--http-listen", ""};
+	size_t n = 5;
+	char err[4096];
+	int st;
+
+	for (size_t i = 0; args[i] != NULL && n < 23; i++)
+		argv[n++] = args[i];
+	argv[n] = NULL;
+	st = fx_run(argv, NULL, 0, err, sizeof(err));
+	cr_assert_eq(st, want, "%s %s: exit status %d (want %d): %s", args[0], args[1], st, want,
+	             err);
+	cr_assert(strstr(err, n1) != NULL && (n2 == NULL || strstr(err, n2) != NULL),
+	          "wanted \"%s\" and \"%s\" in: %s", n1, n2 ? n2 : "", err);
+}
+
+Test(tls, dobjd_refuses_tls_without_a_usable_certificate)
+{
+	char tls[64];
+
+	snprintf(tls, sizeof(tls), "tls+tcp://127.0.0.1:%d", fx_port());
+	{
+		const char *a[] = {"--listen", tls, NULL};
+		refused(a, 2, "--tls-cert", "--tls-key");
+	}
+	{
+		const char *a[] = {"--listen", "tcp://127.0.0.1:1", "--tls-cert", pem("server.pem"),
+		                   NULL};
+		refused(a, 2, "--tls-cert", "tls+tcp://");
+	}
+	{
+		const char *a[] = {"--listen", tls, "--tls-cert", pem("missing.pem"), NULL};
+		refused(a, 1, pem("missing.pem"), "No such file");
+	}
+	{
+		const char *a[] = {
+		    "--listen",         tls, "--tls-cert", pem("server.pem"), "--tls-key",
+		    pem("missing.key"), NULL};
+		refused(a, 1, pem("missing.key"), "No such file");
+	}
+	{ /* no key in the certificate's file, and no --tls-key */
+		const char *a[] = {"--listen", tls, "--tls-cert", pem("server.pem"), NULL};
+		refused(a, 1, pem("server.pem"), "mbedTLS");
+	}
+	{
+		const char *a[] = {"--listen",
+		                   tls,
+		                   "--tls-cert",
+		                   pem("server-both.pem"),
+		                   "--tls-client-ca",
+		                   pem("garbage.pem"),
+		                   NULL};
+		refused(a, 1, pem("garbage.pem"), "mbedTLS");
+	}
+}
