@@ -282,8 +282,8 @@ static const struct {
     {"disconnect", "closed by the server during the handshake"},
     {"refused", "connection refused"},
     {"timeout", "timed out"},
-    {"proto", "protocol error"},
-    {"other", "other error"},
+    {"proto", "protocol errors"},
+    {"other", "other errors"},
 };
 
 /* find_dialer finds d's statistics among all's scopes. (nng 1.5's nng_stat_find_dialer may
@@ -326,7 +326,9 @@ dobj__tls_dial_note(nng_dialer d, char *buf, size_t len)
 			                        dial_errors[i].what);
 		}
 		if (n > 0 && off < len)
-			snprintf(buf + off, len - off, ")");
+			snprintf(buf + off, len - off,
+			         "; check the CA, the server name and, if the server requires one, "
+			         "the client certificate)");
 	}
 	nng_stats_free(all);
 }

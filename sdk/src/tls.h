@@ -45,8 +45,8 @@ dobj_err dobj__tls_client_config(const struct dobj_client_opts *o, nng_tls_confi
 int dobj__tls_dial(nng_socket sock, const char *url, nng_tls_config *cfg, nng_dialer *d);
 
 /* dobj__tls_dial_note describes the failed connection attempts of dialer d from nng's
- * statistics, as " (the dialer's failed attempts: 3 TLS handshake or certificate ...)", or ""
- * when it has none to report. */
+ * statistics, as " (failed connection attempts: 3 TLS handshake or certificate verification;
+ * check ...)", or "" when it has none to report. */
 void dobj__tls_dial_note(nng_dialer d, char *buf, size_t len);
 
 #endif /* DOBJ_SRC_TLS_H */

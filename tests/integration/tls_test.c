@@ -199,6 +199,7 @@ Test(tls, client_ca_requires_a_client_certificate_from_it)
 	start_tls(extra);
 	no_connection((dobj_client_opts){.tls_ca_file = pem("ca.pem")}, "no client certificate",
 	              msg, sizeof(msg));
+	cr_assert(strstr(msg, "failed connection attempts") != NULL, "%s", msg);
 	no_connection((dobj_client_opts){.tls_ca_file = pem("ca.pem"),
 	                                 .tls_cert_file = pem("otherclient.pem"),
 	                                 .tls_key_file = pem("otherclient.key")},
