@@ -135,24 +135,20 @@ lctx_send(dobj__call *c)
 	nng_ctx_send(lc->ctx, lc->aio);
 }
 
-/* route decodes and checks one request; it either submits the call to its shard or answers
- * it at once. */
-static void
-route(lctx *lc, nng_msg *msg)
+bool
+dobj__listener_decode(dobj__call *c, const dobj__registry *reg, bool draining, const void *buf,
+                      size_t len)
 {
-	dobj__listener *l = lc->l;
-	dobj__call *c = &lc->call;
 	Dobj__Wire__Request *req;
 	const char *cname, *mname;
 	char errmsg[256];
-	size_t len = nng_msg_len(msg), clen, mlen;
+	size_t clen, mlen;
 
 	c->request_id = 0;
 	c->obj = NULL;
 	c->cls = NULL;
 	c->method = NULL;
 	c->kind = DOBJ_CALL_METHOD;
-	c->done = lctx_send;
 	c->status = DOBJ_OK;
 	c->message = NULL;
 	c->result.data = NULL;
@@ -161,8 +157,7 @@ route(lctx *lc, nng_msg *msg)
 	 * and keeps unknown fields), not more: a message of many tiny fields must not make the
 	 * server allocate gigabytes. */
 	c->arena.limit = c->arena.total + DECODE_FACTOR * len + DECODE_SLACK;
-	req = dobj__wire__request__unpack(dobj__arena_pb(&c->arena), len, nng_msg_body(msg));
-	nng_msg_free(msg);
+	req = dobj__wire__request__unpack(dobj__arena_pb(&c->arena), len, buf);
 	c->arena.limit = 0;
 	if (req == NULL && c->arena.refused) {
 		snprintf(errmsg, sizeof(errmsg),
@@ -170,13 +165,13 @@ route(lctx *lc, nng_msg *msg)
 		         "decode (too many fields)",
 		         len, DECODE_FACTOR);
 		dobj__call_answer(c, DOBJ_INVALID_ARGUMENT, errmsg, NULL);
-		goto answer;
+		return false;
 	}
 	if (req == NULL) {
 		snprintf(errmsg, sizeof(errmsg),
 		         "malformed request: %zu bytes that are not a dobj.wire.Request", len);
 		dobj__call_answer(c, DOBJ_INVALID_ARGUMENT, errmsg, NULL);
-		goto answer;
+		return false;
 	}
 	c->request_id = req->request_id;
 	cname = (const char *)req->class_name.data;
@@ -186,35 +181,35 @@ route(lctx *lc, nng_msg *msg)
 	if (clen == 0 || mlen == 0) {
 		dobj__call_answer(c, DOBJ_INVALID_ARGUMENT,
 		                  "request must name a class and a method", NULL);
-		goto answer;
+		return false;
 	}
 	/* bytes on the wire (wire.proto): a NUL would cut the name where C code reads it */
 	if (memchr(cname, '\0', clen) != NULL || memchr(mname, '\0', mlen) != NULL) {
 		dobj__call_answer(c, DOBJ_INVALID_ARGUMENT,
 		                  "request's class or method name contains a NUL byte", NULL);
-		goto answer;
+		return false;
 	}
 	/* quoted in the reply, whose message is a protobuf string: UTF-8 only */
 	if (!dobj__utf8_valid(cname, clen) || !dobj__utf8_valid(mname, mlen)) {
 		dobj__call_answer(c, DOBJ_INVALID_ARGUMENT,
 		                  "request's class or method name is not valid UTF-8", NULL);
-		goto answer;
+		return false;
 	}
-	if ((c->cls = dobj__registry_find(l->reg, cname, clen)) == NULL) {
+	if ((c->cls = dobj__registry_find(reg, cname, clen)) == NULL) {
 		snprintf(errmsg, sizeof(errmsg), "unknown class \"%.*s\"",
 		         (int)dobj__utf8_cut(cname, clen, 64), cname);
 		dobj__call_answer(c, DOBJ_NOT_FOUND, errmsg, NULL);
-		goto answer;
+		return false;
 	}
 	if ((c->method = dobj__registry_method(c->cls, mname, mlen)) == NULL) {
 		snprintf(errmsg, sizeof(errmsg), "class %s has no method \"%.*s\"",
 		         c->cls->cls->name, (int)dobj__utf8_cut(mname, mlen, 64), mname);
 		dobj__call_answer(c, DOBJ_UNIMPLEMENTED, errmsg, NULL);
-		goto answer;
+		return false;
 	}
-	if (atomic_load(&l->draining)) { /* checked after the lookups: metrics name the method */
+	if (draining) { /* checked after the lookups: metrics name the method */
 		dobj__call_answer(c, DOBJ_UNAVAILABLE, "server is shutting down", NULL);
-		goto answer;
+		return false;
 	}
 	if (req->id.len == DOBJ_ID_SIZE) {
 		memcpy(c->id.bytes, req->id.data, DOBJ_ID_SIZE);
@@ -222,7 +217,7 @@ route(lctx *lc, nng_msg *msg)
 		snprintf(errmsg, sizeof(errmsg), "object id must be %d bytes, got %zu",
 		         DOBJ_ID_SIZE, req->id.len);
 		dobj__call_answer(c, DOBJ_INVALID_ARGUMENT, errmsg, NULL);
-		goto answer;
+		return false;
 	} else if (req->name.len != 0) {
 		char *name;
 		dobj_err rc;
@@ -230,31 +225,47 @@ route(lctx *lc, nng_msg *msg)
 		if (memchr(req->name.data, '\0', req->name.len) != NULL) {
 			dobj__call_answer(c, DOBJ_INVALID_ARGUMENT,
 			                  "request's object name contains a NUL byte", NULL);
-			goto answer;
+			return false;
 		}
 		if ((name = dobj__arena_strndup(&c->arena, (const char *)req->name.data,
 		                                req->name.len)) == NULL) {
 			dobj__call_answer(c, DOBJ_RESOURCE_EXHAUSTED,
 			                  "out of memory copying the object's name", NULL);
-			goto answer;
+			return false;
 		}
 		if ((rc = dobj_id_from_name(c->cls->cls->name, name, &c->id)) != DOBJ_OK) {
 			/* c->id still holds the previous request's object */
 			dobj__call_answer(c, rc, "could not hash the object's name", NULL);
-			goto answer;
+			return false;
 		}
 	} else {
 		dobj__call_answer(c, DOBJ_INVALID_ARGUMENT,
 		                  "request names no object: give an id or a name", NULL);
-		goto answer;
+		return false;
 	}
 	c->arg.data = req->payload.data;
 	c->arg.len = req->payload.len;
 	c->deadline_mono_ms = req->timeout_ms ? dobj__clock_mono_ms() + req->timeout_ms : 0;
-	dobj__shard_submit(l->shards[dobj_id_shard(&c->id, l->nshards)], c);
-	return;
-answer:
-	lctx_send(c);
+	return true;
+}
+
+/* route decodes and checks one request; it either submits the call to its shard or answers
+ * it at once. */
+static void
+route(lctx *lc, nng_msg *msg)
+{
+	dobj__listener *l = lc->l;
+	dobj__call *c = &lc->call;
+	bool ok;
+
+	c->done = lctx_send;
+	ok = dobj__listener_decode(c, l->reg, atomic_load(&l->draining), nng_msg_body(msg),
+	                           nng_msg_len(msg));
+	nng_msg_free(msg);
+	if (ok)
+		dobj__shard_submit(l->shards[dobj_id_shard(&c->id, l->nshards)], c);
+	else
+		lctx_send(c);
 }
 
 /* busy_add counts a context in (+1) or out (-1) without a lock on the hot path; only the

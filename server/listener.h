@@ -5,6 +5,7 @@
 #ifndef DOBJ_SERVER_LISTENER_H
 #define DOBJ_SERVER_LISTENER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <nng/nng.h>
@@ -12,6 +13,7 @@
 
 #include <dobj/err.h>
 
+#include "call.h"
 #include "metrics.h"
 #include "registry.h"
 #include "shard.h"
@@ -38,5 +40,13 @@ void dobj__listener_drain(dobj__listener *l);
  * until_mono_ms at most; 0: 10 s), then stops the contexts, closes the socket and frees l.
  * Call it after the shards have stopped. NULL is allowed. */
 void dobj__listener_close(dobj__listener *l, int64_t until_mono_ms);
+
+/* dobj__listener_decode decodes and checks one request, buf[0..len) from the wire, into c,
+ * drawing from c's arena: true when c is a call of a method of a class in reg on an object,
+ * ready for its shard (c->arg points into the arena); false when c holds the error to answer
+ * (dobj__call_answer's outcome). With draining, a valid request is answered UNAVAILABLE. No
+ * socket: the listener's receive callback and the request fuzzer (tests/fuzz) call it. */
+bool dobj__listener_decode(dobj__call *c, const dobj__registry *reg, bool draining, const void *buf,
+                           size_t len);
 
 #endif /* DOBJ_SERVER_LISTENER_H */
