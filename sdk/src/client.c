@@ -30,6 +30,7 @@
 #include <dobj/object.h>
 #include <dobj/wire.pb-c.h>
 
+#include "client_int.h"
 #include "tls.h"
 
 #define CLIENT_MSG_MAX DOBJ_MESSAGE_MAX /* largest request or reply, in bytes */
@@ -453,23 +454,21 @@ request_encode(const dobj_stub *s, uint64_t request_id, const char *method, cons
 	return DOBJ_OK;
 }
 
-/* reply_decode fills *reply from the server's message, which it frees. */
-static dobj_err
-reply_decode(dobj_client *c, uint64_t request_id, nng_msg *msg, dobj_reply *reply)
+dobj_err
+dobj__client_reply_decode(const char *url, uint64_t request_id, const void *buf, size_t len,
+                          dobj_reply *reply)
 {
 	Dobj__Wire__Response *resp;
-	size_t len = nng_msg_len(msg);
 	dobj_err err;
 
-	resp = dobj__wire__response__unpack(NULL, len, nng_msg_body(msg));
-	nng_msg_free(msg);
+	resp = dobj__wire__response__unpack(NULL, len, buf);
 	if (resp == NULL)
 		return reply_errorf(reply, DOBJ_INTERNAL,
-		                    "could not decode the reply from %s (%zu bytes)", c->url, len);
+		                    "could not decode the reply from %s (%zu bytes)", url, len);
 	if (resp->request_id != request_id) {
 		err = reply_errorf(reply, DOBJ_INTERNAL,
 		                   "reply from %s is for request %" PRIu64 ", expected %" PRIu64,
-		                   c->url, resp->request_id, request_id);
+		                   url, resp->request_id, request_id);
 	} else if (resp->status >= DOBJ_ERR_COUNT) {
 		err =
 		    reply_errorf(reply, DOBJ_UNKNOWN, "server sent unknown status %" PRIu32 ": %s",
@@ -491,6 +490,18 @@ reply_decode(dobj_client *c, uint64_t request_id, nng_msg *msg, dobj_reply *repl
 		}
 	}
 	dobj__wire__response__free_unpacked(resp, NULL);
+	return err;
+}
+
+/* reply_decode fills *reply from the server's message, which it frees. */
+static dobj_err
+reply_decode(dobj_client *c, uint64_t request_id, nng_msg *msg, dobj_reply *reply)
+{
+	dobj_err err;
+
+	err = dobj__client_reply_decode(c->url, request_id, nng_msg_body(msg), nng_msg_len(msg),
+	                                reply);
+	nng_msg_free(msg);
 	return err;
 }
 
