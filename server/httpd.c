@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 // httpd.c - the operator port's HTTP/1.1 server: the listening socket, the connections, the
-// request's parse and the answer's bytes, each connection under a deadline (httpd.h has the
-// limits). Routing and the answers' content belong to http.c, through dobj__httpd_ops.
+// request's bytes in and the answer's bytes out, each connection under a deadline (httpd.h
+// has the limits). The request head's syntax belongs to httpd_parse.c; routing and the
+// answers' content to http.c, through dobj__httpd_ops.
 //
 // Threads: one, "dobj-http", polls the listener, a wake pipe and every connection, and runs
 // the callbacks; dobj__httpd_wake and dobj__httpd_stop reach it only through the pipe and the
@@ -20,12 +21,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "clock.h"
 #include "httpd.h"
+#include "httpd_parse.h"
 #include "log.h"
 #include "thread.h"
 
@@ -250,104 +251,12 @@ httpd_flush(dobj__httpd_req *r)
 
 /* --- requests ------------------------------------------------------------------------ */
 
-/* httpd_tchar: a character of an HTTP token (method, header name). */
-static bool
-httpd_tchar(unsigned char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-	       (c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL);
-}
-
-/* httpd_line cuts the line at *p (LF or CRLF ended), advances *p past it and returns it. */
-static char *
-httpd_line(char **p)
-{
-	char *line = *p, *eol = strchr(line, '\n');
-
-	*eol = '\0'; /* the caller knows the headers end with an empty line */
-	*p = eol + 1;
-	if (eol > line && eol[-1] == '\r')
-		eol[-1] = '\0';
-	return line;
-}
-
-/* httpd_parse reads the request in r->in (complete headers, NUL-terminated): 0 when it is a
- * GET or HEAD that may be served, else the status to answer, with the reason in *why. */
-static int
-httpd_parse(dobj__httpd_req *r, const char **why)
-{
-	char *p = r->in, *line, *target, *version, *q;
-	bool get;
-
-	line = httpd_line(&p);
-	*why = "bad request line\n";
-	if ((target = strchr(line, ' ')) == NULL)
-		return 400;
-	*target++ = '\0';
-	if ((version = strchr(target, ' ')) == NULL)
-		return 400;
-	*version++ = '\0';
-	for (q = line; *q != '\0'; q++)
-		if (!httpd_tchar((unsigned char)*q))
-			return 400;
-	for (q = target; *q != '\0'; q++)
-		if ((unsigned char)*q <= ' ' || *q == 0x7f)
-			return 400;
-	if (line[0] == '\0' || target[0] == '\0' || strncmp(version, "HTTP/", 5) != 0 ||
-	    version[5] < '0' || version[5] > '9' || version[6] != '.' || version[7] < '0' ||
-	    version[7] > '9' || version[8] != '\0')
-		return 400;
-	*why = "HTTP version not supported\n";
-	if (version[5] != '1')
-		return 505;
-	*why = "only GET and HEAD are served\n";
-	get = strcmp(line, "GET") == 0;
-	r->head = strcmp(line, "HEAD") == 0;
-	if (!get && !r->head)
-		return 405;
-	*why = "bad request target\n";
-	if (target[0] != '/')
-		return 400;
-	target[strcspn(target, "?#")] = '\0';
-	r->path = target;
-
-	while (*(line = httpd_line(&p)) != '\0') {
-		char *colon = strchr(line, ':'), *value;
-
-		*why = "bad header line\n";
-		if (colon == NULL || colon == line)
-			return 400;
-		for (q = line; q < colon; q++)
-			if (!httpd_tchar((unsigned char)*q))
-				return 400; /* also a folded line: it starts with a space */
-		*colon = '\0';
-		for (value = colon + 1; *value == ' ' || *value == '\t'; value++)
-			;
-		*why = "request bodies are not accepted\n";
-		if (strcasecmp(line, "transfer-encoding") == 0)
-			return 413;
-		if (strcasecmp(line, "content-length") == 0) {
-			size_t digits = strspn(value, "0123456789");
-
-			for (q = value + digits; *q == ' ' || *q == '\t'; q++)
-				;
-			if (digits == 0 || *q != '\0') {
-				*why = "bad Content-Length\n";
-				return 400;
-			}
-			if (strspn(value, "0") < digits)
-				return 413;
-		}
-	}
-	return 0;
-}
-
 /* httpd_dispatch runs the callback on r's complete request and starts sending its answer. */
 static void
 httpd_dispatch(dobj__httpd_req *r)
 {
 	const char *why;
-	int status = httpd_parse(r, &why);
+	int status = dobj__httpd_parse(r->in, &r->head, &r->path, &why);
 
 	if (status != 0)
 		httpd_error(r, status, why);
@@ -363,7 +272,7 @@ httpd_dispatch(dobj__httpd_req *r)
 static void
 httpd_read(dobj__httpd_req *r)
 {
-	size_t from = r->inlen > 3 ? r->inlen - 3 : 0;
+	size_t from = r->inlen > 3 ? r->inlen - 3 : 0, end;
 	ssize_t n;
 
 	do
@@ -382,21 +291,10 @@ httpd_read(dobj__httpd_req *r)
 	}
 	r->inlen += (size_t)n;
 	r->in[r->inlen] = '\0';
-	/* The headers end with an empty line; a bare LF is taken for CRLF. */
-	for (size_t i = from; i < r->inlen; i++) {
-		size_t end = 0;
-
-		if (r->in[i] != '\n')
-			continue;
-		if (i + 1 < r->inlen && r->in[i + 1] == '\n')
-			end = i + 2;
-		else if (i + 2 < r->inlen && r->in[i + 1] == '\r' && r->in[i + 2] == '\n')
-			end = i + 3;
-		if (end != 0) {
-			r->in[end] = '\0'; /* what follows is not read */
-			httpd_dispatch(r);
-			return;
-		}
+	if ((end = dobj__httpd_head_end(r->in, r->inlen, from)) != 0) {
+		r->in[end] = '\0'; /* what follows is not read */
+		httpd_dispatch(r);
+		return;
 	}
 	if (r->inlen == DOBJ__HTTPD_HEADER_MAX) {
 		httpd_error(r, 431, "request headers too large\n");
