@@ -1,0 +1,85 @@
+// SPDX-License-Identifier: MIT
+// request.c - fuzzes the server's handling of one request (dobj__listener_decode,
+// server/listener.c): bytes off the wire become either a call of a registered method on an
+// object, or an error reply that encodes as a Response whose message is UTF-8. The call's
+// arena lives on from input to input, as a receive context's does.
+
+#include <stdbool.h>
+#include <string.h>
+
+#include "dobj/wire.pb-c.h"
+#include "echo.h"
+#include "fuzz.h"
+#include "listener.h"
+#include "utf8.h"
+
+static dobj_err
+noop(dobj_ctx *ctx, const dobj_bytes *arg, dobj_bytes *result)
+{
+	(void)ctx;
+	(void)arg;
+	(void)result;
+	return DOBJ_OK;
+}
+
+static const dobj_method counter_methods[] = {
+    {.name = "increment", .fn = noop},
+    {.name = "get", .fn = noop},
+    {.name = "caf\xc3\xa9", .fn = noop},
+};
+static const dobj_class counter = {.name = "Counter", .methods = counter_methods, .nmethods = 3};
+
+static dobj__registry reg;
+static dobj__call call;
+
+/* reply_check encodes c's outcome as the listener does and checks that it decodes again. */
+static void
+reply_check(const dobj__call *c)
+{
+	Dobj__Wire__Response resp = DOBJ__WIRE__RESPONSE__INIT, *back;
+	uint8_t *buf;
+	size_t len;
+
+	FUZZ_CHECK(c->message != NULL);
+	FUZZ_CHECK(dobj__utf8_valid(c->message, strlen(c->message)));
+	FUZZ_CHECK(c->status != DOBJ_OK || c->message[0] == '\0');
+	resp.request_id = c->request_id;
+	resp.status = (uint32_t)c->status;
+	resp.message = (char *)c->message;
+	resp.payload.data = (uint8_t *)c->result.data;
+	resp.payload.len = c->result.len;
+	len = dobj__wire__response__get_packed_size(&resp);
+	FUZZ_CHECK((buf = malloc(len ? len : 1)) != NULL);
+	FUZZ_CHECK(dobj__wire__response__pack(&resp, buf) == len);
+	FUZZ_CHECK((back = dobj__wire__response__unpack(NULL, len, buf)) != NULL);
+	FUZZ_CHECK(back->request_id == c->request_id && back->status == (uint32_t)c->status);
+	FUZZ_CHECK(strcmp(back->message, c->message) == 0);
+	FUZZ_CHECK(back->payload.len == c->result.len);
+	dobj__wire__response__free_unpacked(back, NULL);
+	free(buf);
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	if (reg.n == 0) {
+		FUZZ_CHECK(dobj__registry_add(&reg, dobj__echo_class()) == DOBJ_OK);
+		FUZZ_CHECK(dobj__registry_add(&reg, &counter) == DOBJ_OK);
+	}
+	if (dobj__listener_decode(&call, &reg, false, data, size)) {
+		/* routed: what the shard needs is there; echo the argument as the result */
+		FUZZ_CHECK(call.cls != NULL && call.method != NULL && call.method->fn != NULL);
+		FUZZ_CHECK(call.arg.len == 0 || call.arg.data != NULL);
+		FUZZ_CHECK(dobj__call_answer(&call, DOBJ_OK, "", &call.arg) == DOBJ_OK);
+		reply_check(&call);
+		dobj__arena_reset(&call.arena);
+		/* the same request while the server drains is refused */
+		FUZZ_CHECK(!dobj__listener_decode(&call, &reg, true, data, size));
+		FUZZ_CHECK(call.status == DOBJ_UNAVAILABLE);
+	} else {
+		FUZZ_CHECK(call.status != DOBJ_OK);
+	}
+	reply_check(&call);
+	dobj__arena_reset(&call.arena);
+	return 0;
+}
