@@ -13,7 +13,7 @@ PACKAGES=(
 	libcriterion-dev
 	libpq-dev libssl-dev
 	openssl
-	clang-format git
+	clang libclang-rt-dev clang-format git
 	curl ca-certificates
 )
 
