@@ -113,6 +113,33 @@ dobj__arena_fini(dobj__arena *a)
 	memset(a, 0, sizeof(*a));
 }
 
+static void *
+arena_budget_alloc(void *data, size_t size)
+{
+	dobj__arena_budget *b = data;
+
+	if (size > b->left) {
+		b->refused = true;
+		return NULL;
+	}
+	b->left -= size;
+	return dobj__arena_alloc(b->arena, size);
+}
+
+ProtobufCAllocator *
+dobj__arena_budget_pb(dobj__arena_budget *b, dobj__arena *a, size_t len)
+{
+	b->arena = a;
+	b->refused = false;
+	b->left = len > (SIZE_MAX - DOBJ__DECODE_SLACK) / DOBJ__DECODE_FACTOR
+	              ? SIZE_MAX
+	              : DOBJ__DECODE_FACTOR * len + DOBJ__DECODE_SLACK;
+	b->pb.alloc = arena_budget_alloc;
+	b->pb.free = arena_pb_free;
+	b->pb.allocator_data = b;
+	return &b->pb;
+}
+
 /* The protobuf-c allocator is set up on demand so that a zeroed arena works. */
 ProtobufCAllocator *
 dobj__arena_pb(dobj__arena *a)

@@ -36,6 +36,25 @@ void dobj__arena_reset(dobj__arena *a);
 /* dobj__arena_pb returns a protobuf-c allocator over a (valid while a lives). */
 ProtobufCAllocator *dobj__arena_pb(dobj__arena *a);
 
+/* DOBJ__DECODE_FACTOR, DOBJ__DECODE_SLACK: decoding len bytes from the network may take
+ * DOBJ__DECODE_FACTOR * len + DOBJ__DECODE_SLACK bytes, no more (protobuf-c copies strings and
+ * bytes and keeps unknown fields; a message of many tiny fields must not take gigabytes). */
+#define DOBJ__DECODE_FACTOR 4
+#define DOBJ__DECODE_SLACK ((size_t)64 << 10)
+
+/* dobj__arena_budget: a protobuf-c allocator over an arena that gives out at most `left`
+ * bytes in all; refused is set when it said no. */
+typedef struct dobj__arena_budget {
+	ProtobufCAllocator pb;
+	dobj__arena *arena;
+	size_t left;
+	bool refused;
+} dobj__arena_budget;
+
+/* dobj__arena_budget_pb sets b up over a for decoding len bytes (DOBJ__DECODE_FACTOR * len +
+ * DOBJ__DECODE_SLACK) and returns its allocator (valid while b and a live). */
+ProtobufCAllocator *dobj__arena_budget_pb(dobj__arena_budget *b, dobj__arena *a, size_t len);
+
 /* dobj__arena_fini frees all memory. */
 void dobj__arena_fini(dobj__arena *a);
 

@@ -21,9 +21,6 @@
 #include "utf8.h"
 
 #define MAX_REQUEST_BYTES (17u << 20) /* above the client's 16 MiB, so it answers first */
-/* a request's decoding may take DECODE_FACTOR times its size plus DECODE_SLACK bytes */
-#define DECODE_FACTOR 4
-#define DECODE_SLACK (64u << 10)
 #define CLOSE_WAIT_MS 10000 /* for replies still being sent, when the caller sets no limit */
 /* A reply whose send completed is only handed to its connection: nng 1.5 may still be writing
  * it, and closing the socket cuts that write (nng has no linger). Close waits this long after
@@ -156,14 +153,14 @@ dobj__listener_decode(dobj__call *c, const dobj__registry *reg, bool draining, c
 	/* Decoding may take a few times the message's size (protobuf-c copies strings and bytes
 	 * and keeps unknown fields), not more: a message of many tiny fields must not make the
 	 * server allocate gigabytes. */
-	c->arena.limit = c->arena.total + DECODE_FACTOR * len + DECODE_SLACK;
+	c->arena.limit = c->arena.total + DOBJ__DECODE_FACTOR * len + DOBJ__DECODE_SLACK;
 	req = dobj__wire__request__unpack(dobj__arena_pb(&c->arena), len, buf);
 	c->arena.limit = 0;
 	if (req == NULL && c->arena.refused) {
 		snprintf(errmsg, sizeof(errmsg),
 		         "malformed request: %zu bytes that take more than %d times their size to "
 		         "decode (too many fields)",
-		         len, DECODE_FACTOR);
+		         len, DOBJ__DECODE_FACTOR);
 		dobj__call_answer(c, DOBJ_INVALID_ARGUMENT, errmsg, NULL);
 		return false;
 	}

@@ -28,6 +28,16 @@ dobj_ctx_pb_allocator(dobj_ctx *ctx)
 	return dobj__arena_pb(ctx->arena);
 }
 
+ProtobufCMessage *
+dobj_ctx_unpack(dobj_ctx *ctx, const ProtobufCMessageDescriptor *type, size_t len,
+                const uint8_t *data)
+{
+	dobj__arena_budget b;
+
+	return protobuf_c_message_unpack(type, dobj__arena_budget_pb(&b, ctx->arena, len), len,
+	                                 data);
+}
+
 dobj_err
 dobj_typed_load(dobj_ctx *ctx, const char *key, const ProtobufCMessageDescriptor *schema,
                 ProtobufCMessage **out)

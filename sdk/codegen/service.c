@@ -360,7 +360,8 @@ service_def_dispatch(dobj__gen *g, const svc *v, const rpc *r)
 	const char *undecodable[] = {
 	    "ctx", "DOBJ_INVALID_ARGUMENT",
 	    dobj__strf("\"%s: could not decode %s\"", label, r->req->full)};
-	const char *unpack[] = {"dobj_ctx_pb_allocator(ctx)", "arg->len", "arg->data"};
+	const char *unpack[] = {"ctx", dobj__strf("&%s__descriptor", r->req->lower), "arg->len",
+	                        "arg->data"};
 
 	dobj__text_printf(&g->c, "\nstatic dobj_err\n");
 	dobj__text_printf(
@@ -373,7 +374,9 @@ service_def_dispatch(dobj__gen *g, const svc *v, const rpc *r)
 	dobj__text_printf(&g->c, "\tdobj_err rc;\n\n");
 	dobj__text_printf(&g->c, "\tif (h == NULL || h->%s == NULL)\n", r->slot);
 	dobj__text_list(&g->c, 2, "return dobj_ctx_errorf(", unimpl, 3, ");");
-	dobj__text_list(&g->c, 1, dobj__strf("req = %s__unpack(", r->req->lower), unpack, 3, ");");
+	/* bounded: a method's argument comes from the network */
+	dobj__text_list(&g->c, 1, dobj__strf("req = (%s *)dobj_ctx_unpack(", r->req->ctype), unpack,
+	                4, ");");
 	dobj__text_printf(&g->c, "\tif (req == NULL)\n");
 	dobj__text_list(&g->c, 2, "return dobj_ctx_errorf(", undecodable, 3, ");");
 	dobj__text_printf(&g->c, "\tif ((rc = h->%s(ctx, req, &rep)) != DOBJ_OK)\n\t\treturn rc;\n",

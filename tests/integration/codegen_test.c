@@ -374,6 +374,26 @@ Test(codegen, undecodable_argument_is_invalid_and_names_the_method)
 	dobj_reply_fini(&r);
 }
 
+/* 4 MiB of two-byte unknown fields would take some 270 MiB of the turn's memory to decode
+ * (1 GiB at the 16 MiB limit, for each of the server's concurrent calls): refused instead. */
+Test(codegen, argument_of_many_tiny_fields_is_invalid)
+{
+	size_t len = (size_t)4 << 20;
+	uint8_t *arg = malloc(len);
+	dobj_reply r;
+
+	cr_assert_not_null(arg);
+	for (size_t i = 0; i < len; i += 2) {
+		arg[i] = 0x78; /* field 15, a varint: unknown to PutRequest */
+		arg[i + 1] = 0;
+	}
+	cr_assert_eq(dobj_call(&store, "Put", arg, len, NULL, &r), DOBJ_INVALID_ARGUMENT, "%s",
+	             r.message);
+	cr_assert_str_eq(r.message, "Store.Put: could not decode dobj.test.alltypes.PutRequest");
+	dobj_reply_fini(&r);
+	free(arg);
+}
+
 /* proto2 schemas: put sets has_ flags, load tells a stored zero from a missing field. */
 Test(codegen, proto2_optional_fields_round_trip_with_presence)
 {

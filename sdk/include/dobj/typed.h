@@ -48,6 +48,14 @@ DOBJ_API dobj_err dobj_typed_store(dobj_ctx *ctx, const char *key, const Protobu
 DOBJ_API dobj_err dobj_typed_load_all(dobj_ctx *ctx, const ProtobufCMessageDescriptor *schema,
                                       ProtobufCMessage **out);
 
+/* dobj_ctx_unpack decodes data[0..len) as a `type` message allocated from the turn (valid until
+ * the handler returns), or returns NULL: bytes that are not such a message, or that would
+ * take more than 4 times their size plus 64 KiB to decode (many tiny or unknown fields), or
+ * out of memory. For bytes from the network: the generated dispatchers decode a method's
+ * argument with it. */
+DOBJ_API ProtobufCMessage *dobj_ctx_unpack(dobj_ctx *ctx, const ProtobufCMessageDescriptor *type,
+                                           size_t len, const uint8_t *data);
+
 /* dobj_ctx_pb_allocator returns a protobuf-c allocator drawing from the turn's memory (for
  * unpacking messages whose parts must live until the handler returns). */
 DOBJ_API ProtobufCAllocator *dobj_ctx_pb_allocator(dobj_ctx *ctx);
