@@ -38,6 +38,9 @@
 #define CLIENT_RECONN_MAX_MS 2000
 #define CLIENT_CANCEL_RETRY_MS 10
 #define CLIENT_CONNECT_POLL_MS 5 /* a call waiting for a connection looks this often */
+/* a reply's decoding may take CLIENT_DECODE_FACTOR times its size plus CLIENT_DECODE_SLACK */
+#define CLIENT_DECODE_FACTOR 4
+#define CLIENT_DECODE_SLACK (64u << 10)
 
 typedef struct client_call client_call;
 
@@ -454,14 +457,50 @@ request_encode(const dobj_stub *s, uint64_t request_id, const char *method, cons
 	return DOBJ_OK;
 }
 
+/* reply_budget: malloc for protobuf-c, at most `left` bytes in all: decoding a reply of many
+ * tiny or unknown fields must not make the client allocate gigabytes. */
+typedef struct reply_budget {
+	ProtobufCAllocator pb;
+	size_t left;
+	bool refused;
+} reply_budget;
+
+static void *
+reply_budget_alloc(void *data, size_t size)
+{
+	reply_budget *b = data;
+
+	if (size > b->left) {
+		b->refused = true;
+		return NULL;
+	}
+	b->left -= size;
+	return malloc(size);
+}
+
+static void
+reply_budget_free(void *data, void *p)
+{
+	(void)data;
+	free(p);
+}
+
 dobj_err
 dobj__client_reply_decode(const char *url, uint64_t request_id, const void *buf, size_t len,
                           dobj_reply *reply)
 {
+	reply_budget b = {.pb = {reply_budget_alloc, reply_budget_free, &b},
+	                  .left = CLIENT_DECODE_FACTOR * len + CLIENT_DECODE_SLACK};
 	Dobj__Wire__Response *resp;
 	dobj_err err;
 
-	resp = dobj__wire__response__unpack(NULL, len, buf);
+	resp = dobj__wire__response__unpack(&b.pb, len, buf);
+	if (resp == NULL && b.refused)
+		return reply_errorf(
+		    reply, DOBJ_INTERNAL,
+		    "could not decode the reply from %s: %zu bytes that take more than "
+		    "%d times their size to decode (too many fields)",
+		    url, len, CLIENT_DECODE_FACTOR);
 	if (resp == NULL)
 		return reply_errorf(reply, DOBJ_INTERNAL,
 		                    "could not decode the reply from %s (%zu bytes)", url, len);
@@ -489,7 +528,7 @@ dobj__client_reply_decode(const char *url, uint64_t request_id, const void *buf,
 			reply->len = resp->payload.len;
 		}
 	}
-	dobj__wire__response__free_unpacked(resp, NULL);
+	dobj__wire__response__free_unpacked(resp, &b.pb);
 	return err;
 }
 

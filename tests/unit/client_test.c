@@ -16,6 +16,7 @@
 #include <dobj/object.h>
 
 #include "calls.h"
+#include "client_int.h"
 #include "peer.h"
 
 static long
@@ -231,6 +232,32 @@ Test(client, garbage_reply_is_an_internal_error)
 	cr_assert_eq(a.status, DOBJ_INTERNAL, "%s", a.message);
 	dobj_client_close(c);
 	fx_peer_stop(&p);
+}
+
+/* A reply of many tiny fields is refused before it takes more than 4 times its size: 16 MiB
+ * of two-byte unknown fields took about 1 GiB of the client's memory to decode, from a
+ * broken or hostile server. */
+Test(client, reply_of_many_tiny_fields_is_an_internal_error)
+{
+	size_t len = (size_t)4 << 20;
+	uint8_t *buf = malloc(len);
+	dobj_reply reply;
+
+	cr_assert_not_null(buf);
+	buf[0] = 0x08; /* request_id 1 */
+	buf[1] = 0x01;
+	for (size_t i = 2; i < len; i += 2) {
+		buf[i] = 0x78; /* field 15, a varint: unknown to Response */
+		buf[i + 1] = 0;
+	}
+	cr_assert_eq(dobj__client_reply_decode("tcp://x:1", 1, buf, len, &reply), DOBJ_INTERNAL);
+	cr_assert(strstr(reply.message, "too many fields") != NULL, "%s", reply.message);
+	cr_assert_null(reply.data);
+	dobj_reply_fini(&reply);
+	/* the same reply without them is an OK */
+	cr_assert_eq(dobj__client_reply_decode("tcp://x:1", 1, buf, 2, &reply), DOBJ_OK);
+	dobj_reply_fini(&reply);
+	free(buf);
 }
 
 Test(client, bad_url_is_invalid_argument)
