@@ -532,6 +532,17 @@ dobj__client_reply_decode(const char *url, uint64_t request_id, const void *buf,
 	return err;
 }
 
+ProtobufCMessage *
+dobj_reply_unpack(const dobj_reply *r, const ProtobufCMessageDescriptor *type)
+{
+	reply_budget b = {.pb = {reply_budget_alloc, reply_budget_free, &b}};
+
+	if (r == NULL || type == NULL || (r->data == NULL && r->len > 0))
+		return NULL;
+	b.left = CLIENT_DECODE_FACTOR * r->len + CLIENT_DECODE_SLACK;
+	return protobuf_c_message_unpack(type, &b.pb, r->len, r->data);
+}
+
 /* reply_decode fills *reply from the server's message, which it frees. */
 static dobj_err
 reply_decode(dobj_client *c, uint64_t request_id, nng_msg *msg, dobj_reply *reply)

@@ -14,6 +14,7 @@
 
 #include <dobj/client.h>
 #include <dobj/object.h>
+#include <dobj/wire.pb-c.h>
 
 #include "calls.h"
 #include "client_int.h"
@@ -258,6 +259,29 @@ Test(client, reply_of_many_tiny_fields_is_an_internal_error)
 	cr_assert_eq(dobj__client_reply_decode("tcp://x:1", 1, buf, 2, &reply), DOBJ_OK);
 	dobj_reply_fini(&reply);
 	free(buf);
+}
+
+/* dobj_reply_unpack, which the generated stubs decode a result with, refuses a result that
+ * would take more than 4 times its size (plus 64 KiB) to decode. */
+Test(client, result_of_many_tiny_fields_is_not_unpacked)
+{
+	dobj_reply r = {.status = DOBJ_OK, .len = (size_t)4 << 20};
+	Dobj__Wire__Response *m;
+
+	cr_assert_not_null(r.data = malloc(r.len));
+	for (size_t i = 0; i < r.len; i += 2) {
+		r.data[i] = 0x78; /* field 15, a varint: unknown to Response */
+		r.data[i + 1] = 0;
+	}
+	cr_assert_null(dobj_reply_unpack(&r, &dobj__wire__response__descriptor));
+	r.len = 2;
+	r.data[0] = 0x08; /* request_id 7 */
+	r.data[1] = 0x07;
+	m = (Dobj__Wire__Response *)dobj_reply_unpack(&r, &dobj__wire__response__descriptor);
+	cr_assert_not_null(m);
+	cr_assert_eq(m->request_id, 7);
+	protobuf_c_message_free_unpacked(&m->base, NULL);
+	dobj_reply_fini(&r);
 }
 
 Test(client, bad_url_is_invalid_argument)
