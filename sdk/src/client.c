@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
-// client.c - dobj_client: one nng req0 socket, one nng context per call, the wire Request and
-// Response (protobuf-c), stubs, and the mapping of nng errors to dobj_err.
+// client.c - dobj_client: one nng req0 socket, one nng context per call, the wire Request,
+// stubs, and the mapping of nng errors to dobj_err. The Response and dobj_reply are reply.c's.
 // Dialling, reconnecting and matching replies to contexts are nng's; running the call, the
 // server's. Nothing here retries a call that may have reached the server.
 //
@@ -12,9 +12,7 @@
 // them overlap. It cancels the calls in flight (again every CLIENT_CANCEL_RETRY_MS, for a call
 // that was between two operations), waits until none is left, and only then closes the socket.
 
-#include <inttypes.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -30,7 +28,7 @@
 #include <dobj/object.h>
 #include <dobj/wire.pb-c.h>
 
-#include "client_int.h"
+#include "reply.h"
 #include "tls.h"
 
 #define CLIENT_MSG_MAX DOBJ_MESSAGE_MAX /* largest request or reply, in bytes */
@@ -38,9 +36,6 @@
 #define CLIENT_RECONN_MAX_MS 2000
 #define CLIENT_CANCEL_RETRY_MS 10
 #define CLIENT_CONNECT_POLL_MS 5 /* a call waiting for a connection looks this often */
-/* a reply's decoding may take CLIENT_DECODE_FACTOR times its size plus CLIENT_DECODE_SLACK */
-#define CLIENT_DECODE_FACTOR 4
-#define CLIENT_DECODE_SLACK (64u << 10)
 
 typedef struct client_call client_call;
 
@@ -84,51 +79,6 @@ struct client_call {
 	nng_msg *pending;  /* CALL_WAIT: the encoded request */
 	nng_aio *wait_aio; /* CALL_WAIT: its sleeps (an aio that slept may not serve a recv) */
 };
-
-/* reply_oom_message is the message of a reply whose own message could not be allocated;
- * dobj_reply_fini() knows not to free it. */
-static char reply_oom_message[] = "out of memory";
-
-static void
-reply_set(dobj_reply *r, dobj_err status, char *message)
-{
-	r->status = status;
-	r->message = message;
-	r->data = NULL;
-	r->len = 0;
-}
-
-static dobj_err
-reply_errorf(dobj_reply *r, dobj_err status, const char *fmt, ...)
-{
-	va_list ap;
-	char *msg;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
-	if (n < 0 || (msg = malloc((size_t)n + 1)) == NULL) {
-		reply_set(r, DOBJ_RESOURCE_EXHAUSTED, reply_oom_message);
-		return r->status;
-	}
-	va_start(ap, fmt);
-	vsnprintf(msg, (size_t)n + 1, fmt, ap);
-	va_end(ap);
-	reply_set(r, status, msg);
-	return status;
-}
-
-void
-dobj_reply_fini(dobj_reply *r)
-{
-	if (r == NULL)
-		return;
-	if (r->message != reply_oom_message)
-		free(r->message);
-	free(r->data);
-	memset(r, 0, sizeof(*r));
-}
 
 static bool
 class_name_valid(const char *class_name)
@@ -396,21 +346,25 @@ call_check(const dobj_stub *s, const char *method, const void *arg, size_t len,
            const dobj_call_opts *opts, dobj_reply *reply)
 {
 	if (s == NULL || s->client == NULL)
-		return reply_errorf(reply, DOBJ_INVALID_ARGUMENT, "call: stub has no client");
+		return dobj__reply_errorf(reply, DOBJ_INVALID_ARGUMENT, "call: stub has no client");
 	if (memchr(s->class_name, '\0', sizeof(s->class_name)) == NULL ||
 	    !class_name_valid(s->class_name))
-		return reply_errorf(reply, DOBJ_INVALID_ARGUMENT,
-		                    "call: class name must be 1 to %d bytes", DOBJ_CLASS_NAME_MAX);
+		return dobj__reply_errorf(reply, DOBJ_INVALID_ARGUMENT,
+		                          "call: class name must be 1 to %d bytes",
+		                          DOBJ_CLASS_NAME_MAX);
 	if (method == NULL || method[0] == '\0')
-		return reply_errorf(reply, DOBJ_INVALID_ARGUMENT, "call: method name is empty");
+		return dobj__reply_errorf(reply, DOBJ_INVALID_ARGUMENT,
+		                          "call: method name is empty");
 	if (arg == NULL && len > 0)
-		return reply_errorf(reply, DOBJ_INVALID_ARGUMENT, "call: argument is NULL");
+		return dobj__reply_errorf(reply, DOBJ_INVALID_ARGUMENT, "call: argument is NULL");
 	if (len > CLIENT_MSG_MAX - 4096)
-		return reply_errorf(reply, DOBJ_INVALID_ARGUMENT,
-		                    "call: argument of %zu bytes exceeds the limit of %u bytes",
-		                    len, CLIENT_MSG_MAX - 4096);
+		return dobj__reply_errorf(
+		    reply, DOBJ_INVALID_ARGUMENT,
+		    "call: argument of %zu bytes exceeds the limit of %u bytes", len,
+		    CLIENT_MSG_MAX - 4096);
 	if (opts != NULL && opts->timeout_ms < 0)
-		return reply_errorf(reply, DOBJ_INVALID_ARGUMENT, "call: timeout_ms is negative");
+		return dobj__reply_errorf(reply, DOBJ_INVALID_ARGUMENT,
+		                          "call: timeout_ms is negative");
 	return DOBJ_OK;
 }
 
@@ -446,101 +400,16 @@ request_encode(const dobj_stub *s, uint64_t request_id, const char *method, cons
 	/* the whole request, method name included: dobjd drops the connection, and every call
 	 * on it, on a message over its limit */
 	if (size > CLIENT_MSG_MAX)
-		return reply_errorf(reply, DOBJ_INVALID_ARGUMENT,
-		                    "call: request of %zu bytes exceeds the limit of %u bytes",
-		                    size, CLIENT_MSG_MAX);
+		return dobj__reply_errorf(
+		    reply, DOBJ_INVALID_ARGUMENT,
+		    "call: request of %zu bytes exceeds the limit of %u bytes", size,
+		    CLIENT_MSG_MAX);
 	if (nng_msg_alloc(&msg, size) != 0)
-		return reply_errorf(reply, DOBJ_RESOURCE_EXHAUSTED,
-		                    "call: could not allocate a request of %zu bytes", size);
+		return dobj__reply_errorf(reply, DOBJ_RESOURCE_EXHAUSTED,
+		                          "call: could not allocate a request of %zu bytes", size);
 	dobj__wire__request__pack(&req, nng_msg_body(msg));
 	*out = msg;
 	return DOBJ_OK;
-}
-
-/* reply_budget: malloc for protobuf-c, at most `left` bytes in all: decoding a reply of many
- * tiny or unknown fields must not make the client allocate gigabytes. */
-typedef struct reply_budget {
-	ProtobufCAllocator pb;
-	size_t left;
-	bool refused;
-} reply_budget;
-
-static void *
-reply_budget_alloc(void *data, size_t size)
-{
-	reply_budget *b = data;
-
-	if (size > b->left) {
-		b->refused = true;
-		return NULL;
-	}
-	b->left -= size;
-	return malloc(size);
-}
-
-static void
-reply_budget_free(void *data, void *p)
-{
-	(void)data;
-	free(p);
-}
-
-dobj_err
-dobj__client_reply_decode(const char *url, uint64_t request_id, const void *buf, size_t len,
-                          dobj_reply *reply)
-{
-	reply_budget b = {.pb = {reply_budget_alloc, reply_budget_free, &b},
-	                  .left = CLIENT_DECODE_FACTOR * len + CLIENT_DECODE_SLACK};
-	Dobj__Wire__Response *resp;
-	dobj_err err;
-
-	resp = dobj__wire__response__unpack(&b.pb, len, buf);
-	if (resp == NULL && b.refused)
-		return reply_errorf(
-		    reply, DOBJ_INTERNAL,
-		    "could not decode the reply from %s: %zu bytes that take more than "
-		    "%d times their size to decode (too many fields)",
-		    url, len, CLIENT_DECODE_FACTOR);
-	if (resp == NULL)
-		return reply_errorf(reply, DOBJ_INTERNAL,
-		                    "could not decode the reply from %s (%zu bytes)", url, len);
-	if (resp->request_id != request_id) {
-		err = reply_errorf(reply, DOBJ_INTERNAL,
-		                   "reply from %s is for request %" PRIu64 ", expected %" PRIu64,
-		                   url, resp->request_id, request_id);
-	} else if (resp->status >= DOBJ_ERR_COUNT) {
-		err =
-		    reply_errorf(reply, DOBJ_UNKNOWN, "server sent unknown status %" PRIu32 ": %s",
-		                 resp->status, resp->message);
-	} else if (resp->status != DOBJ_OK) {
-		err = reply_errorf(reply, (dobj_err)resp->status, "%s",
-		                   resp->message[0] ? resp->message
-		                                    : dobj_err_str((dobj_err)resp->status));
-	} else if ((err = reply_errorf(reply, DOBJ_OK, "%s", resp->message)) == DOBJ_OK &&
-	           resp->payload.len > 0) {
-		if ((reply->data = malloc(resp->payload.len)) == NULL) {
-			dobj_reply_fini(reply);
-			err = reply_errorf(reply, DOBJ_RESOURCE_EXHAUSTED,
-			                   "could not allocate a reply of %zu bytes",
-			                   resp->payload.len);
-		} else {
-			memcpy(reply->data, resp->payload.data, resp->payload.len);
-			reply->len = resp->payload.len;
-		}
-	}
-	dobj__wire__response__free_unpacked(resp, &b.pb);
-	return err;
-}
-
-ProtobufCMessage *
-dobj_reply_unpack(const dobj_reply *r, const ProtobufCMessageDescriptor *type)
-{
-	reply_budget b = {.pb = {reply_budget_alloc, reply_budget_free, &b}};
-
-	if (r == NULL || type == NULL || (r->data == NULL && r->len > 0))
-		return NULL;
-	b.left = CLIENT_DECODE_FACTOR * r->len + CLIENT_DECODE_SLACK;
-	return protobuf_c_message_unpack(type, &b.pb, r->len, r->data);
 }
 
 /* reply_decode fills *reply from the server's message, which it frees. */
@@ -549,8 +418,7 @@ reply_decode(dobj_client *c, uint64_t request_id, nng_msg *msg, dobj_reply *repl
 {
 	dobj_err err;
 
-	err = dobj__client_reply_decode(c->url, request_id, nng_msg_body(msg), nng_msg_len(msg),
-	                                reply);
+	err = dobj__reply_decode(c->url, request_id, nng_msg_body(msg), nng_msg_len(msg), reply);
 	nng_msg_free(msg);
 	return err;
 }
@@ -570,24 +438,26 @@ call_fail(dobj_client *c, int rv, bool sent, int timeout_ms, dobj_reply *reply)
 
 			if (c->tls)
 				dobj__tls_dial_note(c->dialer, note, sizeof(note));
-			return reply_errorf(reply, DOBJ_DEADLINE_EXCEEDED,
-			                    "no connection to %s within %d ms; request not sent%s",
-			                    c->url, timeout_ms, note);
+			return dobj__reply_errorf(
+			    reply, DOBJ_DEADLINE_EXCEEDED,
+			    "no connection to %s within %d ms; request not sent%s", c->url,
+			    timeout_ms, note);
 		}
-		return reply_errorf(reply, DOBJ_DEADLINE_EXCEEDED, "no reply from %s within %d ms",
-		                    c->url, timeout_ms);
+		return dobj__reply_errorf(reply, DOBJ_DEADLINE_EXCEEDED,
+		                          "no reply from %s within %d ms", c->url, timeout_ms);
 	case NNG_ECLOSED:
-		return reply_errorf(reply, DOBJ_CANCELLED, "call cancelled: client closed");
+		return dobj__reply_errorf(reply, DOBJ_CANCELLED, "call cancelled: client closed");
 	case NNG_ECANCELED:
-		return reply_errorf(reply, DOBJ_CANCELLED, "call cancelled");
+		return dobj__reply_errorf(reply, DOBJ_CANCELLED, "call cancelled");
 	case NNG_ENOMEM:
-		return reply_errorf(reply, DOBJ_RESOURCE_EXHAUSTED, "call to %s: %s", c->url,
-		                    nng_strerror(rv));
+		return dobj__reply_errorf(reply, DOBJ_RESOURCE_EXHAUSTED, "call to %s: %s", c->url,
+		                          nng_strerror(rv));
 	default:
 		if (!sent)
-			return reply_errorf(reply, DOBJ_UNAVAILABLE, "could not send to %s: %s",
-			                    c->url, nng_strerror(rv));
-		return reply_errorf(
+			return dobj__reply_errorf(reply, DOBJ_UNAVAILABLE,
+			                          "could not send to %s: %s", c->url,
+			                          nng_strerror(rv));
+		return dobj__reply_errorf(
 		    reply, DOBJ_UNAVAILABLE,
 		    "lost connection to %s before the reply (the call may have run): %s", c->url,
 		    nng_strerror(rv));
@@ -676,7 +546,7 @@ dobj_call(const dobj_stub *s, const char *method, const void *arg, size_t len,
 		return call_fail(c, rv, false, call.timeout_ms, reply);
 	if (!client_hold(c, &call)) {
 		nng_aio_free(call.aio);
-		return reply_errorf(reply, DOBJ_CANCELLED, "call cancelled: client closed");
+		return dobj__reply_errorf(reply, DOBJ_CANCELLED, "call cancelled: client closed");
 	}
 
 	call.request_id = atomic_fetch_add(&c->next_request_id, 1);

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// reply.c - fuzzes the client's handling of a reply (dobj__client_reply_decode,
+// reply.c - fuzzes the client's handling of a reply (dobj__reply_decode,
 // sdk/src/client.c), as a broken or hostile server may send it: every input gives a reply
 // with a message, a status the client knows, and data only with DOBJ_OK.
 
@@ -8,7 +8,7 @@
 
 #include <dobj/client.h>
 
-#include "client_int.h"
+#include "reply.h"
 #include "fuzz.h"
 
 int
@@ -18,7 +18,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	dobj_err err;
 
 	memset(&r, 0xa5, sizeof(r)); /* the caller's reply need not be initialised */
-	err = dobj__client_reply_decode("tcp://fuzz:1", 1, data, size, &r);
+	err = dobj__reply_decode("tcp://fuzz:1", 1, data, size, &r);
 	FUZZ_CHECK(err == r.status);
 	FUZZ_CHECK((unsigned)r.status < DOBJ_ERR_COUNT);
 	FUZZ_CHECK(r.message != NULL);
