@@ -127,13 +127,11 @@ arena_budget_alloc(void *data, size_t size)
 }
 
 ProtobufCAllocator *
-dobj__arena_budget_pb(dobj__arena_budget *b, dobj__arena *a, size_t len)
+dobj__arena_budget_pb(dobj__arena_budget *b, dobj__arena *a, size_t max)
 {
 	b->arena = a;
 	b->refused = false;
-	b->left = len > (SIZE_MAX - DOBJ__DECODE_SLACK) / DOBJ__DECODE_FACTOR
-	              ? SIZE_MAX
-	              : DOBJ__DECODE_FACTOR * len + DOBJ__DECODE_SLACK;
+	b->left = max;
 	b->pb.alloc = arena_budget_alloc;
 	b->pb.free = arena_pb_free;
 	b->pb.allocator_data = b;

@@ -36,7 +36,7 @@ void dobj__arena_reset(dobj__arena *a);
 /* dobj__arena_pb returns a protobuf-c allocator over a (valid while a lives). */
 ProtobufCAllocator *dobj__arena_pb(dobj__arena *a);
 
-/* DOBJ__DECODE_FACTOR, DOBJ__DECODE_SLACK: decoding len bytes from the network may take
+/* DOBJ__DECODE_FACTOR, DOBJ__DECODE_SLACK: decoding a dobj.wire.Request of len bytes may take
  * DOBJ__DECODE_FACTOR * len + DOBJ__DECODE_SLACK bytes, no more (protobuf-c copies strings and
  * bytes and keeps unknown fields; a message of many tiny fields must not take gigabytes). */
 #define DOBJ__DECODE_FACTOR 4
@@ -51,9 +51,9 @@ typedef struct dobj__arena_budget {
 	bool refused;
 } dobj__arena_budget;
 
-/* dobj__arena_budget_pb sets b up over a for decoding len bytes (DOBJ__DECODE_FACTOR * len +
- * DOBJ__DECODE_SLACK) and returns its allocator (valid while b and a live). */
-ProtobufCAllocator *dobj__arena_budget_pb(dobj__arena_budget *b, dobj__arena *a, size_t len);
+/* dobj__arena_budget_pb sets b up over a to give out at most max bytes and returns its
+ * allocator (valid while b and a live). */
+ProtobufCAllocator *dobj__arena_budget_pb(dobj__arena_budget *b, dobj__arena *a, size_t max);
 
 /* dobj__arena_fini frees all memory. */
 void dobj__arena_fini(dobj__arena *a);

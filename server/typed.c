@@ -3,6 +3,7 @@
 // turn's arena. The generated accessors are one-liners over these functions.
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <string.h>
 
 #include <dobj/storage.h>
@@ -28,13 +29,24 @@ dobj_ctx_pb_allocator(dobj_ctx *ctx)
 	return dobj__arena_pb(ctx->arena);
 }
 
+/* A message's decoding may take UNPACK_FACTOR times its size plus UNPACK_SLACK bytes. Not just a
+ * few times its size, as for the wire's Request: protobuf-c takes 13 times the size of many
+ * small repeated messages, 45 times that of empty ones, so that any argument up to 1.5 MiB and
+ * one of small messages up to 7 MiB still decodes. Unknown fields take 33 times: a 16 MiB
+ * argument of them stops at 128 MiB (it took 1 GiB of arena). */
+#define UNPACK_FACTOR 4
+#define UNPACK_SLACK ((size_t)4 * DOBJ_MESSAGE_MAX)
+
 ProtobufCMessage *
 dobj_ctx_unpack(dobj_ctx *ctx, const ProtobufCMessageDescriptor *type, size_t len,
                 const uint8_t *data)
 {
 	dobj__arena_budget b;
+	size_t max = len > (SIZE_MAX - UNPACK_SLACK) / UNPACK_FACTOR
+	                 ? SIZE_MAX
+	                 : UNPACK_FACTOR * len + UNPACK_SLACK;
 
-	return protobuf_c_message_unpack(type, dobj__arena_budget_pb(&b, ctx->arena, len), len,
+	return protobuf_c_message_unpack(type, dobj__arena_budget_pb(&b, ctx->arena, max), len,
 	                                 data);
 }
 

@@ -6,18 +6,25 @@
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <dobj/client.h>
+#include <dobj/object.h>
 #include <dobj/wire.pb-c.h>
 
 #include "reply.h"
 
-/* a reply's decoding may take REPLY_DECODE_FACTOR times its size plus REPLY_DECODE_SLACK */
+/* The wire's Response may take REPLY_DECODE_FACTOR times its size plus REPLY_DECODE_SLACK to
+ * decode, as dobjd's Request. A result may hold a great many small repeated messages (13 times
+ * their size in protobuf-c, 45 when empty): REPLY_DECODE_FACTOR times plus RESULT_DECODE_SLACK,
+ * so that any result up to 1.5 MiB decodes, and a 16 MiB one of unknown fields (33 times)
+ * stops at 128 MiB. */
 #define REPLY_DECODE_FACTOR 4
-#define REPLY_DECODE_SLACK (64u << 10)
+#define REPLY_DECODE_SLACK ((size_t)64 << 10)
+#define RESULT_DECODE_SLACK ((size_t)4 * DOBJ_MESSAGE_MAX)
 
 /* reply_oom_message is the message of a reply whose own message could not be allocated;
  * dobj_reply_fini() knows not to free it. */
@@ -148,6 +155,8 @@ dobj_reply_unpack(const dobj_reply *r, const ProtobufCMessageDescriptor *type)
 
 	if (r == NULL || type == NULL || (r->data == NULL && r->len > 0))
 		return NULL;
-	b.left = REPLY_DECODE_FACTOR * r->len + REPLY_DECODE_SLACK;
+	b.left = r->len > (SIZE_MAX - RESULT_DECODE_SLACK) / REPLY_DECODE_FACTOR
+	             ? SIZE_MAX
+	             : REPLY_DECODE_FACTOR * r->len + RESULT_DECODE_SLACK;
 	return protobuf_c_message_unpack(type, &b.pb, r->len, r->data);
 }

@@ -262,7 +262,7 @@ Test(client, reply_of_many_tiny_fields_is_an_internal_error)
 }
 
 /* dobj_reply_unpack, which the generated stubs decode a result with, refuses a result that
- * would take more than 4 times its size (plus 64 KiB) to decode. */
+ * would take more than 4 times its size plus 64 MiB to decode (4 MiB of unknown fields: 134). */
 Test(client, result_of_many_tiny_fields_is_not_unpacked)
 {
 	dobj_reply r = {.status = DOBJ_OK, .len = (size_t)4 << 20};

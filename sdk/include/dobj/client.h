@@ -115,9 +115,9 @@ struct ProtobufCMessageDescriptor;
 
 /* dobj_reply_unpack decodes the result of r (an OK reply) as a `type` message, or returns NULL:
  * bytes that are not such a message, or that would take more than 4 times their size plus
- * 64 KiB to decode (many tiny or unknown fields, from a broken or hostile server), or out of
- * memory. Free the message with protobuf_c_message_free_unpacked(m, NULL). The generated
- * stubs decode their replies with it. */
+ * 64 MiB (4 * DOBJ_MESSAGE_MAX) to decode (a great many tiny or unknown fields, from a broken
+ * or hostile server), or out of memory. Free the message with
+ * protobuf_c_message_free_unpacked(m, NULL). The generated stubs decode their results with it. */
 DOBJ_API struct ProtobufCMessage *dobj_reply_unpack(const dobj_reply *r,
                                                     const struct ProtobufCMessageDescriptor *type);
 

@@ -49,10 +49,10 @@ DOBJ_API dobj_err dobj_typed_load_all(dobj_ctx *ctx, const ProtobufCMessageDescr
                                       ProtobufCMessage **out);
 
 /* dobj_ctx_unpack decodes data[0..len) as a `type` message allocated from the turn (valid until
- * the handler returns), or returns NULL: bytes that are not such a message, or that would
- * take more than 4 times their size plus 64 KiB to decode (many tiny or unknown fields), or
- * out of memory. For bytes from the network: the generated dispatchers decode a method's
- * argument with it. */
+ * the handler returns), or returns NULL: bytes that are not such a message, or that would take
+ * more than 4 times their size plus 64 MiB (4 * DOBJ_MESSAGE_MAX) to decode (a great many tiny
+ * or unknown fields), or out of memory. For bytes from the network: the generated dispatchers
+ * decode a method's argument with it. */
 DOBJ_API ProtobufCMessage *dobj_ctx_unpack(dobj_ctx *ctx, const ProtobufCMessageDescriptor *type,
                                            size_t len, const uint8_t *data);
 
