@@ -44,20 +44,20 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(in, data, len);
 	in[len] = '\0';
 	end = dobj__httpd_head_end(in, len, 0);
-	FUZZ_CHECK(head_end_in_pieces(len) == end);
+	FX_CHECK(head_end_in_pieces(len) == end);
 	if (end == 0)
 		return 0; /* 431 when full, else waiting for more */
-	FUZZ_CHECK(end <= len && in[end - 1] == '\n');
+	FX_CHECK(end <= len && in[end - 1] == '\n');
 	in[end] = '\0';
 	status = dobj__httpd_parse(in, &head, &path, &why);
 	if (status != 0) {
-		FUZZ_CHECK(status == 400 || status == 405 || status == 413 || status == 505);
-		FUZZ_CHECK(why != NULL && why[0] != '\0' && why[strlen(why) - 1] == '\n');
+		FX_CHECK(status == 400 || status == 405 || status == 413 || status == 505);
+		FX_CHECK(why != NULL && why[0] != '\0' && why[strlen(why) - 1] == '\n');
 		return 0;
 	}
-	FUZZ_CHECK(path != NULL && path >= in && path < in + end && path[0] == '/');
+	FX_CHECK(path != NULL && path >= in && path < in + end && path[0] == '/');
 	for (const char *p = path; *p != '\0'; p++)
-		FUZZ_CHECK((unsigned char)*p > ' ' && *p != 0x7f && *p != '?' && *p != '#');
-	FUZZ_CHECK(head == (strncmp((const char *)data, "HEAD ", 5) == 0));
+		FX_CHECK((unsigned char)*p > ' ' && *p != 0x7f && *p != '?' && *p != '#');
+	FX_CHECK(head == (strncmp((const char *)data, "HEAD ", 5) == 0));
 	return 0;
 }

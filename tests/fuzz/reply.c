@@ -19,16 +19,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	memset(&r, 0xa5, sizeof(r)); /* the caller's reply need not be initialised */
 	err = dobj__reply_decode("tcp://fuzz:1", 1, data, size, &r);
-	FUZZ_CHECK(err == r.status);
-	FUZZ_CHECK((unsigned)r.status < DOBJ_ERR_COUNT);
-	FUZZ_CHECK(r.message != NULL);
-	FUZZ_CHECK(strlen(r.message) < size + 256);
+	FX_CHECK(err == r.status);
+	FX_CHECK((unsigned)r.status < DOBJ_ERR_COUNT);
+	FX_CHECK(r.message != NULL);
+	FX_CHECK(strlen(r.message) < size + 256);
 	if (r.status != DOBJ_OK)
-		FUZZ_CHECK(r.data == NULL && r.len == 0);
+		FX_CHECK(r.data == NULL && r.len == 0);
 	else
-		FUZZ_CHECK(r.len <= size && (r.len == 0) == (r.data == NULL));
+		FX_CHECK(r.len <= size && (r.len == 0) == (r.data == NULL));
 	if (r.len > 0)
-		FUZZ_CHECK(memmem(data, size, r.data, r.len) != NULL);
+		FX_CHECK(memmem(data, size, r.data, r.len) != NULL);
 	dobj_reply_fini(&r);
 	return 0;
 }

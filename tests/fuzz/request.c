@@ -40,21 +40,21 @@ reply_check(const dobj__call *c)
 	uint8_t *buf;
 	size_t len;
 
-	FUZZ_CHECK(c->message != NULL);
-	FUZZ_CHECK(dobj__utf8_valid(c->message, strlen(c->message)));
-	FUZZ_CHECK(c->status != DOBJ_OK || c->message[0] == '\0');
+	FX_CHECK(c->message != NULL);
+	FX_CHECK(dobj__utf8_valid(c->message, strlen(c->message)));
+	FX_CHECK(c->status != DOBJ_OK || c->message[0] == '\0');
 	resp.request_id = c->request_id;
 	resp.status = (uint32_t)c->status;
 	resp.message = (char *)c->message;
 	resp.payload.data = (uint8_t *)c->result.data;
 	resp.payload.len = c->result.len;
 	len = dobj__wire__response__get_packed_size(&resp);
-	FUZZ_CHECK((buf = malloc(len ? len : 1)) != NULL);
-	FUZZ_CHECK(dobj__wire__response__pack(&resp, buf) == len);
-	FUZZ_CHECK((back = dobj__wire__response__unpack(NULL, len, buf)) != NULL);
-	FUZZ_CHECK(back->request_id == c->request_id && back->status == (uint32_t)c->status);
-	FUZZ_CHECK(strcmp(back->message, c->message) == 0);
-	FUZZ_CHECK(back->payload.len == c->result.len);
+	FX_CHECK((buf = malloc(len ? len : 1)) != NULL);
+	FX_CHECK(dobj__wire__response__pack(&resp, buf) == len);
+	FX_CHECK((back = dobj__wire__response__unpack(NULL, len, buf)) != NULL);
+	FX_CHECK(back->request_id == c->request_id && back->status == (uint32_t)c->status);
+	FX_CHECK(strcmp(back->message, c->message) == 0);
+	FX_CHECK(back->payload.len == c->result.len);
 	dobj__wire__response__free_unpacked(back, NULL);
 	free(buf);
 }
@@ -63,21 +63,21 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (reg.n == 0) {
-		FUZZ_CHECK(dobj__registry_add(&reg, dobj__echo_class()) == DOBJ_OK);
-		FUZZ_CHECK(dobj__registry_add(&reg, &counter) == DOBJ_OK);
+		FX_CHECK(dobj__registry_add(&reg, dobj__echo_class()) == DOBJ_OK);
+		FX_CHECK(dobj__registry_add(&reg, &counter) == DOBJ_OK);
 	}
 	if (dobj__listener_decode(&call, &reg, false, data, size)) {
 		/* routed: what the shard needs is there; echo the argument as the result */
-		FUZZ_CHECK(call.cls != NULL && call.method != NULL && call.method->fn != NULL);
-		FUZZ_CHECK(call.arg.len == 0 || call.arg.data != NULL);
-		FUZZ_CHECK(dobj__call_answer(&call, DOBJ_OK, "", &call.arg) == DOBJ_OK);
+		FX_CHECK(call.cls != NULL && call.method != NULL && call.method->fn != NULL);
+		FX_CHECK(call.arg.len == 0 || call.arg.data != NULL);
+		FX_CHECK(dobj__call_answer(&call, DOBJ_OK, "", &call.arg) == DOBJ_OK);
 		reply_check(&call);
 		dobj__arena_reset(&call.arena);
 		/* the same request while the server drains is refused */
-		FUZZ_CHECK(!dobj__listener_decode(&call, &reg, true, data, size));
-		FUZZ_CHECK(call.status == DOBJ_UNAVAILABLE);
+		FX_CHECK(!dobj__listener_decode(&call, &reg, true, data, size));
+		FX_CHECK(call.status == DOBJ_UNAVAILABLE);
 	} else {
-		FUZZ_CHECK(call.status != DOBJ_OK);
+		FX_CHECK(call.status != DOBJ_OK);
 	}
 	reply_check(&call);
 	dobj__arena_reset(&call.arena);

@@ -72,7 +72,7 @@ model_put(const char *k, const uint8_t *v, size_t len)
 	entry *e = model_find(k);
 
 	if (e == NULL) {
-		FUZZ_CHECK(s.m.n < sizeof(s.m.e) / sizeof(s.m.e[0]));
+		FX_CHECK(s.m.n < sizeof(s.m.e) / sizeof(s.m.e[0]));
 		e = &s.m.e[s.m.n++];
 		strcpy(e->key, k);
 	}
@@ -99,15 +99,15 @@ check_all(void)
 	for (size_t i = 0; i < s.m.n; i++) {
 		dobj_bytes v;
 
-		FUZZ_CHECK(dobj_storage_get(&s.t.ctx, s.m.e[i].key, &v) == DOBJ_OK);
-		FUZZ_CHECK(v.len == s.m.e[i].vlen &&
-		           (v.len == 0 || !memcmp(v.data, s.m.e[i].val, v.len)));
+		FX_CHECK(dobj_storage_get(&s.t.ctx, s.m.e[i].key, &v) == DOBJ_OK);
+		FX_CHECK(v.len == s.m.e[i].vlen &&
+		         (v.len == 0 || !memcmp(v.data, s.m.e[i].val, v.len)));
 	}
-	FUZZ_CHECK(dobj_storage_list(&s.t.ctx, NULL, &kv, &n) == DOBJ_OK);
-	FUZZ_CHECK(n == s.m.n);
+	FX_CHECK(dobj_storage_list(&s.t.ctx, NULL, &kv, &n) == DOBJ_OK);
+	FX_CHECK(n == s.m.n);
 	for (size_t i = 0; i < n; i++) {
-		FUZZ_CHECK(model_find(kv[i].key) != NULL);
-		FUZZ_CHECK(i == 0 || strcmp(kv[i - 1].key, kv[i].key) < 0);
+		FX_CHECK(model_find(kv[i].key) != NULL);
+		FX_CHECK(i == 0 || strcmp(kv[i - 1].key, kv[i].key) < 0);
 	}
 }
 
@@ -139,20 +139,20 @@ check_list(void)
 	o.end = which & 8 ? b[3] : NULL;
 	rc = dobj_storage_list(&s.t.ctx, &o, &kv, &n);
 	if (rc != DOBJ_OK) {
-		FUZZ_CHECK(rc == DOBJ_INVALID_ARGUMENT);
+		FX_CHECK(rc == DOBJ_INVALID_ARGUMENT);
 		return;
 	}
 	for (size_t i = 0; i < s.m.n; i++)
 		want += in_range(s.m.e[i].key, &o);
-	FUZZ_CHECK(n == (o.limit && o.limit < want ? o.limit : want));
+	FX_CHECK(n == (o.limit && o.limit < want ? o.limit : want));
 	for (size_t i = 0; i < n; i++) {
 		entry *e = model_find(kv[i].key);
 
-		FUZZ_CHECK(e != NULL && in_range(kv[i].key, &o));
-		FUZZ_CHECK(kv[i].value.len == e->vlen);
+		FX_CHECK(e != NULL && in_range(kv[i].key, &o));
+		FX_CHECK(kv[i].value.len == e->vlen);
 		if (i > 0)
-			FUZZ_CHECK(o.reverse ? strcmp(kv[i - 1].key, kv[i].key) > 0
-			                     : strcmp(kv[i - 1].key, kv[i].key) < 0);
+			FX_CHECK(o.reverse ? strcmp(kv[i - 1].key, kv[i].key) > 0
+			                   : strcmp(kv[i - 1].key, kv[i].key) < 0);
 	}
 }
 
@@ -181,15 +181,15 @@ step(void)
 		if ((rc = dobj_storage_put(&s.t.ctx, k, v, len)) == DOBJ_OK)
 			model_put(k, v, len);
 		else
-			FUZZ_CHECK(rc == DOBJ_INVALID_ARGUMENT || rc == DOBJ_RESOURCE_EXHAUSTED);
+			FX_CHECK(rc == DOBJ_INVALID_ARGUMENT || rc == DOBJ_RESOURCE_EXHAUSTED);
 		break;
 	case 2: /* delete */
 		next_key(k);
 		if ((rc = dobj_storage_delete(&s.t.ctx, k, &existed)) == DOBJ_OK) {
-			FUZZ_CHECK(existed == (model_find(k) != NULL));
+			FX_CHECK(existed == (model_find(k) != NULL));
 			model_delete(k);
 		} else {
-			FUZZ_CHECK(rc == DOBJ_INVALID_ARGUMENT);
+			FX_CHECK(rc == DOBJ_INVALID_ARGUMENT);
 		}
 		break;
 	case 3:
@@ -203,7 +203,7 @@ step(void)
 			s.depth++;
 			rc = dobj_storage_transaction(&s.t.ctx, run, &want);
 			s.depth--;
-			FUZZ_CHECK(rc == want);
+			FX_CHECK(rc == want);
 			if (rc != DOBJ_OK)
 				s.m = saved;
 		}
@@ -216,7 +216,7 @@ step(void)
 		if ((op & 0x40) && (rc = dobj_storage_delete_all(&s.t.ctx)) == DOBJ_OK)
 			s.m.n = 0;
 		else if (op & 0x40)
-			FUZZ_CHECK(rc == DOBJ_RESOURCE_EXHAUSTED);
+			FX_CHECK(rc == DOBJ_RESOURCE_EXHAUSTED);
 		break;
 	default:
 		check_all();

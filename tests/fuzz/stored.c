@@ -44,7 +44,7 @@ order_machine(void)
 	char err[256];
 
 	if (machine == NULL)
-		FUZZ_CHECK(dobj_fsm_define(&def, &machine, err, sizeof(err)) == DOBJ_OK);
+		FX_CHECK(dobj_fsm_define(&def, &machine, err, sizeof(err)) == DOBJ_OK);
 	return machine;
 }
 
@@ -72,13 +72,13 @@ fsm_state(dobj_bytes v)
 	if (dobj_storage_put(&t.ctx, "__fsm_state", v.data, v.len) != DOBJ_OK)
 		return;
 	rc = dobj_fsm_state(m, &t.ctx, &state);
-	FUZZ_CHECK(rc == DOBJ_OK || rc == DOBJ_DATA_LOSS);
-	FUZZ_CHECK(rc != DOBJ_OK || is_state(state));
-	FUZZ_CHECK(dobj_fsm_can_send(m, &t.ctx, "ship", &ok) == rc);
-	FUZZ_CHECK(dobj_fsm_valid_events(m, &t.ctx, &events, &n) == rc);
+	FX_CHECK(rc == DOBJ_OK || rc == DOBJ_DATA_LOSS);
+	FX_CHECK(rc != DOBJ_OK || is_state(state));
+	FX_CHECK(dobj_fsm_can_send(m, &t.ctx, "ship", &ok) == rc);
+	FX_CHECK(dobj_fsm_valid_events(m, &t.ctx, &events, &n) == rc);
 	rc = dobj_fsm_send(m, &t.ctx, &ev, &state);
-	FUZZ_CHECK(rc == DOBJ_OK || rc == DOBJ_DATA_LOSS || rc == DOBJ_FAILED_PRECONDITION);
-	FUZZ_CHECK(rc != DOBJ_OK || strcmp(state, "cancelled") == 0);
+	FX_CHECK(rc == DOBJ_OK || rc == DOBJ_DATA_LOSS || rc == DOBJ_FAILED_PRECONDITION);
+	FX_CHECK(rc != DOBJ_OK || strcmp(state, "cancelled") == 0);
 }
 
 /* fsm_record: v stored as a history record. */
@@ -89,14 +89,14 @@ fsm_record(dobj_bytes v)
 	dobj_bytes enc;
 	dobj_err rc = dobj__fsm_record_decode(&t.ctx, "__fsm_history/1", v, &rec);
 
-	FUZZ_CHECK(rc == DOBJ_OK || rc == DOBJ_DATA_LOSS);
+	FX_CHECK(rc == DOBJ_OK || rc == DOBJ_DATA_LOSS);
 	if (rc != DOBJ_OK)
 		return;
-	FUZZ_CHECK(rec.from != NULL && rec.to != NULL && rec.event != NULL);
-	FUZZ_CHECK(dobj__fsm_record_encode(&t.ctx, &rec, &enc) == DOBJ_OK);
-	FUZZ_CHECK(dobj__fsm_record_decode(&t.ctx, "again", enc, &again) == DOBJ_OK);
-	FUZZ_CHECK(strcmp(rec.from, again.from) == 0 && strcmp(rec.to, again.to) == 0 &&
-	           strcmp(rec.event, again.event) == 0 && rec.at_ms == again.at_ms);
+	FX_CHECK(rec.from != NULL && rec.to != NULL && rec.event != NULL);
+	FX_CHECK(dobj__fsm_record_encode(&t.ctx, &rec, &enc) == DOBJ_OK);
+	FX_CHECK(dobj__fsm_record_decode(&t.ctx, "again", enc, &again) == DOBJ_OK);
+	FX_CHECK(strcmp(rec.from, again.from) == 0 && strcmp(rec.to, again.to) == 0 &&
+	         strcmp(rec.event, again.event) == 0 && rec.at_ms == again.at_ms);
 }
 
 /* fsm_history_key: v (to its first NUL) as the number of a history record's key, before the
@@ -117,10 +117,10 @@ fsm_history_key(dobj_bytes v)
 	if (dobj_storage_put(&t.ctx, key, rec, sizeof(rec) - 1) != DOBJ_OK)
 		return;
 	rc = dobj_fsm_send(m, &t.ctx, &ev, NULL);
-	FUZZ_CHECK(rc == DOBJ_OK || rc == DOBJ_DATA_LOSS || rc == DOBJ_RESOURCE_EXHAUSTED);
+	FX_CHECK(rc == DOBJ_OK || rc == DOBJ_DATA_LOSS || rc == DOBJ_RESOURCE_EXHAUSTED);
 	rc = dobj_fsm_history(m, &t.ctx, &recs, &n);
-	FUZZ_CHECK(rc == DOBJ_OK || rc == DOBJ_DATA_LOSS);
-	FUZZ_CHECK(rc != DOBJ_OK || (n >= 1 && n <= 3));
+	FX_CHECK(rc == DOBJ_OK || rc == DOBJ_DATA_LOSS);
+	FX_CHECK(rc != DOBJ_OK || (n >= 1 && n <= 3));
 }
 
 /* typed_value: v stored under a key that typed storage reads as a Stored message. */
@@ -135,15 +135,15 @@ typed_value(dobj_bytes v)
 	if (dobj_storage_put(&t.ctx, "order", v.data, v.len) != DOBJ_OK)
 		return;
 	rc = dobj_typed_load(&t.ctx, "order", &dobj__fuzz__stored__descriptor, &msg);
-	FUZZ_CHECK(rc == DOBJ_OK || rc == DOBJ_DATA_LOSS);
-	FUZZ_CHECK((rc == DOBJ_OK) == (msg != NULL));
+	FX_CHECK(rc == DOBJ_OK || rc == DOBJ_DATA_LOSS);
+	FX_CHECK((rc == DOBJ_OK) == (msg != NULL));
 	if (msg == NULL)
 		return;
 	/* what was read can be stored again */
 	len = protobuf_c_message_get_packed_size(msg);
-	FUZZ_CHECK((buf = dobj_ctx_alloc(&t.ctx, len)) != NULL);
-	FUZZ_CHECK(protobuf_c_message_pack(msg, buf) == len);
-	FUZZ_CHECK(dobj_typed_store(&t.ctx, "order", msg) == DOBJ_OK);
+	FX_CHECK((buf = dobj_ctx_alloc(&t.ctx, len)) != NULL);
+	FX_CHECK(protobuf_c_message_pack(msg, buf) == len);
+	FX_CHECK(dobj_typed_store(&t.ctx, "order", msg) == DOBJ_OK);
 }
 
 /* typed_fields: v cut into the stored values of Stored's fields, each field's value up to the
@@ -165,8 +165,8 @@ typed_fields(dobj_bytes v)
 		p += n + (cut != NULL);
 	}
 	rc = dobj_typed_load_all(&t.ctx, d, &msg);
-	FUZZ_CHECK(rc == DOBJ_OK || rc == DOBJ_DATA_LOSS);
-	FUZZ_CHECK((rc == DOBJ_OK) == (msg != NULL));
+	FX_CHECK(rc == DOBJ_OK || rc == DOBJ_DATA_LOSS);
+	FX_CHECK((rc == DOBJ_OK) == (msg != NULL));
 }
 
 static int acted;
@@ -192,8 +192,8 @@ alarm_action(dobj_bytes v)
 	if (dobj_storage_put(&t.ctx, "__alarm_action", v.data, v.len) != DOBJ_OK)
 		return;
 	rc = dobj_alarm_route(&router, &t.ctx);
-	FUZZ_CHECK(rc == DOBJ_OK || rc == DOBJ_FAILED_PRECONDITION);
-	FUZZ_CHECK((rc == DOBJ_OK) == (acted == before + 1));
+	FX_CHECK(rc == DOBJ_OK || rc == DOBJ_FAILED_PRECONDITION);
+	FX_CHECK((rc == DOBJ_OK) == (acted == before + 1));
 }
 
 int

@@ -22,7 +22,7 @@ cstr(const uint8_t *s, size_t len)
 
 	if (nul != NULL)
 		len = (size_t)(nul - s);
-	FUZZ_CHECK((p = malloc(len + 1)) != NULL);
+	FX_CHECK((p = malloc(len + 1)) != NULL);
 	memcpy(p, s, len);
 	p[len] = '\0';
 	return p;
@@ -37,15 +37,15 @@ duration(const uint8_t *s, size_t len)
 	dobj_err rc = dobj_parse_duration(in, &ms, err, sizeof(err));
 
 	if (rc == DOBJ_OK) {
-		FUZZ_CHECK(digits >= 1 && n == digits + 1 && strchr("smhd", in[digits]) != NULL);
-		FUZZ_CHECK(ms > 0 && err[0] == '\0');
+		FX_CHECK(digits >= 1 && n == digits + 1 && strchr("smhd", in[digits]) != NULL);
+		FX_CHECK(ms > 0 && err[0] == '\0');
 	} else {
-		FUZZ_CHECK(rc == DOBJ_INVALID_ARGUMENT && ms == 0 && err[0] != '\0');
+		FX_CHECK(rc == DOBJ_INVALID_ARGUMENT && ms == 0 && err[0] != '\0');
 	}
 	/* a short err buffer truncates the message, not the answer */
-	FUZZ_CHECK(dobj_parse_duration(in, &ms2, small, sizeof(small)) == rc && ms2 == ms);
-	FUZZ_CHECK(strlen(small) < sizeof(small));
-	FUZZ_CHECK(dobj_parse_duration(in, &ms2, NULL, 0) == rc);
+	FX_CHECK(dobj_parse_duration(in, &ms2, small, sizeof(small)) == rc && ms2 == ms);
+	FX_CHECK(strlen(small) < sizeof(small));
+	FX_CHECK(dobj_parse_duration(in, &ms2, NULL, 0) == rc);
 	free(in);
 }
 
@@ -57,10 +57,10 @@ id_hex(const uint8_t *s, size_t len)
 
 	if (dobj_id_from_string(in, &id) == DOBJ_OK) {
 		dobj_id_to_string(&id, back);
-		FUZZ_CHECK(strlen(in) == 2 * DOBJ_ID_SIZE && strcasecmp(in, back) == 0);
+		FX_CHECK(strlen(in) == 2 * DOBJ_ID_SIZE && strcasecmp(in, back) == 0);
 	} else {
-		FUZZ_CHECK(strlen(in) != 2 * DOBJ_ID_SIZE ||
-		           strspn(in, "0123456789abcdefABCDEF") < 2 * DOBJ_ID_SIZE);
+		FX_CHECK(strlen(in) != 2 * DOBJ_ID_SIZE ||
+		         strspn(in, "0123456789abcdefABCDEF") < 2 * DOBJ_ID_SIZE);
 	}
 	free(in);
 }
@@ -73,17 +73,17 @@ utf8(const uint8_t *data, size_t len)
 	size_t flen = dobj__utf8_fixed_len(s, len), max = len > 0 ? data[0] % 80 : 0, cut;
 	char *fixed;
 
-	FUZZ_CHECK(valid ? flen == len : flen > len);
-	FUZZ_CHECK(flen <= 3 * len);
-	FUZZ_CHECK((fixed = malloc(flen ? flen : 1)) != NULL);
+	FX_CHECK(valid ? flen == len : flen > len);
+	FX_CHECK(flen <= 3 * len);
+	FX_CHECK((fixed = malloc(flen ? flen : 1)) != NULL);
 	dobj__utf8_fix(fixed, s, len);
-	FUZZ_CHECK(dobj__utf8_valid(fixed, flen));
-	FUZZ_CHECK(!valid || memcmp(fixed, s, len) == 0);
-	FUZZ_CHECK(dobj__utf8_fixed_len(fixed, flen) == flen);
+	FX_CHECK(dobj__utf8_valid(fixed, flen));
+	FX_CHECK(!valid || memcmp(fixed, s, len) == 0);
+	FX_CHECK(dobj__utf8_fixed_len(fixed, flen) == flen);
 	cut = dobj__utf8_cut(fixed, flen, max);
-	FUZZ_CHECK(cut <= max && cut <= flen);
-	FUZZ_CHECK(dobj__utf8_valid(fixed, cut));
-	FUZZ_CHECK(cut + 3 >= (max < flen ? max : flen)); /* a character is at most 4 bytes */
+	FX_CHECK(cut <= max && cut <= flen);
+	FX_CHECK(dobj__utf8_valid(fixed, cut));
+	FX_CHECK(cut + 3 >= (max < flen ? max : flen)); /* a character is at most 4 bytes */
 	free(fixed);
 }
 

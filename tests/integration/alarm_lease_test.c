@@ -80,16 +80,6 @@ inproc_down(inproc *ip)
 	fx_db_drop(&ip->db);
 }
 
-static long
-q(inproc *ip, const char *sql)
-{
-	char *v = fx_db_query1(&ip->db, sql);
-	long n = v ? strtol(v, NULL, 10) : -1;
-
-	free(v);
-	return n;
-}
-
 static int64_t
 server_now(inproc *ip)
 {
@@ -136,7 +126,7 @@ set_logged_alarm(inproc *ip, const char *name, const char *log, int64_t at_ms)
 static void
 wait_rows(inproc *ip, const char *sql, long want, int tries, int nap_ms, const char *what)
 {
-	for (int i = 0; q(ip, sql) != want; i++) {
+	for (int i = 0; fx_db_query_long(&ip->db, sql) != want; i++) {
 		cr_assert_lt(i, tries, "%s", what);
 		fx_nap_ms(nap_ms);
 	}
@@ -283,7 +273,8 @@ Test(alarm_lease, a_parked_alarm_is_not_reported_as_set, .timeout = 120)
 	r = fx_kv_run_ok(ip.c, "parkme", &get, 1);
 	dobj__test__script_result__free_unpacked(r, NULL);
 	pthread_join(b.t, NULL);
-	for (int i = 0; q(&ip, "SELECT count(*) FROM dobj_alarms WHERE parked") != 1; i++) {
+	for (int i = 0;
+	     fx_db_query_long(&ip.db, "SELECT count(*) FROM dobj_alarms WHERE parked") != 1; i++) {
 		cr_assert_lt(i, 500, "the alarm was not parked");
 		fx_nap_ms(10);
 	}
@@ -422,21 +413,23 @@ Test(alarm_lease, an_unread_alarm_row_is_not_a_failed_run, .timeout = 120)
 	r = fx_kv_run_ok(ip.c, "unread", &put, 1);
 	dobj__test__script_result__free_unpacked(r, NULL);
 	/* end the shard's backend (its last query was the object's load); the poller's stays */
-	cr_assert_eq(q(&ip, "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-	                    "WHERE datname = current_database() AND pid <> pg_backend_pid() "
-	                    "AND query LIKE 'SELECT%dobj_storage%'"),
+	cr_assert_eq(fx_db_query_long(
+	                 &ip.db, "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+	                         "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+	                         "AND query LIKE 'SELECT%dobj_storage%'"),
 	             1);
 	dobj_server_advance_clock(ip.s, 3600 * 1000LL);
-	for (int i = 0; q(&ip, "SELECT count(*) FROM dobj_alarms WHERE NOT parked AND "
-	                       "lease_owner IS NULL") == 1;
+	for (int i = 0;
+	     fx_db_query_long(&ip.db, "SELECT count(*) FROM dobj_alarms WHERE NOT parked AND "
+	                              "lease_owner IS NULL") == 1;
 	     i++) {
 		cr_assert_lt(i, 1000, "the alarm was never claimed");
 		fx_nap_ms(10);
 	}
 	fx_nap_ms(3000);
-	cr_assert_eq(q(&ip, "SELECT count(*) FROM dobj_alarms WHERE parked"), 0,
+	cr_assert_eq(fx_db_query_long(&ip.db, "SELECT count(*) FROM dobj_alarms WHERE parked"), 0,
 	             "parked after %ld failed runs; the handler ran %ld times",
-	             q(&ip, "SELECT attempts FROM dobj_alarms"), file_lines(log));
+	             fx_db_query_long(&ip.db, "SELECT attempts FROM dobj_alarms"), file_lines(log));
 	/* given back, it is claimed again and runs on the shard's new connection */
 	wait_rows(&ip, ALARMS, 0, 1500, 10, "the alarm never ran after the shard reconnected");
 	cr_assert_eq(file_lines(log), 1, "the handler ran %ld times", file_lines(log));
@@ -488,7 +481,7 @@ Test(alarm_lease, setting_a_claimed_alarm_to_the_same_time_runs_it_once, .timeou
 	fx_nap_ms(1500); /* time for a second run, were there one */
 	cr_assert_eq(file_lines(log), 1, "the handler ran %ld times for one due time",
 	             file_lines(log));
-	cr_assert_eq(q(&ip, "SELECT count(*) FROM dobj_alarms"), 0);
+	cr_assert_eq(fx_db_query_long(&ip.db, "SELECT count(*) FROM dobj_alarms"), 0);
 	unlink(log);
 	unlink(started);
 	inproc_down(&ip);
@@ -506,18 +499,19 @@ Test(alarm_lease, a_waiting_alarms_lease_is_renewed, .timeout = 120)
 
 	scene_up(&sc, 6, "renew", 500, 3000);
 	scene_claimed(&sc, 200); /* due: its turn waits behind the blocker */
-	until0 = q(&sc.ip, "SELECT lease_until_ms FROM dobj_alarms");
+	until0 = fx_db_query_long(&sc.ip.db, "SELECT lease_until_ms FROM dobj_alarms");
 	dobj_server_advance_clock(sc.ip.s, 40000);
 	now = sc.now + 40000; /* (a call to read the clock would wait behind the blocker) */
 	snprintf(sql, sizeof(sql), "SELECT count(*) FROM dobj_alarms WHERE lease_until_ms >= %lld",
 	         (long long)(now + 50000));
-	for (int i = 0; q(&sc.ip, sql) != 1; i++) {
+	for (int i = 0; fx_db_query_long(&sc.ip.db, sql) != 1; i++) {
 		cr_assert_lt(i, 800,
 		             "the lease was not renewed (it ends at %ld, the clock is at %lld)",
-		             q(&sc.ip, "SELECT lease_until_ms FROM dobj_alarms"), (long long)now);
+		             fx_db_query_long(&sc.ip.db, "SELECT lease_until_ms FROM dobj_alarms"),
+		             (long long)now);
 		fx_nap_ms(5);
 	}
-	cr_assert_gt(q(&sc.ip, "SELECT lease_until_ms FROM dobj_alarms"), until0);
+	cr_assert_gt(fx_db_query_long(&sc.ip.db, "SELECT lease_until_ms FROM dobj_alarms"), until0);
 	pthread_join(sc.b.t, NULL);
 	wait_rows(&sc.ip, ALARMS, 0, 1000, 10, "the alarm never completed");
 	cr_assert_eq(file_lines(sc.log), 1, "the handler ran %ld times", file_lines(sc.log));
@@ -582,8 +576,9 @@ Test(alarm_lease, a_claim_that_finds_its_own_waiting_alarm_does_not_run_it_again
 
 	scene_up(&sc, 9, "lost", 500, 3000);
 	scene_claimed(&sc, 200); /* due: its turn queued behind the blocker */
-	cr_assert_eq(q(&sc.ip, "WITH u AS (UPDATE dobj_alarms SET lease_owner = NULL, "
-	                       "lease_until_ms = NULL RETURNING 1) SELECT count(*) FROM u"),
+	cr_assert_eq(fx_db_query_long(&sc.ip.db,
+	                              "WITH u AS (UPDATE dobj_alarms SET lease_owner = NULL, "
+	                              "lease_until_ms = NULL RETURNING 1) SELECT count(*) FROM u"),
 	             1);
 	wait_rows(&sc.ip, CLAIMED, 1, 400, 5, "the alarm was not claimed again");
 	pthread_join(sc.b.t, NULL);
@@ -608,11 +603,13 @@ Test(alarm_lease, an_alarm_set_again_over_an_ended_servers_lease_runs_when_due, 
 	at = server_now(&ip) + 2000;
 	set_logged_alarm(&ip, "orphan", log, at);
 	/* the row as a server that claimed it and then ended leaves it */
-	cr_assert_eq(q(&ip, "WITH u AS (UPDATE dobj_alarms SET lease_owner = 'ended:1:0', "
-	                    "lease_until_ms = due_ms + 60000 RETURNING 1) SELECT count(*) FROM u"),
-	             1);
+	cr_assert_eq(
+	    fx_db_query_long(&ip.db,
+	                     "WITH u AS (UPDATE dobj_alarms SET lease_owner = 'ended:1:0', "
+	                     "lease_until_ms = due_ms + 60000 RETURNING 1) SELECT count(*) FROM u"),
+	    1);
 	set_logged_alarm(&ip, "orphan", log, at);
-	cr_assert_eq(q(&ip, CLAIMED), 0, "the ended server's lease was kept");
+	cr_assert_eq(fx_db_query_long(&ip.db, CLAIMED), 0, "the ended server's lease was kept");
 	wait_rows(&ip, ALARMS, 0, 1000, 10, "the alarm did not run when due");
 	cr_assert_eq(file_lines(log), 1);
 	unlink(log);

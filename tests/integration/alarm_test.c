@@ -45,17 +45,6 @@ run1(const char *name, Dobj__Test__Op *op, uint64_t *count)
 	return rc;
 }
 
-/* query_long runs sql on the test database and returns its first value as a number. */
-static long
-query_long(const char *sql)
-{
-	char *v = fx_db_query1(&db, sql);
-	long n = v ? strtol(v, NULL, 10) : -1;
-
-	free(v);
-	return n;
-}
-
 /* wait_runs waits until object name's alarm has run n times (key alarm_runs, read from
  * PostgreSQL), failing after deadline_ms. */
 static void
@@ -71,7 +60,7 @@ wait_runs(const char *name, long n, long deadline_ms)
 	         "SELECT convert_from(value, 'UTF8') FROM dobj_storage WHERE class = 'TestKV' "
 	         "AND id = '\\x%s' AND key = 'alarm_runs'",
 	         hex);
-	for (long waited = 0; query_long(sql) != n; waited += 20) {
+	for (long waited = 0; fx_db_query_long(&db, sql) != n; waited += 20) {
 		cr_assert_lt(waited, deadline_ms, "alarm of %s did not run %ld times in %ld ms",
 		             name, n, deadline_ms);
 		fx_nap_ms(20);
@@ -92,9 +81,9 @@ Test(alarm, set_replace_delete_and_rollback)
 	cr_assert_eq(v, 4102444800000ULL);
 	set_at->at_ms = 4102444800001;
 	cr_assert_eq(run1("a", set_at, NULL), DOBJ_OK);
-	cr_assert_eq(query_long("SELECT due_ms FROM dobj_alarms"), 4102444800001L,
+	cr_assert_eq(fx_db_query_long(&db, "SELECT due_ms FROM dobj_alarms"), 4102444800001L,
 	             "setting again replaces the one alarm");
-	cr_assert_eq(query_long("SELECT count(*) FROM dobj_alarms"), 1);
+	cr_assert_eq(fx_db_query_long(&db, "SELECT count(*) FROM dobj_alarms"), 1);
 
 	/* a failing turn's alarm write is discarded with its other writes */
 	bad[0] = op_alarm_in(60000);
@@ -107,7 +96,7 @@ Test(alarm, set_replace_delete_and_rollback)
 	cr_assert_eq(v, 1, "delete reports the alarm existed");
 	cr_assert_eq(run1("a", fx_op("alarm_delete", NULL, NULL), &v), DOBJ_OK);
 	cr_assert_eq(v, 0);
-	cr_assert_eq(query_long("SELECT count(*) FROM dobj_alarms"), 0);
+	cr_assert_eq(fx_db_query_long(&db, "SELECT count(*) FROM dobj_alarms"), 0);
 
 	/* the alarm is read back from PostgreSQL after a restart */
 	cr_assert_eq(run1("a", set_at, NULL), DOBJ_OK);
@@ -122,7 +111,7 @@ Test(alarm, fires_once_and_is_removed)
 	cr_assert_eq(run1("f", op_alarm_in(200), NULL), DOBJ_OK);
 	wait_runs("f", 1, 10000);
 	cr_assert_eq(run1("f", fx_op("alarm_get", NULL, NULL), NULL), DOBJ_NOT_FOUND);
-	cr_assert_eq(query_long("SELECT count(*) FROM dobj_alarms"), 0);
+	cr_assert_eq(fx_db_query_long(&db, "SELECT count(*) FROM dobj_alarms"), 0);
 }
 
 Test(alarm, a_handler_can_set_the_next_alarm)
@@ -133,7 +122,8 @@ Test(alarm, a_handler_can_set_the_next_alarm)
 	cr_assert_eq(fx_kv_run(cl, "again", ops, 2, &r, NULL, 0), DOBJ_OK);
 	dobj__test__script_result__free_unpacked(r, NULL);
 	wait_runs("again", 3, 10000);
-	cr_assert_eq(query_long("SELECT count(*) FROM dobj_alarms"), 1, "the next one is set");
+	cr_assert_eq(fx_db_query_long(&db, "SELECT count(*) FROM dobj_alarms"), 1,
+	             "the next one is set");
 }
 
 Test(alarm, survives_kill9_and_fires_after_restart)
@@ -173,7 +163,7 @@ Test(alarm, failing_handler_is_retried_with_growing_delays)
 	cr_assert_geq(t[1] - t[0], 1600, "first retry after %lld ms", t[1] - t[0]);
 	cr_assert_geq(t[2] - t[1], 3200, "second retry after %lld ms", t[2] - t[1]);
 	cr_assert_gt(t[2] - t[1], t[1] - t[0], "the delays grow");
-	cr_assert_eq(query_long("SELECT count(*) FROM dobj_alarms"), 0);
+	cr_assert_eq(fx_db_query_long(&db, "SELECT count(*) FROM dobj_alarms"), 0);
 }
 
 /* The object keeps its alarm's due time in memory; the row can move without it: the poller
@@ -183,12 +173,12 @@ Test(alarm, an_alarm_moved_behind_the_objects_back_still_fires)
 {
 	cr_assert_eq(run1("moved", op_alarm_in(3600000), NULL), DOBJ_OK);
 	cr_assert_eq(run1("moved", fx_op("alarm_get", NULL, NULL), NULL), DOBJ_OK);
-	cr_assert_eq(query_long("UPDATE dobj_alarms SET due_ms = "
-	                        "(extract(epoch FROM clock_timestamp()) * 1000)::bigint "
-	                        "RETURNING 1"),
+	cr_assert_eq(fx_db_query_long(&db, "UPDATE dobj_alarms SET due_ms = "
+	                                   "(extract(epoch FROM clock_timestamp()) * 1000)::bigint "
+	                                   "RETURNING 1"),
 	             1);
 	wait_runs("moved", 1, 10000);
-	cr_assert_eq(query_long("SELECT count(*) FROM dobj_alarms"), 0);
+	cr_assert_eq(fx_db_query_long(&db, "SELECT count(*) FROM dobj_alarms"), 0);
 	cr_assert_eq(run1("moved", fx_op("alarm_get", NULL, NULL), NULL), DOBJ_NOT_FOUND);
 }
 
@@ -209,12 +199,12 @@ Test(alarm, an_alarm_whose_object_cannot_load_is_not_claimed_in_a_loop)
 	                       "FOR EACH ROW EXECUTE FUNCTION count_update()"));
 	free(fx_db_query1(&db, "ALTER TABLE dobj_storage RENAME TO dobj_storage_away"));
 	fx_nap_ms(4500); /* due after 1.5 s, then 3 s of failed loads */
-	updates = query_long("SELECT count(*) FROM alarm_updates");
+	updates = fx_db_query_long(&db, "SELECT count(*) FROM alarm_updates");
 	free(fx_db_query1(&db, "ALTER TABLE dobj_storage_away RENAME TO dobj_storage"));
 	/* a claim and a release a second: a few, not one pair per millisecond */
 	cr_assert_geq(updates, 2, "the alarm was never claimed (%ld updates)", updates);
 	cr_assert_leq(updates, 12, "%ld claims and releases in 3 s", updates);
-	cr_assert_eq(query_long("SELECT attempts FROM dobj_alarms"), 0);
+	cr_assert_eq(fx_db_query_long(&db, "SELECT attempts FROM dobj_alarms"), 0);
 	wait_runs("cold", 1, 15000);
 }
 
@@ -233,7 +223,8 @@ failing_alarm_parked(const char *name, const char *const *args, long deadline_ms
 	ops[1] = op_alarm_in(0);
 	cr_assert_eq(fx_kv_run(cl, name, ops, 2, &r, NULL, 0), DOBJ_OK);
 	dobj__test__script_result__free_unpacked(r, NULL);
-	for (long waited = 0; query_long("SELECT count(*) FROM dobj_alarms WHERE parked") != 1;
+	for (long waited = 0;
+	     fx_db_query_long(&db, "SELECT count(*) FROM dobj_alarms WHERE parked") != 1;
 	     waited += 20) {
 		cr_assert_lt(waited, deadline_ms, "the alarm was not parked");
 		fx_nap_ms(20);
@@ -247,15 +238,17 @@ Test(alarm, an_alarm_that_keeps_failing_is_parked)
 	char *err;
 
 	failing_alarm_parked("parked", args, 20000);
-	cr_assert_eq(query_long("SELECT attempts FROM dobj_alarms"), 4, "1 run and 3 retries");
+	cr_assert_eq(fx_db_query_long(&db, "SELECT attempts FROM dobj_alarms"), 4,
+	             "1 run and 3 retries");
 	err = fx_db_query1(&db, "SELECT last_error FROM dobj_alarms");
 	cr_assert_str_eq(err, "alarm run 0 fails on purpose");
 	free(err);
 	/* parked alarms are not alarms of the object; a new set re-arms */
 	cr_assert_eq(run1("parked", fx_op("alarm_get", NULL, NULL), NULL), DOBJ_NOT_FOUND);
 	cr_assert_eq(run1("parked", op_alarm_in(3600000), NULL), DOBJ_OK);
-	cr_assert_eq(
-	    query_long("SELECT count(*) FROM dobj_alarms WHERE NOT parked AND attempts = 0"), 1);
+	cr_assert_eq(fx_db_query_long(
+	                 &db, "SELECT count(*) FROM dobj_alarms WHERE NOT parked AND attempts = 0"),
+	             1);
 }
 
 Test(alarm, zero_retries_parks_an_alarm_at_its_first_failure)
@@ -263,7 +256,8 @@ Test(alarm, zero_retries_parks_an_alarm_at_its_first_failure)
 	static const char *const args[] = {"--alarm-max-retries", "0", NULL};
 
 	failing_alarm_parked("once", args, 10000);
-	cr_assert_eq(query_long("SELECT attempts FROM dobj_alarms"), 1, "one run, no retry");
+	cr_assert_eq(fx_db_query_long(&db, "SELECT attempts FROM dobj_alarms"), 1,
+	             "one run, no retry");
 }
 
 /* A failed run's message is the alarm's last_error, a text column: bytes that are not UTF-8
@@ -276,7 +270,7 @@ Test(alarm, a_failure_message_that_is_not_utf8_is_recorded_repaired)
 
 	cr_assert_eq(run1("note", fx_op("put", "alarm_fail_note", "\xff\xfe!"), NULL), DOBJ_OK);
 	failing_alarm_parked("note", args, 10000);
-	cr_assert_eq(query_long("SELECT attempts FROM dobj_alarms"), 1);
+	cr_assert_eq(fx_db_query_long(&db, "SELECT attempts FROM dobj_alarms"), 1);
 	err = fx_db_query1(&db, "SELECT last_error FROM dobj_alarms");
 	cr_assert_str_eq(err, "alarm run 0 fails: \xef\xbf\xbd\xef\xbf\xbd!");
 	free(err);
@@ -304,20 +298,24 @@ Test(alarm, a_standby_takes_over_and_runs_each_of_1000_alarms_exactly_once)
 	}
 	/* the first runs some, stops (giving back the leases of alarms it has not run), and the
 	 * standby runs the rest */
-	for (long waited = 0; query_long("SELECT count(*) FROM dobj_alarms") == N; waited += 5) {
+	for (long waited = 0; fx_db_query_long(&db, "SELECT count(*) FROM dobj_alarms") == N;
+	     waited += 5) {
 		cr_assert_lt(waited, 20000, "no alarm ran");
 		fx_nap_ms(5);
 	}
 	fx_server_stop(&srv);
 	fx_server_await(&other, 10000);
-	for (long waited = 0; query_long("SELECT count(*) FROM dobj_alarms") != 0; waited += 50) {
+	for (long waited = 0; fx_db_query_long(&db, "SELECT count(*) FROM dobj_alarms") != 0;
+	     waited += 50) {
 		cr_assert_lt(waited, 60000, "alarms left: %ld",
-		             query_long("SELECT count(*) FROM dobj_alarms"));
+		             fx_db_query_long(&db, "SELECT count(*) FROM dobj_alarms"));
 		fx_nap_ms(50);
 	}
-	cr_assert_eq(query_long("SELECT count(*) FROM dobj_storage WHERE key = 'alarm_runs'"), N);
-	cr_assert_eq(query_long("SELECT count(*) FROM dobj_storage WHERE key = 'alarm_runs' "
-	                        "AND convert_from(value, 'UTF8') <> '1'"),
+	cr_assert_eq(
+	    fx_db_query_long(&db, "SELECT count(*) FROM dobj_storage WHERE key = 'alarm_runs'"), N);
+	cr_assert_eq(fx_db_query_long(&db,
+	                              "SELECT count(*) FROM dobj_storage WHERE key = 'alarm_runs' "
+	                              "AND convert_from(value, 'UTF8') <> '1'"),
 	             0, "an alarm ran more than once");
 	fx_server_stop(&other);
 }

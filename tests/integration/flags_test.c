@@ -18,7 +18,7 @@
 
 static fx_db db;
 static fx_server srv;
-static char odd_db[64]; /* a database of another encoding, dropped at the end */
+static fx_db odd; /* a database of another encoding */
 
 static void
 teardown(void)
@@ -26,13 +26,7 @@ teardown(void)
 	if (srv.pid > 0)
 		fx_server_kill(&srv, SIGKILL);
 	fx_db_drop(&db);
-	if (odd_db[0] != '\0') {
-		fx_db odd = {{0}, {0}};
-
-		snprintf(odd.name, sizeof(odd.name), "%s", odd_db);
-		fx_db_drop(&odd);
-		odd_db[0] = '\0';
-	}
+	fx_db_drop(&odd);
 	unsetenv("PGCLIENTENCODING");
 	unsetenv("DOBJ_CACHE_OBJECTS");
 }
@@ -40,12 +34,6 @@ teardown(void)
 TestSuite(flags, .fini = teardown, .timeout = 120);
 
 #define NO_DB "postgresql://127.0.0.1:1/none"
-
-static int
-run(const char *const *argv, char *out, size_t outlen, char *err, size_t errlen)
-{
-	return fx_run(argv, out, outlen, err, errlen);
-}
 
 Test(flags, help_and_version_stand_where_a_flag_stands)
 {
@@ -64,7 +52,7 @@ Test(flags, help_and_version_stand_where_a_flag_stands)
 
 		for (int j = 0; j < 6 && asks[i][j] != NULL; j++)
 			argv[j + 1] = asks[i][j];
-		st = run(argv, out, sizeof(out), err, sizeof(err));
+		st = fx_run(argv, out, sizeof(out), err, sizeof(err));
 		cr_assert_eq(st, 0, "case %zu: exit status %d: %s", i, st, err);
 		if (i == 4)
 			cr_assert(strncmp(out, "dobjd ", 6) == 0, "case %zu: %s", i, out);
@@ -87,7 +75,7 @@ Test(flags, help_as_a_flags_value_is_that_value)
 		const char *argv[] = {
 		    fx_bin("dobjd"), "serve", "--database-url", NO_DB, cases[i][0],
 		    cases[i][1],     NULL};
-		int st = run(argv, out, sizeof(out), err, sizeof(err));
+		int st = fx_run(argv, out, sizeof(out), err, sizeof(err));
 
 		cr_assert_eq(st, 2, "%s %s: exit status %d, stdout: %.200s", cases[i][0],
 		             cases[i][1], st, out);
@@ -115,7 +103,7 @@ Test(flags, migrate_checks_every_flag)
 		    fx_bin("dobjd"), "migrate", "--database-url", NO_DB, bad[i][0],
 		    bad[i][1],       NULL};
 
-		st = run(argv, out, sizeof(out), err, sizeof(err));
+		st = fx_run(argv, out, sizeof(out), err, sizeof(err));
 		cr_assert_eq(st, 2, "%s %s: exit status %d: %s", bad[i][0], bad[i][1], st, err);
 		cr_assert(strstr(err, bad[i][0]) != NULL, "%s %s: %s", bad[i][0], bad[i][1], err);
 		cr_assert(strstr(err, "could not connect") == NULL, "connected: %s", err);
@@ -126,45 +114,38 @@ Test(flags, migrate_checks_every_flag)
 		const char *argv[] = {fx_bin("dobjd"),  "migrate", "status",
 		                      "--database-url", NO_DB,     NULL};
 
-		st = run(argv, out, sizeof(out), err, sizeof(err));
+		st = fx_run(argv, out, sizeof(out), err, sizeof(err));
 	}
 	unsetenv("DOBJ_CACHE_OBJECTS");
 	cr_assert_eq(st, 2, "DOBJ_CACHE_OBJECTS=lots: exit status %d: %s", st, err);
 	cr_assert(strstr(err, "--cache-objects") != NULL, "%s", err);
 }
 
-/* odd_create makes a database of the given encoding (C locale: any encoding goes with it). */
+/* odd_create makes odd, a database of the given encoding (C locale: any encoding goes with
+ * it). */
 static void
-odd_create(fx_db *odd, const char *encoding)
+odd_create(const char *encoding)
 {
-	char sql[256], *v;
+	char opts[128], *v;
 
-	fx_db_create(odd, false);
-	/* fx_db_create made a UTF8 one; make it again in the encoding asked for */
-	snprintf(odd_db, sizeof(odd_db), "%s", odd->name);
-	fx_db_drop(odd);
-	snprintf(odd->name, sizeof(odd->name), "%s", odd_db);
-	snprintf(sql, sizeof(sql),
-	         "CREATE DATABASE %s ENCODING '%s' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0",
-	         odd->name, encoding);
-	fx_db_query1(&db, sql);
-	v = fx_db_query1(odd, "SHOW server_encoding");
+	snprintf(opts, sizeof(opts), "ENCODING '%s' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0",
+	         encoding);
+	fx_db_create_with(&odd, false, opts);
+	v = fx_db_query1(&odd, "SHOW server_encoding");
 	cr_assert(v != NULL && strcmp(v, encoding) == 0, "encoding %s", v ? v : "(null)");
 	free(v);
 }
 
 Test(flags, a_database_of_another_encoding_is_refused)
 {
-	fx_db odd;
 	char out[2048], err[4096];
 	int st;
 
-	fx_db_create(&db, false);
-	odd_create(&odd, "LATIN1");
+	odd_create("LATIN1");
 	{
 		const char *argv[] = {fx_bin("dobjd"), "migrate", "--database-url", odd.dsn, NULL};
 
-		st = run(argv, out, sizeof(out), err, sizeof(err));
+		st = fx_run(argv, out, sizeof(out), err, sizeof(err));
 	}
 	cr_assert_eq(st, 1, "migrate: exit status %d: %s%s", st, out, err);
 	cr_assert(strstr(err, "has the encoding LATIN1") != NULL && strstr(err, "UTF8") != NULL,
@@ -187,7 +168,7 @@ Test(flags, a_database_of_another_encoding_is_refused)
 		                      "tcp://127.0.0.1:0",
 		                      NULL};
 
-		st = run(argv, out, sizeof(out), err, sizeof(err));
+		st = fx_run(argv, out, sizeof(out), err, sizeof(err));
 	}
 	cr_assert_eq(st, 1, "serve: exit status %d: %s%s", st, out, err);
 	cr_assert(strstr(err, "has the encoding LATIN1") != NULL, "%s", err);
@@ -195,15 +176,13 @@ Test(flags, a_database_of_another_encoding_is_refused)
 
 Test(flags, a_sql_ascii_database_is_served)
 {
-	fx_db odd;
 	char out[2048], err[4096];
 	const char *argv[] = {fx_bin("dobjd"), "migrate", "--database-url", NULL, NULL};
 	int st;
 
-	fx_db_create(&db, false);
-	odd_create(&odd, "SQL_ASCII");
+	odd_create("SQL_ASCII");
 	argv[3] = odd.dsn;
-	st = run(argv, out, sizeof(out), err, sizeof(err));
+	st = fx_run(argv, out, sizeof(out), err, sizeof(err));
 	cr_assert_eq(st, 0, "migrate: exit status %d: %s%s", st, out, err);
 }
 

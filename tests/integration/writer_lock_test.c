@@ -84,16 +84,6 @@ lock_holder(void)
 	return pid;
 }
 
-static long
-query_long(const char *sql)
-{
-	char *v = fx_db_query1(&db, sql);
-	long n = v ? strtol(v, NULL, 10) : -1;
-
-	free(v);
-	return n;
-}
-
 /* storage_sum: a digest of every stored key and value. */
 static char *
 storage_sum(void)
@@ -121,7 +111,7 @@ terminate(int pid)
 	snprintf(sql, sizeof(sql), "SELECT pg_terminate_backend(%d)", pid);
 	free(fx_db_query1(&db, sql));
 	snprintf(sql, sizeof(sql), "SELECT count(*) FROM pg_stat_activity WHERE pid = %d", pid);
-	for (int64_t end = fx_now_ms() + 10000; query_long(sql) != 0;) {
+	for (int64_t end = fx_now_ms() + 10000; fx_db_query_long(&db, sql) != 0;) {
 		cr_assert_lt(fx_now_ms(), end, "backend %d did not end", pid);
 		fx_nap_ms(10);
 	}
@@ -179,7 +169,7 @@ Test(writer_lock, a_second_dobjd_stands_by_and_takes_over_with_the_first_ones_da
 	fx_http_await(http2, "/readyz", 200, -1, 10000, body, sizeof(body));
 	cr_assert_eq(fx_metric(http2, "dobj_writer_lock_held"), 1);
 	cr_assert_eq(fx_metric(http2, "dobj_writer_epoch"), 2);
-	cr_assert_eq(query_long("SELECT epoch FROM dobj_writer"), 2);
+	cr_assert_eq(fx_db_query_long(&db, "SELECT epoch FROM dobj_writer"), 2);
 	fx_server_stop(&second);
 }
 
@@ -219,7 +209,7 @@ Test(writer_lock, the_lock_is_taken_again_after_the_commit_backend_is_terminated
 	increment_ok(c, "again", 1);
 	holder = lock_holder();
 	cr_assert_gt(holder, 0, "no dobjd backend holds the writer lock");
-	cr_assert_eq(query_long("SELECT epoch FROM dobj_writer"), 1);
+	cr_assert_eq(fx_db_query_long(&db, "SELECT epoch FROM dobj_writer"), 1);
 	terminate(holder);
 
 	/* the commit after it may fail (its connection is gone); the next ones succeed */
@@ -233,7 +223,7 @@ Test(writer_lock, the_lock_is_taken_again_after_the_commit_backend_is_terminated
 	again = lock_holder();
 	cr_assert_gt(again, 0, "the writer lock was not taken again");
 	cr_assert_neq(again, holder);
-	cr_assert_eq(query_long("SELECT epoch FROM dobj_writer"), 2);
+	cr_assert_eq(fx_db_query_long(&db, "SELECT epoch FROM dobj_writer"), 2);
 	cr_assert_eq(fx_metric(http, "dobj_writer_lock_held"), 1);
 	cr_assert_eq(fx_metric(http, "dobj_writer_epoch"), 2);
 	cr_assert(fx_log_contains(first.log_path, "took the writer lock again"));
@@ -284,7 +274,7 @@ lost_while_down(bool hold)
 	                               : "the writer epoch is 2, not 1 as this dobjd left it"));
 	after = storage_sum();
 	cr_assert_str_eq(before, after, "the dobjd committed after it lost the lock");
-	cr_assert_eq(query_long("SELECT epoch FROM dobj_writer"), 2);
+	cr_assert_eq(fx_db_query_long(&db, "SELECT epoch FROM dobj_writer"), 2);
 	free(before);
 	free(after);
 	dobj_client_close(c);
@@ -353,13 +343,13 @@ Test(writer_lock, migrate_adds_0004_beside_a_running_older_server)
 	cr_assert_eq(PQresultStatus(r), PGRES_COMMAND_OK, "%s", PQresultErrorMessage(r));
 	PQclear(r);
 	PQfinish(old);
-	cr_assert_eq(query_long("SELECT epoch FROM dobj_writer"), 0);
+	cr_assert_eq(fx_db_query_long(&db, "SELECT epoch FROM dobj_writer"), 0);
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		snprintf(dst, sizeof(dst), "%s/%s", dir, names[i]);
 		unlink(dst);
 	}
 	rmdir(dir);
 	fx_server_start(&first, &db, 0, NULL);
-	cr_assert_eq(query_long("SELECT epoch FROM dobj_writer"), 1);
+	cr_assert_eq(fx_db_query_long(&db, "SELECT epoch FROM dobj_writer"), 1);
 	fx_server_stop(&first);
 }

@@ -166,16 +166,22 @@ fx_exec(const char *dsn, const char *sql)
 void
 fx_db_create(fx_db *db, bool migrate)
 {
+	fx_db_create_with(db, migrate, "");
+}
+
+void
+fx_db_create_with(fx_db *db, bool migrate, const char *options)
+{
 	const char *base = fx_base_dsn();
 	uint32_t rnd = 0;
-	char sql[128];
+	char sql[256];
 
 	if (getrandom(&rnd, sizeof(rnd), 0) != sizeof(rnd))
 		rnd = (uint32_t)fx_now_ms();
 	snprintf(db->name, sizeof(db->name), "dobj_t_%ld_%u_%08x", (long)getpid(),
 	         atomic_fetch_add(&fx_counter, 1), rnd);
 	fx_dsn_with_db(db->dsn, sizeof(db->dsn), base, db->name);
-	snprintf(sql, sizeof(sql), "CREATE DATABASE %s", db->name);
+	snprintf(sql, sizeof(sql), "CREATE DATABASE %s %s", db->name, options);
 	fx_exec(base, sql);
 	if (migrate) {
 		const char *argv[] = {fx_bin("dobjd"), "migrate", "--database-url", db->dsn, NULL};
@@ -218,6 +224,16 @@ fx_db_query1(fx_db *db, const char *sql)
 	PQclear(res);
 	PQfinish(conn);
 	return val;
+}
+
+long
+fx_db_query_long(fx_db *db, const char *sql)
+{
+	char *v = fx_db_query1(db, sql);
+	long n = v ? strtol(v, NULL, 10) : -1;
+
+	free(v);
+	return n;
 }
 
 // fx_free_port finds a free loopback port below the ephemeral range (32768 and up on Linux),

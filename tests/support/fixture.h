@@ -32,12 +32,19 @@ typedef struct fx_server {
  * `dobjd migrate` on it. Fails the current test (cr_assert) on any error. */
 void fx_db_create(fx_db *db, bool migrate);
 
+/* fx_db_create_with is fx_db_create with options for CREATE DATABASE (e.g. "ENCODING 'LATIN1'
+ * ..."). */
+void fx_db_create_with(fx_db *db, bool migrate, const char *options);
+
 /* fx_db_drop drops the database (terminating leftover connections). */
 void fx_db_drop(fx_db *db);
 
 /* fx_db_exec runs sql on the database and returns the first column of the first row as a
  * malloc'ed string (NULL for no rows or NULL); fails the test on an SQL error. */
 char *fx_db_query1(fx_db *db, const char *sql);
+
+/* fx_db_query_long is fx_db_query1's value as a number: -1 for no rows or NULL. */
+long fx_db_query_long(fx_db *db, const char *sql);
 
 /* fx_server_start starts dobjd serving db on a free port with the extra arguments (a
  * NULL-terminated list, may be NULL) and waits until it accepts connections and its log says

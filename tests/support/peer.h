@@ -15,15 +15,9 @@
 #include <dobj/client.h>
 #include <dobj/wire.pb-c.h>
 
+#include "check.h" /* FX_CHECK: peer threads cannot cr_assert */
+
 #define FX_PEER_WORKERS 4
-/* FX_CHECK fails the test from threads other than the test's own, where cr_assert cannot. */
-#define FX_CHECK(cond)                                                                           \
-	do {                                                                                     \
-		if (!(cond)) {                                                                   \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-			abort();                                                                 \
-		}                                                                                \
-	} while (0)
 #define FX_WAIT_MS 10000 /* longest a test waits for something that should happen at once */
 
 /* fx_peer_mode: how the test's server answers. */
