@@ -38,7 +38,7 @@ static const char holder_sql[] =
     "AND l.classid = (" KEY " >> 32)::oid AND l.objid = (" KEY " & 4294967295)::oid LIMIT 1";
 
 /* query runs sql with up to one text parameter; NULL (msg set, the connection marked for a
- * reconnect if it is gone) if it did not return rows. */
+ * reconnect if it is gone: dobj__pg_result_error) if it did not return rows. */
 static PGresult *
 query(dobj__pg *pg, const char *sql, const char *param, const char *what, char *msg, size_t msglen)
 {
@@ -46,12 +46,8 @@ query(dobj__pg *pg, const char *sql, const char *param, const char *what, char *
 
 	if (PQresultStatus(r) == PGRES_TUPLES_OK)
 		return r;
-	snprintf(msg, msglen, "%s: %s", what,
-	         r ? PQresultErrorMessage(r) : PQerrorMessage(pg->conn));
-	dobj__chomp(msg);
-	PQclear(r);
-	if (PQstatus(pg->conn) != CONNECTION_OK)
-		dobj__pg_broken(pg, "connection to PostgreSQL lost");
+	msg[0] = '\0'; /* dobj__pg_result_error keeps a message it finds for a NULL result */
+	dobj__pg_result_error(pg, r, what, msg, msglen);
 	return NULL;
 }
 
