@@ -12,9 +12,8 @@
 
 #include <dobj/client.h>
 
+#include "cli_client.h"
 #include "counter/counter.dobj.h"
-
-#define CLI_DEFAULT_URL "tcp://127.0.0.1:7700"
 
 static void
 cli_usage(FILE *f)
@@ -49,15 +48,6 @@ cli_parse_i64(const char *s, int64_t *out)
 		return -1;
 	*out = (int64_t)v;
 	return 0;
-}
-
-/* cli_env is getenv, with "" as unset. */
-static const char *
-cli_env(const char *name)
-{
-	const char *v = getenv(name);
-
-	return v != NULL && v[0] != '\0' ? v : NULL;
 }
 
 static int
@@ -111,19 +101,12 @@ cli_call(const dobj_client_opts *copts, int timeout_ms, const char *cmd, const c
 int
 main(int argc, char **argv)
 {
-	dobj_client_opts copts = {
-	    .url = getenv("DOBJ_URL"),
-	    .tls_ca_file = cli_env("DOBJ_TLS_CA"),
-	    .tls_server_name = cli_env("DOBJ_TLS_SERVER_NAME"),
-	    .tls_cert_file = cli_env("DOBJ_TLS_CLIENT_CERT"),
-	    .tls_key_file = cli_env("DOBJ_TLS_CLIENT_KEY"),
-	};
+	dobj_client_opts copts = {0};
 	const char *cmd, *name;
 	int64_t v;
 	int timeout_ms = 0, i = 1;
 
-	if (copts.url == NULL || copts.url[0] == '\0')
-		copts.url = CLI_DEFAULT_URL;
+	cli_client_env(&copts);
 	for (; i < argc && strncmp(argv[i], "--", 2) == 0; i++) {
 		if (strcmp(argv[i], "--") == 0) {
 			i++;
@@ -131,16 +114,8 @@ main(int argc, char **argv)
 		} else if (strcmp(argv[i], "--help") == 0) {
 			cli_usage(stdout);
 			return 0;
-		} else if (strcmp(argv[i], "--url") == 0 && i + 1 < argc) {
-			copts.url = argv[++i];
-		} else if (strcmp(argv[i], "--tls-ca") == 0 && i + 1 < argc) {
-			copts.tls_ca_file = argv[++i];
-		} else if (strcmp(argv[i], "--tls-server-name") == 0 && i + 1 < argc) {
-			copts.tls_server_name = argv[++i];
-		} else if (strcmp(argv[i], "--tls-cert") == 0 && i + 1 < argc) {
-			copts.tls_cert_file = argv[++i];
-		} else if (strcmp(argv[i], "--tls-key") == 0 && i + 1 < argc) {
-			copts.tls_key_file = argv[++i];
+		} else if (cli_client_flag(&copts, argc, argv, &i)) {
+			continue;
 		} else if (strcmp(argv[i], "--timeout-ms") == 0 && i + 1 < argc) {
 			if (cli_parse_i64(argv[++i], &v) != 0 || v <= 0 || v > INT_MAX) {
 				fprintf(stderr, "counter-cli: bad --timeout-ms \"%s\"\n", argv[i]);

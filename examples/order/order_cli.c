@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli_client.h"
 #include "order/order.dobj.h"
 
 static void
@@ -23,15 +24,6 @@ usage(FILE *f)
 	           "tls+tcp:// URLs: --tls-ca FILE (required), --tls-server-name NAME,\n"
 	           "--tls-cert FILE, --tls-key FILE (as counter-cli; defaults from $DOBJ_TLS_CA,\n"
 	           "$DOBJ_TLS_SERVER_NAME, $DOBJ_TLS_CLIENT_CERT, $DOBJ_TLS_CLIENT_KEY).\n");
-}
-
-/* env is getenv, with "" as unset. */
-static const char *
-env(const char *name)
-{
-	const char *v = getenv(name);
-
-	return v != NULL && v[0] != '\0' ? v : NULL;
 }
 
 static int
@@ -85,35 +77,20 @@ main(int argc, char **argv)
 {
 	const char *cmd, *id, *event = NULL, *tracking = NULL;
 	dobj_call_opts opts = {0};
-	dobj_client_opts copts = {
-	    .url = getenv("DOBJ_URL"),
-	    .tls_ca_file = env("DOBJ_TLS_CA"),
-	    .tls_server_name = env("DOBJ_TLS_SERVER_NAME"),
-	    .tls_cert_file = env("DOBJ_TLS_CLIENT_CERT"),
-	    .tls_key_file = env("DOBJ_TLS_CLIENT_KEY"),
-	};
+	dobj_client_opts copts = {0};
 	dobj_client *c;
 	dobj_stub s;
 	dobj_err rc;
 	char why[768] = "";
 	int i = 1, status, nargs;
 
-	if (copts.url == NULL || copts.url[0] == '\0')
-		copts.url = "tcp://127.0.0.1:7700";
+	cli_client_env(&copts);
 	for (; i < argc && strncmp(argv[i], "--", 2) == 0; i++) {
 		if (strcmp(argv[i], "--help") == 0) {
 			usage(stdout);
 			return 0;
-		} else if (strcmp(argv[i], "--url") == 0 && i + 1 < argc) {
-			copts.url = argv[++i];
-		} else if (strcmp(argv[i], "--tls-ca") == 0 && i + 1 < argc) {
-			copts.tls_ca_file = argv[++i];
-		} else if (strcmp(argv[i], "--tls-server-name") == 0 && i + 1 < argc) {
-			copts.tls_server_name = argv[++i];
-		} else if (strcmp(argv[i], "--tls-cert") == 0 && i + 1 < argc) {
-			copts.tls_cert_file = argv[++i];
-		} else if (strcmp(argv[i], "--tls-key") == 0 && i + 1 < argc) {
-			copts.tls_key_file = argv[++i];
+		} else if (cli_client_flag(&copts, argc, argv, &i)) {
+			continue;
 		} else if (strcmp(argv[i], "--timeout-ms") == 0 && i + 1 < argc) {
 			char *end;
 			long v;
