@@ -14,13 +14,14 @@
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/rep.h>
 
+#include <dobj/server.h>
+
 #include "clock.h"
 #include "dobj/wire.pb-c.h"
 #include "listener.h"
 #include "log.h"
 #include "utf8.h"
 
-#define MAX_REQUEST_BYTES (17u << 20) /* above the client's 16 MiB, so it answers first */
 #define CLOSE_WAIT_MS 10000 /* for replies still being sent, when the caller sets no limit */
 /* A reply whose send completed is only handed to its connection: nng 1.5 may still be writing
  * it, and closing the socket cuts that write (nng has no linger). Close waits this long after
@@ -33,6 +34,7 @@ typedef struct lctx {
 	nng_ctx ctx;
 	nng_aio *aio;
 	bool sending;
+	size_t reserved; /* bytes of the request it holds, counted in the listener's budget */
 } lctx;
 
 struct dobj__listener {
@@ -43,6 +45,7 @@ struct dobj__listener {
 	dobj__shard *const *shards;
 	unsigned nshards;
 	dobj__call_stats *stats;
+	dobj__inflight *budget;
 	lctx *ctxs;
 	unsigned nctxs;
 	atomic_bool draining;
@@ -55,7 +58,7 @@ struct dobj__listener {
 };
 
 static void lctx_cb(void *arg);
-static void busy_add(dobj__listener *l, int delta);
+static void lctx_done(lctx *lc);
 
 dobj_err
 dobj__call_answer(dobj__call *c, dobj_err status, const char *message, const dobj_bytes *result)
@@ -120,16 +123,28 @@ lctx_send(dobj__call *c)
 		/* Nothing to send: give the context back to receiving. The client times out. */
 		dobj__log_warn("out of memory for a reply of %zu bytes", len);
 		lc->sending = false;
-		dobj__arena_reset(&c->arena);
-		busy_add(lc->l, -1);
-		if (!atomic_load(&lc->l->closing))
-			nng_ctx_recv(lc->ctx, lc->aio);
+		lctx_done(lc);
 		return;
 	}
 	dobj__wire__response__pack(&resp, nng_msg_body(m));
 	lc->sending = true;
 	nng_aio_set_msg(lc->aio, m);
 	nng_ctx_send(lc->ctx, lc->aio);
+}
+
+/* call_clear makes c a call of nothing yet, to be decoded or refused. */
+static void
+call_clear(dobj__call *c)
+{
+	c->request_id = 0;
+	c->obj = NULL;
+	c->cls = NULL;
+	c->method = NULL;
+	c->kind = DOBJ_CALL_METHOD;
+	c->status = DOBJ_OK;
+	c->message = NULL;
+	c->result.data = NULL;
+	c->result.len = 0;
 }
 
 bool
@@ -141,15 +156,7 @@ dobj__listener_decode(dobj__call *c, const dobj__registry *reg, bool draining, c
 	char errmsg[256];
 	size_t clen, mlen;
 
-	c->request_id = 0;
-	c->obj = NULL;
-	c->cls = NULL;
-	c->method = NULL;
-	c->kind = DOBJ_CALL_METHOD;
-	c->status = DOBJ_OK;
-	c->message = NULL;
-	c->result.data = NULL;
-	c->result.len = 0;
+	call_clear(c);
 	/* Decoding may take a few times the message's size (protobuf-c copies strings and bytes
 	 * and keeps unknown fields), not more: a message of many tiny fields must not make the
 	 * server allocate gigabytes. */
@@ -246,6 +253,89 @@ dobj__listener_decode(dobj__call *c, const dobj__registry *reg, bool draining, c
 	return true;
 }
 
+/* varint reads a protobuf varint at *p, before end: false if it is cut short or too long. */
+static bool
+varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
+{
+	*v = 0;
+	for (unsigned shift = 0; *p < end && shift < 64; shift += 7) {
+		uint8_t b = *(*p)++;
+
+		*v |= (uint64_t)(b & 0x7f) << shift;
+		if ((b & 0x80) == 0)
+			return true;
+	}
+	return false;
+}
+
+uint64_t
+dobj__listener_peek_request_id(const void *buf, size_t len)
+{
+	const uint8_t *p = buf, *end = p + len;
+	uint64_t id = 0, tag, v;
+
+	while (p < end) {
+		if (!varint(&p, end, &tag))
+			return 0;
+		switch (tag & 7) {
+		case 0: /* varint */
+			if (!varint(&p, end, &v))
+				return 0;
+			if (tag >> 3 == 1)
+				id = v; /* the last one wins, as in a decoder */
+			break;
+		case 2: /* length-delimited */
+			if (!varint(&p, end, &v) || v > (uint64_t)(end - p))
+				return 0;
+			p += v;
+			break;
+		case 1: /* fixed64 */
+		case 5: /* fixed32 */
+			v = (tag & 7) == 1 ? 8 : 4;
+			if (v > (uint64_t)(end - p))
+				return 0;
+			p += v;
+			break;
+		default:
+			return 0;
+		}
+	}
+	return id;
+}
+
+/* budget_take counts len bytes of a request in l's budget: false, counting nothing, if they
+ * would pass it. */
+static bool
+budget_take(dobj__listener *l, size_t len)
+{
+	uint64_t had = atomic_fetch_add(&l->budget->bytes, len);
+
+	if (had + len <= l->budget->max)
+		return true;
+	atomic_fetch_sub(&l->budget->bytes, len);
+	atomic_fetch_add_explicit(&l->budget->refused, 1, memory_order_relaxed);
+	return false;
+}
+
+/* refuse answers the request in msg RESOURCE_EXHAUSTED: it would pass the budget. */
+static void
+refuse(lctx *lc, nng_msg *msg)
+{
+	dobj__call *c = &lc->call;
+	size_t len = nng_msg_len(msg);
+	char errmsg[256];
+
+	call_clear(c);
+	c->request_id = dobj__listener_peek_request_id(nng_msg_body(msg), len);
+	nng_msg_free(msg);
+	snprintf(errmsg, sizeof(errmsg),
+	         "server is busy: this request's %zu bytes would take the requests in flight "
+	         "past the server's limit of %llu bytes (inflight_bytes_max); try again later",
+	         len, (unsigned long long)lc->l->budget->max);
+	dobj__call_answer(c, DOBJ_RESOURCE_EXHAUSTED, errmsg, NULL);
+	lctx_send(c);
+}
+
 /* route decodes and checks one request; it either submits the call to its shard or answers
  * it at once. */
 static void
@@ -255,7 +345,6 @@ route(lctx *lc, nng_msg *msg)
 	dobj__call *c = &lc->call;
 	bool ok;
 
-	c->done = lctx_send;
 	ok = dobj__listener_decode(c, l->reg, atomic_load(&l->draining), nng_msg_body(msg),
 	                           nng_msg_len(msg));
 	nng_msg_free(msg);
@@ -282,11 +371,27 @@ busy_add(dobj__listener *l, int delta)
 	}
 }
 
+/* lctx_done ends lc's request, its reply sent or given up: its memory goes back, to the
+ * budget too, and the context receives the next request. */
+static void
+lctx_done(lctx *lc)
+{
+	dobj__arena_reset(&lc->call.arena);
+	if (lc->reserved > 0) {
+		atomic_fetch_sub(&lc->l->budget->bytes, lc->reserved);
+		lc->reserved = 0;
+	}
+	busy_add(lc->l, -1);
+	if (!atomic_load(&lc->l->closing))
+		nng_ctx_recv(lc->ctx, lc->aio);
+}
+
 static void
 lctx_cb(void *arg)
 {
 	lctx *lc = arg;
 	int rv = nng_aio_result(lc->aio);
+	nng_msg *msg;
 
 	if (lc->sending) {
 		lc->sending = false;
@@ -295,10 +400,7 @@ lctx_cb(void *arg)
 		else
 			atomic_store_explicit(&lc->l->last_reply_ms, dobj__clock_mono_ms(),
 			                      memory_order_relaxed);
-		dobj__arena_reset(&lc->call.arena);
-		busy_add(lc->l, -1);
-		if (!atomic_load(&lc->l->closing))
-			nng_ctx_recv(lc->ctx, lc->aio);
+		lctx_done(lc);
 		return;
 	}
 	if (rv == NNG_ECLOSED || rv == NNG_ECANCELED)
@@ -309,14 +411,21 @@ lctx_cb(void *arg)
 		return;
 	}
 	lc->call.received_us = dobj__clock_mono_us();
+	lc->call.done = lctx_send;
 	busy_add(lc->l, 1);
-	route(lc, nng_aio_get_msg(lc->aio));
+	msg = nng_aio_get_msg(lc->aio);
+	if (!budget_take(lc->l, nng_msg_len(msg))) {
+		refuse(lc, msg);
+		return;
+	}
+	lc->reserved = nng_msg_len(msg);
+	route(lc, msg);
 }
 
 dobj_err
 dobj__listener_open(dobj__listener **out, const dobj__registry *reg, dobj__shard *const *shards,
-                    unsigned nshards, dobj__call_stats *stats, unsigned ncontexts, char *err,
-                    size_t errlen)
+                    unsigned nshards, dobj__call_stats *stats, dobj__inflight *budget,
+                    unsigned ncontexts, char *err, size_t errlen)
 {
 	dobj__listener *l = calloc(1, sizeof(*l));
 	int rv;
@@ -333,6 +442,7 @@ dobj__listener_open(dobj__listener **out, const dobj__registry *reg, dobj__shard
 	l->shards = shards;
 	l->nshards = nshards;
 	l->stats = stats;
+	l->budget = budget;
 	if ((rv = nng_rep0_open(&l->sock)) != 0) {
 		snprintf(err, errlen, "could not open rep socket: %s", nng_strerror(rv));
 		free(l->ctxs);
@@ -340,7 +450,7 @@ dobj__listener_open(dobj__listener **out, const dobj__registry *reg, dobj__shard
 		return DOBJ_INTERNAL;
 	}
 	l->open = true;
-	nng_socket_set_size(l->sock, NNG_OPT_RECVMAXSZ, MAX_REQUEST_BYTES);
+	nng_socket_set_size(l->sock, NNG_OPT_RECVMAXSZ, DOBJ_REQUEST_MAX_BYTES);
 	for (unsigned i = 0; i < ncontexts; i++) {
 		lctx *lc = &l->ctxs[i];
 		lc->l = l;

@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <nng/nng.h>
 #include <nng/supplemental/tls/tls.h>
@@ -20,12 +21,23 @@
 
 typedef struct dobj__listener dobj__listener;
 
+/* dobj__inflight: the memory budget for requests (dobj_server_opts.inflight_bytes_max). bytes
+ * counts the wire size of the requests received and not yet answered; a request that would
+ * take it past max is answered RESOURCE_EXHAUSTED without being decoded, and counted in
+ * refused. Its owner sets max (at least DOBJ_REQUEST_MAX_BYTES) and zeroes the rest; the
+ * listener updates it, and anyone may read the counters at any time. */
+typedef struct dobj__inflight {
+	uint64_t max;
+	_Atomic uint64_t bytes;
+	_Atomic uint64_t refused;
+} dobj__inflight;
+
 /* dobj__listener_open prepares ncontexts receive contexts; nothing is received until
- * dobj__listener_start. registry, shards and stats (every reply is counted there) must
- * outlive the listener. */
+ * dobj__listener_start. registry, shards, stats (every reply is counted there) and budget
+ * must outlive the listener. */
 dobj_err dobj__listener_open(dobj__listener **out, const dobj__registry *reg,
                              dobj__shard *const *shards, unsigned nshards, dobj__call_stats *stats,
-                             unsigned ncontexts, char *err, size_t errlen);
+                             dobj__inflight *budget, unsigned ncontexts, char *err, size_t errlen);
 
 /* dobj__listener_start listens on url (tcp://, ipc://, or tls+tcp:// with tls, which the
  * listener holds; NULL for the others) and starts receiving. */
@@ -48,5 +60,10 @@ void dobj__listener_close(dobj__listener *l, int64_t until_mono_ms);
  * socket: the listener's receive callback and the request fuzzer (tests/fuzz) call it. */
 bool dobj__listener_decode(dobj__call *c, const dobj__registry *reg, bool draining, const void *buf,
                            size_t len);
+
+/* dobj__listener_peek_request_id reads the request_id of a Request, buf[0..len) from the wire,
+ * without decoding the rest: 0 if the bytes are not a Request that has one. A request refused
+ * unread is answered with it, so that the client matches the answer to its call. */
+uint64_t dobj__listener_peek_request_id(const void *buf, size_t len);
 
 #endif /* DOBJ_SERVER_LISTENER_H */

@@ -54,6 +54,7 @@ enum {
 	O_LOAD_ALL_MAX_KEYS,
 	O_MAX_BATCH,
 	O_CONTEXTS,
+	O_INFLIGHT_BYTES_MAX,
 	O_KEY_MAX,
 	O_VALUE_MAX,
 	O_MANY_MAX,
@@ -96,6 +97,11 @@ static opt opts[O_COUNT] = {
                      "commit thread once the batch holds this many"},
     [O_CONTEXTS] = {"--contexts", "DOBJ_CONTEXTS", OPT_COUNT, "1024",
                     "requests received concurrently"},
+    [O_INFLIGHT_BYTES_MAX] = {"--inflight-bytes-max", "DOBJ_INFLIGHT_BYTES_MAX", OPT_COUNT,
+                              "268435456",
+                              "bytes of requests received and not yet answered; a request "
+                              "past it is answered RESOURCE_EXHAUSTED at once (at least "
+                              "17825792, the largest request)"},
     [O_KEY_MAX] =
         {"--key-max", "DOBJ_KEY_MAX", OPT_COUNT, "2048",
          "largest key, bytes (at most 2400: the storage table's primary key holds no more)"},
@@ -364,6 +370,7 @@ build_server_opts(dobj_server_opts *so)
 	    {O_LOAD_ALL_MAX_KEYS, 1, INT_MAX},
 	    {O_MAX_BATCH, 1, INT_MAX},
 	    {O_CONTEXTS, 1, 65536},
+	    {O_INFLIGHT_BYTES_MAX, DOBJ_REQUEST_MAX_BYTES, 1ULL << 40},
 	    {O_KEY_MAX, 1, DOBJ_KEY_MAX_LIMIT},
 	    {O_VALUE_MAX, 1, INT_MAX},
 	    {O_MANY_MAX, 1, INT_MAX},
@@ -405,6 +412,7 @@ build_server_opts(dobj_server_opts *so)
 	so->load_all_max_keys = v[O_LOAD_ALL_MAX_KEYS];
 	so->max_batch = (unsigned)v[O_MAX_BATCH];
 	so->contexts = (unsigned)v[O_CONTEXTS];
+	so->inflight_bytes_max = v[O_INFLIGHT_BYTES_MAX];
 	so->limits.key_max = v[O_KEY_MAX];
 	so->limits.value_max = v[O_VALUE_MAX];
 	so->limits.many_max = v[O_MANY_MAX];

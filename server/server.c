@@ -46,6 +46,7 @@ struct dobj_server {
 	dobj__poller *poller;
 	dobj__poller_cfg alarm_cfg;
 	dobj__call_stats *calls; /* made at start, when the classes are known */
+	dobj__inflight inflight; /* the listener's memory budget for requests */
 	int drain_timeout_ms;
 	dobj_err drain_rc; /* the first drain's outcome, for later calls */
 	char drain_msg[256];
@@ -193,6 +194,19 @@ server_call_metrics(void *arg, dobj__text *t)
 
 	if (s->calls != NULL)
 		dobj__call_stats_write(s->calls, t);
+	dobj__metric_head(t, "dobj_request_bytes_in_flight", "gauge",
+	                  "Bytes on the wire of the requests received and not yet answered.");
+	dobj__text_printf(t, "dobj_request_bytes_in_flight %llu\n",
+	                  (unsigned long long)atomic_load(&s->inflight.bytes));
+	dobj__metric_head(t, "dobj_request_bytes_in_flight_max", "gauge",
+	                  "The limit of dobj_request_bytes_in_flight (--inflight-bytes-max).");
+	dobj__text_printf(t, "dobj_request_bytes_in_flight_max %llu\n",
+	                  (unsigned long long)s->inflight.max);
+	dobj__metric_head(t, "dobj_requests_over_budget_total", "counter",
+	                  "Requests answered RESOURCE_EXHAUSTED unread because they would have "
+	                  "taken dobj_request_bytes_in_flight past its limit.");
+	dobj__text_printf(t, "dobj_requests_over_budget_total %llu\n",
+	                  (unsigned long long)atomic_load(&s->inflight.refused));
 }
 
 static const dobj__http_ops server_http_ops = {
@@ -238,6 +252,15 @@ dobj_server_open(dobj_server **out, const dobj_server_opts *opts, char *err, siz
 		set_err(err, errlen, msg);
 		return DOBJ_INVALID_ARGUMENT;
 	}
+	if (opts->inflight_bytes_max != 0 && opts->inflight_bytes_max < DOBJ_REQUEST_MAX_BYTES) {
+		snprintf(
+		    msg, sizeof(msg),
+		    "a budget of %zu bytes for requests in flight is below the largest request, "
+		    "%u bytes",
+		    opts->inflight_bytes_max, DOBJ_REQUEST_MAX_BYTES);
+		set_err(err, errlen, msg);
+		return DOBJ_INVALID_ARGUMENT;
+	}
 	if ((s = calloc(1, sizeof(*s))) == NULL) {
 		set_err(err, errlen, "out of memory");
 		return DOBJ_RESOURCE_EXHAUSTED;
@@ -246,6 +269,8 @@ dobj_server_open(dobj_server **out, const dobj_server_opts *opts, char *err, siz
 	dobj__log_hide_dsn(opts->database_url); /* before any message can carry it */
 	s->opts = *opts;
 	s->drain_timeout_ms = opts->drain_timeout_ms > 0 ? opts->drain_timeout_ms : 25000;
+	s->inflight.max =
+	    opts->inflight_bytes_max ? opts->inflight_bytes_max : DOBJ_DEFAULT_INFLIGHT_BYTES_MAX;
 	s->listen_url = strdup(opts->listen_url ? opts->listen_url : "tcp://127.0.0.1:7700");
 	s->database_url = strdup(opts->database_url);
 	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
@@ -408,7 +433,8 @@ dobj_server_start(dobj_server *s, char *err, size_t errlen)
 		return rc;
 	}
 	rc = dobj__listener_open(&s->listener, &s->reg, s->shards, s->nshards, s->calls,
-	                         s->opts.contexts ? s->opts.contexts : 1024, msg, sizeof(msg));
+	                         &s->inflight, s->opts.contexts ? s->opts.contexts : 1024, msg,
+	                         sizeof(msg));
 	if (rc != DOBJ_OK) {
 		set_err(err, errlen, msg);
 		return rc;

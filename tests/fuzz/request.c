@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 // request.c - fuzzes the server's handling of one request (dobj__listener_decode,
 // server/listener.c): bytes off the wire become either a call of a registered method on an
-// object, or an error reply that encodes as a Response whose message is UTF-8. The call's
+// object, or an error reply that encodes as a Response whose message is UTF-8; and the
+// request_id read off the wire without decoding (for refusals) is the decoded one. The call's
 // arena lives on from input to input, as a receive context's does.
 
 #include <stdbool.h>
@@ -66,7 +67,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FX_CHECK(dobj__registry_add(&reg, dobj__echo_class()) == DOBJ_OK);
 		FX_CHECK(dobj__registry_add(&reg, &counter) == DOBJ_OK);
 	}
-	if (dobj__listener_decode(&call, &reg, false, data, size)) {
+	bool routed = dobj__listener_decode(&call, &reg, false, data, size);
+
+	/* a Request that decoded has the request_id a refusal would read off the wire */
+	if (call.request_id != 0)
+		FX_CHECK(dobj__listener_peek_request_id(data, size) == call.request_id);
+	if (routed) {
 		/* routed: what the shard needs is there; echo the argument as the result */
 		FX_CHECK(call.cls != NULL && call.method != NULL && call.method->fn != NULL);
 		FX_CHECK(call.arg.len == 0 || call.arg.data != NULL);

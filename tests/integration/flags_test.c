@@ -90,10 +90,15 @@ Test(flags, help_as_a_flags_value_is_that_value)
 Test(flags, migrate_checks_every_flag)
 {
 	static const char *const bad[][2] = {
-	    {"--shards", "many"},       {"--cache-objects", "0"},
-	    {"--sched", "fast"},        {"--http-listen", "ftp://127.0.0.1:1"},
-	    {"--clock-offset", "soon"}, {"--key-max", "4000"},
-	    {"--alarm-retry-ms", "0"},  {"--drain-timeout-ms", "-1"},
+	    {"--shards", "many"},
+	    {"--cache-objects", "0"},
+	    {"--sched", "fast"},
+	    {"--http-listen", "ftp://127.0.0.1:1"},
+	    {"--clock-offset", "soon"},
+	    {"--key-max", "4000"},
+	    {"--alarm-retry-ms", "0"},
+	    {"--drain-timeout-ms", "-1"},
+	    {"--inflight-bytes-max", "1048576"},
 	};
 	char out[1024], err[4096];
 	int st;

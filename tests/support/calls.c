@@ -170,16 +170,20 @@ fx_kv_run_async_cb(dobj_client *c, const char *name, Dobj__Test__Op **ops, size_
                    dobj_call_cb cb, fx_reply *w)
 {
 	Dobj__Test__Script script = DOBJ__TEST__SCRIPT__INIT;
-	uint8_t buf[512];
 	dobj_stub s;
+	uint8_t *buf;
+	size_t len;
 
 	script.ops = ops;
 	script.n_ops = n;
-	cr_assert_leq(dobj__test__script__get_packed_size(&script), sizeof(buf));
+	len = dobj__test__script__get_packed_size(&script);
+	buf = malloc(len ? len : 1);
+	cr_assert_not_null(buf);
+	dobj__test__script__pack(&script, buf);
 	cr_assert_eq(dobj_singleton(c, "TestKV", name, &s), DOBJ_OK);
-	cr_assert_eq(
-	    dobj_call_async(&s, "run", buf, dobj__test__script__pack(&script, buf), NULL, cb, w),
-	    DOBJ_OK);
+	/* the request is encoded before the call returns: buf is free to go */
+	cr_assert_eq(dobj_call_async(&s, "run", buf, len, NULL, cb, w), DOBJ_OK);
+	free(buf);
 }
 
 void

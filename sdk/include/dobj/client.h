@@ -154,8 +154,9 @@ DOBJ_API dobj_err dobj_call(const dobj_stub *s, const char *method, const void *
  * long and must not call dobj_client_close(). */
 typedef void (*dobj_call_cb)(void *cbarg, dobj_reply *reply);
 
-/* dobj_call_async starts a call and returns at once. DOBJ_OK means cb will run exactly once;
- * any other return means the call was not started and cb will not run. */
+/* dobj_call_async starts a call and returns at once, arg already copied into the request.
+ * DOBJ_OK means cb will run exactly once; any other return means the call was not started and
+ * cb will not run. */
 DOBJ_API dobj_err dobj_call_async(const dobj_stub *s, const char *method, const void *arg,
                                   size_t len, const dobj_call_opts *opts, dobj_call_cb cb,
                                   void *cbarg);

@@ -35,6 +35,10 @@ typedef struct dobj_limits {
 #define DOBJ_KEY_MAX_LIMIT 2400
 #define DOBJ_DEFAULT_VALUE_MAX (128 * 1024)
 #define DOBJ_DEFAULT_MANY_MAX 128
+/* The largest request a server receives, in bytes on the wire: above the client's 16 MiB, so
+ * that the client refuses a request too large before sending it. */
+#define DOBJ_REQUEST_MAX_BYTES (17u << 20)
+#define DOBJ_DEFAULT_INFLIGHT_BYTES_MAX (256u << 20)
 
 /* dobj_server_opts: zeroed fields take the defaults in brackets. */
 typedef struct dobj_server_opts {
@@ -65,6 +69,13 @@ typedef struct dobj_server_opts {
 	/* tls_client_ca_file: if set, a client must present a certificate signed by these CAs
 	 * (mutual TLS); if NULL, clients present none. */
 	const char *tls_client_ca_file;
+	/* inflight_bytes_max: the memory budget for requests, as the bytes on the wire of the
+	 * requests received and not yet answered (queued, running or waiting for their commit).
+	 * A request that would pass it is answered DOBJ_RESOURCE_EXHAUSTED at once, without
+	 * decoding, so that a burst of large requests cannot hold much more memory than this
+	 * (a request's decoded copy is about its size). At least DOBJ_REQUEST_MAX_BYTES, so that
+	 * any one request fits [DOBJ_DEFAULT_INFLIGHT_BYTES_MAX: 256 MiB]. */
+	size_t inflight_bytes_max;
 } dobj_server_opts;
 
 typedef struct dobj_server dobj_server;
