@@ -63,7 +63,7 @@ dobj_typed_load(dobj_ctx *ctx, const char *key, const ProtobufCMessageDescriptor
 		                       key);
 	if ((rc = dobj_storage_get(ctx, key, &v)) != DOBJ_OK)
 		return rc;
-	*out = protobuf_c_message_unpack(schema, dobj_ctx_pb_allocator(ctx), v.len, v.data);
+	*out = dobj_ctx_unpack(ctx, schema, v.len, v.data);
 	if (*out == NULL)
 		return dobj_ctx_errorf(ctx, DOBJ_DATA_LOSS,
 		                       "storage key \"%.64s\" does not hold a %s (%zu bytes)", key,
@@ -121,7 +121,7 @@ dobj_typed_load_all(dobj_ctx *ctx, const ProtobufCMessageDescriptor *schema, Pro
 			memcpy(buf + off, vals[i].data, vals[i].len);
 		off += vals[i].len;
 	}
-	*out = protobuf_c_message_unpack(schema, dobj_ctx_pb_allocator(ctx), total, buf);
+	*out = dobj_ctx_unpack(ctx, schema, total, buf);
 	if (*out == NULL)
 		return dobj_ctx_errorf(ctx, DOBJ_DATA_LOSS, "stored fields do not decode as a %s",
 		                       schema->name);

@@ -10,6 +10,7 @@
 
 #include <criterion/criterion.h>
 #include <dobj/alarm.h>
+#include <dobj/server.h>
 #include <dobj/storage.h>
 #include <dobj/typed.h>
 
@@ -150,4 +151,42 @@ Test(typed, unpack_takes_a_message_of_many_small_fields)
 	cr_assert_not_null(m);
 	cr_assert_str_eq(m->order_id, "x");
 	free(buf);
+}
+
+/* A stored value is decoded within the same bound: with a large --value-max, 4 MiB of two-byte
+ * unknown fields (written raw) took 256 MiB of the turn's arena to load, against a bound of
+ * 4 times 4 MiB plus 64 MiB (twice that in the arena's chunks, which double). The load fails
+ * DATA_LOSS, as for any value that is not the schema's, and so does a load of all fields. */
+Test(typed, load_refuses_a_value_of_many_tiny_fields)
+{
+	const ProtobufCMessageDescriptor *d = &dobj__test__typed__order_schema__descriptor;
+	dobj_limits big = {DOBJ_DEFAULT_KEY_MAX, (size_t)8 << 20, DOBJ_DEFAULT_MANY_MAX};
+	size_t len = (size_t)4 << 20, most = 2 * (4 * len + ((size_t)64 << 20)), before;
+	uint8_t *buf = malloc(len);
+	ProtobufCMessage *out = (ProtobufCMessage *)&f;
+
+	fx_turn_close(&f);
+	fx_turn_open(&f, "Order", "initialize", &big);
+	cr_assert_not_null(buf);
+	for (size_t i = 0; i < len; i += 2) {
+		buf[i] = 0x78; /* field 15, a varint */
+		buf[i + 1] = 0;
+	}
+	cr_assert_eq(dobj_storage_put(&f.ctx, "order_id", buf, len), DOBJ_OK, "%s",
+	             dobj_ctx_errmsg(&f.ctx));
+	cr_assert_eq(dobj_storage_put(&f.ctx, "title", buf, len), DOBJ_OK, "%s",
+	             dobj_ctx_errmsg(&f.ctx));
+	free(buf);
+
+	before = f.arena.total;
+	cr_assert_eq(dobj_typed_load(&f.ctx, "order_id", d, &out), DOBJ_DATA_LOSS);
+	cr_assert_null(out);
+	cr_assert_leq(f.arena.total - before, most, "the load took %zu bytes",
+	              f.arena.total - before);
+	before = f.arena.total;
+	cr_assert_eq(dobj_typed_load_all(&f.ctx, &dobj__test__typed__note_schema__descriptor, &out),
+	             DOBJ_DATA_LOSS, "%s", dobj_ctx_errmsg(&f.ctx));
+	cr_assert_null(out);
+	cr_assert_leq(f.arena.total - before, most, "the load took %zu bytes",
+	              f.arena.total - before);
 }

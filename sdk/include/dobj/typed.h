@@ -32,8 +32,9 @@ extern "C" {
 
 /* dobj_typed_load decodes the value of key as a `schema` message into *out, allocated from
  * the turn (valid until the handler returns). DOBJ_NOT_FOUND when the key has no value;
- * DOBJ_DATA_LOSS when the stored bytes are not a `schema` message; DOBJ_INVALID_ARGUMENT for
- * a reserved key. */
+ * DOBJ_DATA_LOSS when the stored bytes are not a `schema` message (decoded within
+ * dobj_ctx_unpack's bound, like a method's argument); DOBJ_INVALID_ARGUMENT for a reserved
+ * key. */
 DOBJ_API dobj_err dobj_typed_load(dobj_ctx *ctx, const char *key,
                                   const ProtobufCMessageDescriptor *schema, ProtobufCMessage **out);
 
