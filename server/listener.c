@@ -34,7 +34,7 @@ typedef struct lctx {
 	nng_ctx ctx;
 	nng_aio *aio;
 	bool sending;
-	size_t reserved; /* bytes of the request it holds, counted in the listener's budget */
+	size_t reserved; /* bytes of its request and reply, counted in the listener's budget */
 } lctx;
 
 struct dobj__listener {
@@ -127,6 +127,9 @@ lctx_send(dobj__call *c)
 		return;
 	}
 	dobj__wire__response__pack(&resp, nng_msg_body(m));
+	/* until it is sent, the reply takes memory too: it counts (and is never refused) */
+	atomic_fetch_add(&lc->l->budget->bytes, len);
+	lc->reserved += len;
 	lc->sending = true;
 	nng_aio_set_msg(lc->aio, m);
 	nng_ctx_send(lc->ctx, lc->aio);
@@ -329,8 +332,9 @@ refuse(lctx *lc, nng_msg *msg)
 	c->request_id = dobj__listener_peek_request_id(nng_msg_body(msg), len);
 	nng_msg_free(msg);
 	snprintf(errmsg, sizeof(errmsg),
-	         "server is busy: this request's %zu bytes would take the requests in flight "
-	         "past the server's limit of %llu bytes (inflight_bytes_max); try again later",
+	         "server is busy: this request's %zu bytes would take the requests and replies in "
+	         "flight past the server's limit of %llu bytes (inflight_bytes_max); try again "
+	         "later",
 	         len, (unsigned long long)lc->l->budget->max);
 	dobj__call_answer(c, DOBJ_RESOURCE_EXHAUSTED, errmsg, NULL);
 	lctx_send(c);

@@ -22,8 +22,8 @@
 typedef struct dobj__listener dobj__listener;
 
 /* dobj__inflight: the memory budget for requests (dobj_server_opts.inflight_bytes_max). bytes
- * counts the wire size of the requests received and not yet answered; a request that would
- * take it past max is answered RESOURCE_EXHAUSTED without being decoded, and counted in
+ * counts the wire size of the requests received and not yet answered, and of the replies
+ * being sent; a request that would take it past max is answered RESOURCE_EXHAUSTED without being decoded, and counted in
  * refused. Its owner sets max (at least DOBJ_REQUEST_MAX_BYTES) and zeroes the rest; the
  * listener updates it, and anyone may read the counters at any time. */
 typedef struct dobj__inflight {

@@ -99,8 +99,8 @@ static opt opts[O_COUNT] = {
                     "requests received concurrently"},
     [O_INFLIGHT_BYTES_MAX] = {"--inflight-bytes-max", "DOBJ_INFLIGHT_BYTES_MAX", OPT_COUNT,
                               "268435456",
-                              "bytes of requests received and not yet answered; a request "
-                              "past it is answered RESOURCE_EXHAUSTED at once (at least "
+                              "bytes of requests received and not yet answered, and of "
+                              "replies being sent; a request past it is answered RESOURCE_EXHAUSTED at once (at least "
                               "17825792, the largest request)"},
     [O_KEY_MAX] =
         {"--key-max", "DOBJ_KEY_MAX", OPT_COUNT, "2048",

@@ -195,7 +195,8 @@ server_call_metrics(void *arg, dobj__text *t)
 	if (s->calls != NULL)
 		dobj__call_stats_write(s->calls, t);
 	dobj__metric_head(t, "dobj_request_bytes_in_flight", "gauge",
-	                  "Bytes on the wire of the requests received and not yet answered.");
+	                  "Bytes on the wire of the requests received and not yet answered, and "
+	                  "of the replies being sent.");
 	dobj__text_printf(t, "dobj_request_bytes_in_flight %llu\n",
 	                  (unsigned long long)atomic_load(&s->inflight.bytes));
 	dobj__metric_head(t, "dobj_request_bytes_in_flight_max", "gauge",

@@ -70,7 +70,8 @@ typedef struct dobj_server_opts {
 	 * (mutual TLS); if NULL, clients present none. */
 	const char *tls_client_ca_file;
 	/* inflight_bytes_max: the memory budget for requests, as the bytes on the wire of the
-	 * requests received and not yet answered (queued, running or waiting for their commit).
+	 * requests received and not yet answered (queued, running or waiting for their commit)
+	 * and of the replies being sent.
 	 * A request that would pass it is answered DOBJ_RESOURCE_EXHAUSTED at once, without
 	 * decoding, so that a burst of large requests cannot hold much more memory than this
 	 * (a request's decoded copy is about its size). At least DOBJ_REQUEST_MAX_BYTES, so that
