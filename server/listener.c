@@ -116,6 +116,7 @@ lctx_send(dobj__call *c)
 	resp.message = (char *)(c->message ? c->message : "");
 	resp.payload.data = (uint8_t *)c->result.data;
 	resp.payload.len = c->result.len;
+	resp.not_run = c->not_run;
 	dobj__call_stats_record(lc->l->stats, c->cls, c->method, c->status,
 	                        dobj__clock_mono_us() - c->received_us);
 	len = dobj__wire__response__get_packed_size(&resp);
@@ -148,6 +149,7 @@ call_clear(dobj__call *c)
 	c->message = NULL;
 	c->result.data = NULL;
 	c->result.len = 0;
+	c->not_run = true; /* nothing has run: a refusal says so */
 }
 
 bool
@@ -253,6 +255,7 @@ dobj__listener_decode(dobj__call *c, const dobj__registry *reg, bool draining, c
 	c->arg.data = req->payload.data;
 	c->arg.len = req->payload.len;
 	c->deadline_mono_ms = req->timeout_ms ? dobj__clock_mono_ms() + req->timeout_ms : 0;
+	c->not_run = false; /* the shard says otherwise if it refuses the call */
 	return true;
 }
 

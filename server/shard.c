@@ -243,6 +243,7 @@ run_turn(dobj__shard *s, dobj__call *c, dobj__object **batch)
 		dobj__call_answer(c, DOBJ_DEADLINE_EXCEEDED,
 		                  "deadline exceeded before the call ran; it was not executed",
 		                  NULL);
+		c->not_run = true;
 		return 0;
 	}
 	if ((rc = activate(s, c, &o, err, sizeof(err))) != DOBJ_OK) {
@@ -250,6 +251,7 @@ run_turn(dobj__shard *s, dobj__call *c, dobj__object **batch)
 		dobj__log(rc == DOBJ_UNAVAILABLE ? DOBJ_LOG_DEBUG : DOBJ_LOG_WARN,
 		          "shard %u: could not activate %s: %s", s->index, c->cls->cls->name, err);
 		dobj__call_answer(c, rc, err, NULL);
+		c->not_run = true; /* PostgreSQL out of reach, say: sending it again is safe */
 		return 0;
 	}
 	c->obj = o;
@@ -382,6 +384,7 @@ shard_main(void *arg)
 				    NULL);
 				c->obj = NULL;
 				c->in_commit = false;
+				c->not_run = true;
 				atomic_fetch_add(&s->drain_refused, 1);
 			} else {
 				wrote = run_turn(s, c, &s->open_batch);
@@ -467,6 +470,7 @@ dobj__shard_submit(dobj__shard *s, dobj__call *c)
 	pthread_mutex_unlock(&s->mu);
 	if (refused) {
 		dobj__call_answer(c, DOBJ_UNAVAILABLE, "server is shutting down", NULL);
+		c->not_run = true;
 		c->done(c);
 	}
 }

@@ -72,6 +72,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* a Request that decoded has the request_id a refusal would read off the wire */
 	if (call.request_id != 0)
 		FX_CHECK(dobj__listener_peek_request_id(data, size) == call.request_id);
+	/* a request the listener answers itself ran nothing, and the reply says so */
+	FX_CHECK(call.not_run == !routed);
 	if (routed) {
 		/* routed: what the shard needs is there; echo the argument as the result */
 		FX_CHECK(call.cls != NULL && call.method != NULL && call.method->fn != NULL);

@@ -13,8 +13,11 @@
 #include <unistd.h>
 
 #include <criterion/criterion.h>
+#include <nng/nng.h>
+#include <nng/protocol/reqrep0/req.h>
 
 #include "calls.h"
+#include "dobj/wire.pb-c.h"
 #include "fixture.h"
 #include "observe.h"
 #include "stack.h"
@@ -83,6 +86,39 @@ wait_metric_at_least(const char *name, uint64_t v)
 	return got;
 }
 
+/* raw_big sends a Request of BIG bytes of payload with request_id 4242 on a plain req socket
+ * and returns its Response. */
+static Dobj__Wire__Response *
+raw_big(void)
+{
+	Dobj__Wire__Request req = DOBJ__WIRE__REQUEST__INIT;
+	Dobj__Wire__Response *r;
+	nng_socket s;
+	nng_msg *m;
+	size_t len;
+
+	req.request_id = 4242;
+	req.class_name = (ProtobufCBinaryData){6, (uint8_t *)"TestKV"};
+	req.name = (ProtobufCBinaryData){1, (uint8_t *)"c"};
+	req.method = (ProtobufCBinaryData){3, (uint8_t *)"run"};
+	req.payload.len = BIG;
+	cr_assert_not_null(req.payload.data = calloc(1, BIG));
+	len = dobj__wire__request__get_packed_size(&req);
+	cr_assert_eq(nng_req0_open(&s), 0);
+	nng_socket_set_ms(s, NNG_OPT_RECVTIMEO, 10000);
+	cr_assert_eq(nng_dial(s, srv.url, NULL, 0), 0);
+	cr_assert_eq(nng_msg_alloc(&m, len), 0);
+	dobj__wire__request__pack(&req, nng_msg_body(m));
+	free(req.payload.data);
+	cr_assert_eq(nng_sendmsg(s, m, 0), 0);
+	cr_assert_eq(nng_recvmsg(s, &m, 0), 0, "no reply from dobjd");
+	r = dobj__wire__response__unpack(NULL, nng_msg_len(m), nng_msg_body(m));
+	nng_msg_free(m);
+	nng_close(s);
+	cr_assert_not_null(r);
+	return r;
+}
+
 static bool
 reply_done(fx_reply *w)
 {
@@ -128,6 +164,15 @@ Test(overload, a_request_past_the_budget_is_refused_at_once_and_the_others_run)
 	          "message: %s", msg);
 	cr_assert(!reply_done(&waited), "the refusal waited for the queue");
 	cr_assert_eq(fx_metric(http_port, "dobj_requests_over_budget_total"), 1);
+	{ /* on the wire: the request's own id, read without decoding it, and "not run" */
+		Dobj__Wire__Response *raw = raw_big();
+		cr_assert_eq(raw->status, DOBJ_RESOURCE_EXHAUSTED, "%s", raw->message);
+		cr_assert_eq(raw->request_id, 4242);
+		cr_assert(raw->not_run);
+		dobj__wire__response__free_unpacked(raw, NULL);
+	}
+	cr_assert(!reply_done(&waited), "the refusals waited for the queue");
+	cr_assert_eq(fx_metric(http_port, "dobj_requests_over_budget_total"), 2);
 
 	/* The queued one and the sleeper are answered; their bytes come back. */
 	fx_reply_await(&waited);
@@ -145,7 +190,7 @@ Test(overload, a_request_past_the_budget_is_refused_at_once_and_the_others_run)
 	r = fx_kv_run_ok(c, "b", check, 1);
 	cr_assert(r->results[0]->has_value && r->results[0]->value.len == 1, "no mark");
 	dobj__test__script_result__free_unpacked(r, NULL);
-	cr_assert_eq(fx_metric(http_port, "dobj_requests_over_budget_total"), 1);
+	cr_assert_eq(fx_metric(http_port, "dobj_requests_over_budget_total"), 2);
 	cr_assert_eq(fx_metric(http_port, "dobj_request_bytes_in_flight_max"), BUDGET);
 	dobj_client_close(c);
 }

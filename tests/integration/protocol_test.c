@@ -189,6 +189,7 @@ Test(protocol, bad_requests_get_clear_statuses)
 	cr_assert_eq(r->status, DOBJ_NOT_FOUND);
 	cr_assert_str_eq(r->message, "unknown class \"NoSuchClass\"");
 	cr_assert_eq(r->request_id, 42);
+	cr_assert(r->not_run, "a refused request is not marked not_run");
 	dobj__wire__response__free_unpacked(r, NULL);
 
 	r = request(s, "Counter", "x", NULL, 0, "explode");
@@ -224,6 +225,13 @@ Test(protocol, bad_requests_get_clear_statuses)
 
 	r = request(s, "Counter", "x", NULL, 0, "increment"); /* empty argument: amount 0 */
 	cr_assert_eq(r->status, DOBJ_OK);
+	cr_assert(!r->not_run, "a call that ran is marked not_run");
+	dobj__wire__response__free_unpacked(r, NULL);
+
+	/* a method that ran and failed did run: a client must not send it again on its own */
+	r = request(s, "Order", "x", NULL, 0, "transition"); /* no order, no event */
+	cr_assert_neq(r->status, DOBJ_OK);
+	cr_assert(!r->not_run, "a call that ran is marked not_run: %s", r->message);
 	dobj__wire__response__free_unpacked(r, NULL);
 	nng_close(s);
 }
