@@ -54,6 +54,7 @@ struct dobj__call {
 	bool fired;          /* DOBJ_CALL_ALARM: the alarm ran and is deleted by the commit */
 	bool in_commit;      /* its outcome depends on the commit it waits for */
 	bool not_run;        /* refused before any of it ran: the reply says so (wire.proto) */
+	bool stopping;       /* refused, not run, because the server is shutting down */
 	int64_t started_ms;  /* DOBJ_CALL_ALARM: server clock when the turn began */
 };
 

@@ -117,6 +117,7 @@ lctx_send(dobj__call *c)
 	resp.payload.data = (uint8_t *)c->result.data;
 	resp.payload.len = c->result.len;
 	resp.not_run = c->not_run;
+	resp.stopping = c->stopping;
 	dobj__call_stats_record(lc->l->stats, c->cls, c->method, c->status,
 	                        dobj__clock_mono_us() - c->received_us);
 	len = dobj__wire__response__get_packed_size(&resp);
@@ -150,6 +151,7 @@ call_clear(dobj__call *c)
 	c->result.data = NULL;
 	c->result.len = 0;
 	c->not_run = true; /* nothing has run: a refusal says so */
+	c->stopping = false;
 }
 
 bool
@@ -218,6 +220,7 @@ dobj__listener_decode(dobj__call *c, const dobj__registry *reg, bool draining, c
 	}
 	if (draining) { /* checked after the lookups: metrics name the method */
 		dobj__call_answer(c, DOBJ_UNAVAILABLE, "server is shutting down", NULL);
+		c->stopping = true;
 		return false;
 	}
 	if (req->id.len == DOBJ_ID_SIZE) {

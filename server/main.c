@@ -97,11 +97,11 @@ static opt opts[O_COUNT] = {
                      "commit thread once the batch holds this many"},
     [O_CONTEXTS] = {"--contexts", "DOBJ_CONTEXTS", OPT_COUNT, "1024",
                     "requests received concurrently"},
-    [O_INFLIGHT_BYTES_MAX] = {"--inflight-bytes-max", "DOBJ_INFLIGHT_BYTES_MAX", OPT_COUNT,
-                              "268435456",
-                              "bytes of requests received and not yet answered, and of "
-                              "replies being sent; a request past it is answered RESOURCE_EXHAUSTED at once (at least "
-                              "17825792, the largest request)"},
+    [O_INFLIGHT_BYTES_MAX] =
+        {"--inflight-bytes-max", "DOBJ_INFLIGHT_BYTES_MAX", OPT_COUNT, "268435456",
+         "bytes of requests received and not yet answered, and of replies being sent; a "
+         "request past it is answered RESOURCE_EXHAUSTED at once (at least 17825792, the "
+         "largest request)"},
     [O_KEY_MAX] =
         {"--key-max", "DOBJ_KEY_MAX", OPT_COUNT, "2048",
          "largest key, bytes (at most 2400: the storage table's primary key holds no more)"},

@@ -385,6 +385,7 @@ shard_main(void *arg)
 				c->obj = NULL;
 				c->in_commit = false;
 				c->not_run = true;
+				c->stopping = true;
 				atomic_fetch_add(&s->drain_refused, 1);
 			} else {
 				wrote = run_turn(s, c, &s->open_batch);
@@ -471,6 +472,7 @@ dobj__shard_submit(dobj__shard *s, dobj__call *c)
 	if (refused) {
 		dobj__call_answer(c, DOBJ_UNAVAILABLE, "server is shutting down", NULL);
 		c->not_run = true;
+		c->stopping = true;
 		c->done(c);
 	}
 }

@@ -36,6 +36,10 @@
 #define CLIENT_RECONN_MAX_MS 2000
 #define CLIENT_CANCEL_RETRY_MS 10
 #define CLIENT_CONNECT_POLL_MS 5 /* a call waiting for a connection looks this often */
+/* A call the server refused without running it, for now, goes again after a backoff: from
+ * CLIENT_RETRY_MIN_MS, doubling to CLIENT_RETRY_MAX_MS, each less up to half at random. */
+#define CLIENT_RETRY_MIN_MS 10
+#define CLIENT_RETRY_MAX_MS 1000
 
 typedef struct client_call client_call;
 
@@ -78,6 +82,9 @@ struct client_call {
 	void *cbarg;
 	nng_msg *pending;  /* CALL_WAIT: the encoded request */
 	nng_aio *wait_aio; /* CALL_WAIT: its sleeps (an aio that slept may not serve a recv) */
+	nng_msg *request;  /* asynchronous: a copy of the request, to send again; NULL: none */
+	unsigned refusals; /* times the server refused it without running it, for now */
+	char refusal[200]; /* the last such refusal's message */
 };
 
 static bool
@@ -262,8 +269,11 @@ dobj_client_close(dobj_client *c)
 	while (c->ncalls > 0) {
 		/* Each cancelled call completes (async callbacks run with DOBJ_CANCELLED), sees
 		 * closing, starts nothing more and unlinks itself. */
-		for (client_call *call = c->calls; call != NULL; call = call->next)
+		for (client_call *call = c->calls; call != NULL; call = call->next) {
 			nng_aio_cancel(call->aio);
+			if (call->wait_aio != NULL) /* set under mtx: see call_again */
+				nng_aio_cancel(call->wait_aio);
+		}
 		clock_gettime(CLOCK_MONOTONIC, &until);
 		until.tv_nsec += CLIENT_CANCEL_RETRY_MS * 1000000L;
 		if (until.tv_nsec >= 1000000000L) {
@@ -412,13 +422,15 @@ request_encode(const dobj_stub *s, uint64_t request_id, const char *method, cons
 	return DOBJ_OK;
 }
 
-/* reply_decode fills *reply from the server's message, which it frees. */
+/* reply_decode fills *reply from the server's message, which it frees; *stopping says whether
+ * the server refused the call, not run, because it is shutting down (dobj__reply_decode). */
 static dobj_err
-reply_decode(dobj_client *c, uint64_t request_id, nng_msg *msg, dobj_reply *reply)
+reply_decode(dobj_client *c, uint64_t request_id, nng_msg *msg, dobj_reply *reply, bool *stopping)
 {
 	dobj_err err;
 
-	err = dobj__reply_decode(c->url, request_id, nng_msg_body(msg), nng_msg_len(msg), reply);
+	err = dobj__reply_decode(c->url, request_id, nng_msg_body(msg), nng_msg_len(msg), reply,
+	                         stopping);
 	nng_msg_free(msg);
 	return err;
 }
@@ -472,6 +484,71 @@ remaining_ms(nng_time deadline)
 	return now >= deadline ? 0 : (int)(deadline - now);
 }
 
+/* retry_wait is how long a call refused for now waits before it goes again: the backoff
+ * after `refusals` refusals, or -1 if the call should not go again (the reply is not such a
+ * refusal, or the deadline leaves no time for another try). A refusal for now is an
+ * UNAVAILABLE the server gave without running the call because it is shutting down: another
+ * server, or this one restarted, will take it, as after a lost connection. */
+static int
+retry_wait(const client_call *call, dobj_err err, bool stopping)
+{
+	unsigned shift = call->refusals < 7 ? call->refusals : 7;
+	int base = CLIENT_RETRY_MIN_MS << shift, wait;
+
+	if (err != DOBJ_UNAVAILABLE || !stopping || client_closing(call->client))
+		return -1;
+	if (base > CLIENT_RETRY_MAX_MS)
+		base = CLIENT_RETRY_MAX_MS;
+	wait = base - (int)(nng_random() % (uint32_t)(base / 2 + 1));
+	return remaining_ms(call->deadline) > wait ? wait : -1;
+}
+
+/* refusal_note counts the refusal in *reply on call and frees *reply; the first one's message
+ * is kept for the call's outcome, should it not go through (the first says most: the later
+ * ones come from a server already refusing everything). */
+static void
+refusal_note(client_call *call, dobj_reply *reply)
+{
+	if (call->refusals++ == 0)
+		snprintf(call->refusal, sizeof(call->refusal), "%s", reply->message);
+	dobj_reply_fini(reply);
+}
+
+/* refusal_final makes *reply, a refusal for now that is not sent again (no time left), the
+ * call's outcome: the first refusal's message, and how many there were. */
+static void
+refusal_final(client_call *call, dobj_reply *reply, bool stopping)
+{
+	if (!stopping || reply->status != DOBJ_UNAVAILABLE)
+		return;
+	refusal_note(call, reply);
+	dobj__reply_errorf(reply, DOBJ_UNAVAILABLE,
+	                   "%s (refusals: %u; no server took the call within %d ms)", call->refusal,
+	                   call->refusals, call->timeout_ms);
+}
+
+/* call_fail_again is call_fail for a call the server may have refused for now before: when it
+ * then found no server to take it within its deadline, the refusal says more than that; any
+ * other failure says that refusals came first. */
+static dobj_err
+call_fail_again(client_call *call, int rv, bool sent, dobj_reply *reply)
+{
+	char why[256];
+	dobj_err err;
+
+	if (call->refusals == 0 || client_closing(call->client))
+		return call_fail(call->client, rv, sent, call->timeout_ms, reply);
+	if (!sent && rv == NNG_ETIMEDOUT)
+		return dobj__reply_errorf(reply, DOBJ_UNAVAILABLE,
+		                          "%s (refusals: %u; no server took the call within %d ms)",
+		                          call->refusal, call->refusals, call->timeout_ms);
+	err = call_fail(call->client, rv, sent, call->timeout_ms, reply);
+	snprintf(why, sizeof(why), "%s", reply->message);
+	dobj_reply_fini(reply);
+	return dobj__reply_errorf(reply, err, "%s (after refusals: %u; the first: %s)", why,
+	                          call->refusals, call->refusal);
+}
+
 static bool
 client_connected(dobj_client *c)
 {
@@ -516,12 +593,67 @@ wait_connected(dobj_client *c, client_call *call, dobj_reply *reply)
 		int left = remaining_ms(call->deadline);
 
 		if (left == 0)
-			return call_fail(c, NNG_ETIMEDOUT, false, call->timeout_ms, reply);
+			return call_fail_again(call, NNG_ETIMEDOUT, false, reply);
 		if (client_closing(c))
 			return call_fail(c, NNG_ECLOSED, false, call->timeout_ms, reply);
 		nng_msleep(wait_step(left));
 	}
 	return DOBJ_OK;
+}
+
+/* nap sleeps ms, or less if the client closes meanwhile. */
+static void
+nap(dobj_client *c, int ms)
+{
+	while (ms > 0 && !client_closing(c)) {
+		int step = ms < 20 ? ms : 20;
+
+		nng_msleep(step);
+		ms -= step;
+	}
+}
+
+/* call_once makes one try of a synchronous call on its context: it waits for a connection if
+ * there is none, sends the request with the time the call has left, and waits for the reply;
+ * *stopping is the reply's (reply_decode). */
+static dobj_err
+call_once(const dobj_stub *s, client_call *call, const char *method, const void *arg, size_t len,
+          dobj_reply *reply, bool *stopping)
+{
+	dobj_client *c = call->client;
+	nng_msg *msg = NULL;
+	dobj_err err;
+	int rv, left;
+
+	*stopping = false;
+	/* the server counts the timeout from its receipt: after a wait, it gets what is left */
+	left = call->refusals == 0 ? call->timeout_ms : remaining_ms(call->deadline);
+	if (!client_connected(c)) {
+		if ((err = wait_connected(c, call, reply)) != DOBJ_OK)
+			return err;
+		left = remaining_ms(call->deadline);
+	}
+	if (left == 0)
+		return call_fail_again(call, NNG_ETIMEDOUT, false, reply);
+	if ((err = request_encode(s, call->request_id, method, arg, len, left, &msg, reply)) !=
+	    DOBJ_OK)
+		return err;
+	nng_aio_set_msg(call->aio, msg);
+	nng_aio_set_timeout(call->aio, left);
+	nng_ctx_send(call->ctx, call->aio);
+	nng_aio_wait(call->aio);
+	if ((rv = nng_aio_result(call->aio)) != 0) {
+		nng_msg_free(nng_aio_get_msg(call->aio));
+		return call_fail_again(call, rv, false, reply);
+	}
+	if (client_closing(c))
+		return call_fail(c, NNG_ECLOSED, true, call->timeout_ms, reply);
+	nng_aio_set_timeout(call->aio, remaining_ms(call->deadline));
+	nng_ctx_recv(call->ctx, call->aio);
+	nng_aio_wait(call->aio);
+	if ((rv = nng_aio_result(call->aio)) != 0)
+		return call_fail_again(call, rv, true, reply);
+	return reply_decode(c, call->request_id, nng_aio_get_msg(call->aio), reply, stopping);
 }
 
 dobj_err
@@ -530,9 +662,8 @@ dobj_call(const dobj_stub *s, const char *method, const void *arg, size_t len,
 {
 	client_call call = {0};
 	dobj_client *c;
-	nng_msg *msg = NULL;
-	int rv, left;
 	dobj_err err;
+	int rv;
 
 	if (reply == NULL)
 		return DOBJ_INVALID_ARGUMENT;
@@ -550,48 +681,23 @@ dobj_call(const dobj_stub *s, const char *method, const void *arg, size_t len,
 	}
 
 	call.request_id = atomic_fetch_add(&c->next_request_id, 1);
-	/* the server counts the timeout from its receipt: after a wait, it gets what is left */
-	left = call.timeout_ms;
-	if (!client_connected(c)) {
-		if ((err = wait_connected(c, &call, reply)) != DOBJ_OK)
-			goto done;
-		if ((left = remaining_ms(call.deadline)) == 0) {
-			err = call_fail(c, NNG_ETIMEDOUT, false, call.timeout_ms, reply);
-			goto done;
-		}
-	}
-	if ((err = request_encode(s, call.request_id, method, arg, len, left, &msg, reply)) !=
-	    DOBJ_OK)
-		goto done;
 	if ((rv = nng_ctx_open(&call.ctx, c->sock)) != 0) {
-		nng_msg_free(msg);
 		err = call_fail(c, rv, false, call.timeout_ms, reply);
 		goto done;
 	}
+	for (;;) {
+		bool stopping;
+		int wait;
 
-	nng_aio_set_msg(call.aio, msg);
-	nng_aio_set_timeout(call.aio, left);
-	nng_ctx_send(call.ctx, call.aio);
-	nng_aio_wait(call.aio);
-	if ((rv = nng_aio_result(call.aio)) != 0) {
-		nng_msg_free(nng_aio_get_msg(call.aio));
-		err = call_fail(c, rv, false, call.timeout_ms, reply);
-		goto done_ctx;
+		err = call_once(s, &call, method, arg, len, reply, &stopping);
+		if ((wait = retry_wait(&call, err, stopping)) < 0) {
+			refusal_final(&call, reply, stopping);
+			err = reply->status;
+			break;
+		}
+		refusal_note(&call, reply);
+		nap(c, wait);
 	}
-	if (client_closing(c)) {
-		err = call_fail(c, NNG_ECLOSED, true, call.timeout_ms, reply);
-		goto done_ctx;
-	}
-
-	nng_aio_set_timeout(call.aio, remaining_ms(call.deadline));
-	nng_ctx_recv(call.ctx, call.aio);
-	nng_aio_wait(call.aio);
-	if ((rv = nng_aio_result(call.aio)) != 0)
-		err = call_fail(c, rv, true, call.timeout_ms, reply);
-	else
-		err = reply_decode(c, call.request_id, nng_aio_get_msg(call.aio), reply);
-
-done_ctx:
 	nng_ctx_close(call.ctx);
 done:
 	client_rele(c, &call);
@@ -613,6 +719,8 @@ call_finish(client_call *call, dobj_reply *reply)
 	nng_aio_reap(call->aio);
 	if (call->wait_aio != NULL)
 		nng_aio_reap(call->wait_aio);
+	if (call->request != NULL)
+		nng_msg_free(call->request);
 	free(call);
 }
 
@@ -629,8 +737,7 @@ wait_cb(void *arg)
 	if (left == 0 || client_closing(c)) {
 		nng_msg_free(call->pending);
 		call->pending = NULL;
-		call_fail(c, left == 0 ? NNG_ETIMEDOUT : NNG_ECLOSED, false, call->timeout_ms,
-		          &reply);
+		call_fail_again(call, left == 0 ? NNG_ETIMEDOUT : NNG_ECLOSED, false, &reply);
 		call_finish(call, &reply);
 		return;
 	}
@@ -646,6 +753,37 @@ wait_cb(void *arg)
 	nng_ctx_send(call->ctx, call->aio);
 }
 
+/* wait_aio_alloc gives call the aio of its sleeps, if it has none: false out of memory. It is
+ * set under the client's mtx, since close reads it to cancel a sleep. */
+static bool
+wait_aio_alloc(client_call *call)
+{
+	dobj_client *c = call->client;
+	bool ok;
+
+	pthread_mutex_lock(&c->mtx);
+	ok = call->wait_aio != NULL || nng_aio_alloc(&call->wait_aio, wait_cb, call) == 0;
+	pthread_mutex_unlock(&c->mtx);
+	return ok;
+}
+
+/* call_again sends an asynchronous call the server refused for now again, after its backoff
+ * (wait_cb sends it): true if it goes again, *reply freed; false to end the call with it. */
+static bool
+call_again(client_call *call, dobj_reply *reply, bool stopping)
+{
+	int wait = retry_wait(call, reply->status, stopping);
+
+	if (wait < 0 || call->request == NULL)
+		return false;
+	if (!wait_aio_alloc(call) || nng_msg_dup(&call->pending, call->request) != 0)
+		return false;
+	refusal_note(call, reply);
+	call->phase = CALL_WAIT;
+	nng_sleep_aio(wait, call->wait_aio);
+	return true;
+}
+
 /* call_cb is the aio callback of an asynchronous call: send -> recv -> done. */
 static void
 call_cb(void *arg)
@@ -654,6 +792,7 @@ call_cb(void *arg)
 	dobj_client *c = call->client;
 	dobj_reply reply;
 	int rv = nng_aio_result(call->aio);
+	bool stopping;
 	int left;
 
 	switch (call->phase) {
@@ -662,11 +801,11 @@ call_cb(void *arg)
 		if (rv != 0) {
 			nng_msg_free(nng_aio_get_msg(call->aio));
 			nng_aio_set_msg(call->aio, NULL);
-			call_fail(c, rv, false, call->timeout_ms, &reply);
+			call_fail_again(call, rv, false, &reply);
 			break;
 		}
 		if ((left = remaining_ms(call->deadline)) == 0 || client_closing(c)) {
-			call_fail(c, NNG_ETIMEDOUT, true, call->timeout_ms, &reply);
+			call_fail_again(call, NNG_ETIMEDOUT, true, &reply);
 			break;
 		}
 		call->phase = CALL_RECV;
@@ -674,10 +813,14 @@ call_cb(void *arg)
 		nng_ctx_recv(call->ctx, call->aio);
 		return;
 	case CALL_RECV:
-		if (rv != 0)
-			call_fail(c, rv, true, call->timeout_ms, &reply);
-		else
-			reply_decode(c, call->request_id, nng_aio_get_msg(call->aio), &reply);
+		if (rv != 0) {
+			call_fail_again(call, rv, true, &reply);
+			break;
+		}
+		reply_decode(c, call->request_id, nng_aio_get_msg(call->aio), &reply, &stopping);
+		if (call_again(call, &reply, stopping))
+			return;
+		refusal_final(call, &reply, stopping);
 		break;
 	}
 	call_finish(call, &reply);
@@ -725,13 +868,17 @@ dobj_call_async(const dobj_stub *s, const char *method, const void *arg, size_t 
 		dobj_reply_fini(&reply);
 		goto fail;
 	}
+	/* a copy, should the server refuse it for now (call_again); none: it is not sent again */
+	if (nng_msg_dup(&call->request, msg) != 0)
+		call->request = NULL;
 	if ((rv = nng_ctx_open(&call->ctx, c->sock)) != 0) {
 		nng_msg_free(msg);
 		err = client_nng_err(rv);
 		goto fail;
 	}
-	/* No connection yet: wait_cb sends once there is one (close waits for it meanwhile). */
-	if (!client_connected(c) && nng_aio_alloc(&call->wait_aio, wait_cb, call) == 0) {
+	/* No connection yet: wait_cb sends once there is one (close waits for it meanwhile). The
+	 * aio is made under mtx: close reads it to cancel the sleep. */
+	if (!client_connected(c) && wait_aio_alloc(call)) {
 		call->phase = CALL_WAIT;
 		call->pending = msg;
 		nng_sleep_aio(wait_step(call->timeout_ms), call->wait_aio);
@@ -746,6 +893,8 @@ dobj_call_async(const dobj_stub *s, const char *method, const void *arg, size_t 
 fail:
 	client_rele(c, call);
 	nng_aio_free(call->aio);
+	if (call->request != NULL)
+		nng_msg_free(call->request);
 	free(call);
 	return err;
 }

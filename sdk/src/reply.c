@@ -101,13 +101,15 @@ reply_budget_free(void *data, void *p)
 
 dobj_err
 dobj__reply_decode(const char *url, uint64_t request_id, const void *buf, size_t len,
-                   dobj_reply *reply)
+                   dobj_reply *reply, bool *stopping)
 {
 	reply_budget b = {.pb = {reply_budget_alloc, reply_budget_free, &b},
 	                  .left = REPLY_DECODE_FACTOR * len + REPLY_DECODE_SLACK};
 	Dobj__Wire__Response *resp;
 	dobj_err err;
 
+	if (stopping != NULL)
+		*stopping = false;
 	resp = dobj__wire__response__unpack(&b.pb, len, buf);
 	if (resp == NULL && b.refused)
 		return dobj__reply_errorf(
@@ -132,6 +134,8 @@ dobj__reply_decode(const char *url, uint64_t request_id, const void *buf, size_t
 		err = dobj__reply_errorf(reply, (dobj_err)resp->status, "%s",
 		                         resp->message[0] ? resp->message
 		                                          : dobj_err_str((dobj_err)resp->status));
+		if (stopping != NULL)
+			*stopping = resp->stopping && resp->not_run;
 	} else if ((err = dobj__reply_errorf(reply, DOBJ_OK, "%s", resp->message)) == DOBJ_OK &&
 	           resp->payload.len > 0) {
 		if ((reply->data = malloc(resp->payload.len)) == NULL) {

@@ -18,7 +18,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	dobj_err err;
 
 	memset(&r, 0xa5, sizeof(r)); /* the caller's reply need not be initialised */
-	err = dobj__reply_decode("tcp://fuzz:1", 1, data, size, &r);
+	err = dobj__reply_decode("tcp://fuzz:1", 1, data, size, &r, NULL);
 	FX_CHECK(err == r.status);
 	FX_CHECK((unsigned)r.status < DOBJ_ERR_COUNT);
 	FX_CHECK(r.message != NULL);

@@ -61,13 +61,14 @@ teardown(void)
 
 TestSuite(shutdown, .init = setup, .fini = teardown, .timeout = 180);
 
-/* increment calls Counter.increment without Criterion asserts (it runs on client threads). */
+/* increment_within calls Counter.increment with a timeout, without Criterion asserts (it runs
+ * on client threads); increment with CALL_TIMEOUT_MS. */
 static dobj_err
-increment(dobj_client *c, const char *name, char *msg, size_t msglen)
+increment_within(dobj_client *c, const char *name, int timeout_ms, char *msg, size_t msglen)
 {
 	Dobj__Examples__Counter__IncrementRequest req =
 	    DOBJ__EXAMPLES__COUNTER__INCREMENT_REQUEST__INIT;
-	dobj_call_opts o = {.timeout_ms = CALL_TIMEOUT_MS};
+	dobj_call_opts o = {.timeout_ms = timeout_ms};
 	uint8_t buf[32];
 	dobj_reply r;
 	dobj_stub s;
@@ -83,6 +84,12 @@ increment(dobj_client *c, const char *name, char *msg, size_t msglen)
 	return rc;
 }
 
+static dobj_err
+increment(dobj_client *c, const char *name, char *msg, size_t msglen)
+{
+	return increment_within(c, name, CALL_TIMEOUT_MS, msg, msglen);
+}
+
 /* never_sent tells a call that found no dobjd to send to: such a call waits out its timeout for
  * a connection by design, and never ran. After SIGTERM that is expected (dobjd has exited);
  * before it, it is a failure. */
@@ -90,6 +97,18 @@ static bool
 never_sent(dobj_err rc, const char *msg)
 {
 	return rc == DOBJ_DEADLINE_EXCEEDED && strstr(msg, "request not sent") != NULL;
+}
+
+/* refused_then_gone tells a call the draining dobjd refused, not run, and that then found no
+ * other dobjd to take it: the client sends such a call again until its timeout, by design. The
+ * last try may also have been cut by the close of the draining dobjd's connection (the client
+ * cannot tell that it did not run: "may have run", after the refusals). */
+static bool
+refused_then_gone(dobj_err rc, const char *msg)
+{
+	return rc == DOBJ_UNAVAILABLE && strstr(msg, "server is shutting down") != NULL &&
+	       (strstr(msg, "no server took the call") != NULL ||
+	        strstr(msg, "(after refusals: ") != NULL);
 }
 
 typedef struct loader {
@@ -102,9 +121,10 @@ typedef struct loader {
 	long ok;                          /* acknowledged increments */
 	dobj_err last;                    /* the first failure, DOBJ_OK if none */
 	char last_msg[256];               /* its message */
-	bool last_unsent;                 /* it found no dobjd, and started after SIGTERM */
-	int64_t longest_ms;               /* the slowest call but such an unsent one */
-	dobj_err longest_rc;              /* its outcome */
+	bool last_unsent;    /* it found no dobjd, and started after SIGTERM; or was refused by the
+	                   * draining one, and then found none */
+	int64_t longest_ms;  /* the slowest call but such an unsent one */
+	dobj_err longest_rc; /* its outcome */
 } loader;
 
 static void *
@@ -121,7 +141,8 @@ loader_main(void *arg)
 		int64_t t0 = fx_now_ms(), took;
 		dobj_err rc = increment(c, name, ld->last_msg, sizeof(ld->last_msg));
 		int64_t killed = atomic_load(ld->killed_ms);
-		bool unsent = never_sent(rc, ld->last_msg) && killed > 0 && t0 >= killed;
+		bool unsent = (never_sent(rc, ld->last_msg) && killed > 0 && t0 >= killed) ||
+		              refused_then_gone(rc, ld->last_msg);
 
 		took = fx_now_ms() - t0;
 		if (took > ld->longest_ms && !unsent) {
@@ -204,9 +225,12 @@ Test(shutdown, sigterm_under_load_answers_every_call_and_exits_0)
 			longest = ld[i].longest_ms;
 			slowest = i;
 		}
-		if (ld[i].last == DOBJ_UNAVAILABLE)
+		if (ld[i].last == DOBJ_UNAVAILABLE) {
+			cr_assert(refused_then_gone(ld[i].last, ld[i].last_msg),
+			          "client %d: refused, and not sent again until its timeout: %s", i,
+			          ld[i].last_msg);
 			unavailable++;
-		else if (ld[i].last_unsent)
+		} else if (ld[i].last_unsent)
 			unsent++; /* called after dobjd had gone: never ran */
 		else
 			cr_assert_eq(ld[i].last, DOBJ_OK, "client %d ended with %s: %s", i,
@@ -229,6 +253,7 @@ typedef struct sleeper {
 	const char *url;
 	const char *object;
 	unsigned ms;
+	int timeout_ms; /* the call's; 0: 30 s */
 	char marker[128];
 	dobj_err rc;
 	char msg[256];
@@ -240,7 +265,8 @@ sleeper_main(void *arg)
 	sleeper *sl = arg;
 	Dobj__Test__Op op = DOBJ__TEST__OP__INIT, *ops[1] = {&op};
 	Dobj__Test__Script script = DOBJ__TEST__SCRIPT__INIT;
-	dobj_client_opts co = {.url = sl->url, .default_timeout_ms = 30000};
+	dobj_client_opts co = {.url = sl->url,
+	                       .default_timeout_ms = sl->timeout_ms ? sl->timeout_ms : 30000};
 	dobj_client *c = NULL;
 	uint8_t buf[256];
 	dobj_reply r;
@@ -262,8 +288,10 @@ sleeper_main(void *arg)
 	return NULL;
 }
 
+/* sleeper_start_within starts a sleeper whose call has timeout_ms (0: 30 s); sleeper_start,
+ * one of 30 s. */
 static void
-sleeper_start(sleeper *sl, const char *object, unsigned ms, bool marker)
+sleeper_start_within(sleeper *sl, const char *object, unsigned ms, bool marker, int timeout_ms)
 {
 	static int n;
 	struct stat st;
@@ -272,6 +300,7 @@ sleeper_start(sleeper *sl, const char *object, unsigned ms, bool marker)
 	sl->url = srv.url;
 	sl->object = object;
 	sl->ms = ms;
+	sl->timeout_ms = timeout_ms;
 	if (marker)
 		snprintf(sl->marker, sizeof(sl->marker), "/tmp/dobj-sleep-%ld-%d", (long)getpid(),
 		         n++);
@@ -281,6 +310,12 @@ sleeper_start(sleeper *sl, const char *object, unsigned ms, bool marker)
 	for (int64_t deadline = fx_now_ms() + 10000; stat(sl->marker, &st) != 0; fx_nap_ms(5))
 		cr_assert(fx_now_ms() < deadline, "the slow call did not start");
 	unlink(sl->marker);
+}
+
+static void
+sleeper_start(sleeper *sl, const char *object, unsigned ms, bool marker)
+{
+	sleeper_start_within(sl, object, ms, marker, 0);
 }
 
 /* queue_depth reads dobj_shard_queue_depth{shard="0"} from /metrics. */
@@ -313,10 +348,12 @@ Test(shutdown, readyz_is_503_and_new_calls_refused_while_a_slow_call_drains)
 	cr_assert_eq(kill(srv.pid, SIGTERM), 0);
 	fx_http_await(http_port, "/readyz", 503, -1, 5000, body, sizeof(body));
 	cr_assert(strstr(body, "stopping") != NULL, "reason: %s", body);
-	/* A new call is refused at once, while the slow one still holds the shard. */
+	/* A new call is refused, while the slow one still holds the shard; the client sends it
+	 * again until its timeout, and then gives the refusal. */
 	t0 = fx_now_ms();
-	cr_assert_eq(increment(c, "refused", msg, sizeof(msg)), DOBJ_UNAVAILABLE);
-	cr_assert(strstr(msg, "shutting down") != NULL, "message: %s", msg);
+	cr_assert_eq(increment_within(c, "refused", 400, msg, sizeof(msg)), DOBJ_UNAVAILABLE);
+	cr_assert(refused_then_gone(DOBJ_UNAVAILABLE, msg), "message: %s", msg);
+	cr_assert(strstr(msg, "(refusals: 1;") == NULL, "sent only once: %s", msg);
 	cr_assert_lt(fx_now_ms() - t0, 1000);
 	dobj_client_close(c);
 	pthread_join(sl.thread, NULL);
@@ -324,6 +361,87 @@ Test(shutdown, readyz_is_503_and_new_calls_refused_while_a_slow_call_drains)
 	             dobj_err_name(sl.rc), sl.msg);
 	status = fx_server_kill(&srv, 0);
 	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "wait status 0x%x", status);
+}
+
+/* mover_main makes one increment of "moved" with a 20 s timeout, on a client of its own. */
+typedef struct mover {
+	pthread_t thread;
+	const char *url;
+	dobj_err rc;
+	char msg[256];
+} mover;
+
+static void *
+mover_main(void *arg)
+{
+	mover *m = arg;
+	dobj_client_opts co = {.url = m->url};
+	dobj_client *c = NULL;
+
+	if ((m->rc = dobj_client_open(&c, &co)) != DOBJ_OK)
+		return NULL;
+	m->rc = increment_within(c, "moved", 20000, m->msg, sizeof(m->msg));
+	dobj_client_close(c);
+	return NULL;
+}
+
+/* A restart, as in a deploy: the call a draining dobjd refuses (not run) is sent again by the
+ * client, and runs, once, on the dobjd that comes up next on the same address. */
+Test(shutdown, a_call_refused_while_draining_runs_on_the_next_server)
+{
+	const char *args[] = {"--http-listen", http_url, "--shards", "1", NULL};
+	static char body[1 << 20];
+	Dobj__Examples__Counter__IncrementRequest req =
+	    DOBJ__EXAMPLES__COUNTER__INCREMENT_REQUEST__INIT;
+	fx_reply async = FX_REPLY_INIT;
+	mover m = {.url = srv.url};
+	dobj_client *c, *ac;
+	uint8_t buf[32];
+	dobj_stub s;
+	sleeper sl;
+	int64_t n = 0, until;
+	int status;
+
+	fx_server_start(&srv, &db, 0, args);
+	fx_http_wait(http_port);
+	m.url = srv.url;
+	ac = fx_client(srv.url, 20000);
+	cr_assert_eq(dobj_singleton(ac, "Counter", "moved-async", &s), DOBJ_OK);
+	req.amount = 1;
+	sleeper_start(&sl, "slow", 1500, true);
+	cr_assert_eq(kill(srv.pid, SIGTERM), 0);
+	fx_http_await(http_port, "/readyz", 503, -1, 5000, body, sizeof(body));
+	cr_assert_eq(pthread_create(&m.thread, NULL, mover_main, &m), 0);
+	cr_assert_eq(dobj_call_async(&s, "increment", buf,
+	                             dobj__examples__counter__increment_request__pack(&req, buf),
+	                             NULL, fx_reply_cb, &async),
+	             DOBJ_OK);
+	/* refused at least once while the slow call holds the drain */
+	for (until = fx_now_ms() + 5000;; fx_nap_ms(10)) {
+		cr_assert(fx_now_ms() < until, "the call was never refused");
+		if (fx_http_get(http_port, "/metrics", body, sizeof(body)) == 200 &&
+		    strstr(body, "dobj_calls_total{class=\"Counter\",method=\"increment\","
+		                 "status=\"UNAVAILABLE\"}") != NULL)
+			break;
+	}
+	status = fx_server_kill(&srv, 0);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "wait status 0x%x", status);
+	pthread_join(sl.thread, NULL);
+	cr_assert_eq(sl.rc, DOBJ_OK, "the slow call: %s: %s", dobj_err_name(sl.rc), sl.msg);
+
+	fx_server_start(&srv, &db, srv.port, args);
+	pthread_join(m.thread, NULL);
+	cr_assert_eq(m.rc, DOBJ_OK, "the refused call: %s: %s", dobj_err_name(m.rc), m.msg);
+	fx_reply_await(&async);
+	cr_assert_eq(async.status, DOBJ_OK, "the refused asynchronous call: %s: %s",
+	             dobj_err_name(async.status), async.message);
+	dobj_client_close(ac);
+	c = fx_client(srv.url, CALL_TIMEOUT_MS);
+	cr_assert_eq(fx_counter(c, "moved", "get", 0, &n), DOBJ_OK);
+	cr_assert_eq(n, 1, "the call ran %lld times", (long long)n);
+	cr_assert_eq(fx_counter(c, "moved-async", "get", 0, &n), DOBJ_OK);
+	cr_assert_eq(n, 1, "the asynchronous call ran %lld times", (long long)n);
+	dobj_client_close(c);
 }
 
 Test(shutdown, drain_timeout_refuses_queued_calls_and_exits_1)
@@ -339,7 +457,8 @@ Test(shutdown, drain_timeout_refuses_queued_calls_and_exits_1)
 	fx_server_start(&srv, &db, 0, args);
 	fx_http_wait(http_port);
 	sleeper_start(&slow, "slow", 1500, true);
-	sleeper_start(&queued, "queued", 0, false);
+	/* refused at the drain timeout, it is sent again until its own */
+	sleeper_start_within(&queued, "queued", 0, false, 4000);
 	for (int64_t deadline = fx_now_ms() + 5000; queue_depth() < 1; fx_nap_ms(5))
 		cr_assert(fx_now_ms() < deadline, "the second call never queued");
 	cr_assert_eq(kill(srv.pid, SIGTERM), 0);
@@ -353,6 +472,7 @@ Test(shutdown, drain_timeout_refuses_queued_calls_and_exits_1)
 	cr_assert_eq(queued.rc, DOBJ_UNAVAILABLE, "the queued call: %s: %s",
 	             dobj_err_name(queued.rc), queued.msg);
 	cr_assert(strstr(queued.msg, "drain timeout") != NULL, "message: %s", queued.msg);
+	cr_assert(refused_then_gone(queued.rc, queued.msg), "message: %s", queued.msg);
 	cr_assert_not_null(f = fopen(srv.log_path, "r"));
 	n = fread(log, 1, sizeof(log) - 1, f);
 	log[n] = '\0';

@@ -4,6 +4,7 @@
 // test is libdobj's own; what a reply means is left to the tests.
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,7 +18,7 @@
 #include "peer.h"
 
 static void
-peer_answer(fx_peer *p, nng_ctx ctx, nng_aio *aio, const Dobj__Wire__Request *req)
+peer_answer(fx_peer *p, nng_ctx ctx, nng_aio *aio, const Dobj__Wire__Request *req, bool refuse)
 {
 	Dobj__Wire__Response resp = DOBJ__WIRE__RESPONSE__INIT;
 	static const uint8_t garbage[] = {0x08, 0x80}; /* a varint cut short */
@@ -26,9 +27,18 @@ peer_answer(fx_peer *p, nng_ctx ctx, nng_aio *aio, const Dobj__Wire__Request *re
 	resp.request_id = req->request_id;
 	if (p->mode == FX_PEER_WRONG_ID)
 		resp.request_id += 1000;
-	if (req->method.len == 4 && memcmp(req->method.data, "fail", 4) == 0) {
+	if (refuse) {
+		resp.status = DOBJ_UNAVAILABLE;
+		resp.message = "server is shutting down";
+		resp.not_run = true;
+		resp.stopping = true;
+	} else if (req->method.len == 4 && memcmp(req->method.data, "fail", 4) == 0) {
 		resp.status = DOBJ_FAILED_PRECONDITION;
 		resp.message = "state is \"done\"";
+	} else if (req->method.len == 6 && memcmp(req->method.data, "notrun", 6) == 0) {
+		resp.status = DOBJ_UNAVAILABLE;
+		resp.message = "could not load the object";
+		resp.not_run = true;
 	} else {
 		resp.payload = req->payload;
 	}
@@ -55,6 +65,7 @@ peer_work(void *arg)
 	nng_aio *aio = w->aio;
 	Dobj__Wire__Request *req, *seen;
 	nng_msg *msg;
+	bool refuse;
 
 	for (;;) {
 		nng_ctx_recv(ctx, aio);
@@ -73,10 +84,12 @@ peer_work(void *arg)
 			dobj__wire__request__free_unpacked(p->last, NULL);
 		p->last = seen;
 		p->nreceived++;
+		if ((refuse = p->refuse_stopping > 0))
+			p->refuse_stopping--;
 		pthread_cond_broadcast(&p->cv);
 		pthread_mutex_unlock(&p->mtx);
 		if (p->mode != FX_PEER_SILENT)
-			peer_answer(p, ctx, aio, req);
+			peer_answer(p, ctx, aio, req, refuse);
 		dobj__wire__request__free_unpacked(req, NULL);
 	}
 	return NULL;

@@ -22,8 +22,9 @@
 
 /* fx_peer_mode: how the test's server answers. */
 typedef enum fx_peer_mode {
-	FX_PEER_ECHO,   /* OK with the request's payload; method "fail" gets FAILED_PRECONDITION */
-	FX_PEER_SILENT, /* never answers */
+	FX_PEER_ECHO,     /* OK with the request's payload; method "fail" gets FAILED_PRECONDITION,
+	                 * method "notrun" UNAVAILABLE with not_run (and not stopping) */
+	FX_PEER_SILENT,   /* never answers */
 	FX_PEER_WRONG_ID, /* answers with another request id */
 	FX_PEER_GARBAGE,  /* answers with bytes that are no Response */
 } fx_peer_mode;
@@ -46,10 +47,13 @@ struct fx_peer {
 	fx_peer_mode mode;
 	fx_peer_worker workers[FX_PEER_WORKERS];
 
-	pthread_mutex_t mtx;       /* protects last and nreceived */
+	pthread_mutex_t mtx;       /* protects last, nreceived and refuse_stopping */
 	pthread_cond_t cv;         /* signalled on each request received */
 	Dobj__Wire__Request *last; /* the last request received */
 	unsigned nreceived;
+	/* refuse_stopping: the next this many requests are answered as by a dobjd shutting down
+	 * (UNAVAILABLE, not_run and stopping), whatever the mode but SILENT */
+	unsigned refuse_stopping;
 };
 
 /* fx_peer_start listens on url ("tcp://127.0.0.1:0" picks a free port, written to p->url). */

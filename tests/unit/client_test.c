@@ -251,12 +251,12 @@ Test(client, reply_of_many_tiny_fields_is_an_internal_error)
 		buf[i] = 0x78; /* field 15, a varint: unknown to Response */
 		buf[i + 1] = 0;
 	}
-	cr_assert_eq(dobj__reply_decode("tcp://x:1", 1, buf, len, &reply), DOBJ_INTERNAL);
+	cr_assert_eq(dobj__reply_decode("tcp://x:1", 1, buf, len, &reply, NULL), DOBJ_INTERNAL);
 	cr_assert(strstr(reply.message, "too many fields") != NULL, "%s", reply.message);
 	cr_assert_null(reply.data);
 	dobj_reply_fini(&reply);
 	/* the same reply without them is an OK */
-	cr_assert_eq(dobj__reply_decode("tcp://x:1", 1, buf, 2, &reply), DOBJ_OK);
+	cr_assert_eq(dobj__reply_decode("tcp://x:1", 1, buf, 2, &reply, NULL), DOBJ_OK);
 	dobj_reply_fini(&reply);
 	free(buf);
 }

@@ -8,7 +8,13 @@
  *
  * Calls are never retried blindly: a call whose request may have reached the server and
  * whose reply was lost fails with DOBJ_UNAVAILABLE or DOBJ_DEADLINE_EXCEEDED, and the
- * caller decides.
+ * caller decides. One refusal is sent again by the client itself: a server that is shutting
+ * down answers new calls UNAVAILABLE without running them, saying so on the wire, and the
+ * client sends such a call again after a backoff (5-10 ms, doubling up to 0.5-1 s) for as
+ * long as its deadline allows, so that a restarted or standby server takes it, as after a
+ * lost connection. If none does, the call fails UNAVAILABLE with the first refusal's message
+ * and their count ("server is shutting down (refusals: N; no server took the call within T
+ * ms)").
  */
 #ifndef DOBJ_CLIENT_H
 #define DOBJ_CLIENT_H
