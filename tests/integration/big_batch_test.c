@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // big_batch_test.c - calls whose writes add up to more than 1 GiB, queued at once on one shard:
-// each is within the default limits (128 KiB values, 128 keys per put_many, 16 MiB requests),
-// and together they would make one upsert over PostgreSQL's 1 GiB message limit. The shard
+// each is within the default limits (128 KiB values, 128 keys per put_many, 16 MiB requests;
+// the budget for requests in flight is raised to let them all in at once), and together they would make one upsert over PostgreSQL's 1 GiB message limit. The shard
 // hands its batch over every 64 MiB of requests and writes, and the commit thread joins
 // batches up to 256 MiB, so they all commit, whether the values came in the requests or the
 // handlers made them. One call alone may write 256 MiB at most.
@@ -56,7 +56,9 @@ run_held(Dobj__Test__Op *op)
 	Dobj__Test__Op *ops[1] = {op};
 	char *n;
 
-	static const char *const args[] = {"--shards", "1", NULL};
+	/* the requests in flight take about 1 GiB: above the default budget for them */
+	static const char *const args[] = {"--shards", "1", "--inflight-bytes-max", "2147483648",
+	                                   NULL};
 	Dobj__Test__Op hold = DOBJ__TEST__OP__INIT;
 	Dobj__Test__Op *hops[1] = {&hold};
 	Dobj__Test__Script hscript = DOBJ__TEST__SCRIPT__INIT;
