@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: MIT
 // big_batch_test.c - calls whose writes add up to more than 1 GiB, queued at once on one shard:
 // each is within the default limits (128 KiB values, 128 keys per put_many, 16 MiB requests;
-// the budget for requests in flight is raised to let them all in at once), and together they would make one upsert over PostgreSQL's 1 GiB message limit. The shard
-// hands its batch over every 64 MiB of requests and writes, and the commit thread joins
-// batches up to 256 MiB, so they all commit, whether the values came in the requests or the
-// handlers made them. One call alone may write 256 MiB at most.
+// the budget for requests in flight is raised to let them all in at once), and together they
+// would make one upsert over PostgreSQL's 1 GiB message limit. The shard hands its batch over
+// every 64 MiB of requests and writes, and the commit thread joins batches up to 256 MiB, so
+// they all commit, whether the values came in the requests or the handlers made them. One
+// call alone may write 256 MiB at most.
 
 #include <pthread.h>
 #include <stdbool.h>
