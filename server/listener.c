@@ -20,6 +20,7 @@
 #include "dobj/wire.pb-c.h"
 #include "listener.h"
 #include "log.h"
+#include "sockclose.h" /* sdk/src's */
 #include "utf8.h"
 
 #define CLOSE_WAIT_MS 10000 /* for replies still being sent, when the caller sets no limit */
@@ -27,6 +28,7 @@
  * it, and closing the socket cuts that write (nng has no linger). Close waits this long after
  * the last reply was handed over (never past its limit) before it closes the socket. */
 #define CLOSE_LINGER_MS 1000
+#define CLOSE_SOCKET_MS 2000 /* nng_close, at most (sockclose.h) */
 
 typedef struct lctx {
 	dobj__call call; /* first: lctx_send finds the context from the call */
@@ -564,8 +566,12 @@ dobj__listener_close(dobj__listener *l, int64_t until_mono_ms)
 	for (unsigned i = 0; i < l->nctxs; i++)
 		if (l->ctxs[i].aio != NULL)
 			nng_ctx_close(l->ctxs[i].ctx);
-	if (l->open)
-		nng_close(l->sock);
+	if (l->open && !dobj__sock_close(l->sock, CLOSE_SOCKET_MS))
+		dobj__log_warn(
+		    "the RPC socket's close did not end within %d ms (nng before 1.8 can "
+		    "wait for good when a request arrives as it closes); going on "
+		    "without it",
+		    CLOSE_SOCKET_MS);
 	for (unsigned i = 0; i < l->nctxs; i++) {
 		lctx *lc = &l->ctxs[i];
 		if (lc->aio != NULL)

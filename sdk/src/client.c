@@ -29,13 +29,15 @@
 #include <dobj/wire.pb-c.h>
 
 #include "reply.h"
+#include "sockclose.h"
 #include "tls.h"
 
 #define CLIENT_MSG_MAX DOBJ_MESSAGE_MAX /* largest request or reply, in bytes */
 #define CLIENT_RECONN_MIN_MS 100
 #define CLIENT_RECONN_MAX_MS 2000
 #define CLIENT_CANCEL_RETRY_MS 10
-#define CLIENT_CONNECT_POLL_MS 5 /* a call waiting for a connection looks this often */
+#define CLIENT_CLOSE_WAIT_MS 1000 /* the socket's close, at most (sockclose.h) */
+#define CLIENT_CONNECT_POLL_MS 5  /* a call waiting for a connection looks this often */
 /* A call the server refused without running it, for now, goes again after a backoff: from
  * CLIENT_RETRY_MIN_MS, doubling to CLIENT_RETRY_MAX_MS, each less up to half at random. */
 #define CLIENT_RETRY_MIN_MS 10
@@ -284,7 +286,8 @@ dobj_client_close(dobj_client *c)
 	}
 	pthread_mutex_unlock(&c->mtx);
 
-	nng_close(c->sock); /* no context operation is left to race it */
+	/* no context operation is left to race it; a close that hangs in nng is left behind */
+	dobj__sock_close(c->sock, CLIENT_CLOSE_WAIT_MS);
 	pthread_cond_destroy(&c->idle);
 	pthread_mutex_destroy(&c->mtx);
 	free(c->url);
@@ -514,13 +517,19 @@ refusal_note(client_call *call, dobj_reply *reply)
 	dobj_reply_fini(reply);
 }
 
-/* refusal_final makes *reply, a refusal for now that is not sent again (no time left), the
- * call's outcome: the first refusal's message, and how many there were. */
+/* refusal_final makes *reply, a refusal for now that is not sent again, the call's outcome:
+ * with no time left, the first refusal's message and how many there were; with the client
+ * closing, a cancellation. */
 static void
 refusal_final(client_call *call, dobj_reply *reply, bool stopping)
 {
 	if (!stopping || reply->status != DOBJ_UNAVAILABLE)
 		return;
+	if (client_closing(call->client)) { /* not sent again because of that */
+		dobj_reply_fini(reply);
+		call_fail(call->client, NNG_ECLOSED, false, call->timeout_ms, reply);
+		return;
+	}
 	refusal_note(call, reply);
 	dobj__reply_errorf(reply, DOBJ_UNAVAILABLE,
 	                   "%s (refusals: %u; no server took the call within %d ms)", call->refusal,
