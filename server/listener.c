@@ -20,6 +20,7 @@
 #include "dobj/wire.pb-c.h"
 #include "listener.h"
 #include "log.h"
+#include "nngfix.h"
 #include "sockclose.h" /* sdk/src's */
 #include "utf8.h"
 
@@ -500,8 +501,10 @@ dobj_err
 dobj__listener_start(dobj__listener *l, const char *url, nng_tls_config *tls, char *err,
                      size_t errlen)
 {
-	int rv = tls != NULL ? listen_tls(l->sock, url, tls) : nng_listen(l->sock, url, NULL, 0);
+	int rv;
 
+	dobj__nngfix_init(); /* before the first connection: nng 1.5 may stop accepting */
+	rv = tls != NULL ? listen_tls(l->sock, url, tls) : nng_listen(l->sock, url, NULL, 0);
 	if (rv != 0) {
 		snprintf(err, errlen, "could not listen on %s: %s", url, nng_strerror(rv));
 		return rv == NNG_EADDRINVAL || rv == NNG_ENOTSUP ? DOBJ_INVALID_ARGUMENT

@@ -4,12 +4,16 @@
 // localhost, client certificates from each CA). A call with the right CA succeeds; a wrong CA,
 // a wrong server name or a plain tcp:// client gets no connection, within its deadline and
 // saying so; --tls-client-ca requires a client certificate from that CA; dobjd refuses a TLS
-// URL without a certificate, TLS flags with a plain URL, and files it cannot read or use.
+// URL without a certificate, TLS flags with a plain URL, and files it cannot read or use; and
+// it keeps serving after clients that left in the middle of their handshakes.
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <criterion/criterion.h>
@@ -228,6 +232,65 @@ Test(tls, the_key_may_be_in_the_certificate_file)
 	fx_server_start(&srv, &db, port, args);
 	cr_assert_eq(call((dobj_client_opts){.tls_ca_file = pem("ca.pem")}, NULL, msg, sizeof(msg)),
 	             DOBJ_OK, "%s", msg);
+	fx_server_stop(&srv);
+}
+
+/* A TLS 1.2 ClientHello with one cipher suite, ECDHE-ECDSA-AES128-GCM-SHA256, and the
+ * extensions it needs (P-256, uncompressed points, ECDSA with SHA-256): dobjd answers it with
+ * its ServerHello, Certificate, ServerKeyExchange and ServerHelloDone. Its 32 random bytes, all
+ * zero, go between hello_head and hello_tail. */
+static const unsigned char hello_head[] = {
+    0x16, 0x03, 0x01, 0x00, 0x45,       /* record: handshake, 69 bytes */
+    0x01, 0x00, 0x00, 0x41, 0x03, 0x03, /* ClientHello, TLS 1.2 */
+};
+static const unsigned char hello_tail[] = {
+    0x00,                                           /* no session id */
+    0x00, 0x02, 0xc0, 0x2b,                         /* the cipher suite */
+    0x01, 0x00,                                     /* no compression */
+    0x00, 0x16,                                     /* extensions: 22 bytes */
+    0x00, 0x0a, 0x00, 0x04, 0x00, 0x02, 0x00, 0x17, /* supported groups: P-256 */
+    0x00, 0x0b, 0x00, 0x02, 0x01, 0x00,             /* point formats: uncompressed */
+    0x00, 0x0d, 0x00, 0x04, 0x00, 0x02, 0x04, 0x03, /* signatures: ECDSA, SHA-256 */
+};
+
+/* hello_and_leave connects to 127.0.0.1:port, sends the ClientHello and closes at once. */
+static void
+hello_and_leave(int port)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	unsigned char hello[sizeof(hello_head) + 32 + sizeof(hello_tail)] = {0};
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	memcpy(hello, hello_head, sizeof(hello_head));
+	memcpy(hello + sizeof(hello_head) + 32, hello_tail, sizeof(hello_tail));
+	cr_assert(fd >= 0);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	cr_assert_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0, "port %d", port);
+	cr_assert_eq(send(fd, hello, sizeof(hello), MSG_NOSIGNAL), (ssize_t)sizeof(hello));
+	close(fd);
+}
+
+/* A client that sends its ClientHello and goes away makes one of dobjd's next writes fail with
+ * EPIPE, which nng 1.5 reports as a closed connection, and its listener took that for its own
+ * close: dobjd then completed new clients' handshakes but never served them (their calls got
+ * no reply; server/nngfix.c). 30 such clients stopped it in every run before the fix. They
+ * come 120 ms apart: a connection that fails another way rests nng's listener for 100 ms,
+ * and one failing meanwhile does not reach it. */
+Test(tls, a_client_gone_in_the_middle_of_a_handshake_does_not_stop_dobjd_serving)
+{
+	char msg[512];
+	int64_t n = 0;
+
+	start_tls(NULL);
+	for (int i = 0; i < 30; i++) {
+		hello_and_leave(srv.port);
+		fx_nap_ms(120);
+	}
+	cr_assert_eq(
+	    call((dobj_client_opts){.tls_ca_file = pem("ca.pem"), .default_timeout_ms = 5000}, &n,
+	         msg, sizeof(msg)),
+	    DOBJ_OK, "%s", msg);
+	cr_assert_eq(n, 1);
 	fx_server_stop(&srv);
 }
 
