@@ -1,16 +1,19 @@
 // SPDX-License-Identifier: MIT
 // client.c - dobj_client: one nng req0 socket, one nng context per call, the wire Request,
 // stubs, and the mapping of nng errors to dobj_err. The Response and dobj_reply are reply.c's.
-// Dialling, reconnecting and matching replies to contexts are nng's; running the call, the
-// server's. Nothing here retries a call that may have reached the server.
+// Dialling and reconnecting are nng's, a TLS client's dial.c's; matching replies to contexts is
+// nng's; running the call, the server's. Nothing here retries a call that may have reached the
+// server.
 //
-// Threads and locks: any thread may call; asynchronous calls complete on nng's task threads.
-// c->mtx is the only lock of this file. It is never held while a user callback runs; the only
-// nng call made under it is nng_aio_cancel(), which completes aios on nng's threads.
+// Threads and locks: any thread may call; asynchronous calls complete on nng's task threads; a
+// TLS client dials on a thread of its own (dial.c). c->mtx is the only lock of this file. It is
+// never held while a user callback runs, nor while dial.c's lock is taken; the only nng call
+// made under it is nng_aio_cancel(), which completes aios on nng's threads.
 //
 // Closing: nng 1.5 may crash when a context operation races nng_close(), so close never lets
 // them overlap. It cancels the calls in flight (again every CLIENT_CANCEL_RETRY_MS, for a call
-// that was between two operations), waits until none is left, and only then closes the socket.
+// that was between two operations), waits until none is left, stops a TLS client's dialling,
+// and only then closes the socket.
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -28,6 +31,7 @@
 #include <dobj/object.h>
 #include <dobj/wire.pb-c.h>
 
+#include "dial.h"
 #include "reply.h"
 #include "sockclose.h"
 #include "tls.h"
@@ -57,8 +61,8 @@ struct dobj_client {
 	client_call *calls;  /* the calls in flight, sync and async */
 	unsigned ncalls;     /* the length of calls */
 	atomic_int npipes;   /* connections up (nng's pipe events) */
-	bool tls;            /* a tls+tcp:// URL, dialled by dialer */
-	nng_dialer dialer;
+	bool tls;            /* a tls+tcp:// URL, dialled by dial */
+	dobj__dial dial;
 };
 
 /* call_phase: where an asynchronous call is in its send -> recv -> done state machine. */
@@ -114,7 +118,8 @@ client_nng_err(int rv)
 }
 
 /* client_pipe_event counts the client's connections: a call made while there is none waits
- * for one before it sends, so that its request carries the time it has left. */
+ * for one before it sends, so that its request carries the time it has left. A TLS client's
+ * dial learns of them too. */
 static void
 client_pipe_event(nng_pipe p, nng_pipe_ev ev, void *arg)
 {
@@ -125,6 +130,8 @@ client_pipe_event(nng_pipe p, nng_pipe_ev ev, void *arg)
 		atomic_fetch_add(&c->npipes, 1);
 	else if (ev == NNG_PIPE_EV_REM_POST)
 		atomic_fetch_sub(&c->npipes, 1);
+	if (c->tls)
+		dobj__dial_pipe(&c->dial, ev == NNG_PIPE_EV_ADD_PRE);
 }
 
 dobj_err
@@ -190,11 +197,11 @@ dobj_client_open_err(dobj_client **out, const dobj_client_opts *opts, char *errb
 	    (rv = nng_socket_set_size(c->sock, NNG_OPT_RECVMAXSZ, CLIENT_MSG_MAX)) != 0 ||
 	    (rv = nng_socket_set_ms(c->sock, NNG_OPT_RECONNMINT, CLIENT_RECONN_MIN_MS)) != 0 ||
 	    (rv = nng_socket_set_ms(c->sock, NNG_OPT_RECONNMAXT, CLIENT_RECONN_MAX_MS)) != 0 ||
-	    (rv = tls != NULL ? dobj__tls_dial(c->sock, c->url, tls, &c->dialer)
+	    (rv = tls != NULL ? dobj__dial_start(&c->dial, c->sock, c->url, tls)
 	                      : nng_dial(c->sock, c->url, NULL, NNG_FLAG_NONBLOCK)) != 0)
 		goto fail;
 	if (tls != NULL)
-		nng_tls_config_free(tls); /* the dialer holds it */
+		nng_tls_config_free(tls); /* c->dial holds it */
 	*out = c;
 	return DOBJ_OK;
 
@@ -286,8 +293,13 @@ dobj_client_close(dobj_client *c)
 	}
 	pthread_mutex_unlock(&c->mtx);
 
-	/* no context operation is left to race it; a close that hangs in nng is left behind */
+	if (c->tls)
+		dobj__dial_stop(&c->dial);
+	/* no context or dialer operation is left to race it; a close that hangs in nng is left
+	 * behind */
 	dobj__sock_close(c->sock, CLIENT_CLOSE_WAIT_MS);
+	if (c->tls)
+		dobj__dial_fini(&c->dial);
 	pthread_cond_destroy(&c->idle);
 	pthread_mutex_destroy(&c->mtx);
 	free(c->url);
@@ -449,10 +461,10 @@ call_fail(dobj_client *c, int rv, bool sent, int timeout_ms, dobj_reply *reply)
 	switch (rv) {
 	case NNG_ETIMEDOUT:
 		if (!sent) {
-			char note[256] = ""; /* a TLS dialer's failed attempts; "" for others */
+			char note[384] = ""; /* a TLS client's failed attempts; "" for others */
 
 			if (c->tls)
-				dobj__tls_dial_note(c->dialer, note, sizeof(note));
+				dobj__dial_note(&c->dial, note, sizeof(note));
 			return dobj__reply_errorf(
 			    reply, DOBJ_DEADLINE_EXCEEDED,
 			    "no connection to %s within %d ms; request not sent%s", c->url,

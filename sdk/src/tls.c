@@ -1,11 +1,10 @@
 // SPDX-License-Identifier: MIT
-// tls.c - TLS configurations for tls+tcp:// from PEM files (nng's mbedTLS engine), and the
-// description of a TLS dialer's failed attempts that a call without a connection reports.
-// The files are read here, not by nng, so that a message can say which file could not be
-// read and why, and so that the private key may be in its own file or in the certificate's.
+// tls.c - TLS configurations for tls+tcp:// from PEM files (nng's mbedTLS engine), for the
+// client's dialers (dial.c) and the server's listener. The files are read here, not by nng, so
+// that a message can say which file could not be read and why, and so that the private key may
+// be in its own file or in the certificate's.
 
 #include <errno.h>
-#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -259,76 +258,4 @@ dobj__tls_client_config(const dobj_client_opts *o, nng_tls_config **out, char *e
 	if (u != NULL)
 		nng_url_free(u);
 	return rc;
-}
-
-int
-dobj__tls_dial(nng_socket sock, const char *url, nng_tls_config *cfg, nng_dialer *d)
-{
-	int rv;
-
-	if ((rv = nng_dialer_create(d, sock, url)) != 0)
-		return rv;
-	if ((rv = nng_dialer_set_ptr(*d, NNG_OPT_TLS_CONFIG, cfg)) != 0 ||
-	    (rv = nng_dialer_start(*d, NNG_FLAG_NONBLOCK)) != 0)
-		nng_dialer_close(*d);
-	return rv;
-}
-
-/* The dialer's error counters (nng's statistics), in the order a message lists them. */
-static const struct {
-	const char *stat, *what;
-} dial_errors[] = {
-    {"auth", "TLS handshake or certificate verification"},
-    {"disconnect", "closed by the server during the handshake"},
-    {"refused", "connection refused"},
-    {"timeout", "timed out"},
-    {"proto", "protocol errors"},
-    {"other", "other errors"},
-};
-
-/* find_dialer finds d's statistics among all's scopes. (nng 1.5's nng_stat_find_dialer may
- * answer another dialer's, e.g. the first one of the process.) */
-static nng_stat *
-find_dialer(nng_stat *all, nng_dialer d)
-{
-	int id = nng_dialer_id(d);
-
-	for (nng_stat *sc = nng_stat_child(all); sc != NULL; sc = nng_stat_next(sc)) {
-		nng_stat *st;
-
-		if (nng_stat_type(sc) == NNG_STAT_SCOPE &&
-		    strcmp(nng_stat_name(sc), "dialer") == 0 &&
-		    (st = nng_stat_find(sc, "id")) != NULL && nng_stat_value(st) == (uint64_t)id)
-			return sc;
-	}
-	return NULL;
-}
-
-void
-dobj__tls_dial_note(nng_dialer d, char *buf, size_t len)
-{
-	nng_stat *all, *ds, *st;
-	size_t off = 0;
-	int n = 0;
-
-	buf[0] = '\0';
-	if (nng_stats_get(&all) != 0)
-		return;
-	if ((ds = find_dialer(all, d)) != NULL) {
-		for (size_t i = 0; i < sizeof(dial_errors) / sizeof(dial_errors[0]); i++) {
-			uint64_t v;
-
-			if ((st = nng_stat_find(ds, dial_errors[i].stat)) == NULL ||
-			    (v = nng_stat_value(st)) == 0 || off >= len)
-				continue;
-			off += (size_t)snprintf(buf + off, len - off, "%s%" PRIu64 " %s",
-			                        n++ ? ", " : " (failed connection attempts: ", v,
-			                        dial_errors[i].what);
-		}
-		if (n > 0 && off < len)
-			snprintf(buf + off, len - off,
-			         "; check the CA, the server name and, if the server requires one, "
-			         "the client certificate)");
-	}
-	nng_stats_free(all);
 }

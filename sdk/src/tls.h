@@ -40,13 +40,4 @@ dobj_err dobj__tls_config(nng_tls_config **out, nng_tls_mode mode, const dobj__t
 dobj_err dobj__tls_client_config(const struct dobj_client_opts *o, nng_tls_config **out, char *err,
                                  size_t errlen);
 
-/* dobj__tls_dial starts dialling url on sock with cfg (asynchronously, as nng_dial's
- * NNG_FLAG_NONBLOCK) and returns the dialer in *d: 0 or an nng error. */
-int dobj__tls_dial(nng_socket sock, const char *url, nng_tls_config *cfg, nng_dialer *d);
-
-/* dobj__tls_dial_note describes the failed connection attempts of dialer d from nng's
- * statistics, as " (failed connection attempts: 3 TLS handshake or certificate verification;
- * check ...)", or "" when it has none to report. */
-void dobj__tls_dial_note(nng_dialer d, char *buf, size_t len);
-
 #endif /* DOBJ_SRC_TLS_H */

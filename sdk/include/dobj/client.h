@@ -59,7 +59,7 @@ typedef struct dobj_client_opts {
  * a server that is not up yet is retried in the background, and calls made meanwhile wait
  * until their deadline; a TLS handshake that fails (wrong CA or name, no client certificate)
  * is retried the same way, and those calls' DEADLINE_EXCEEDED message counts the failed
- * attempts. DOBJ_INVALID_ARGUMENT for a missing or malformed URL, or TLS options that do not
+ * attempts. A TLS client dials on a thread of its own. DOBJ_INVALID_ARGUMENT for a missing or malformed URL, or TLS options that do not
  * fit it (see dobj_client_opts) or files mbedTLS refuses; DOBJ_NOT_FOUND for a TLS file that
  * does not exist. Free with dobj_client_close(). */
 DOBJ_API dobj_err dobj_client_open(dobj_client **out, const dobj_client_opts *opts);
