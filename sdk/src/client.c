@@ -491,6 +491,20 @@ call_fail(dobj_client *c, int rv, bool sent, int timeout_ms, dobj_reply *reply)
 	}
 }
 
+/* call_failing says whether a call without a connection fails at once, rather than wait for
+ * one: a TLS client's handshakes keep failing (dial.h says when). Then *reply says why. */
+static bool
+call_failing(dobj_client *c, dobj_reply *reply)
+{
+	char why[128], note[384];
+
+	if (!c->tls || !dobj__dial_failing(&c->dial, why, sizeof(why), note, sizeof(note)))
+		return false;
+	dobj__reply_errorf(reply, DOBJ_UNAVAILABLE, "no connection to %s: %s; request not sent%s",
+	                   c->url, why, note);
+	return true;
+}
+
 static int
 remaining_ms(nng_time deadline)
 {
@@ -606,13 +620,16 @@ request_restamp(nng_msg **msg, int timeout_ms)
 /* ---- synchronous calls ---- */
 
 /* wait_connected waits, while the client has no connection, until one is up (DOBJ_OK), the
- * call's deadline passes or the client closes (close waits for the call meanwhile). */
+ * call's deadline passes, the client closes (close waits for the call meanwhile) or its TLS
+ * handshakes keep failing (DOBJ_UNAVAILABLE). */
 static dobj_err
 wait_connected(dobj_client *c, client_call *call, dobj_reply *reply)
 {
 	while (!client_connected(c)) {
 		int left = remaining_ms(call->deadline);
 
+		if (call_failing(c, reply))
+			return reply->status;
 		if (left == 0)
 			return call_fail_again(call, NNG_ETIMEDOUT, false, reply);
 		if (client_closing(c))
@@ -763,6 +780,12 @@ wait_cb(void *arg)
 		return;
 	}
 	if (!client_connected(c)) {
+		if (call_failing(c, &reply)) {
+			nng_msg_free(call->pending);
+			call->pending = NULL;
+			call_finish(call, &reply);
+			return;
+		}
 		nng_sleep_aio(wait_step(left), call->wait_aio);
 		return;
 	}

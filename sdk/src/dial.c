@@ -103,7 +103,9 @@ dial_failed(dobj__dial *d, int rv)
 	int kind = dial_kind(rv);
 
 	d->failed[kind]++;
-	if (kind == DOBJ__DIAL_OTHER)
+	if (kind == DOBJ__DIAL_TLS || kind == DOBJ__DIAL_CLOSED)
+		d->handshake_rv = rv;
+	else if (kind == DOBJ__DIAL_OTHER)
 		d->other_rv = rv;
 }
 
@@ -199,6 +201,7 @@ dobj__dial_pipe(dobj__dial *d, bool up)
 		d->pipes++;
 		d->connected = true;
 		memset(d->failed, 0, sizeof(d->failed));
+		d->handshake_rv = 0;
 		d->other_rv = 0;
 	} else if (d->pipes > 0 && --d->pipes == 0) {
 		pthread_cond_broadcast(&d->cv);
@@ -231,6 +234,28 @@ dial_note_locked(dobj__dial *d, char *buf, size_t len)
 		        ? "; check the CA, the server name and, if the server requires one, the "
 		          "client certificate"
 		        : "");
+}
+
+bool
+dobj__dial_failing(dobj__dial *d, char *why, size_t whylen, char *note, size_t notelen)
+{
+	unsigned tls, handshakes;
+	bool failing;
+
+	pthread_mutex_lock(&d->mtx);
+	tls = d->failed[DOBJ__DIAL_TLS];
+	handshakes = tls + d->failed[DOBJ__DIAL_CLOSED];
+	failing = d->pipes == 0 && (handshakes >= DOBJ__DIAL_FAILS || (tls > 0 && !d->connected));
+	if (failing) {
+		snprintf(why, whylen,
+		         dial_kind(d->handshake_rv) == DOBJ__DIAL_CLOSED
+		             ? "TLS handshake failed: the server closed the connection (%s)"
+		             : "TLS handshake failed: %s",
+		         nng_strerror(d->handshake_rv));
+		dial_note_locked(d, note, notelen);
+	}
+	pthread_mutex_unlock(&d->mtx);
+	return failing;
 }
 
 void

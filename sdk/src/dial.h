@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* dial.h - a TLS client's connection to its server, made by a thread of its own one attempt at
- * a time (dial.c), so that the client knows why each attempt failed. Not installed. */
+ * a time (dial.c), so that the client knows why each attempt failed: its calls without a
+ * connection fail at once while the TLS handshake keeps failing, and say why. Not installed. */
 #ifndef DOBJ_SDK_DIAL_H
 #define DOBJ_SDK_DIAL_H
 
@@ -24,6 +25,11 @@ enum {
 	DOBJ__DIAL_KINDS
 };
 
+/* DOBJ__DIAL_FAILS: failed handshakes in a row after which calls without a connection fail at
+ * once. Before the client ever connected, one that failed on a certificate or the TLS exchange
+ * is enough. */
+#define DOBJ__DIAL_FAILS 3
+
 /* dobj__dial: embedded in its client. dobj__dial_start to dobj__dial_fini, all fields are the
  * thread's and the pipe callback's: use the functions below. */
 typedef struct dobj__dial {
@@ -39,6 +45,7 @@ typedef struct dobj__dial {
 	nng_dialer dialer;                 /* the attempt's or the connection's; id 0: none */
 	bool fresh;                        /* dialer is made and not started yet */
 	unsigned failed[DOBJ__DIAL_KINDS]; /* failed attempts since the last connection */
+	int handshake_rv;                  /* the last failed handshake's nng error since, or 0 */
 	int other_rv;                      /* the last DOBJ__DIAL_OTHER's nng error, or 0 */
 } dobj__dial;
 
@@ -50,6 +57,12 @@ int dobj__dial_start(dobj__dial *d, nng_socket sock, const char *url, nng_tls_co
 /* dobj__dial_pipe tells d that a connection came up (the pipe's NNG_PIPE_EV_ADD_PRE) or went
  * away (NNG_PIPE_EV_REM_POST). Runs on nng's threads. */
 void dobj__dial_pipe(dobj__dial *d, bool up);
+
+/* dobj__dial_failing says whether a call without a connection should fail at once: there is
+ * none, and DOBJ__DIAL_FAILS handshakes failed since the last one (or, before the client ever
+ * connected, one on a certificate or the TLS exchange). Then why gets "TLS handshake failed:
+ * <nng's reason>" and note dobj__dial_note's text, of the same moment. Thread-safe and cheap. */
+bool dobj__dial_failing(dobj__dial *d, char *why, size_t whylen, char *note, size_t notelen);
 
 /* dobj__dial_note describes the failed attempts since the last connection, as " (failed
  * connection attempts: 3 TLS handshake or certificate verification; check ...)", or "". */

@@ -57,9 +57,14 @@ typedef struct dobj_client_opts {
 
 /* dobj_client_open dials opts->url and returns a client in *out. The dial is asynchronous:
  * a server that is not up yet is retried in the background, and calls made meanwhile wait
- * until their deadline; a TLS handshake that fails (wrong CA or name, no client certificate)
- * is retried the same way, and those calls' DEADLINE_EXCEEDED message counts the failed
- * attempts. A TLS client dials on a thread of its own. DOBJ_INVALID_ARGUMENT for a missing or malformed URL, or TLS options that do not
+ * until their deadline (DEADLINE_EXCEEDED, "request not sent"). A TLS handshake that fails
+ * (wrong CA or server name, a client certificate missing or refused, a server without TLS) is
+ * retried the same way, but calls without a connection then fail at once with
+ * DOBJ_UNAVAILABLE: "no connection to URL: TLS handshake failed: <nng's reason>; request not
+ * sent (failed connection attempts: ...)". That is at the first failure on a certificate or the
+ * TLS exchange if the client never connected, else after three failed handshakes in a row (a
+ * server that restarts may fail one); calls wait again from the next connection on. A TLS
+ * client dials on a thread of its own. DOBJ_INVALID_ARGUMENT for a missing or malformed URL, or TLS options that do not
  * fit it (see dobj_client_opts) or files mbedTLS refuses; DOBJ_NOT_FOUND for a TLS file that
  * does not exist. Free with dobj_client_close(). */
 DOBJ_API dobj_err dobj_client_open(dobj_client **out, const dobj_client_opts *opts);
@@ -137,8 +142,8 @@ typedef struct dobj_error {
 
 /* dobj_call_opts: per-call settings; NULL means the client's defaults. The server counts the
  * timeout again from when the request reaches it, and does not start a call still queued past
- * it; a call made while the client has no connection waits for one (up to its deadline) and
- * then carries only the time it has left. */
+ * it; a call made while the client has no connection waits for one (up to its deadline, or
+ * until a TLS client gives up on its handshakes) and then carries only the time it has left. */
 typedef struct dobj_call_opts {
 	int timeout_ms; /* deadline from now, carried to the server; 0 = client default */
 } dobj_call_opts;
@@ -148,8 +153,9 @@ typedef struct dobj_call_opts {
  * with dobj_reply_fini(). An argument over DOBJ_MESSAGE_MAX - 4096 bytes, an empty method or
  * a negative timeout is DOBJ_INVALID_ARGUMENT, and nothing is sent. Transport failures are
  * reported as DOBJ_UNAVAILABLE (could not send, or the connection was lost after sending: the
- * call may have run), DOBJ_DEADLINE_EXCEEDED (no connection in time, "request not sent"; or
- * no reply in time) or DOBJ_CANCELLED (client closed). */
+ * call may have run; or a TLS client's handshakes keep failing, "request not sent", see
+ * dobj_client_open), DOBJ_DEADLINE_EXCEEDED (no connection in time, "request not sent"; or no
+ * reply in time) or DOBJ_CANCELLED (client closed). */
 DOBJ_API dobj_err dobj_call(const dobj_stub *s, const char *method, const void *arg, size_t len,
                             const dobj_call_opts *opts, dobj_reply *reply);
 
