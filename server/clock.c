@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "clock.h"
+#include "mono.h" /* sdk/src's */
 
 static _Atomic int64_t clock_offset_ms;
 
@@ -89,12 +90,6 @@ dobj__cond_wait_ms(pthread_cond_t *cv, pthread_mutex_t *mu, int ms)
 
 	if (ms < 1)
 		ms = 1;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	ts.tv_sec += ms / 1000;
-	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
+	ts = dobj__mono_in_ms(ms);
 	pthread_cond_timedwait(cv, mu, &ts);
 }

@@ -33,6 +33,7 @@
 
 #include "client_int.h"
 #include "dial.h"
+#include "mono.h"
 #include "reply.h"
 #include "sockclose.h"
 #include "tls.h"
@@ -232,12 +233,7 @@ dobj_client_close(dobj_client *c)
 			if (call->wait_aio != NULL) /* set under mtx: see call_again */
 				nng_aio_cancel(call->wait_aio);
 		}
-		clock_gettime(CLOCK_MONOTONIC, &until);
-		until.tv_nsec += CLIENT_CANCEL_RETRY_MS * 1000000L;
-		if (until.tv_nsec >= 1000000000L) {
-			until.tv_sec++;
-			until.tv_nsec -= 1000000000L;
-		}
+		until = dobj__mono_in_ms(CLIENT_CANCEL_RETRY_MS);
 		pthread_cond_timedwait(&c->idle, &c->mtx, &until);
 	}
 	pthread_mutex_unlock(&c->mtx);

@@ -21,6 +21,7 @@
 #include <nng/supplemental/util/platform.h>
 
 #include "dial.h"
+#include "mono.h"
 
 #define DIAL_RETRY_MIN_MS 100
 #define DIAL_RETRY_MAX_MS 2000
@@ -85,13 +86,7 @@ dial_sleep(dobj__dial *d, int ms)
 {
 	struct timespec until;
 
-	clock_gettime(CLOCK_MONOTONIC, &until);
-	until.tv_sec += ms / 1000;
-	until.tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (until.tv_nsec >= 1000000000L) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000L;
-	}
+	until = dobj__mono_in_ms(ms);
 	while (!d->closing && pthread_cond_timedwait(&d->cv, &d->mtx, &until) == 0)
 		;
 }

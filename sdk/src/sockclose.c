@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "mono.h"
 #include "sockclose.h"
 
 typedef struct sock_closing {
@@ -72,13 +73,7 @@ dobj__sock_close(nng_socket sock, int wait_ms)
 		goto inline_close;
 	}
 	pthread_detach(t);
-	clock_gettime(CLOCK_MONOTONIC, &until);
-	until.tv_sec += wait_ms / 1000;
-	until.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
-	if (until.tv_nsec >= 1000000000L) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000L;
-	}
+	until = dobj__mono_in_ms(wait_ms);
 	pthread_mutex_lock(&sc->mu);
 	while (!sc->done && pthread_cond_timedwait(&sc->cv, &sc->mu, &until) != ETIMEDOUT)
 		;
