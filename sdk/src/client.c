@@ -220,6 +220,7 @@ void
 dobj_client_close(dobj_client *c)
 {
 	struct timespec until;
+	bool dialled;
 
 	if (c == NULL)
 		return;
@@ -238,11 +239,14 @@ dobj_client_close(dobj_client *c)
 	}
 	pthread_mutex_unlock(&c->mtx);
 
-	if (c->tls)
-		dobj__dial_stop(&c->dial);
+	dialled = !c->tls || dobj__dial_stop(&c->dial);
 	/* no context or dialer operation is left to race it; a close that hangs in nng is left
-	 * behind */
+	 * behind, and so is the client if its dialling thread is stuck in nng (dial.h) */
+	nng_pipe_notify(c->sock, NNG_PIPE_EV_ADD_PRE, NULL, NULL);
+	nng_pipe_notify(c->sock, NNG_PIPE_EV_REM_POST, NULL, NULL);
 	dobj__sock_close(c->sock, CLIENT_CLOSE_WAIT_MS);
+	if (!dialled)
+		return;
 	if (c->tls)
 		dobj__dial_fini(&c->dial);
 	pthread_cond_destroy(&c->idle);

@@ -12,6 +12,8 @@
 // Threads and locks: d->mtx is this file's only lock, taken by the thread, the pipe callback
 // (nng's threads) and the calls without a connection; no nng call is made under it.
 
+#define _GNU_SOURCE /* pthread_timedjoin_np */
+
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -23,6 +25,7 @@
 #include "dial.h"
 #include "mono.h"
 
+#define DIAL_STOP_WAIT_MS 2000 /* for the thread, at most (dobj__dial_stop) */
 #define DIAL_RETRY_MIN_MS 100
 #define DIAL_RETRY_MAX_MS 2000
 /* A connected dialer's own reconnect time: nng redials at random within it after the pipe
@@ -261,9 +264,10 @@ dobj__dial_note(dobj__dial *d, char *buf, size_t len)
 	pthread_mutex_unlock(&d->mtx);
 }
 
-void
+bool
 dobj__dial_stop(dobj__dial *d)
 {
+	struct timespec until;
 	nng_dialer nd;
 
 	pthread_mutex_lock(&d->mtx);
@@ -273,7 +277,13 @@ dobj__dial_stop(dobj__dial *d)
 	pthread_mutex_unlock(&d->mtx);
 	if (nng_dialer_id(nd) > 0)
 		nng_dialer_close(nd); /* ends an attempt in progress */
-	pthread_join(d->thread, NULL);
+	/* pthread_timedjoin_np counts on the realtime clock */
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += DIAL_STOP_WAIT_MS / 1000;
+	if (pthread_timedjoin_np(d->thread, NULL, &until) == 0)
+		return true;
+	pthread_detach(d->thread); /* still in nng_dialer_start: d must stay */
+	return false;
 }
 
 void

@@ -68,9 +68,12 @@ bool dobj__dial_failing(dobj__dial *d, char *why, size_t whylen, char *note, siz
  * connection attempts: 3 TLS handshake or certificate verification; check ...)", or "". */
 void dobj__dial_note(dobj__dial *d, char *buf, size_t len);
 
-/* dobj__dial_stop ends an attempt in progress and waits for the thread. Call it before closing
- * the socket, never from a callback; dobj__dial_fini after the socket is closed. */
-void dobj__dial_stop(dobj__dial *d);
+/* dobj__dial_stop ends an attempt in progress and waits for the thread, 2 s at most: false if
+ * the thread did not end, which nng 1.5 can cause (a synchronous dial whose connection is
+ * closed in the middle of its handshake may never return: nng issues 1543 and 1813). Then d
+ * must be left as it is, never freed nor finished. Call it before closing the socket, never
+ * from a callback; dobj__dial_fini after the socket is closed. */
+bool dobj__dial_stop(dobj__dial *d);
 void dobj__dial_fini(dobj__dial *d);
 
 #endif /* DOBJ_SDK_DIAL_H */
