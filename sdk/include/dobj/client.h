@@ -76,7 +76,9 @@ DOBJ_API dobj_err dobj_client_open_err(dobj_client **out, const dobj_client_opts
 
 /* dobj_client_close cancels every call in flight (their callbacks run with DOBJ_CANCELLED),
  * waits for those callbacks to return, and frees c. NULL is allowed. Never call it from a
- * call's callback. */
+ * call's callback. nng before 1.8 can hang for good in a socket's close, or in a TLS dial whose
+ * connection closes mid-handshake (nng issues 1543 and 1813): close waits for those 1 s and
+ * 2 s at most and then leaves them behind, with the socket and, for the dial, c's memory. */
 DOBJ_API void dobj_client_close(dobj_client *c);
 
 /* dobj_stub: one object, addressed by class and id. A plain value: copy it freely. The
