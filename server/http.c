@@ -209,14 +209,6 @@ http_checker(void *arg)
 
 /* --- /metrics ------------------------------------------------------------------------ */
 
-/* metric_u64 writes one unlabelled series with an integer value. */
-static void
-metric_u64(dobj__text *t, const char *name, const char *type, const char *help, uint64_t v)
-{
-	dobj__metric_head(t, name, type, help);
-	dobj__text_printf(t, "%s %llu\n", name, (unsigned long long)v);
-}
-
 static void
 http_metrics_write(dobj__http *h, dobj__text *t)
 {
@@ -251,40 +243,45 @@ http_metrics_write(dobj__http *h, dobj__text *t)
 	                     "When this server started, in seconds since the Unix epoch.",
 	                     h->start_unix_ms);
 	dobj__metric_seconds(t, "dobj_uptime_seconds", "Seconds since this server started.", up_ms);
-	metric_u64(t, "dobj_shards", "gauge", "Shard threads.", nshards);
-	metric_u64(t, "dobj_live_objects", "gauge", "Objects held in memory, over all shards.",
-	           sum.live_objects);
+	dobj__metric_u64(t, "dobj_shards", "gauge", "Shard threads.", nshards);
+	dobj__metric_u64(t, "dobj_live_objects", "gauge",
+	                 "Objects held in memory, over all shards.", sum.live_objects);
 	dobj__metric_head(t, "dobj_shard_queue_depth", "gauge",
 	                  "Calls queued for a shard, not yet run.");
 	for (unsigned i = 0; i < nshards; i++)
 		dobj__text_printf(t, "dobj_shard_queue_depth{shard=\"%u\"} %zu\n", i,
 		                  st[i].queue_depth);
-	metric_u64(t, "dobj_turns_total", "counter", "Turns run: calls that reached an object.",
-	           sum.turns);
-	metric_u64(t, "dobj_commits_total", "counter",
-	           "Group commits: PostgreSQL transactions that ended a batch of turns.",
-	           cs.commits);
-	metric_u64(t, "dobj_commit_failures_total", "counter",
-	           "Group commits that failed; their calls were answered UNAVAILABLE.",
-	           cs.commit_failures);
-	metric_u64(t, "dobj_commit_retries_total", "counter",
-	           "Group commits PostgreSQL skipped because the one ahead failed, sent again.",
-	           cs.commit_retries);
-	metric_u64(t, "dobj_commit_splits_total", "counter",
-	           "Group commits of several batches PostgreSQL refused, whose batches were sent "
-	           "again one per transaction, so that only the failing one fails.",
-	           cs.commit_splits);
-	metric_u64(t, "dobj_commit_fenced", "gauge",
-	           "1 while a commit's outcome is unknown and the backend that ran it may still "
-	           "commit: writes and the objects it wrote wait.",
-	           cs.fenced);
-	metric_u64(t, "dobj_writer_lock_held", "gauge",
-	           "1 while this dobjd's commit connection holds the writer lock of the database; "
-	           "0 on a standby waiting for it, or while the lock is being taken again.",
-	           cs.writer_held);
-	metric_u64(t, "dobj_writer_epoch", "gauge",
-	           "The writer epoch this dobjd set when it last took the writer lock; 0 before.",
-	           (uint64_t)cs.writer_epoch);
+	dobj__metric_u64(t, "dobj_turns_total", "counter",
+	                 "Turns run: calls that reached an object.", sum.turns);
+	dobj__metric_u64(t, "dobj_commits_total", "counter",
+	                 "Group commits: PostgreSQL transactions that ended a batch of turns.",
+	                 cs.commits);
+	dobj__metric_u64(t, "dobj_commit_failures_total", "counter",
+	                 "Group commits that failed; their calls were answered UNAVAILABLE.",
+	                 cs.commit_failures);
+	dobj__metric_u64(
+	    t, "dobj_commit_retries_total", "counter",
+	    "Group commits PostgreSQL skipped because the one ahead failed, sent again.",
+	    cs.commit_retries);
+	dobj__metric_u64(
+	    t, "dobj_commit_splits_total", "counter",
+	    "Group commits of several batches PostgreSQL refused, whose batches were sent "
+	    "again one per transaction, so that only the failing one fails.",
+	    cs.commit_splits);
+	dobj__metric_u64(
+	    t, "dobj_commit_fenced", "gauge",
+	    "1 while a commit's outcome is unknown and the backend that ran it may still "
+	    "commit: writes and the objects it wrote wait.",
+	    cs.fenced);
+	dobj__metric_u64(
+	    t, "dobj_writer_lock_held", "gauge",
+	    "1 while this dobjd's commit connection holds the writer lock of the database; "
+	    "0 on a standby waiting for it, or while the lock is being taken again.",
+	    cs.writer_held);
+	dobj__metric_u64(
+	    t, "dobj_writer_epoch", "gauge",
+	    "The writer epoch this dobjd set when it last took the writer lock; 0 before.",
+	    (uint64_t)cs.writer_epoch);
 	dobj__metric_seconds(t, "dobj_commit_waiting_seconds",
 	                     "How long the group commit in flight has waited for PostgreSQL; 0 "
 	                     "when none is. A commit that does not end holds its calls' replies "
@@ -298,34 +295,38 @@ http_metrics_write(dobj__http *h, dobj__text *t)
 	                  "another also waits for that one's COMMIT.");
 	dobj__hist_write(t, "dobj_commit_duration_seconds", "", DOBJ_HIST_SECONDS,
 	                 &cs.commit_seconds);
-	metric_u64(t, "dobj_pg_errors_total", "counter",
-	           "Failed PostgreSQL statements, commits and connection attempts of the shards "
-	           "and the commit thread.",
-	           sum.pg_errors);
-	metric_u64(t, "dobj_pg_reconnects_total", "counter",
-	           "Connections of the shards and the commit thread to PostgreSQL re-established "
-	           "after a failure.",
-	           sum.pg_reconnects);
+	dobj__metric_u64(
+	    t, "dobj_pg_errors_total", "counter",
+	    "Failed PostgreSQL statements, commits and connection attempts of the shards "
+	    "and the commit thread.",
+	    sum.pg_errors);
+	dobj__metric_u64(
+	    t, "dobj_pg_reconnects_total", "counter",
+	    "Connections of the shards and the commit thread to PostgreSQL re-established "
+	    "after a failure.",
+	    sum.pg_reconnects);
 	free(st);
 	dobj__httpd_get_stats(h->srv, &hc); /* this runs on the HTTP thread */
-	metric_u64(t, "dobj_http_evicted_total", "counter",
-	           "Idle HTTP connections closed to make room for a new one at the connection cap.",
-	           hc.evicted);
-	metric_u64(t, "dobj_http_refused_total", "counter",
-	           "HTTP connections refused at the connection cap, every connection being busy.",
-	           hc.refused);
+	dobj__metric_u64(
+	    t, "dobj_http_evicted_total", "counter",
+	    "Idle HTTP connections closed to make room for a new one at the connection cap.",
+	    hc.evicted);
+	dobj__metric_u64(
+	    t, "dobj_http_refused_total", "counter",
+	    "HTTP connections refused at the connection cap, every connection being busy.",
+	    hc.refused);
 	if (h->ops->call_metrics != NULL)
 		h->ops->call_metrics(h->arg, t);
 	if (h->ops->alarm_stats != NULL) {
 		dobj__poller_stats a;
 		h->ops->alarm_stats(h->arg, &a);
-		metric_u64(t, "dobj_alarms_fired_total", "counter",
-		           "Alarm turns committed (each deleted its alarm).", a.fired);
-		metric_u64(t, "dobj_alarms_retried_total", "counter",
-		           "Failed alarm runs rescheduled with backoff.", a.retried);
-		metric_u64(t, "dobj_alarms_parked_total", "counter",
-		           "Alarms parked after their last retry (see dobj_alarms.parked).",
-		           a.parked);
+		dobj__metric_u64(t, "dobj_alarms_fired_total", "counter",
+		                 "Alarm turns committed (each deleted its alarm).", a.fired);
+		dobj__metric_u64(t, "dobj_alarms_retried_total", "counter",
+		                 "Failed alarm runs rescheduled with backoff.", a.retried);
+		dobj__metric_u64(t, "dobj_alarms_parked_total", "counter",
+		                 "Alarms parked after their last retry (see dobj_alarms.parked).",
+		                 a.parked);
 		dobj__metric_seconds(t, "dobj_alarm_lag_seconds",
 		                     "How late the last alarm turn started, after its due time.",
 		                     a.last_lag_ms);

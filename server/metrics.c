@@ -71,6 +71,13 @@ dobj__metric_head(dobj__text *t, const char *name, const char *type, const char 
 }
 
 void
+dobj__metric_u64(dobj__text *t, const char *name, const char *type, const char *help, uint64_t v)
+{
+	dobj__metric_head(t, name, type, help);
+	dobj__text_printf(t, "%s %llu\n", name, (unsigned long long)v);
+}
+
+void
 dobj__metric_seconds(dobj__text *t, const char *name, const char *help, int64_t ms)
 {
 	/* the magnitude in unsigned arithmetic: -INT64_MIN does not fit an int64_t */

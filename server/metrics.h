@@ -31,6 +31,11 @@ void dobj__text_label(dobj__text *t, const char *s);
 /* dobj__metric_head writes a metric's HELP and TYPE lines. */
 void dobj__metric_head(dobj__text *t, const char *name, const char *type, const char *help);
 
+/* dobj__metric_u64 writes one unlabelled series of type ("gauge", "counter") with an integer
+ * value. */
+void dobj__metric_u64(dobj__text *t, const char *name, const char *type, const char *help,
+                      uint64_t v);
+
 /* dobj__metric_seconds writes one unlabelled gauge in seconds from a count of milliseconds,
  * which may be negative (an alarm turn that started before its due time, after the wall
  * clock stepped back). */

@@ -194,20 +194,17 @@ server_call_metrics(void *arg, dobj__text *t)
 
 	if (s->calls != NULL)
 		dobj__call_stats_write(s->calls, t);
-	dobj__metric_head(t, "dobj_request_bytes_in_flight", "gauge",
-	                  "Bytes on the wire of the requests received and not yet answered, and "
-	                  "of the replies being sent.");
-	dobj__text_printf(t, "dobj_request_bytes_in_flight %llu\n",
-	                  (unsigned long long)atomic_load(&s->inflight.bytes));
-	dobj__metric_head(t, "dobj_request_bytes_in_flight_max", "gauge",
-	                  "The limit of dobj_request_bytes_in_flight (--inflight-bytes-max).");
-	dobj__text_printf(t, "dobj_request_bytes_in_flight_max %llu\n",
-	                  (unsigned long long)s->inflight.max);
-	dobj__metric_head(t, "dobj_requests_over_budget_total", "counter",
-	                  "Requests answered RESOURCE_EXHAUSTED unread because they would have "
-	                  "taken dobj_request_bytes_in_flight past its limit.");
-	dobj__text_printf(t, "dobj_requests_over_budget_total %llu\n",
-	                  (unsigned long long)atomic_load(&s->inflight.refused));
+	dobj__metric_u64(t, "dobj_request_bytes_in_flight", "gauge",
+	                 "Bytes on the wire of the requests received and not yet answered, and "
+	                 "of the replies being sent.",
+	                 atomic_load(&s->inflight.bytes));
+	dobj__metric_u64(t, "dobj_request_bytes_in_flight_max", "gauge",
+	                 "The limit of dobj_request_bytes_in_flight (--inflight-bytes-max).",
+	                 s->inflight.max);
+	dobj__metric_u64(t, "dobj_requests_over_budget_total", "counter",
+	                 "Requests answered RESOURCE_EXHAUSTED unread because they would have "
+	                 "taken dobj_request_bytes_in_flight past its limit.",
+	                 atomic_load(&s->inflight.refused));
 }
 
 static const dobj__http_ops server_http_ops = {

@@ -19,6 +19,7 @@
 
 #include "calls.h"
 #include "fixture.h"
+#include "observe.h"
 #include "stack.h"
 #include "../server/testkv.c"
 

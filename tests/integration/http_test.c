@@ -22,6 +22,7 @@
 
 #include "calls.h"
 #include "fixture.h"
+#include "observe.h"
 #include "stack.h"
 
 #define HTTP_DEADLINE_MS 10000

@@ -18,6 +18,7 @@
 
 #include "calls.h"
 #include "fixture.h"
+#include "observe.h"
 #include "stack.h"
 
 static fx_db db;

@@ -18,6 +18,7 @@
 #include "calls.h"
 #include "counter/counter.pb-c.h"
 #include "fixture.h"
+#include "observe.h"
 #include "stack.h"
 
 #define CLIENTS 8

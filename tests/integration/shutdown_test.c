@@ -29,6 +29,7 @@
 #include "counter/counter.pb-c.h"
 #include "dobj/wire.pb-c.h"
 #include "fixture.h"
+#include "observe.h"
 #include "stack.h"
 
 #define CLIENTS 32

@@ -93,22 +93,6 @@ const char *fx_bin(const char *name);
 /* fx_port returns a loopback TCP port that was free a moment ago. */
 int fx_port(void);
 
-/* fx_http_get sends GET path to 127.0.0.1:port and returns the HTTP status, with the body in
- * body (truncated to bodylen); 0 if nothing accepts on the port. Fails the test when an
- * answer does not complete within 10 s. */
-int fx_http_get(int port, const char *path, char *body, size_t bodylen);
-
-/* fx_http_await polls GET path on port every 5 ms until it answers want or, if or_want is not
- * -1, or_want (0 stands for no answer: nothing accepts on the port), and returns the status
- * it saw, with the answer's body in body (left as it was for 0); fails the test, naming the
- * last answer, after timeout_ms. */
-int fx_http_await(int port, const char *path, int want, int or_want, int timeout_ms, char *body,
-                  size_t bodylen);
-
-/* fx_http_wait waits until GET /healthz on port answers 200 (dobjd opens its HTTP port after
- * the RPC port that fx_server_start waits for); fails the test after 10 s. */
-void fx_http_wait(int port);
-
 /* fx_pg: a PostgreSQL of one test's own, for tests that stop and start it. */
 typedef struct fx_pg {
 	char dir[96];
