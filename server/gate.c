@@ -179,7 +179,13 @@ complete(dobj__shard *s, dobj__pending *p)
 		if (s->open_calls != NULL && s->open_gen < s->gen)
 			dobj__gate_end_open(s);
 	}
-	dobj__pg_part_free(p->req.part);
+	/* its buffers serve a later batch: no allocation per batch in the steady state */
+	if (s->nspare < DOBJ__SHARD_SPARE_PARTS) {
+		if ((s->spare[s->nspare] = dobj__pg_part_keep(p->req.part)) != NULL)
+			s->nspare++;
+	} else {
+		dobj__pg_part_free(p->req.part);
+	}
 	free(p);
 }
 
@@ -238,8 +244,12 @@ end_batch(dobj__shard *s, dobj__call *calls, dobj__call *last, size_t ncalls, do
 		wrote += c->in_commit;
 	for (dobj__object *o = batch; o != NULL; o = o->batch_next)
 		nobjs++;
-	if ((p = calloc(1, sizeof(*p) + nobjs * sizeof(p->objs[0]))) == NULL ||
-	    (part = dobj__pg_part_build(batch, calls, wrote)) == NULL) {
+	if ((p = calloc(1, sizeof(*p) + nobjs * sizeof(p->objs[0]))) != NULL) {
+		/* the build consumes the spare, even if it fails */
+		part = dobj__pg_part_build(s->nspare > 0 ? s->spare[--s->nspare] : NULL, batch,
+		                           calls, wrote);
+	}
+	if (p == NULL || part == NULL) {
 		char err[128];
 		free(p);
 		snprintf(err, sizeof(err), "could not commit batch of %zu turns: out of memory",

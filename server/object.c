@@ -13,8 +13,11 @@ enum undo_kind { UNDO_KEY, UNDO_CLEAR, UNDO_ALARM };
 
 struct dobj__undo_rec {
 	enum undo_kind kind;
-	/* UNDO_KEY: the entry that stood at `key` before, if any */
-	char *key; /* a copy owned by the record */
+	/* UNDO_KEY: the entry that stood at `key` before, if any. key is borrowed, not copied:
+	 * it is old.key when the key existed, else the key of the entry the put made. Either is
+	 * alive whenever a rollback reaches this record, since every later change has been undone
+	 * by then and has handed its buffers back to the object or to this record. */
+	const char *key;
 	bool existed;
 	dobj__entry old;
 	/* UNDO_CLEAR: the whole array before delete_all */
@@ -184,23 +187,22 @@ dobj__object_put(dobj__object *o, dobj__undo *undo, const char *key, size_t klen
 	if (entry_make(&e, key, klen, val, vlen, present) != 0)
 		return -1;
 	e.dirty = true;
-	if ((r = undo_push(undo)) == NULL || (r->key = strdup(key)) == NULL) {
-		if (r != NULL)
-			undo->n--;
+	if ((r = undo_push(undo)) == NULL) {
 		free(e.key);
 		return -1;
 	}
 	r->kind = UNDO_KEY;
 	r->existed = found;
+	r->key = e.key;
 	if (found) {
 		r->old = o->entries[idx];
+		r->key = r->old.key;
 		o->bytes -= entry_bytes(&r->old);
 		if (r->old.dirty)
 			o->ndirty--;
 		o->entries[idx] = e;
 		o->bytes += entry_bytes(&e);
 	} else if (entries_insert(o, idx, &e) != 0) {
-		free(r->key);
 		undo->n--;
 		free(e.key);
 		return -1;
@@ -364,7 +366,6 @@ dobj__undo_rollback(dobj__undo *undo, dobj__object *o, size_t mark)
 			 * already, but its sizes are still in the entry. */
 			entries_remove(o, idx);
 		}
-		free(r->key);
 	}
 }
 
@@ -378,7 +379,6 @@ dobj__undo_discard(dobj__undo *undo)
 		} else if (r->kind == UNDO_KEY) {
 			if (r->existed)
 				free(r->old.key);
-			free(r->key);
 		}
 	}
 	undo->n = 0;

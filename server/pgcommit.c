@@ -37,6 +37,7 @@ change_begin(change_set *c, enum dobj__pg_stmt st, int ncols, const Oid *elems)
 {
 	c->st = st;
 	c->ncols = ncols;
+	c->trailing = NULL;
 	for (int i = 0; i < ncols; i++)
 		dobj__pgarr_begin(&c->col[i], elems[i]);
 }
@@ -176,9 +177,10 @@ part_end(dobj__pg_part *part)
 }
 
 dobj__pg_part *
-dobj__pg_part_build(dobj__object *batch, const dobj__call *calls, size_t nturns)
+dobj__pg_part_build(dobj__pg_part *reuse, dobj__object *batch, const dobj__call *calls,
+                    size_t nturns)
 {
-	dobj__pg_part *part = calloc(1, sizeof(*part));
+	dobj__pg_part *part = reuse != NULL ? reuse : calloc(1, sizeof(*part));
 
 	if (part == NULL)
 		return NULL;
@@ -231,6 +233,22 @@ dobj__pg_part_bytes(const dobj__pg_part *part)
 	for (int i = 0; i < NCH; i++)
 		n += change_bytes(&part->ch[i]);
 	return n;
+}
+
+dobj__pg_part *
+dobj__pg_part_keep(dobj__pg_part *part)
+{
+	size_t cap = 0;
+
+	if (part == NULL)
+		return NULL;
+	for (int i = 0; i < NCH; i++)
+		for (int k = 0; k < part->ch[i].ncols; k++)
+			cap += part->ch[i].col[k].cap;
+	if (cap <= DOBJ__PG_PART_KEEP_BYTES)
+		return part;
+	dobj__pg_part_free(part);
+	return NULL;
 }
 
 void

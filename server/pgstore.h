@@ -84,8 +84,15 @@ typedef struct dobj__pg_part dobj__pg_part;
 /* The most parameter bytes one statement of a commit may carry: PostgreSQL refuses a message
  * of 1 GiB or more (and drops the connection), and a Bind message adds a little to them. */
 #define DOBJ__PG_STATEMENT_BYTES ((size_t)1023 << 20)
-dobj__pg_part *dobj__pg_part_build(dobj__object *batch, const dobj__call *calls, size_t nturns);
+/* reuse: a part of an earlier batch to build into, its buffers kept (it is consumed, even on
+ * failure), or NULL for a new one. */
+dobj__pg_part *dobj__pg_part_build(dobj__pg_part *reuse, dobj__object *batch,
+                                   const dobj__call *calls, size_t nturns);
 void dobj__pg_part_free(dobj__pg_part *part);
+/* dobj__pg_part_keep returns part if its buffers are worth keeping for the next build (they
+ * take DOBJ__PG_PART_KEEP_BYTES at most), else frees it and returns NULL. */
+#define DOBJ__PG_PART_KEEP_BYTES ((size_t)256 << 10)
+dobj__pg_part *dobj__pg_part_keep(dobj__pg_part *part);
 /* dobj__pg_part_bytes is what part's parameters add up to, in bytes. */
 size_t dobj__pg_part_bytes(const dobj__pg_part *part);
 

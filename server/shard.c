@@ -521,6 +521,8 @@ dobj__shard_close(dobj__shard *s)
 	dobj__shard_stop(s);
 	dobj__objmap_fini(&s->objs);
 	free(s->doomed);
+	while (s->nspare > 0)
+		dobj__pg_part_free(s->spare[--s->nspare]);
 	dobj__undo_fini(&s->undo);
 	dobj__pg_close(s->pg);
 	pthread_cond_destroy(&s->exit_cv);

@@ -31,6 +31,8 @@ typedef struct dobj__pending {
 	dobj__object *objs[];
 } dobj__pending;
 
+#define DOBJ__SHARD_SPARE_PARTS 4
+
 struct dobj__shard {
 	unsigned index;
 	const dobj__shard_cfg *cfg;
@@ -70,6 +72,11 @@ struct dobj__shard {
 	uint64_t gen;
 	_Atomic uint64_t failed_gen;
 	char fail_reason[512]; /* why the last failed batch failed */
+	/* finished batches' parts, their buffers kept for the next ones: as many as a shard
+	 * usually has batches on their way (the transaction committing, the one sent behind it,
+	 * the one queued) */
+	dobj__pg_part *spare[DOBJ__SHARD_SPARE_PARTS];
+	unsigned nspare;
 	dobj__object **doomed; /* objects to drop once no pending batch writes them */
 	size_t ndoomed, doomed_cap;
 

@@ -108,6 +108,43 @@ Test(object, nested_marks_undo_only_their_part)
 	cr_assert_eq(o->ndirty, 1);
 }
 
+/* The undo log borrows each record's key from an entry instead of copying it: the entry a put
+ * made, or the one it replaced. Every such entry must still be alive when a rollback reaches
+ * the record, through replacements, a clear and partial rollbacks (ASan would see a read of a
+ * freed key). */
+Test(object, rollback_finds_keys_made_replaced_and_cleared_in_the_turn)
+{
+	size_t m1, m2;
+
+	put("a", "0");
+	dobj__undo_discard(&u);
+	dobj__object_committed(o);
+
+	put("n", "1"); /* new in the turn: its record borrows this entry's key */
+	m1 = dobj__undo_mark(&u);
+	put("n", "2"); /* replaces it: the entry now lives in this record */
+	put("a", "1");
+	cr_assert_eq(dobj__object_clear(o, &u), 0); /* every entry moves to the clear's record */
+	put("n", "3");
+	m2 = dobj__undo_mark(&u);
+	put("a", NULL);
+	put("n", "4");
+	dobj__undo_rollback(&u, o, m2);
+	cr_assert_str_eq(dump(), "n=3");
+	put("z", "5");
+	dobj__undo_rollback(&u, o, m1);
+	cr_assert_str_eq(dump(), "a=0,n=1");
+	cr_assert_eq(o->ndirty, 1);
+	put("n", "6");
+	dobj__undo_rollback(&u, o, 0);
+	cr_assert_str_eq(dump(), "a=0");
+	cr_assert_eq(o->ndirty, 0);
+	dobj__undo_discard(&u);
+	cr_assert_str_eq(dump(), "a=0");
+	dobj__undo_fini(&u);
+	dobj__object_free(o);
+}
+
 Test(object, clear_and_its_rollback)
 {
 	put("a", "1");
