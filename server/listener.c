@@ -38,7 +38,12 @@ typedef struct lctx {
 	nng_aio *aio;
 	bool sending;
 	size_t reserved; /* bytes of its request and reply, counted in the listener's budget */
+	nng_msg *spare;  /* its request's message, decoded, to carry the reply; or NULL */
 } lctx;
+
+/* A request's message of at most this many bytes carries its reply, so that a call allocates
+ * no message of its own; a larger one is freed once decoded, not held while the call runs. */
+#define LCTX_SPARE_MAX 4096
 
 struct dobj__listener {
 	nng_socket sock;
@@ -124,7 +129,15 @@ lctx_send(dobj__call *c)
 	dobj__call_stats_record(lc->l->stats, c->cls, c->method, c->status,
 	                        dobj__clock_mono_us() - c->received_us);
 	len = dobj__wire__response__get_packed_size(&resp);
-	if (nng_msg_alloc(&m, len) != 0) {
+	if ((m = lc->spare) != NULL) {
+		lc->spare = NULL;
+		nng_msg_clear(m);
+		if (nng_msg_realloc(m, len) != 0) {
+			nng_msg_free(m);
+			m = NULL;
+		}
+	}
+	if (m == NULL && nng_msg_alloc(&m, len) != 0) {
 		/* Nothing to send: give the context back to receiving. The client times out. */
 		dobj__log_warn("out of memory for a reply of %zu bytes", len);
 		lc->sending = false;
@@ -360,7 +373,11 @@ route(lctx *lc, nng_msg *msg)
 
 	ok = dobj__listener_decode(c, l->reg, atomic_load(&l->draining), nng_msg_body(msg),
 	                           nng_msg_len(msg));
-	nng_msg_free(msg);
+	/* the call holds copies of what it needs: the message may carry the reply */
+	if (nng_msg_len(msg) <= LCTX_SPARE_MAX)
+		lc->spare = msg;
+	else
+		nng_msg_free(msg);
 	if (ok)
 		dobj__shard_submit(l->shards[dobj_id_shard(&c->id, l->nshards)], c);
 	else
@@ -389,6 +406,10 @@ busy_add(dobj__listener *l, int delta)
 static void
 lctx_done(lctx *lc)
 {
+	if (lc->spare != NULL) { /* not sent: a reply that could not be made */
+		nng_msg_free(lc->spare);
+		lc->spare = NULL;
+	}
 	dobj__arena_reset(&lc->call.arena);
 	if (lc->reserved > 0) {
 		atomic_fetch_sub(&lc->l->budget->bytes, lc->reserved);
@@ -579,6 +600,8 @@ dobj__listener_close(dobj__listener *l, int64_t until_mono_ms)
 		lctx *lc = &l->ctxs[i];
 		if (lc->aio != NULL)
 			nng_aio_free(lc->aio);
+		if (lc->spare != NULL)
+			nng_msg_free(lc->spare);
 		dobj__arena_fini(&lc->call.arena);
 	}
 	pthread_cond_destroy(&l->idle);
