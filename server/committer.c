@@ -75,6 +75,11 @@ struct dobj__committer {
 	void *on_lost_arg;
 	int64_t writer_said_ms; /* when a failure to take the lock again was last logged */
 
+	/* with mu: time with a transaction on the connection, ended spans (busy_us) and the
+	 * span under way (since busy_since, monotonic us; 0: idle) */
+	uint64_t busy_us;
+	int64_t busy_since;
+
 	_Atomic uint64_t commits, commit_failures, commit_retries, commit_splits;
 	dobj__hist commit_turns, commit_seconds;
 };
@@ -414,6 +419,22 @@ wait_take(dobj__committer *c, flight *f)
 	return true;
 }
 
+/* busy starts a span of time with a transaction on the connection (at since), or ends the one
+ * under way (since 0), for dobj_commit_busy_seconds_total. */
+static void
+busy(dobj__committer *c, int64_t since)
+{
+	pthread_mutex_lock(&c->mu);
+	if (since == 0 && c->busy_since != 0) {
+		int64_t now = dobj__clock_mono_us();
+		c->busy_us += now > c->busy_since ? (uint64_t)(now - c->busy_since) : 0;
+		c->busy_since = 0;
+	} else if (since != 0 && c->busy_since == 0) {
+		c->busy_since = since;
+	}
+	pthread_mutex_unlock(&c->mu);
+}
+
 /* The commit thread keeps at most two transactions on the connection. When the server has run
  * the changes of the one in flight and is committing it, the requests queued meanwhile are sent
  * behind it, so that the server goes from one fsync straight to the next transaction's work
@@ -445,6 +466,7 @@ committer_main(void *arg)
 				atomic_store(&c->waiting_since, 0);
 				continue;
 			}
+			busy(c, a->txn.sent_us);
 		}
 		atomic_store(&c->waiting_since, a->txn.sent_us);
 		dobj__pg_commit_read(c->pg, &a->txn, false);
@@ -477,6 +499,8 @@ committer_main(void *arg)
 		pthread_mutex_lock(&c->mu);
 		idle = !b->sent && c->qhead == NULL;
 		pthread_mutex_unlock(&c->mu);
+		if (!b->sent)
+			busy(c, 0); /* nothing on the connection until the next start */
 		if (!ok || idle)
 			dobj__pg_commit_settle(c->pg, !ok);
 		flight *next = b; /* the one sent behind, if any, is now the one in flight */
@@ -643,6 +667,13 @@ dobj__committer_stats_get(dobj__committer *c, dobj__committer_stats *out)
 	since = atomic_load(&c->waiting_since);
 	now = dobj__clock_mono_us();
 	out->waiting_us = since != 0 && now > since ? now - since : 0;
+	/* under mu, so that the sum never goes back: a span is added as it ends */
+	pthread_mutex_lock(&c->mu);
+	now = dobj__clock_mono_us();
+	out->busy_us = c->busy_us;
+	if (c->busy_since != 0 && now > c->busy_since)
+		out->busy_us += (uint64_t)(now - c->busy_since);
+	pthread_mutex_unlock(&c->mu);
 	dobj__pg_counters(c->pg, &out->pg_errors, &out->pg_reconnects);
 	dobj__hist_add(&out->commit_turns, &c->commit_turns);
 	dobj__hist_add(&out->commit_seconds, &c->commit_seconds);

@@ -58,6 +58,7 @@ typedef struct dobj__committer_stats {
 	bool writer_held;        /* the commit connection holds the writer lock (writer.h) */
 	int64_t writer_epoch;    /* the writer epoch this dobjd set when it last took it */
 	int64_t waiting_us;      /* how long the transaction in flight has waited; 0: none */
+	uint64_t busy_us;        /* time with a transaction on the commit connection, in all */
 	uint64_t pg_errors;
 	uint64_t pg_reconnects;
 	dobj__hist commit_turns;   /* turns with writes per transaction */

@@ -287,6 +287,13 @@ http_metrics_write(dobj__http *h, dobj__text *t)
 	                     "when none is. A commit that does not end holds its calls' replies "
 	                     "and every commit behind it.",
 	                     cs.waiting_us / 1000);
+	dobj__metric_head(t, "dobj_commit_busy_seconds_total", "counter",
+	                  "Time with a group commit on the commit connection. Its rate near 1 "
+	                  "means the durable path is saturated: a faster fsync or more turns a "
+	                  "commit, not more calls, raise durable throughput.");
+	dobj__text_printf(t, "dobj_commit_busy_seconds_total %llu.%06llu\n",
+	                  (unsigned long long)(cs.busy_us / 1000000),
+	                  (unsigned long long)(cs.busy_us % 1000000));
 	dobj__metric_head(t, "dobj_commit_turns", "histogram",
 	                  "Turns with writes made durable by one group commit.");
 	dobj__hist_write(t, "dobj_commit_turns", "", DOBJ_HIST_SIZE, &cs.commit_turns);

@@ -281,16 +281,22 @@ Test(http, metrics_parse_and_count_turns)
 {
 	static char body[HTTP_BODY_MAX];
 	static const char *const required[] = {
-	    "# TYPE dobj_live_objects gauge",       "# TYPE dobj_shard_queue_depth gauge",
-	    "dobj_shard_queue_depth{shard=\"0\"} ", "# TYPE dobj_turns_total counter",
-	    "# TYPE dobj_commits_total counter",    "# TYPE dobj_commit_failures_total counter",
-	    "# TYPE dobj_build_info gauge",         "dobj_build_info{version=\"",
-	    "# TYPE dobj_uptime_seconds gauge",     "# HELP dobj_turns_total ",
+	    "# TYPE dobj_live_objects gauge",
+	    "# TYPE dobj_shard_queue_depth gauge",
+	    "dobj_shard_queue_depth{shard=\"0\"} ",
+	    "# TYPE dobj_turns_total counter",
+	    "# TYPE dobj_commits_total counter",
+	    "# TYPE dobj_commit_failures_total counter",
+	    "# TYPE dobj_build_info gauge",
+	    "dobj_build_info{version=\"",
+	    "# TYPE dobj_uptime_seconds gauge",
+	    "# HELP dobj_turns_total ",
+	    "# TYPE dobj_commit_busy_seconds_total counter",
 	};
 	const char *extra[] = {"--http-listen", http_url, "--shards", "2", NULL};
-	double turns, commits;
+	double turns, commits, busy;
 	dobj_client *c;
-	int64_t n = 0;
+	int64_t n = 0, t0;
 
 	start_http(extra);
 	cr_assert_eq(http_get(http_port, "/metrics", body, sizeof(body)), 200);
@@ -299,6 +305,8 @@ Test(http, metrics_parse_and_count_turns)
 		          required[i], body);
 	turns = metric("dobj_turns_total");
 	commits = metric("dobj_commits_total");
+	t0 = fx_now_ms(); /* before the first reading: the span measured holds both readings */
+	busy = metric("dobj_commit_busy_seconds_total");
 	cr_assert_eq(metric("dobj_shards"), 2);
 
 	c = fx_client(srv.url, 5000);
@@ -309,6 +317,10 @@ Test(http, metrics_parse_and_count_turns)
 	/* The replies came after the turns and their commits were counted. */
 	cr_assert_geq(metric("dobj_turns_total"), turns + 5);
 	cr_assert_geq(metric("dobj_commits_total"), commits + 1);
+	/* each commit was on the connection for a while, and never longer than the test ran */
+	cr_assert_gt(metric("dobj_commit_busy_seconds_total"), busy);
+	cr_assert_leq(metric("dobj_commit_busy_seconds_total") - busy,
+	              (double)(fx_now_ms() - t0) / 1000.0);
 	cr_assert_geq(metric("dobj_live_objects"), 1);
 	cr_assert_geq(metric("dobj_uptime_seconds"), 0);
 }
