@@ -193,10 +193,9 @@ dobj__object_put(dobj__object *o, dobj__undo *undo, const char *key, size_t klen
 	}
 	r->kind = UNDO_KEY;
 	r->existed = found;
-	r->key = e.key;
+	r->key = found ? o->entries[idx].key : e.key;
 	if (found) {
 		r->old = o->entries[idx];
-		r->key = r->old.key;
 		o->bytes -= entry_bytes(&r->old);
 		if (r->old.dirty)
 			o->ndirty--;
