@@ -127,6 +127,28 @@ commit_mark() {
 			END {if (c == "" || n == "") print "-"; else printf "%.0f %.0f %.0f\n", c, s, n}')"
 }
 
+# run_errors NAME LINE LOG0: when the run whose JSON is LINE failed calls, keep what says why
+# in $tmp/NAME.errors (printed by errors_report): dobj-bench's first message of each status and
+# the lines dobjd logged during the run (from line LOG0 + 1 of its log on).
+run_errors() {
+	local n
+	n=$(jerrors <<<"$2")
+	((n > 0)) || return 0
+	{
+		echo "$1, run $(wc -l <"$tmp/$1.json") ($(date +%T)): $n calls failed"
+		grep '^error ' "$tmp/run.out" | sed 's/^/  dobj-bench: /'
+		tail -n +"$(($3 + 1))" "$tmp/dobjd.log" 2>/dev/null | head -20 | sed 's/^/  dobjd: /'
+	} >>"$tmp/$1.errors"
+}
+# errors_report NAME...: what run_errors kept of these runs, on stdout
+errors_report() {
+	local f
+	for f in "$@"; do
+		[[ -s $tmp/$f.errors ]] && cat "$tmp/$f.errors"
+	done
+	return 0
+}
+
 # run_bench NAME ARGS...: one dobj-bench run; its JSON appended to $tmp/NAME.json and its CPU
 # per call (us: dobjd, PostgreSQL, dobj-bench), then the machine's idle %, the % other
 # processes used and the % the hypervisor stole (outside load), to $tmp/NAME.cpu; for B1 and
@@ -134,15 +156,24 @@ commit_mark() {
 # (dobj-bench's start and warm-up included, so the rate reads a few % low). The /metrics reads
 # lie outside the CPU readings, which would count curl as dobj-bench.
 run_bench() {
-	local name=$1 line before after c0="" c1
+	local name=$1 line before after c0="" c1 log0 rc
 	shift
 	[[ $name =~ $commit_runs ]] && c0=$(commit_mark)
 	times >"$tmp/times"
 	before=$(cpu_mark "$tmp/times")
-	line=$("$bench" --url "$url" --inflight "$INFLIGHT" --json "$@" 2>/dev/null | tail -1)
+	log0=$(wc -l <"$tmp/dobjd.log" 2>/dev/null || echo 0)
+	rc=0
+	"$bench" --url "$url" --inflight "$INFLIGHT" --json "$@" >"$tmp/run.out" 2>"$tmp/run.err" || rc=$?
+	if ((rc != 0 && rc != 2)); then # 2: it ran, and every call failed (the report says why)
+		echo "$prog: dobj-bench failed in $name:" >&2
+		cat "$tmp/run.err" >&2
+		exit 1
+	fi
 	times >"$tmp/times"
 	after=$(cpu_mark "$tmp/times")
+	line=$(tail -1 "$tmp/run.out")
 	echo "$line" >>"$tmp/$name.json"
+	run_errors "$name" "$line" "$log0"
 	# calls counts the measured window only: the CPU, read around the whole run, is spread
 	# over the calls of the whole run at the measured rate (the warm-up second included)
 	echo "$before $after $(jnum calls <<<"$line") $(jnum duration_s <<<"$line")" |

@@ -131,6 +131,7 @@ for ((i = 1; i <= npairs; i++)); do
 done
 
 # --- report ----------------------------------------------------------------------------------
+errors_report A B # why calls failed, if any did
 # by_pair: B's calls/s over A's of the same pair, one per line
 by_pair() { paste <(col B calls_per_s) <(col A calls_per_s) | awk '$2 > 0 {printf "%.3f\n", $1 / $2}'; }
 b_over_a=$(by_pair | median | awk '{printf "%.3f", $1}')

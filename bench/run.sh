@@ -237,6 +237,7 @@ for f in B0 B1 B2 B3 B4; do
 		echo "$f errors: $e"
 	fi
 done
+errors_report B0 B1 B2 B3 B4
 b2=$(col B2 calls_per_s | median)
 cpu_json() { printf '"%s":%s' "$1" "$(cpu_obj "$1")"; }
 tx_json() { printf '"%s":%s' "$1" "$(tx_obj "$1")"; }
