@@ -128,15 +128,16 @@ commit_mark() {
 }
 
 # run_errors NAME LINE LOG0: when the run whose JSON is LINE failed calls, keep what says why
-# in $tmp/NAME.errors (printed by errors_report): dobj-bench's first message of each status and
-# the lines dobjd logged during the run (from line LOG0 + 1 of its log on).
+# in $tmp/NAME.errors (printed by errors_report): dobj-bench's first message of each status, the
+# start of its standard error, and the lines dobjd logged during the run (from line LOG0 + 1 of
+# its log on).
 run_errors() {
 	local n
 	n=$(jerrors <<<"$2")
 	((n > 0)) || return 0
 	{
 		echo "$1, run $(wc -l <"$tmp/$1.json") ($(date +%T)): $n calls failed"
-		grep '^error ' "$tmp/run.out" | sed 's/^/  dobj-bench: /'
+		{ grep '^error ' "$tmp/run.out" || true; head -5 "$tmp/run.err"; } | sed 's/^/  dobj-bench: /'
 		tail -n +"$(($3 + 1))" "$tmp/dobjd.log" 2>/dev/null | head -20 | sed 's/^/  dobjd: /'
 	} >>"$tmp/$1.errors"
 }
