@@ -418,13 +418,19 @@ call_finish(client_call *call, dobj_reply *reply)
 {
 	call->cb(call->cbarg, reply);
 	dobj_reply_fini(reply);
+	if (call->request != NULL) {
+		nng_msg_free(call->request);
+		call->request = NULL;
+	}
+	/* kept for a later call: its next send starts the context afresh, whatever this one
+	 * left (a request timed out, a connection reset) */
+	if (dobj__client_keep(call->client, call))
+		return;
 	nng_ctx_close(call->ctx);
 	dobj__client_rele(call->client, call);
 	nng_aio_reap(call->aio);
 	if (call->wait_aio != NULL)
 		nng_aio_reap(call->wait_aio);
-	if (call->request != NULL)
-		nng_msg_free(call->request);
 	free(call);
 }
 
@@ -543,6 +549,7 @@ dobj_call_async(const dobj_stub *s, const char *method, const void *arg, size_t 
 	client_call *call;
 	dobj_client *c;
 	dobj_reply reply = {0};
+	bool closing;
 	nng_msg *msg;
 	dobj_err err;
 	int rv;
@@ -554,23 +561,30 @@ dobj_call_async(const dobj_stub *s, const char *method, const void *arg, size_t 
 		return err;
 	}
 	c = s->client;
-	if ((call = calloc(1, sizeof(*call))) == NULL)
-		return DOBJ_RESOURCE_EXHAUSTED;
-	call->client = c;
+	/* a finished call's context and aios if the client keeps one, else new ones */
+	if ((call = dobj__client_take(c, &closing)) == NULL) {
+		if (closing)
+			return DOBJ_CANCELLED;
+		if ((call = calloc(1, sizeof(*call))) == NULL)
+			return DOBJ_RESOURCE_EXHAUSTED;
+		call->client = c;
+		if (nng_aio_alloc(&call->aio, call_cb, call) != 0) {
+			free(call);
+			return DOBJ_RESOURCE_EXHAUSTED;
+		}
+		if (!dobj__client_hold(c, call)) {
+			nng_aio_free(call->aio);
+			free(call);
+			return DOBJ_CANCELLED;
+		}
+	}
 	call->phase = CALL_SEND;
 	call->cb = cb;
 	call->cbarg = cbarg;
 	call->timeout_ms = call_timeout(s, opts);
 	call->deadline = nng_clock() + (nng_time)call->timeout_ms;
-	if (nng_aio_alloc(&call->aio, call_cb, call) != 0) {
-		free(call);
-		return DOBJ_RESOURCE_EXHAUSTED;
-	}
-	if (!dobj__client_hold(c, call)) {
-		nng_aio_free(call->aio);
-		free(call);
-		return DOBJ_CANCELLED;
-	}
+	call->refusals = 0;
+	call->refusal[0] = '\0';
 
 	call->request_id = atomic_fetch_add(&c->next_request_id, 1);
 	if ((err = request_encode(s, call->request_id, method, arg, len, call->timeout_ms, &msg,
@@ -581,11 +595,12 @@ dobj_call_async(const dobj_stub *s, const char *method, const void *arg, size_t 
 	/* a copy, should the server refuse it for now (call_again); none: it is not sent again */
 	if (nng_msg_dup(&call->request, msg) != 0)
 		call->request = NULL;
-	if ((rv = nng_ctx_open(&call->ctx, c->sock)) != 0) {
+	if (!call->has_ctx && (rv = nng_ctx_open(&call->ctx, c->sock)) != 0) {
 		nng_msg_free(msg);
 		err = dobj__client_nng_err(rv);
 		goto fail;
 	}
+	call->has_ctx = true;
 	/* No connection yet: wait_cb sends once there is one (close waits for it meanwhile). The
 	 * aio is made under mtx: close reads it to cancel the sleep. */
 	if (!client_connected(c) && wait_aio_alloc(call)) {
@@ -601,8 +616,12 @@ dobj_call_async(const dobj_stub *s, const char *method, const void *arg, size_t 
 	return DOBJ_OK;
 
 fail:
+	if (call->has_ctx)
+		nng_ctx_close(call->ctx);
 	dobj__client_rele(c, call);
 	nng_aio_free(call->aio);
+	if (call->wait_aio != NULL)
+		nng_aio_free(call->wait_aio);
 	if (call->request != NULL)
 		nng_msg_free(call->request);
 	free(call);

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-// client.c - dobj_client: one nng req0 socket (one nng context per call: call.c has the calls),
+// client.c - dobj_client: one nng req0 socket (one nng context per call in flight, kept with
+// its aios for a later asynchronous call when the call ends: call.c has the calls),
 // its opening and closing, the calls in flight, and stubs. Dialling and reconnecting are nng's,
 // a TLS client's dial.c's; matching replies to contexts is nng's; running the call, the
 // server's.
@@ -205,6 +206,74 @@ dobj__client_rele(dobj_client *c, client_call *call)
 	pthread_mutex_unlock(&c->mtx);
 }
 
+client_call *
+dobj__client_take(dobj_client *c, bool *closing)
+{
+	client_call *call = NULL;
+
+	pthread_mutex_lock(&c->mtx);
+	*closing = c->closing;
+	if (!c->closing && (call = c->pool) != NULL) {
+		c->pool = call->next;
+		c->npool--;
+		call->prev = NULL;
+		call->next = c->calls;
+		if (c->calls != NULL)
+			c->calls->prev = call;
+		c->calls = call;
+		c->ncalls++;
+	}
+	pthread_mutex_unlock(&c->mtx);
+	return call;
+}
+
+bool
+dobj__client_keep(dobj_client *c, client_call *call)
+{
+	bool kept;
+
+	pthread_mutex_lock(&c->mtx);
+	kept = !c->closing && c->npool < CLIENT_POOL_MAX;
+	if (kept) {
+		if (call->prev != NULL)
+			call->prev->next = call->next;
+		else
+			c->calls = call->next;
+		if (call->next != NULL)
+			call->next->prev = call->prev;
+		c->ncalls--; /* never to 0 while closing: it is not closing */
+		call->prev = NULL;
+		call->next = c->pool;
+		c->pool = call;
+		c->npool++;
+	}
+	pthread_mutex_unlock(&c->mtx);
+	return kept;
+}
+
+/* pool_drain closes the contexts and frees the aios of the pooled calls. Once no call is in
+ * flight: no operation of theirs is left but the end of the callbacks that pooled them, which
+ * nng_aio_free waits for. */
+static void
+pool_drain(dobj_client *c)
+{
+	client_call *call, *next;
+
+	pthread_mutex_lock(&c->mtx);
+	call = c->pool;
+	c->pool = NULL;
+	c->npool = 0;
+	pthread_mutex_unlock(&c->mtx);
+	for (; call != NULL; call = next) {
+		next = call->next;
+		nng_ctx_close(call->ctx);
+		nng_aio_free(call->aio);
+		if (call->wait_aio != NULL)
+			nng_aio_free(call->wait_aio);
+		free(call);
+	}
+}
+
 bool
 dobj__client_closing(dobj_client *c)
 {
@@ -238,6 +307,7 @@ dobj_client_close(dobj_client *c)
 		pthread_cond_timedwait(&c->idle, &c->mtx, &until);
 	}
 	pthread_mutex_unlock(&c->mtx);
+	pool_drain(c);
 
 	dialled = !c->tls || dobj__dial_stop(&c->dial);
 	/* no context or dialer operation is left to race it; a close that hangs in nng is left

@@ -17,6 +17,7 @@
 #include "dial.h"
 
 #define CLIENT_MSG_MAX DOBJ_MESSAGE_MAX /* largest request or reply, in bytes */
+#define CLIENT_POOL_MAX 1024            /* finished asynchronous calls a client keeps for reuse */
 
 typedef struct client_call client_call;
 
@@ -31,6 +32,8 @@ struct dobj_client {
 	bool closing;        /* set once by dobj_client_close; no call starts after it */
 	client_call *calls;  /* the calls in flight, sync and async */
 	unsigned ncalls;     /* the length of calls */
+	client_call *pool;   /* finished asynchronous calls kept for reuse: context and aios open */
+	unsigned npool;      /* the length of pool, at most CLIENT_POOL_MAX */
 	atomic_int npipes;   /* connections up (nng's pipe events) */
 	bool tls;            /* a tls+tcp:// URL, dialled by dial */
 	dobj__dial dial;
@@ -50,6 +53,7 @@ struct client_call {
 	dobj_client *client;
 	client_call *prev, *next; /* in client->calls, under client->mtx */
 	nng_ctx ctx;
+	bool has_ctx; /* ctx is open (a call taken from the pool has one already) */
 	nng_aio *aio; /* set before the call is linked; close cancels it */
 	call_phase phase;
 	uint64_t request_id;
@@ -77,6 +81,17 @@ bool dobj__client_hold(dobj_client *c, client_call *call);
 /* dobj__client_rele unlinks a completed call. Its context must be closed already. The caller
  * must not touch c afterwards: a closing client may be freed as soon as the lock is released. */
 void dobj__client_rele(dobj_client *c, client_call *call);
+
+/* dobj__client_take links a finished asynchronous call from the pool as a new call in flight,
+ * its context and aios ready for another request; NULL if the pool is empty or the client is
+ * closing (*closing says which). */
+client_call *dobj__client_take(dobj_client *c, bool *closing);
+
+/* dobj__client_keep unlinks a finished asynchronous call into the pool, context and aios
+ * open, and says so; false (nothing done) if the client is closing or the pool is full. Called
+ * at the end of the call's own aio callback: the next user of the aio may start an operation
+ * on it before that callback has returned, which nng allows. */
+bool dobj__client_keep(dobj_client *c, client_call *call);
 
 /* dobj__client_closing says whether dobj_client_close has begun. */
 bool dobj__client_closing(dobj_client *c);

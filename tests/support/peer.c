@@ -42,6 +42,11 @@ peer_answer(fx_peer *p, nng_ctx ctx, nng_aio *aio, const Dobj__Wire__Request *re
 	} else {
 		resp.payload = req->payload;
 	}
+	if (req->method.len == 4 && memcmp(req->method.data, "slow", 4) == 0) {
+		struct timespec ts = {0, FX_PEER_SLOW_MS * 1000000L};
+
+		nanosleep(&ts, NULL);
+	}
 	if (p->mode == FX_PEER_GARBAGE) {
 		FX_CHECK(nng_msg_alloc(&msg, sizeof(garbage)) == 0);
 		memcpy(nng_msg_body(msg), garbage, sizeof(garbage));

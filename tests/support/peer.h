@@ -18,12 +18,14 @@
 #include "check.h" /* FX_CHECK: peer threads cannot cr_assert */
 
 #define FX_PEER_WORKERS 4
-#define FX_WAIT_MS 10000 /* longest a test waits for something that should happen at once */
+#define FX_WAIT_MS 10000    /* longest a test waits for something that should happen at once */
+#define FX_PEER_SLOW_MS 400 /* how long the peer takes to answer method "slow" */
 
 /* fx_peer_mode: how the test's server answers. */
 typedef enum fx_peer_mode {
 	FX_PEER_ECHO,     /* OK with the request's payload; method "fail" gets FAILED_PRECONDITION,
-	                 * method "notrun" UNAVAILABLE with not_run (and not stopping) */
+	                 * method "notrun" UNAVAILABLE with not_run (and not stopping), method
+	                 * "slow" the payload after FX_PEER_SLOW_MS */
 	FX_PEER_SILENT,   /* never answers */
 	FX_PEER_WRONG_ID, /* answers with another request id */
 	FX_PEER_GARBAGE,  /* answers with bytes that are no Response */

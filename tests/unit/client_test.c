@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 // client_test.c - dobj_client against a real nng rep0 peer run by the test (tests/support/peer.c):
 // what the request carries, what comes back, deadlines, async completion, close with calls in
-// flight, bad replies, bad arguments and many threads on one client. Calls made while the
+// flight, bad replies, bad arguments, many threads on one client, and async calls on the
+// contexts of finished ones. Calls made while the
 // client has no connection are in client_wait_test.c.
 
 #include <pthread.h>
@@ -453,6 +454,102 @@ Test(client, concurrent_sync_calls_get_their_own_replies, .timeout = 120)
 		             args[i].ok, NCALLS_PER_THREAD);
 	}
 	cr_assert_eq(p.nreceived, NTHREADS * NCALLS_PER_THREAD);
+	dobj_client_close(c);
+	fx_peer_stop(&p);
+}
+
+/* An asynchronous call's context is kept for the next call when it ends (client.c). The late
+ * reply of a call that timed out must not reach the call that follows it on that context. */
+Test(client, async_call_after_a_timeout_gets_its_own_reply)
+{
+	fx_waiter w = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0};
+	dobj_call_opts quick = {.timeout_ms = 100}, patient = {.timeout_ms = FX_WAIT_MS};
+	fx_async_result first = {.w = &w}, second = {.w = &w};
+	dobj_stub stub;
+	dobj_client *c;
+	fx_peer p;
+
+	c = fx_peer_client(&p, FX_PEER_ECHO, "Counter", "late", &stub);
+	cr_assert_eq(dobj_call_async(&stub, "slow", "first", 5, &quick, fx_on_reply, &first),
+	             DOBJ_OK);
+	fx_waiter_wait(&w, 1);
+	cr_assert_eq(first.status, DOBJ_DEADLINE_EXCEEDED, "%s", first.message);
+	/* answered after "first"'s late reply has come back */
+	cr_assert_eq(dobj_call_async(&stub, "slow", "second", 6, &patient, fx_on_reply, &second),
+	             DOBJ_OK);
+	fx_waiter_wait(&w, 2);
+	cr_assert_eq(second.status, DOBJ_OK, "%s", second.message);
+	cr_assert_eq(second.len, 6);
+	cr_assert_arr_eq(second.data, "second", 6);
+	dobj_client_close(c);
+	cr_assert_eq(first.runs, 1);
+	cr_assert_eq(second.runs, 1);
+	cr_assert_eq(p.nreceived, 2);
+	free(second.data);
+	fx_peer_stop(&p);
+}
+
+enum { NCHAINS = 8, NCHAIN_CALLS = 300 };
+
+/* chain: a run of asynchronous calls, each started from the callback of the one before. */
+typedef struct chain {
+	dobj_stub stub;
+	fx_waiter *w;
+	int index, next; /* next: the number of the call to start */
+	int ok;          /* replies that carried their own call's payload */
+	char payload[64];
+	int len;
+} chain;
+
+static void chain_cb(void *arg, dobj_reply *r);
+
+static void
+chain_send(chain *ch)
+{
+	ch->len =
+	    snprintf(ch->payload, sizeof(ch->payload), "chain %d call %d", ch->index, ch->next++);
+	FX_CHECK(dobj_call_async(&ch->stub, "echo", ch->payload, (size_t)ch->len, NULL, chain_cb,
+	                         ch) == DOBJ_OK);
+}
+
+static void
+chain_cb(void *arg, dobj_reply *r)
+{
+	chain *ch = arg;
+
+	if (r->status == DOBJ_OK && r->len == (size_t)ch->len &&
+	    memcmp(r->data, ch->payload, (size_t)ch->len) == 0)
+		ch->ok++;
+	if (ch->next < NCHAIN_CALLS) {
+		chain_send(ch);
+		return;
+	}
+	pthread_mutex_lock(&ch->w->mtx);
+	ch->w->done++;
+	pthread_cond_broadcast(&ch->w->cv);
+	pthread_mutex_unlock(&ch->w->mtx);
+}
+
+Test(client, async_calls_started_from_callbacks_get_their_own_replies, .timeout = 120)
+{
+	fx_waiter w = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0};
+	chain chains[NCHAINS];
+	dobj_client *c;
+	fx_peer p;
+
+	fx_peer_start(&p, "tcp://127.0.0.1:0", FX_PEER_ECHO);
+	c = fx_client(p.url, 0);
+	for (int i = 0; i < NCHAINS; i++) {
+		chains[i] = (chain){.w = &w, .index = i};
+		cr_assert_eq(dobj_singleton(c, "Counter", "chain", &chains[i].stub), DOBJ_OK);
+	}
+	for (int i = 0; i < NCHAINS; i++)
+		chain_send(&chains[i]);
+	fx_waiter_wait(&w, NCHAINS);
+	for (int i = 0; i < NCHAINS; i++)
+		cr_assert_eq(chains[i].ok, NCHAIN_CALLS, "chain %d: %d of %d replies right", i,
+		             chains[i].ok, NCHAIN_CALLS);
+	cr_assert_eq(p.nreceived, NCHAINS * NCHAIN_CALLS);
 	dobj_client_close(c);
 	fx_peer_stop(&p);
 }
