@@ -429,11 +429,13 @@ lctx_cb(void *arg)
 
 	if (lc->sending) {
 		lc->sending = false;
-		if (rv != 0)
+		if (rv != 0) {
 			nng_msg_free(nng_aio_get_msg(lc->aio));
-		else
+			nng_aio_set_msg(lc->aio, NULL);
+		} else {
 			atomic_store_explicit(&lc->l->last_reply_ms, dobj__clock_mono_ms(),
 			                      memory_order_relaxed);
+		}
 		lctx_done(lc);
 		return;
 	}
@@ -448,6 +450,7 @@ lctx_cb(void *arg)
 	lc->call.done = lctx_send;
 	busy_add(lc->l, 1);
 	msg = nng_aio_get_msg(lc->aio);
+	nng_aio_set_msg(lc->aio, NULL); /* ours now: a message left on the aio is nng's (close) */
 	if (!budget_take(lc->l, nng_msg_len(msg))) {
 		refuse(lc, msg);
 		return;
@@ -598,8 +601,16 @@ dobj__listener_close(dobj__listener *l, int64_t until_mono_ms)
 		    CLOSE_SOCKET_MS);
 	for (unsigned i = 0; i < l->nctxs; i++) {
 		lctx *lc = &l->ctxs[i];
-		if (lc->aio != NULL)
+		if (lc->aio != NULL) {
+			/* A reply whose send began after the aio was stopped (its request came in
+			 * as the contexts stopped) was neither sent nor completed by nng 1.5: its
+			 * message is still on the aio. */
+			nng_msg *left = nng_aio_get_msg(lc->aio);
+
+			if (left != NULL)
+				nng_msg_free(left);
 			nng_aio_free(lc->aio);
+		}
 		if (lc->spare != NULL)
 			nng_msg_free(lc->spare);
 		dobj__arena_fini(&lc->call.arena);
