@@ -169,6 +169,30 @@ fail_sock:
 	return dobj__client_nng_err(rv);
 }
 
+/* calls_link puts call in c's calls in flight; calls_unlink takes it out. Under c->mtx. */
+static void
+calls_link(dobj_client *c, client_call *call)
+{
+	call->prev = NULL;
+	call->next = c->calls;
+	if (c->calls != NULL)
+		c->calls->prev = call;
+	c->calls = call;
+	c->ncalls++;
+}
+
+static void
+calls_unlink(dobj_client *c, client_call *call)
+{
+	if (call->prev != NULL)
+		call->prev->next = call->next;
+	else
+		c->calls = call->next;
+	if (call->next != NULL)
+		call->next->prev = call->prev;
+	c->ncalls--;
+}
+
 /* dobj__client_hold links a call that is about to start; false if the client is closing. */
 bool
 dobj__client_hold(dobj_client *c, client_call *call)
@@ -177,14 +201,8 @@ dobj__client_hold(dobj_client *c, client_call *call)
 
 	pthread_mutex_lock(&c->mtx);
 	ok = !c->closing;
-	if (ok) {
-		call->prev = NULL;
-		call->next = c->calls;
-		if (c->calls != NULL)
-			c->calls->prev = call;
-		c->calls = call;
-		c->ncalls++;
-	}
+	if (ok)
+		calls_link(c, call);
 	pthread_mutex_unlock(&c->mtx);
 	return ok;
 }
@@ -195,13 +213,8 @@ void
 dobj__client_rele(dobj_client *c, client_call *call)
 {
 	pthread_mutex_lock(&c->mtx);
-	if (call->prev != NULL)
-		call->prev->next = call->next;
-	else
-		c->calls = call->next;
-	if (call->next != NULL)
-		call->next->prev = call->prev;
-	if (--c->ncalls == 0 && c->closing)
+	calls_unlink(c, call);
+	if (c->ncalls == 0 && c->closing)
 		pthread_cond_broadcast(&c->idle);
 	pthread_mutex_unlock(&c->mtx);
 }
@@ -216,12 +229,7 @@ dobj__client_take(dobj_client *c, bool *closing)
 	if (!c->closing && (call = c->pool) != NULL) {
 		c->pool = call->next;
 		c->npool--;
-		call->prev = NULL;
-		call->next = c->calls;
-		if (c->calls != NULL)
-			c->calls->prev = call;
-		c->calls = call;
-		c->ncalls++;
+		calls_link(c, call);
 	}
 	pthread_mutex_unlock(&c->mtx);
 	return call;
@@ -235,13 +243,7 @@ dobj__client_keep(dobj_client *c, client_call *call)
 	pthread_mutex_lock(&c->mtx);
 	kept = !c->closing && c->npool < CLIENT_POOL_MAX;
 	if (kept) {
-		if (call->prev != NULL)
-			call->prev->next = call->next;
-		else
-			c->calls = call->next;
-		if (call->next != NULL)
-			call->next->prev = call->prev;
-		c->ncalls--; /* never to 0 while closing: it is not closing */
+		calls_unlink(c, call); /* not closing: no one waits for the count */
 		call->prev = NULL;
 		call->next = c->pool;
 		c->pool = call;
