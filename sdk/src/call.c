@@ -619,11 +619,6 @@ fail:
 	if (call->has_ctx)
 		nng_ctx_close(call->ctx);
 	dobj__client_rele(c, call);
-	nng_aio_free(call->aio);
-	if (call->wait_aio != NULL)
-		nng_aio_free(call->wait_aio);
-	if (call->request != NULL)
-		nng_msg_free(call->request);
-	free(call);
+	dobj__client_call_free(call);
 	return err;
 }

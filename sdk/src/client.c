@@ -269,11 +269,19 @@ pool_drain(dobj_client *c)
 	for (; call != NULL; call = next) {
 		next = call->next;
 		nng_ctx_close(call->ctx);
-		nng_aio_free(call->aio);
-		if (call->wait_aio != NULL)
-			nng_aio_free(call->wait_aio);
-		free(call);
+		dobj__client_call_free(call);
 	}
+}
+
+void
+dobj__client_call_free(client_call *call)
+{
+	nng_aio_free(call->aio);
+	if (call->wait_aio != NULL)
+		nng_aio_free(call->wait_aio);
+	if (call->request != NULL)
+		nng_msg_free(call->request);
+	free(call);
 }
 
 bool

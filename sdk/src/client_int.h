@@ -93,6 +93,11 @@ client_call *dobj__client_take(dobj_client *c, bool *closing);
  * on it before that callback has returned, which nng allows. */
 bool dobj__client_keep(dobj_client *c, client_call *call);
 
+/* dobj__client_call_free frees a call that is no longer linked, its context closed, outside
+ * its own callbacks: its aios (nng_aio_free waits for a callback still ending), its request
+ * copy and the call. */
+void dobj__client_call_free(client_call *call);
+
 /* dobj__client_closing says whether dobj_client_close has begun. */
 bool dobj__client_closing(dobj_client *c);
 
